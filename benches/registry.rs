@@ -1,0 +1,617 @@
+//! `cargo bench --bench registry -- <list|import> ...`: reproducible measurements of the registry
+//! (see BENCHMARKS.md). Run with no arguments (as `cargo test --all-targets` does) it does nothing.
+//!
+//! - `list`: seed N synthetic agreements (once per database), then time three list filter mixes
+//!   through the real HTTP router, reporting p50 / p99 / max per mix.
+//! - `import`: generate a YAML registry file with N agreements and time parse + import into an empty database.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use avtal::config::{Secret, Settings};
+use avtal::domain::agreement::*;
+use avtal::domain::codes::*;
+use avtal::domain::dates::add_months;
+use avtal::domain::money::Sek;
+use avtal::domain::org_number::{OrgNumber, luhn_check_digit};
+use avtal::domain::party::{Contact, EmailAddress, Organisation};
+use avtal::registry::Registry;
+use avtal::transfer::{self, RegistryFile};
+use avtal::web::{self, AppState};
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait, TransactionTrait};
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Seed (once) and time the agreement list.
+    List {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        /// Where the SQLite benchmark database lives.
+        #[arg(long, default_value = "/opt/avtal-bench")]
+        dir: std::path::PathBuf,
+    },
+    /// Time the YAML import of N agreements into an empty database.
+    Import {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, default_value = "/opt/avtal-bench")]
+        dir: std::path::PathBuf,
+    },
+}
+
+const PG: &str = "postgres://postgres@127.0.0.1:5432";
+const ORGS: u64 = 2_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.is_empty() {
+        eprintln!("registry bench: no command given (see BENCHMARKS.md); nothing to do");
+        return Ok(());
+    }
+    match Cli::parse_from(std::iter::once("registry".to_owned()).chain(args)).command {
+        Cmd::List {
+            backend,
+            count,
+            runs,
+            dir,
+        } => list(backend, count, runs, &dir).await,
+        Cmd::Import {
+            backend,
+            count,
+            dir,
+        } => import(backend, count, &dir).await,
+    }
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default()
+}
+
+async fn settings_for(
+    backend: Backend,
+    dir: &std::path::Path,
+    name: &str,
+    fresh: bool,
+) -> anyhow::Result<Settings> {
+    let mut s = Settings {
+        data_dir: dir.join(name),
+        today: Some(today()),
+        ..Settings::default()
+    };
+    match backend {
+        Backend::Sqlite => {
+            if fresh {
+                let _ = std::fs::remove_dir_all(&s.data_dir);
+            }
+            std::fs::create_dir_all(&s.data_dir)?;
+        }
+        Backend::Postgres => {
+            let admin = Database::connect(format!("{PG}/postgres")).await?;
+            if fresh {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .await?;
+            }
+            let exists = admin
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+                ))
+                .await?
+                .is_some();
+            if !exists {
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await?;
+            }
+            s.database_url = Some(Secret::new(format!("{PG}/{name}")));
+        }
+    }
+    Ok(s)
+}
+
+fn org_number(i: u64, first: u64) -> OrgNumber {
+    // first digit: 2 public, 7 ekonomisk förening, 8 ideell förening, 5 AB; third digit 9.
+    let nine = [
+        first as u8,
+        1,
+        9,
+        ((i / 100_000) % 10) as u8,
+        ((i / 10_000) % 10) as u8,
+        ((i / 1000) % 10) as u8,
+        ((i / 100) % 10) as u8,
+        ((i / 10) % 10) as u8,
+        (i % 10) as u8,
+    ];
+    let check = luhn_check_digit(&nine);
+    let digits: String = nine
+        .iter()
+        .chain(std::iter::once(&check))
+        .map(|d| char::from(b'0' + d))
+        .collect();
+    OrgNumber::parse(&digits).unwrap_or_else(unreachable_org)
+}
+
+fn unreachable_org(e: avtal::domain::org_number::OrgNumberError) -> OrgNumber {
+    eprintln!("generated an invalid organisation number: {e}");
+    std::process::exit(2)
+}
+
+fn email(s: String) -> EmailAddress {
+    EmailAddress::parse(&s).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    })
+}
+
+/// Organisations: buyers are 0..200, suppliers the rest.
+fn organisations() -> (Vec<Organisation>, Vec<Contact>) {
+    let mut orgs = Vec::new();
+    let mut contacts = Vec::new();
+    for i in 0..ORGS {
+        let buyer = i < 200;
+        let o = Organisation {
+            org_number: org_number(
+                i,
+                if buyer {
+                    2
+                } else if i % 2 == 0 {
+                    7
+                } else {
+                    8
+                },
+            ),
+            name: if buyer {
+                format!("Kommun {i} socialförvaltning")
+            } else {
+                format!("Förening {i} ekonomisk förening")
+            },
+            legal_form: if buyer {
+                LegalForm::Kommun
+            } else if i % 2 == 0 {
+                LegalForm::EkonomiskForening
+            } else {
+                LegalForm::IdeellForening
+            },
+            kind: if buyer {
+                OrganisationKind::PublicBuyer
+            } else if i % 2 == 0 {
+                OrganisationKind::WorkIntegrationSocialEnterprise
+            } else {
+                OrganisationKind::IdeaBasedOrganisation
+            },
+            parent: None,
+            registered_idea_based_on: None,
+        };
+        contacts.push(Contact {
+            email: email(format!("kontakt{i}@org{i}.example")),
+            name: format!("Kontakt {i}"),
+            organisation: o.org_number.clone(),
+            role: if buyer {
+                ContactRole::ContractOwner
+            } else {
+                ContactRole::PartnerContact
+            },
+            active: true,
+        });
+        orgs.push(o);
+    }
+    (orgs, contacts)
+}
+
+/// A deterministic synthetic agreement number `n`: a mix of kinds, dates from 2019 to 2030,
+/// about a third with social objective `opp`.
+fn agreement(n: u64) -> Agreement {
+    let h = n.wrapping_mul(2_654_435_761) % 1_000_003;
+    let buyer = n % 200;
+    let supplier = 200 + (h % (ORGS - 200));
+    let iop = supplier % 2 == 1 && h.is_multiple_of(3);
+    let start =
+        NaiveDate::from_ymd_opt(2019 + (h % 10) as i32, 1 + (h % 12) as u32, 1).unwrap_or_default();
+    let months = 12 + 12 * (h % 3) as u32;
+    let original_end = add_months(start, months as i32) - chrono::Duration::days(1);
+    let opp = h % 3 == 1;
+    let reserved = h.is_multiple_of(7);
+    let kind = if iop {
+        AgreementKind::Iop
+    } else if h.is_multiple_of(5) {
+        AgreementKind::FrameworkAgreement
+    } else {
+        AgreementKind::ProcurementContract
+    };
+    let legal_basis = if iop {
+        LegalBasis::Iop
+    } else if reserved {
+        LegalBasis::Lou4_18_1
+    } else if opp {
+        LegalBasis::Lou17_1
+    } else {
+        LegalBasis::Lou
+    };
+    Agreement {
+        reference: Reference::parse(&format!("GEN-{n:08}"))
+            .unwrap_or_else(|_| std::process::exit(2)),
+        kind,
+        status: if h.is_multiple_of(50) {
+            AgreementStatus::Draft
+        } else {
+            AgreementStatus::Active
+        },
+        title: format!("Syntetiskt avtal {n} om arbetsträning och lokalvård"),
+        diarienummer: Some(format!("DNR {}/{n}", start.format("%Y"))),
+        decision: Some(Decision {
+            body: "Socialnämnden".into(),
+            date: start - chrono::Duration::days(30),
+            paragraph: Some("§ 1".into()),
+        }),
+        legal_basis,
+        procedure_type: if iop { None } else { Some(ProcedureType::Open) },
+        signed_on: Some(start),
+        value: Some(Value {
+            amount_sek: Sek::from_ore(((h % 5000) as i64 + 100) * 100_000),
+            basis: ValueBasis::FixedTotal,
+            estimated_total_sek: None,
+        }),
+        parties: vec![
+            Party {
+                org: org_number(buyer, 2),
+                role: PartyRole::Buyer,
+            },
+            Party {
+                org: org_number(supplier, if supplier.is_multiple_of(2) { 7 } else { 8 }),
+                role: if iop {
+                    PartyRole::IopPartner
+                } else {
+                    PartyRole::Supplier
+                },
+            },
+        ],
+        contacts: AgreementContacts {
+            owner: Some(email(format!("kontakt{buyer}@org{buyer}.example"))),
+            ..AgreementContacts::default()
+        },
+        period: Period {
+            start,
+            original_end,
+            current_end: original_end,
+            outer_limit: Some(add_months(original_end, 12)),
+        },
+        framework: None,
+        framework_special_reasons: None,
+        eforms: Eforms {
+            bt_71: reserved.then_some(ReservedParticipation::ShelteredWorkshop),
+            bt_06: if opp || reserved {
+                vec![StrategicProcurement::Social]
+            } else {
+                vec![]
+            },
+            bt_775: if opp || reserved {
+                vec![SocialObjective::Employment]
+            } else {
+                vec![]
+            },
+            ..Eforms::default()
+        },
+        share_requirement_percent: reserved.then_some(30),
+        social_clauses: vec![],
+        iop: iop.then(|| IopDetails {
+            purpose: Some("Arbetsträning".into()),
+            legal_assessment: Some(LegalAssessment {
+                date: start - chrono::Duration::days(40),
+                by: "Juristen".into(),
+                conclusion: "Ej upphandlingspliktigt".into(),
+            }),
+            ..IopDetails::default()
+        }),
+        options: vec![ExtensionOption {
+            seq: 1,
+            months: 12,
+            decided_by: OptionDecider::Buyer,
+            notice_months: Some(3),
+            decide_by: None,
+            state: OptionState::Available,
+            decided_on: None,
+        }],
+        tacit_renewal: None,
+        renewal_dialogue: None,
+        termination: Some(Termination {
+            notice_months: 6,
+            form: None,
+            effective: NoticeEffect::Exact,
+            notice: None,
+        }),
+        amendments: vec![],
+        reporting: vec![ReportingObligation {
+            kind: "annual_report".into(),
+            description: None,
+            recurrence: Recurrence::Yearly,
+            first_period_end: Some(
+                NaiveDate::from_ymd_opt(start.year_ce().1 as i32, 12, 31).unwrap_or_default(),
+            ),
+            due: None,
+            due_offset_days: 60,
+            grace_days: 14,
+            escalation_days: 14,
+            responsible: org_number(supplier, if supplier.is_multiple_of(2) { 7 } else { 8 }),
+            recipient: None,
+            escalation: None,
+            occurrences: vec![],
+        }],
+        notes: None,
+    }
+}
+
+use chrono::Datelike;
+
+/// Seeds `count` agreements straight into the tables (the same columns the store writes), in big batches.
+async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()> {
+    use avtal::db::entities::{
+        agreement as ag, agreement_objective as ao, agreement_party as ap, organisation as org,
+    };
+    let (orgs, contacts) = organisations();
+    let reg = Registry::new(db.clone(), Arc::new(Settings::default()));
+    if org::Entity::find().count(db).await? == 0 {
+        let mut quiet = |_: usize, _: usize| {};
+        transfer::import(
+            &reg,
+            vec![(
+                "orgs".into(),
+                RegistryFile {
+                    organisations: orgs.clone(),
+                    contacts,
+                    agreements: vec![],
+                },
+            )],
+            &mut quiet,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    let ids: std::collections::HashMap<String, i64> = org::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.org_number, m.id))
+        .collect();
+    let already = ag::Entity::find().count(db).await?;
+    let started = Instant::now();
+    let batch = 500u64;
+    let mut n = already;
+    while n < count {
+        let tx = db.begin().await?;
+        for _ in 0..40 {
+            if n >= count {
+                break;
+            }
+            let end = (n + batch).min(count);
+            let mut ins = Query::insert();
+            ins.into_table(ag::Entity).columns([
+                ag::Column::Id,
+                ag::Column::Reference,
+                ag::Column::Kind,
+                ag::Column::Status,
+                ag::Column::Title,
+                ag::Column::TitleLower,
+                ag::Column::LegalBasis,
+                ag::Column::ValueOre,
+                ag::Column::StartDate,
+                ag::Column::OriginalEnd,
+                ag::Column::CurrentEnd,
+                ag::Column::OuterLimit,
+                ag::Column::Reservation,
+                ag::Column::Document,
+                ag::Column::Version,
+                ag::Column::CreatedAt,
+                ag::Column::UpdatedAt,
+            ]);
+            let mut parties = Query::insert();
+            parties.into_table(ap::Entity).columns([
+                ap::Column::AgreementId,
+                ap::Column::OrganisationId,
+                ap::Column::Role,
+            ]);
+            let mut objectives = Query::insert();
+            objectives
+                .into_table(ao::Entity)
+                .columns([ao::Column::AgreementId, ao::Column::Code]);
+            let mut any_objective = false;
+            let now = Utc::now();
+            for i in n..end {
+                let a = agreement(i);
+                let id = i as i64 + 1;
+                ins.values([
+                    id.into(),
+                    a.reference.to_string().into(),
+                    a.kind.code().into(),
+                    a.status.code().into(),
+                    a.title.clone().into(),
+                    a.title.to_lowercase().into(),
+                    a.legal_basis.code().into(),
+                    a.value.as_ref().map(|v| v.amount_sek.ore()).into(),
+                    a.period.start.into(),
+                    a.period.original_end.into(),
+                    a.period.current_end.into(),
+                    a.period.outer_limit.into(),
+                    a.reservation().map(str::to_owned).into(),
+                    serde_json::to_string(&a)?.into(),
+                    1i32.into(),
+                    now.into(),
+                    now.into(),
+                ])?;
+                for p in &a.parties {
+                    let org_id = ids
+                        .get(p.org.as_str())
+                        .copied()
+                        .context("seed org missing")?;
+                    parties.values([id.into(), org_id.into(), p.role.code().into()])?;
+                }
+                for o in a.social_objectives() {
+                    objectives.values([id.into(), o.code().into()])?;
+                    any_objective = true;
+                }
+            }
+            tx.execute(&ins).await?;
+            tx.execute(&parties).await?;
+            if any_objective {
+                objectives.on_conflict(OnConflict::new().do_nothing().to_owned());
+                tx.execute(&objectives).await?;
+            }
+            n = end;
+        }
+        tx.commit().await?;
+        eprintln!(
+            "seeded {n}/{count} ({:.0}/s)",
+            (n - already) as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("SELECT setval(pg_get_serial_sequence('agreement', 'id'), (SELECT MAX(id) FROM agreement))").await?;
+        db.execute_unprepared("ANALYZE").await?;
+    } else {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn list(
+    backend: Backend,
+    count: u64,
+    runs: usize,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let name = format!("avtal_bench_{count}");
+    let settings = settings_for(backend, dir, &name, false).await?;
+    let db = avtal::db::connect(&settings).await?;
+    avtal::db::migrate(&db).await?;
+    seed(&db, count).await?;
+    let registry = Registry::new(db, Arc::new(settings));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, web::router(AppState { registry })).await;
+    });
+    let client = reqwest::Client::new();
+    let mixes = [
+        "active_on=2026-11-22&social_objective=opp&limit=50",
+        "active_on=2026-11-22&kind=framework_agreement&reserved=participation&limit=50&sort=-end",
+        "party=719000-0109&status=active&ends_before=2027-06-30&limit=50",
+        "q=avtal%2012345&limit=50",
+    ];
+    println!("| backend | agreements | query | runs | p50 ms | p99 ms | max ms | total |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for mix in mixes {
+        let url = format!("{base}/api/v1/agreements?{mix}");
+        let mut total = serde_json::Value::Null;
+        for _ in 0..10 {
+            let r: serde_json::Value = client.get(&url).send().await?.json().await?;
+            total = r["total"].clone();
+        }
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            let resp = client.get(&url).send().await?;
+            anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+            let _ = resp.bytes().await?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "| {backend:?} | {count} | `{mix}` | {runs} | {:.2} | {:.2} | {:.2} | {total} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    Ok(())
+}
+
+async fn import(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::Result<()> {
+    let name = format!("avtal_bench_import_{count}");
+    let settings = settings_for(backend, dir, &name, true).await?;
+    let (organisations, contacts) = organisations();
+    let file = RegistryFile {
+        organisations,
+        contacts,
+        agreements: (0..count).map(agreement).collect(),
+    };
+    let t = Instant::now();
+    let yaml = serde_saphyr::to_string(&file)?;
+    let to_yaml = t.elapsed();
+    let path = dir.join(format!("import-{count}.yaml"));
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(&path, &yaml)?;
+    let db = avtal::db::connect(&settings).await?;
+    avtal::db::migrate(&db).await?;
+    let registry = Registry::new(db, Arc::new(settings));
+    let t = Instant::now();
+    let parsed = transfer::parse_file("bench.yaml", &yaml).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let parse = t.elapsed();
+    let t = Instant::now();
+    let mut progress = |done: usize, total: usize| {
+        if done.is_multiple_of(20_000) {
+            eprintln!("imported {done}/{total}");
+        }
+    };
+    let s = transfer::import(
+        &registry,
+        vec![("bench.yaml".into(), parsed)],
+        &mut progress,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let write = t.elapsed();
+    println!(
+        "| backend | agreements | YAML size MB | parse s | validate + write s | total s | agreements/s |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {backend:?} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} |",
+        s.agreements_created,
+        yaml.len() as f64 / 1e6,
+        parse.as_secs_f64(),
+        write.as_secs_f64(),
+        (parse + write).as_secs_f64(),
+        s.agreements_created as f64 / (parse + write).as_secs_f64()
+    );
+    eprintln!(
+        "(generating the YAML took {:.1} s, not counted; file at {})",
+        to_yaml.as_secs_f64(),
+        path.display()
+    );
+    Ok(())
+}

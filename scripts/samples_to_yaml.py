@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""Writes contracts/examples/*.yaml from ../shared/samples/agreements.json.
+
+The shared samples use their own ids and field names; this maps them onto the registry file format
+(docs/format.md). Where the registry's rules need a fact the sample leaves out (an active IOP's
+decision and legal assessment, IOP details, the 30 % share of a 4:18 p.1 contract), a value marked
+"(sample)" is filled in, so every example passes the same rules as user input. Run it again when
+the samples change: python3 scripts/samples_to_yaml.py ../shared/samples/agreements.json
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "contracts" / "examples"
+
+
+def q(s):
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(str(s), ensure_ascii=False)
+
+
+def emit(v, indent=0):
+    """Block-style YAML for dicts and lists of plain values; keeps key order."""
+    pad = "  " * indent
+    lines = []
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if x is None:
+                continue
+            if isinstance(x, (dict, list)):
+                if not x:
+                    lines.append(f"{pad}{k}: {'{}' if isinstance(x, dict) else '[]'}")
+                else:
+                    lines.append(f"{pad}{k}:")
+                    lines.extend(emit(x, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {scalar(x)}")
+    elif isinstance(v, list):
+        for x in v:
+            if isinstance(x, dict):
+                sub = emit(x, indent + 1)
+                sub[0] = f"{pad}- " + sub[0].lstrip()
+                lines.extend(sub)
+            else:
+                lines.append(f"{pad}- {scalar(x)}")
+    return lines
+
+
+def scalar(x):
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", x):
+        return x
+    return q(x)
+
+
+LEGAL_BASIS = [
+    ("4 kap. 18 § 1", "lou_4_18_1"),
+    ("4 kap. 18 § 2", "lou_4_18_2"),
+    ("19 kap. 6 a", "lou_19_6a"),
+    ("17 kap. 1 §", "lou_17_1"),
+    ("19 a kap", "direct_award"),
+]
+PROCEDURE = {"direct_award_national": "direct-award"}
+PARTY_ROLE = {"idea_based_partner": "iop_partner"}
+CONTACT_ROLE = {"auditor": "other"}
+DECIDER = {"buyer_unilateral": "buyer", "mutual": "mutual"}
+PER = {"year": "år", "term": "termin"}
+GROUND_BY_BT200 = {
+    "mod-minv": "17:9",
+    "mod-rev": "17:10",
+    "add-wss": "17:11",
+    "mod-cir": "17:12",
+    "mod-repl": "17:13",
+    "mod-nons": "17:14",
+}
+GOAL_TO_BT775 = {"social.disadvantagedEmploymentOpportunities": "opp"}
+
+# Facts the samples leave out but the rules (or a real IOP) need; all marked as sample data.
+IOP_FILL = {
+    "AGR-2026-0002": {
+        "decision": {"body": "Socialnämnden Nordost", "date": "2026-03-12", "paragraph": "§ 31 (sample)"},
+        "diarienummer": "SN-NO 2026/0212 (sample)",
+        "purpose": "Att ge personer med psykisk funktionsnedsättning regelbunden fysisk aktivitet och gemenskap.",
+        "target_group": "Vuxna med psykisk funktionsnedsättning i Nordost",
+    },
+    "AGR-2024-0003": {
+        "purpose": "Att erbjuda barn och unga i prioriterade områden meningsfull fritid och en cykelverkstad som lärmiljö.",
+        "target_group": "Barn och unga 10–20 år i prioriterade områden",
+        "activities": [
+            {"party": "org-s06", "text": "Öppen cykelverkstad och fritidsaktiviteter", "min_volume": "minst 3 kvällar i veckan"},
+        ],
+        "contributions": [
+            {"party": "org-b06", "type": "money", "amount_sek": 450000, "per": "year"},
+            {"party": "org-s06", "type": "volunteer_hours", "text": "ca 300 h/år"},
+        ],
+    },
+    "AGR-2026-0009": {
+        "decision": {"body": "Socialnämnden Haninge", "date": "2025-11-19", "paragraph": "§ 88 (sample)"},
+        "diarienummer": "SN 2025/0977 (sample)",
+        "purpose": "Arbetsträning i café på serviceboende för personer långt från arbetsmarknaden.",
+        "target_group": "Personer långt från arbetsmarknaden som får stöd via samordningsförbundet",
+        "activities": [{"party": "org-s11", "text": "Arbetsträning i caféet med handledning"}],
+        "contributions": [
+            {"party": "org-b02", "type": "premises", "text": "Caféet på serviceboendet"},
+            {"party": "org-f01", "type": "money", "amount_sek": 400000, "per": "year", "text": "Finansiering från samordningsförbundet"},
+        ],
+    },
+    "AGR-2024-0010": {
+        "decision": {"body": "Arbetsmarknads- och socialnämnden", "date": "2023-11-22", "paragraph": "§ 201 (sample)"},
+        "diarienummer": "ASN-2023-1410 (sample)",
+        "purpose": "Stödboende och vägledning för unga vuxna på väg till eget boende och sysselsättning.",
+        "target_group": "Unga vuxna 18–25 år",
+        "activities": [{"party": "org-s09", "text": "Stödboende med vägledning", "min_volume": "minst 8 platser"}],
+        "contributions": [{"party": "org-b04", "type": "money", "amount_sek": 450000, "per": "year"}],
+    },
+    "AGR-2027-0012": {
+        "purpose": "Textilt återbruk som arbetsträning för personer långt från arbetsmarknaden i Nordost.",
+        "target_group": "Vuxna i Nordost med ekonomiskt bistånd",
+        "activities": [{"party": "org-s02", "text": "Arbetsträning i syateljé", "min_volume": "minst 8 deltagare per termin"}],
+        "contributions": [{"party": "org-b03", "type": "money", "amount_sek": 520000, "per": "year"}],
+    },
+}
+LEGAL_ASSESSMENT = {
+    "by": "Stadsledningskontorets juridiska avdelning (sample)",
+    "conclusion": "Partnerskapet ligger utanför upphandlingsreglerna: ingen ekonomisk ersättning för tjänster på en marknad, "
+    "parternas gemensamma ändamål och ömsesidiga bidrag (sample).",
+}
+# Social clauses for contracts whose sample names the objective only through eForms/OCDS codes.
+CLAUSES = {
+    "AGR-2025-0004": {
+        "lou_basis": "lou_4_18_1",
+        "objective": "opp",
+        "strategy": "selectionCriteria",
+        "target": "Minst 30 % av de anställda i leverantörens verksamhet ska vara personer med funktionsnedsättning eller som har svårt att komma in på arbetsmarknaden",
+        "target_value": 30,
+        "target_unit": "procent av de anställda",
+        "follow_up": "Årligt intyg om andel sysselsatta ur målgruppen",
+    },
+    "AGR-2024-0008": {
+        "lou_basis": "lou_4_18_2",
+        "objective": "opp",
+        "strategy": "contractPerformanceConditions",
+        "target": "Kontraktet ska fullgöras inom ramen för program för skyddad anställning",
+        "follow_up": "Årligt avstämningsmöte",
+    },
+    "AGR-2025-0007": {
+        "lou_basis": "lou_19_6a",
+        "objective": "gen-eq",
+        "strategy": "selectionCriteria",
+        "target": "Leverantören ska vara registrerad i Kammarkollegiets register över idéburna organisationer (lag 2022:900)",
+        "follow_up": "Kontroll av registreringen vid avtalsstart och årligen",
+    },
+    "AGR-2025-0013": {
+        "lou_basis": "lou_4_18_1",
+        "objective": "opp",
+        "strategy": "selectionCriteria",
+        "target": "Minst 30 % av de anställda ska vara personer med funktionsnedsättning eller som har svårt att komma in på arbetsmarknaden",
+        "target_value": 30,
+        "target_unit": "procent av de anställda",
+    },
+}
+
+
+def legal_basis(a):
+    if a["kind"] == "iop":
+        return "iop"
+    if a["kind"] == "direct_award":
+        return "direct_award"
+    text = a.get("legal_basis", "")
+    for needle, code in LEGAL_BASIS:
+        if needle in text:
+            return code
+    return "lou_17_1"  # a call-off inherits its framework's special contract conditions
+
+
+def recurrence(r):
+    if "once_due" in r:
+        return {"recurrence": "once", "due": r["once_due"]}
+    rule = dict(p.split("=", 1) for p in r["rrule"].split(";"))
+    freq, interval = rule["FREQ"], int(rule.get("INTERVAL", "1"))
+    months = 12 * interval if freq == "YEARLY" else interval
+    name = {1: "monthly", 3: "quarterly", 4: "tertial", 6: "half_yearly", 12: "yearly"}[months]
+    start = rule["DTSTART"]
+    return {"recurrence": name, "first_period_end": f"{start[:4]}-{start[4:6]}-{start[6:]}" if "-" not in start else start}
+
+
+def main(path):
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    orgs = {o["id"]: o["org_number"] for o in data["organisations"]}
+    people = {p["id"]: p["email"] for p in data["contacts"]}
+    by_id = {a["id"]: a for a in data["agreements"]}
+
+    registry = {
+        "organisations": [
+            {
+                "org_number": o["org_number"],
+                "name": o["name"],
+                "legal_form": o["legal_form"],
+                "kind": o["kind"],
+                "parent": o.get("parent"),
+                "registered_idea_based_on": o.get("registered_on"),
+            }
+            for o in data["organisations"]
+        ],
+        "contacts": [
+            {
+                "email": p["email"],
+                "name": p["name"],
+                "organisation": orgs[p["org"]],
+                "role": CONTACT_ROLE.get(p["role"], p["role"]),
+            }
+            for p in data["contacts"]
+        ],
+    }
+    header = "# Sample data from shared/samples/agreements.json (fictitious), written by scripts/samples_to_yaml.py.\n"
+    (OUT / "registry.yaml").write_text(header + "\n".join(emit(registry)) + "\n", encoding="utf-8")
+
+    for a in data["agreements"]:
+        (OUT / f"{a['id']}.yaml").write_text(
+            header + f"# Focus: {a['test_focus']}\n" + "\n".join(emit({"agreements": [agreement(a, orgs, people, by_id)]})) + "\n",
+            encoding="utf-8",
+        )
+
+
+def agreement(a, orgs, people, by_id):
+    ref = a["id"]
+    fill = IOP_FILL.get(ref, {})
+    src = by_id[a["parent"]] if a["kind"] == "call_off" else a
+    ef = src.get("eforms", {})
+    period = a["period"]
+    term = a.get("termination", {})
+    notice = term.get("notice_given")
+    out = {
+        "reference": ref,
+        "kind": a["kind"],
+        "status": a["status"],
+        "title": a["title"],
+        "diarienummer": a.get("dnr") or fill.get("diarienummer"),
+        "decision": a.get("decision") or fill.get("decision"),
+        "legal_basis": legal_basis(a),
+        "procedure_type": PROCEDURE.get(a.get("procedure_type"), a.get("procedure_type")),
+        "value": {
+            "amount_sek": str(a["value"]["amount_sek"]),
+            "basis": a["value"]["type"],
+            "estimated_total_sek": str(a["value"]["estimated_total_incl_options_sek"]) if "estimated_total_incl_options_sek" in a["value"] else None,
+        },
+        "parties": [{"org": orgs[p["org"]], "role": PARTY_ROLE.get(p["role"], p["role"])} for p in a["parties"]],
+        "contacts": {k: ([people[x] for x in v] if isinstance(v, list) else people[v]) for k, v in a["contacts"].items()},
+        "period": {
+            "start": period["start"],
+            "original_end": period.get("original_end", period["end"]),
+            "current_end": term.get("effective_end", period["end"]),
+            "outer_limit": period.get("max_extent"),
+        },
+        "framework": a.get("parent"),
+    }
+    if a["kind"] == "call_off" and "escalation" in src["contacts"]:
+        out["contacts"]["escalation"] = people[src["contacts"]["escalation"]]
+    if ef:
+        out["eforms"] = {
+            "bt_71": ef.get("BT_71"),
+            "bt_736": ef.get("BT_736"),
+            "bt_06": ef.get("BT_06"),
+            "bt_775": ef.get("BT_775"),
+            "bt_765": ef.get("BT_765") if a["kind"] != "call_off" else None,
+            "bt_23": ef.get("BT_23"),
+            "cpv": ef.get("BT_262"),
+        }
+    if out["legal_basis"] == "lou_4_18_1":
+        out["share_requirement_percent"] = a.get("andelskrav_min_percent", 30)
+    clauses = [
+        {
+            "lou_basis": "lou_17_1",
+            "objective": GOAL_TO_BT775[c["goal"]],
+            "strategy": c["strategy"],
+            "target": c["target"],
+            "target_value": 1,
+            "target_unit": "anställning eller praktikplats per år",
+            "follow_up": c.get("follow_up"),
+        }
+        for c in src.get("social_clauses", [])
+    ]
+    if ref in CLAUSES:
+        clauses.append(CLAUSES[ref])
+    if clauses:
+        out["social_clauses"] = clauses
+    if a["kind"] == "iop":
+        out["iop"] = iop(a, fill, orgs)
+    if a.get("options"):
+        out["options"] = [
+            {
+                "seq": o["seq"],
+                "months": o["months"],
+                "decided_by": DECIDER[o["decision"]],
+                "notice_months": o.get("notice_months_before_end"),
+                "state": o.get("status", "available"),
+                "decided_on": o.get("decided_on"),
+            }
+            for o in a["options"]
+        ]
+    if "auto_renewal" in a:
+        r = a["auto_renewal"]
+        out["tacit_renewal"] = {"months": r["months"], "notice_months": r["notice_months_before_end"], "renewals_done": 1}
+    if "renewal_dialogue" in a:
+        out["renewal_dialogue"] = {"text": a["renewal_dialogue"]["text"], "months_before_end": 6}
+    if term:
+        out["termination"] = {
+            "notice_months": term["notice_months"],
+            "form": term.get("form"),
+            "effective": term.get("effective", "exact"),
+            "notice": {"by": orgs[notice["by"]], "received_on": notice["date"], "effective_end": term["effective_end"]} if notice else None,
+        }
+    amendments = [
+        {
+            "date": m["date"],
+            "ground": GROUND_BY_BT200[m["eforms_BT_200"]],
+            "rationale": m["description"],
+            "value_change_sek": str(m["value_delta_sek"]) if "value_delta_sek" in m else None,
+        }
+        for m in a.get("amendments", [])
+    ]
+    for o in a.get("options", []):
+        if o.get("status") == "exercised":
+            existing = [m for m in amendments if m["ground"] == "17:10" and m["date"] == o["decided_on"]]
+            m = existing[0] if existing else None
+            if m is None:
+                m = {"date": o["decided_on"], "ground": "17:10", "rationale": f"Option {o['seq']} utnyttjad, avtalstiden förlängd till {o['new_end']}"}
+                amendments.append(m)
+            m["new_end"] = o["new_end"]
+            m["option_seq"] = o["seq"]
+    if amendments:
+        out["amendments"] = sorted(amendments, key=lambda m: m["date"])
+    if a.get("reporting"):
+        out["reporting"] = [report(r, a, orgs, people) for r in a["reporting"]]
+    notes = [x for x in [a.get("note"), a.get("supplier_requirement")] if x]
+    if "documentation" in a:
+        d = a["documentation"]
+        notes.append("Dokumentationsplikt: " + ", ".join(d.get("contents", [])) if "contents" in d else "Dokumentation: " + d.get("note", ""))
+    if "planned_decision" in a:
+        p = a["planned_decision"]
+        notes.append(f"Planerat beslut: {p['body']} {p['date']}")
+    if notes:
+        out["notes"] = "\n".join(notes)
+    return out
+
+
+def iop(a, fill, orgs):
+    src = a.get("iop", {})
+    d = {
+        "background": src.get("background"),
+        "value_base": src.get("value_base"),
+        "purpose": src.get("purpose") or fill.get("purpose"),
+        "goals": [{"text": g} for g in src.get("goals", [])],
+        "target_group": src.get("target_group") or fill.get("target_group"),
+        "activities": [
+            {"party": orgs[x.get("responsible", x.get("party"))], "text": x["text"], "min_volume": x.get("min_volume")}
+            for x in (src.get("activities") or fill.get("activities", []))
+        ],
+        "contributions": [
+            {
+                "party": orgs[c["party"]],
+                "kind": c["type"],
+                "amount_sek": str(c["amount_sek"]) if "amount_sek" in c else None,
+                "per": PER.get(c.get("per"), c.get("per")),
+                "text": c.get("text") or c.get("funding_source"),
+            }
+            for c in (src.get("contributions") or fill.get("contributions", []))
+        ],
+        "governance": src.get("governance"),
+        "changes": src.get("changes"),
+        "disputes": src.get("dispute"),
+    }
+    if a["status"] != "draft":
+        decision = a.get("decision") or fill["decision"]
+        d["legal_assessment"] = {"date": decision["date"], **LEGAL_ASSESSMENT}
+    return {k: v for k, v in d.items() if v not in (None, [], "")}
+
+
+def report(r, a, orgs, people):
+    out = {"kind": r["kind"], "description": r.get("text"), **recurrence(r)}
+    out["due_offset_days"] = r.get("due_offset_days", 0)
+    out["grace_days"] = r.get("grace_days", 0)
+    out["responsible"] = orgs[r["responsible"]]
+    out["recipient"] = people[r["recipient"]] if "recipient" in r else None
+    out["escalation"] = people[r["escalation"]] if "escalation" in r else None
+    occurrences = []
+    for inst in a.get("instances", []):
+        if inst["status"] == "upcoming":
+            continue
+        occurrences.append({"period_end": inst["period"].split("/")[1], "state": inst["status"], "escalated_on": inst.get("escalated_on")})
+    if occurrences and r["kind"] == "social_clause_report":
+        out["occurrences"] = occurrences
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "agreements.json"))

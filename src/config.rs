@@ -1,0 +1,166 @@
+//! Typed settings: defaults, then `avtal.toml` in the data directory (or `--config`), then `AVTAL_*`
+//! environment variables and `DATABASE_URL`. Secrets are redacted in `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::money::Sek;
+use crate::domain::rules::Threshold;
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// All settings of one avtal instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where the SQLite database, documents and e-mail files live.
+    pub data_dir: PathBuf,
+    /// PostgreSQL or SQLite URL; `None` means SQLite at `<data_dir>/avtal.db`.
+    pub database_url: Option<Secret>,
+    /// Address `avtal serve` listens on.
+    pub bind: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Connections in the SQLite pool (WAL lets readers run beside one writer).
+    pub sqlite_pool_size: u32,
+    /// Connections in the PostgreSQL pool.
+    pub postgres_pool_size: u32,
+    /// Direct-award thresholds with the date each applies from.
+    pub direct_award_thresholds: Vec<ThresholdSetting>,
+    /// A fixed "today" for demos and tests; the real date when unset.
+    pub today: Option<NaiveDate>,
+}
+
+/// One direct-award threshold in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ThresholdSetting {
+    /// First day it applies.
+    pub from: NaiveDate,
+    /// The amount in kronor.
+    pub amount_sek: Sek,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 2 * 1024 * 1024,
+            sqlite_pool_size: 4,
+            postgres_pool_size: 10,
+            direct_award_thresholds: vec![ThresholdSetting {
+                from: NaiveDate::from_ymd_opt(2022, 1, 1).unwrap_or_default(),
+                amount_sek: Sek::from_ore(70_000_000),
+            }],
+            today: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the config file (the given one, else `<data_dir>/avtal.toml` if present), then the environment.
+    pub fn load(data_dir: Option<&Path>, config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut defaults = Settings::default();
+        if let Some(d) = data_dir {
+            defaults.data_dir = d.to_path_buf();
+        }
+        let file = config_file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| defaults.data_dir.join("avtal.toml"));
+        let mut fig = Figment::from(Serialized::defaults(&defaults));
+        if config_file.is_some() || file.exists() {
+            fig = fig.merge(Toml::file_exact(&file));
+        }
+        fig = fig
+            .merge(Env::prefixed("AVTAL_").ignore(&["DATA_DIR"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        let mut settings: Settings = fig.extract()?;
+        if let Some(d) = data_dir {
+            settings.data_dir = d.to_path_buf();
+        }
+        Ok(settings)
+    }
+
+    /// The database URL to connect to.
+    pub fn database_url(&self) -> Secret {
+        match &self.database_url {
+            Some(url) if !url.expose().is_empty() => url.clone(),
+            _ => Secret::new(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("avtal.db").display()
+            )),
+        }
+    }
+
+    /// Thresholds in the shape the rules take.
+    pub fn thresholds(&self) -> Vec<Threshold> {
+        self.direct_award_thresholds
+            .iter()
+            .map(|t| Threshold {
+                from: t.from,
+                amount: t.amount_sek,
+            })
+            .collect()
+    }
+
+    /// Today's date: the configured one, or the local date in Sweden.
+    pub fn today(&self) -> NaiveDate {
+        self.today.unwrap_or_else(|| {
+            chrono::Utc::now()
+                .with_timezone(&chrono_tz::Europe::Stockholm)
+                .date_naive()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let s = Settings {
+            database_url: Some(Secret::new("postgres://u:hunter2@db/x")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_the_data_dir() {
+        let s = Settings {
+            data_dir: PathBuf::from("/tmp/x"),
+            ..Settings::default()
+        };
+        assert_eq!(
+            s.database_url().expose(),
+            "sqlite:///tmp/x/avtal.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! `SeaORM` entities, in the shape sea-orm-codegen 2.0 writes for the schema in `migrations/`.
+//! Regenerate with `sea-orm-cli generate entity` after a migration; do not edit by hand.
+
+pub mod agreement;
+pub mod agreement_objective;
+pub mod agreement_party;
+pub mod contact;
+pub mod organisation;

@@ -1,0 +1,79 @@
+//! Storage: connecting to SQLite or PostgreSQL, migrations, and the hand-written queries.
+//!
+//! Query functions take `&impl ConnectionTrait`, so they work on a pool or inside a transaction.
+
+pub mod entities;
+pub mod store;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::Settings;
+
+/// Opens the configured database: SQLite in WAL mode with a small pool, or PostgreSQL.
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    let url = settings.database_url();
+    let is_sqlite = url.expose().starts_with("sqlite:");
+    if is_sqlite {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create data directory {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
+    }
+    let mut opt = ConnectOptions::new(url.expose().to_owned());
+    opt.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10));
+    if is_sqlite {
+        opt.max_connections(settings.sqlite_pool_size.max(1))
+            .min_connections(1);
+        opt.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    } else {
+        opt.max_connections(settings.postgres_pool_size.max(1));
+    }
+    Database::connect(opt).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Starts a read-then-write transaction: `BEGIN IMMEDIATE` on SQLite, so two writers queue on the
+/// lock instead of failing when a reader upgrades; an ordinary transaction on PostgreSQL.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// Checks that the database answers; returns its backend name.
+pub async fn health(db: &DatabaseConnection) -> Result<&'static str, DbErr> {
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(match db.get_database_backend() {
+        DbBackend::Sqlite => "sqlite",
+        DbBackend::Postgres => "postgresql",
+        _ => "other",
+    })
+}

@@ -1,0 +1,997 @@
+//! Hand-written queries: organisations, contacts and agreements as stored documents with
+//! indexed projection columns, optimistic versions, and the filtered agreement list.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, SqlErr,
+};
+use serde::Serialize;
+
+use super::entities::{agreement, agreement_objective, agreement_party, contact, organisation};
+use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::codes::*;
+use crate::domain::org_number::OrgNumber;
+use crate::domain::party::{Contact, EmailAddress, Organisation};
+use crate::domain::rules::{Facts, FrameworkFacts, OrgFacts};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such record.
+    #[error("no {what} {key}")]
+    NotFound {
+        /// Kind of record.
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// The record changed since the caller read it.
+    #[error(
+        "{what} {key} is at version {current}, not {expected}; reload and apply the change again"
+    )]
+    Stale {
+        /// Kind of record.
+        what: &'static str,
+        /// Its key.
+        key: String,
+        /// Version the caller had.
+        expected: i32,
+        /// Version stored now.
+        current: i32,
+    },
+    /// A unique key is taken.
+    #[error("{what} {key} already exists")]
+    Duplicate {
+        /// Kind of record.
+        what: &'static str,
+        /// The key.
+        key: String,
+    },
+    /// A record is still referenced and cannot change that way.
+    #[error("{0}")]
+    InUse(String),
+    /// A stored document does not parse (a bug or a manual edit).
+    #[error("stored {what} {key} is unreadable: {source}")]
+    Corrupt {
+        /// Kind of record.
+        what: &'static str,
+        /// Its key.
+        key: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A record as stored: its id, version and timestamps around the domain value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stored<T> {
+    /// Database id.
+    pub id: i64,
+    /// Optimistic-concurrency version, starting at 1.
+    pub version: i32,
+    /// Creation time (UTC).
+    pub created_at: chrono::DateTime<Utc>,
+    /// Last change (UTC).
+    pub updated_at: chrono::DateTime<Utc>,
+    /// The value.
+    #[serde(flatten)]
+    pub data: T,
+}
+
+fn unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v)
+        .map_err(|e| StoreError::Db(DbErr::Custom(format!("cannot serialise: {e}"))))
+}
+
+fn parse_doc<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    key: &str,
+    doc: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|source| StoreError::Corrupt {
+        what,
+        key: key.to_owned(),
+        source,
+    })
+}
+
+// ---------- organisations ----------
+
+fn org_from(m: organisation::Model) -> Result<Stored<Organisation>, StoreError> {
+    Ok(Stored {
+        id: m.id,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        data: parse_doc("organisation", &m.org_number, &m.document)?,
+    })
+}
+
+/// Inserts a new organisation.
+pub async fn insert_organisation(
+    db: &impl ConnectionTrait,
+    o: &Organisation,
+) -> Result<Stored<Organisation>, StoreError> {
+    let now = Utc::now();
+    let model = organisation::ActiveModel {
+        org_number: Set(o.org_number.to_string()),
+        name: Set(o.name.clone()),
+        kind: Set(o.kind.code().to_owned()),
+        document: Set(to_json(o)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    match model.insert(db).await {
+        Ok(m) => org_from(m),
+        Err(e) if unique_violation(&e) => Err(StoreError::Duplicate {
+            what: "organisation",
+            key: o.org_number.to_string(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces an organisation if it is still at `expected_version`.
+pub async fn update_organisation(
+    db: &impl ConnectionTrait,
+    key: &OrgNumber,
+    expected_version: i32,
+    o: &Organisation,
+) -> Result<Stored<Organisation>, StoreError> {
+    let current = get_organisation(db, key).await?;
+    if current.data.org_number != o.org_number {
+        return Err(StoreError::InUse(
+            "the organisation number is the key and cannot change; register a new organisation"
+                .into(),
+        ));
+    }
+    let res = organisation::Entity::update_many()
+        .col_expr(organisation::Column::Name, Expr::value(o.name.clone()))
+        .col_expr(organisation::Column::Kind, Expr::value(o.kind.code()))
+        .col_expr(organisation::Column::Document, Expr::value(to_json(o)?))
+        .col_expr(
+            organisation::Column::Version,
+            Expr::value(expected_version + 1),
+        )
+        .col_expr(organisation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(organisation::Column::Id.eq(current.id))
+        .filter(organisation::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::Stale {
+            what: "organisation",
+            key: key.to_string(),
+            expected: expected_version,
+            current: current.version,
+        });
+    }
+    get_organisation(db, key).await
+}
+
+/// Reads one organisation.
+pub async fn get_organisation(
+    db: &impl ConnectionTrait,
+    key: &OrgNumber,
+) -> Result<Stored<Organisation>, StoreError> {
+    let m = organisation::Entity::find()
+        .filter(organisation::Column::OrgNumber.eq(key.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "organisation",
+            key: key.to_string(),
+        })?;
+    org_from(m)
+}
+
+/// Lists organisations by organisation number.
+pub async fn list_organisations(
+    db: &impl ConnectionTrait,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<Stored<Organisation>>, u64), StoreError> {
+    let total = organisation::Entity::find().count(db).await?;
+    let rows = organisation::Entity::find()
+        .order_by_asc(organisation::Column::OrgNumber)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok((
+        rows.into_iter().map(org_from).collect::<Result<_, _>>()?,
+        total,
+    ))
+}
+
+async fn organisation_id(db: &impl ConnectionTrait, key: &OrgNumber) -> Result<i64, StoreError> {
+    organisation::Entity::find()
+        .select_only()
+        .column(organisation::Column::Id)
+        .filter(organisation::Column::OrgNumber.eq(key.as_str()))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "organisation",
+            key: key.to_string(),
+        })
+}
+
+// ---------- contacts ----------
+
+fn contact_from(m: contact::Model) -> Result<Stored<Contact>, StoreError> {
+    Ok(Stored {
+        id: m.id,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        data: parse_doc("contact", &m.email, &m.document)?,
+    })
+}
+
+/// Inserts a new contact.
+pub async fn insert_contact(
+    db: &impl ConnectionTrait,
+    c: &Contact,
+) -> Result<Stored<Contact>, StoreError> {
+    let org_id = organisation_id(db, &c.organisation).await?;
+    let now = Utc::now();
+    let model = contact::ActiveModel {
+        email: Set(c.email.to_string()),
+        name: Set(c.name.clone()),
+        organisation_id: Set(org_id),
+        role: Set(c.role.code().to_owned()),
+        active: Set(c.active),
+        document: Set(to_json(c)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    match model.insert(db).await {
+        Ok(m) => contact_from(m),
+        Err(e) if unique_violation(&e) => Err(StoreError::Duplicate {
+            what: "contact",
+            key: c.email.to_string(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a contact if it is still at `expected_version`.
+pub async fn update_contact(
+    db: &impl ConnectionTrait,
+    key: &EmailAddress,
+    expected_version: i32,
+    c: &Contact,
+) -> Result<Stored<Contact>, StoreError> {
+    let current = get_contact(db, key).await?;
+    if current.data.email != c.email {
+        return Err(StoreError::InUse(
+            "the e-mail address is the contact's key and cannot change; register a new contact"
+                .into(),
+        ));
+    }
+    let org_id = organisation_id(db, &c.organisation).await?;
+    let res = contact::Entity::update_many()
+        .col_expr(contact::Column::Name, Expr::value(c.name.clone()))
+        .col_expr(contact::Column::OrganisationId, Expr::value(org_id))
+        .col_expr(contact::Column::Role, Expr::value(c.role.code()))
+        .col_expr(contact::Column::Active, Expr::value(c.active))
+        .col_expr(contact::Column::Document, Expr::value(to_json(c)?))
+        .col_expr(contact::Column::Version, Expr::value(expected_version + 1))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(contact::Column::Id.eq(current.id))
+        .filter(contact::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::Stale {
+            what: "contact",
+            key: key.to_string(),
+            expected: expected_version,
+            current: current.version,
+        });
+    }
+    get_contact(db, key).await
+}
+
+/// Reads one contact.
+pub async fn get_contact(
+    db: &impl ConnectionTrait,
+    key: &EmailAddress,
+) -> Result<Stored<Contact>, StoreError> {
+    let m = contact::Entity::find()
+        .filter(contact::Column::Email.eq(key.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "contact",
+            key: key.to_string(),
+        })?;
+    contact_from(m)
+}
+
+/// Lists contacts by e-mail address, optionally of one organisation.
+pub async fn list_contacts(
+    db: &impl ConnectionTrait,
+    org: Option<&OrgNumber>,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<Stored<Contact>>, u64), StoreError> {
+    let mut q = contact::Entity::find();
+    if let Some(org) = org {
+        q = q.filter(contact::Column::OrganisationId.eq(organisation_id(db, org).await?));
+    }
+    let total = q.clone().count(db).await?;
+    let rows = q
+        .order_by_asc(contact::Column::Email)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok((
+        rows.into_iter()
+            .map(contact_from)
+            .collect::<Result<_, _>>()?,
+        total,
+    ))
+}
+
+// ---------- agreements ----------
+
+fn agreement_from(m: agreement::Model) -> Result<Stored<Agreement>, StoreError> {
+    Ok(Stored {
+        id: m.id,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        data: parse_doc("agreement", &m.reference, &m.document)?,
+    })
+}
+
+async fn framework_id(db: &impl ConnectionTrait, a: &Agreement) -> Result<Option<i64>, StoreError> {
+    match &a.framework {
+        None => Ok(None),
+        Some(r) => Ok(Some(
+            agreement::Entity::find()
+                .select_only()
+                .column(agreement::Column::Id)
+                .filter(agreement::Column::Reference.eq(r.as_str()))
+                .into_tuple::<i64>()
+                .one(db)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "framework agreement",
+                    key: r.to_string(),
+                })?,
+        )),
+    }
+}
+
+/// The projection columns of an agreement, shared by insert and update.
+struct Projection {
+    title_lower: String,
+    value_ore: Option<i64>,
+    reservation: Option<String>,
+}
+
+fn project(a: &Agreement) -> Projection {
+    Projection {
+        title_lower: a.title.to_lowercase(),
+        value_ore: a.value.as_ref().map(|v| v.amount_sek.ore()),
+        reservation: a.reservation().map(str::to_owned),
+    }
+}
+
+/// Rewrites the party and objective index rows of an agreement.
+async fn write_index_rows(
+    db: &impl ConnectionTrait,
+    id: i64,
+    a: &Agreement,
+) -> Result<(), StoreError> {
+    agreement_party::Entity::delete_many()
+        .filter(agreement_party::Column::AgreementId.eq(id))
+        .exec(db)
+        .await?;
+    agreement_objective::Entity::delete_many()
+        .filter(agreement_objective::Column::AgreementId.eq(id))
+        .exec(db)
+        .await?;
+    let mut seen = HashSet::new();
+    let mut parties = Vec::new();
+    for p in &a.parties {
+        if seen.insert((p.org.clone(), p.role)) {
+            parties.push(agreement_party::ActiveModel {
+                agreement_id: Set(id),
+                organisation_id: Set(organisation_id(db, &p.org).await?),
+                role: Set(p.role.code().to_owned()),
+            });
+        }
+    }
+    if !parties.is_empty() {
+        agreement_party::Entity::insert_many(parties)
+            .exec(db)
+            .await?;
+    }
+    let objectives: Vec<_> = a
+        .social_objectives()
+        .into_iter()
+        .map(|o| agreement_objective::ActiveModel {
+            agreement_id: Set(id),
+            code: Set(o.code().to_owned()),
+        })
+        .collect();
+    if !objectives.is_empty() {
+        agreement_objective::Entity::insert_many(objectives)
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a new agreement with its index rows. The caller has validated it.
+pub async fn insert_agreement(
+    db: &impl ConnectionTrait,
+    a: &Agreement,
+) -> Result<Stored<Agreement>, StoreError> {
+    let now = Utc::now();
+    let p = project(a);
+    let model = agreement::ActiveModel {
+        reference: Set(a.reference.to_string()),
+        kind: Set(a.kind.code().to_owned()),
+        status: Set(a.status.code().to_owned()),
+        title: Set(a.title.clone()),
+        title_lower: Set(p.title_lower),
+        legal_basis: Set(a.legal_basis.code().to_owned()),
+        value_ore: Set(p.value_ore),
+        start_date: Set(a.period.start),
+        original_end: Set(a.period.original_end),
+        current_end: Set(a.period.current_end),
+        outer_limit: Set(a.period.outer_limit),
+        reservation: Set(p.reservation),
+        framework_id: Set(framework_id(db, a).await?),
+        document: Set(to_json(a)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let m = match model.insert(db).await {
+        Ok(m) => m,
+        Err(e) if unique_violation(&e) => {
+            return Err(StoreError::Duplicate {
+                what: "agreement",
+                key: a.reference.to_string(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    write_index_rows(db, m.id, a).await?;
+    agreement_from(m)
+}
+
+/// Replaces an agreement if it is still at `expected_version`. The caller has validated it.
+pub async fn update_agreement(
+    db: &impl ConnectionTrait,
+    key: &Reference,
+    expected_version: i32,
+    a: &Agreement,
+) -> Result<Stored<Agreement>, StoreError> {
+    let current = get_agreement(db, key).await?;
+    if current.data.reference != a.reference {
+        return Err(StoreError::InUse(
+            "the reference is the agreement's key and cannot change".into(),
+        ));
+    }
+    let p = project(a);
+    let c = agreement::Column::Kind;
+    let res = agreement::Entity::update_many()
+        .col_expr(c, Expr::value(a.kind.code()))
+        .col_expr(agreement::Column::Status, Expr::value(a.status.code()))
+        .col_expr(agreement::Column::Title, Expr::value(a.title.clone()))
+        .col_expr(agreement::Column::TitleLower, Expr::value(p.title_lower))
+        .col_expr(
+            agreement::Column::LegalBasis,
+            Expr::value(a.legal_basis.code()),
+        )
+        .col_expr(agreement::Column::ValueOre, Expr::value(p.value_ore))
+        .col_expr(agreement::Column::StartDate, Expr::value(a.period.start))
+        .col_expr(
+            agreement::Column::OriginalEnd,
+            Expr::value(a.period.original_end),
+        )
+        .col_expr(
+            agreement::Column::CurrentEnd,
+            Expr::value(a.period.current_end),
+        )
+        .col_expr(
+            agreement::Column::OuterLimit,
+            Expr::value(a.period.outer_limit),
+        )
+        .col_expr(agreement::Column::Reservation, Expr::value(p.reservation))
+        .col_expr(
+            agreement::Column::FrameworkId,
+            Expr::value(framework_id(db, a).await?),
+        )
+        .col_expr(agreement::Column::Document, Expr::value(to_json(a)?))
+        .col_expr(
+            agreement::Column::Version,
+            Expr::value(expected_version + 1),
+        )
+        .col_expr(agreement::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(agreement::Column::Id.eq(current.id))
+        .filter(agreement::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::Stale {
+            what: "agreement",
+            key: key.to_string(),
+            expected: expected_version,
+            current: current.version,
+        });
+    }
+    write_index_rows(db, current.id, a).await?;
+    get_agreement(db, key).await
+}
+
+/// Reads one agreement.
+pub async fn get_agreement(
+    db: &impl ConnectionTrait,
+    key: &Reference,
+) -> Result<Stored<Agreement>, StoreError> {
+    let m = agreement::Entity::find()
+        .filter(agreement::Column::Reference.eq(key.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "agreement",
+            key: key.to_string(),
+        })?;
+    agreement_from(m)
+}
+
+/// Filters of the agreement list; every field is optional and they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementFilter {
+    /// In force on this date.
+    pub active_on: Option<NaiveDate>,
+    /// Of this kind.
+    pub kind: Option<AgreementKind>,
+    /// With this status.
+    pub status: Option<AgreementStatus>,
+    /// On this legal basis.
+    pub legal_basis: Option<LegalBasis>,
+    /// With this social objective.
+    pub social_objective: Option<SocialObjective>,
+    /// Reserved (`Some(None)`: any reservation) or with this reservation kind; `Some(Some(""))` is never built.
+    pub reserved: Option<ReservedFilter>,
+    /// With this organisation as a party.
+    pub party: Option<OrgNumber>,
+    /// Ending before this date.
+    pub ends_before: Option<NaiveDate>,
+    /// Text in the title or reference.
+    pub q: Option<String>,
+}
+
+/// The `reserved` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservedFilter {
+    /// Any reservation.
+    Any,
+    /// No reservation.
+    None,
+    /// Reserved participation (BT-71).
+    Participation,
+    /// Reserved execution (BT-736).
+    Execution,
+    /// Reserved for idea-based organisations (19 kap. 6 a §).
+    IdeaBased,
+}
+
+/// Sort keys of the agreement list; the id breaks ties so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// By reference (default).
+    #[default]
+    Reference,
+    /// By title.
+    Title,
+    /// By start date.
+    Start,
+    /// By current end.
+    End,
+    /// By value.
+    Value,
+}
+
+/// One row of the agreement list, read from the projection columns only.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgreementSummary {
+    /// Reference.
+    pub reference: String,
+    /// Kind.
+    pub kind: String,
+    /// Status.
+    pub status: String,
+    /// Title.
+    pub title: String,
+    /// Legal basis.
+    pub legal_basis: String,
+    /// Value in SEK.
+    pub value_sek: Option<String>,
+    /// Start.
+    pub start: NaiveDate,
+    /// Original end.
+    pub original_end: NaiveDate,
+    /// Current end.
+    pub current_end: NaiveDate,
+    /// Outer limit.
+    pub outer_limit: Option<NaiveDate>,
+    /// Reservation kind.
+    pub reservation: Option<String>,
+    /// Version.
+    pub version: i32,
+}
+
+/// A page of the agreement list.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgreementPage {
+    /// The rows.
+    pub items: Vec<AgreementSummary>,
+    /// Rows matching the filters in all.
+    pub total: u64,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Rows per page.
+    pub limit: u64,
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+fn filtered(db_party_org: Option<i64>, f: &AgreementFilter) -> sea_orm::Select<agreement::Entity> {
+    use agreement::Column as C;
+    let mut q = agreement::Entity::find();
+    if let Some(d) = f.active_on {
+        let in_force: Vec<&str> = AgreementStatus::ALL
+            .iter()
+            .filter(|s| s.came_into_force())
+            .map(|s| s.code())
+            .collect();
+        q = q
+            .filter(C::CurrentEnd.gte(d))
+            .filter(C::StartDate.lte(d))
+            .filter(C::Status.is_in(in_force));
+    }
+    if let Some(k) = f.kind {
+        q = q.filter(C::Kind.eq(k.code()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(C::Status.eq(s.code()));
+    }
+    if let Some(b) = f.legal_basis {
+        q = q.filter(C::LegalBasis.eq(b.code()));
+    }
+    if let Some(o) = f.social_objective {
+        q = q.filter(
+            C::Id.in_subquery(
+                Query::select()
+                    .column(agreement_objective::Column::AgreementId)
+                    .from(agreement_objective::Entity)
+                    .and_where(agreement_objective::Column::Code.eq(o.code()))
+                    .to_owned(),
+            ),
+        );
+    }
+    match f.reserved {
+        None => {}
+        Some(ReservedFilter::Any) => q = q.filter(C::Reservation.is_not_null()),
+        Some(ReservedFilter::None) => q = q.filter(C::Reservation.is_null()),
+        Some(ReservedFilter::Participation) => q = q.filter(C::Reservation.eq("participation")),
+        Some(ReservedFilter::Execution) => q = q.filter(C::Reservation.eq("execution")),
+        Some(ReservedFilter::IdeaBased) => q = q.filter(C::Reservation.eq("idea_based")),
+    }
+    if let Some(org_id) = db_party_org {
+        q = q.filter(
+            C::Id.in_subquery(
+                Query::select()
+                    .column(agreement_party::Column::AgreementId)
+                    .from(agreement_party::Entity)
+                    .and_where(agreement_party::Column::OrganisationId.eq(org_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(d) = f.ends_before {
+        q = q.filter(C::CurrentEnd.lt(d));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(
+                    Expr::col(C::TitleLower)
+                        .like(LikeExpr::new(escape_like(&text.to_lowercase())).escape('\\')),
+                )
+                .add(
+                    Expr::col(C::Reference)
+                        .like(LikeExpr::new(escape_like(&text.to_uppercase())).escape('\\')),
+                ),
+        );
+    }
+    q
+}
+
+/// Lists agreements matching `f`, sorted by `sort` then id, one page at a time.
+pub async fn list_agreements(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+    sort: SortKey,
+    descending: bool,
+    page: u64,
+    limit: u64,
+) -> Result<AgreementPage, StoreError> {
+    use agreement::Column as C;
+    let party_org = match &f.party {
+        None => None,
+        Some(org) => match organisation_id(db, org).await {
+            Ok(id) => Some(id),
+            // An unknown party matches nothing rather than failing the whole list.
+            Err(StoreError::NotFound { .. }) => Some(-1),
+            Err(e) => return Err(e),
+        },
+    };
+    let q = filtered(party_org, f);
+    let total = q.clone().count(db).await?;
+    let col = match sort {
+        SortKey::Reference => C::Reference,
+        SortKey::Title => C::TitleLower,
+        SortKey::Start => C::StartDate,
+        SortKey::End => C::CurrentEnd,
+        SortKey::Value => C::ValueOre,
+    };
+    let order = if descending {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    let rows = q
+        .select_only()
+        .columns([
+            C::Reference,
+            C::Kind,
+            C::Status,
+            C::Title,
+            C::LegalBasis,
+            C::ValueOre,
+            C::StartDate,
+            C::OriginalEnd,
+            C::CurrentEnd,
+            C::OuterLimit,
+            C::Reservation,
+            C::Version,
+        ])
+        .order_by(col, order.clone())
+        .order_by(C::Id, order)
+        .limit(limit)
+        .offset(page.saturating_sub(1).saturating_mul(limit))
+        .into_tuple::<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+            NaiveDate,
+            NaiveDate,
+            NaiveDate,
+            Option<NaiveDate>,
+            Option<String>,
+            i32,
+        )>()
+        .all(db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| AgreementSummary {
+            reference: r.0,
+            kind: r.1,
+            status: r.2,
+            title: r.3,
+            legal_basis: r.4,
+            value_sek: r
+                .5
+                .map(|o| crate::domain::money::Sek::from_ore(o).to_string()),
+            start: r.6,
+            original_end: r.7,
+            current_end: r.8,
+            outer_limit: r.9,
+            reservation: r.10,
+            version: r.11,
+        })
+        .collect();
+    Ok(AgreementPage {
+        items,
+        total,
+        page: Ord::max(page, 1),
+        limit,
+    })
+}
+
+/// Streams every agreement in reference order, `batch` at a time, to `sink` (for exports).
+pub async fn for_each_agreement<F>(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+    batch: u64,
+    mut sink: F,
+) -> Result<u64, StoreError>
+where
+    F: FnMut(Stored<Agreement>) -> Result<(), StoreError>,
+{
+    let party_org = match &f.party {
+        None => None,
+        Some(org) => Some(organisation_id(db, org).await.unwrap_or(-1)),
+    };
+    let mut last_id = 0i64;
+    let mut count = 0u64;
+    loop {
+        let rows = filtered(party_org, f)
+            .filter(agreement::Column::Id.gt(last_id))
+            .order_by_asc(agreement::Column::Id)
+            .limit(batch)
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            return Ok(count);
+        }
+        for m in rows {
+            last_id = m.id;
+            count += 1;
+            sink(agreement_from(m)?)?;
+        }
+    }
+}
+
+/// Streams every organisation and contact (for exports).
+pub async fn all_parties(
+    db: &impl ConnectionTrait,
+) -> Result<(Vec<Organisation>, Vec<Contact>), StoreError> {
+    let orgs = organisation::Entity::find()
+        .order_by_asc(organisation::Column::OrgNumber)
+        .all(db)
+        .await?;
+    let contacts = contact::Entity::find()
+        .order_by_asc(contact::Column::Email)
+        .all(db)
+        .await?;
+    Ok((
+        orgs.into_iter()
+            .map(|m| org_from(m).map(|s| s.data))
+            .collect::<Result<_, _>>()?,
+        contacts
+            .into_iter()
+            .map(|m| contact_from(m).map(|s| s.data))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+/// Loads the facts the rules need about what `agreements` refer to.
+pub async fn facts_for(
+    db: &impl ConnectionTrait,
+    agreements: &[&Agreement],
+    facts: &mut Facts,
+) -> Result<(), StoreError> {
+    let mut orgs: Vec<String> = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
+    let mut frameworks: Vec<String> = Vec::new();
+    for a in agreements {
+        orgs.extend(a.parties.iter().map(|p| p.org.to_string()));
+        emails.extend(a.contacts.all().into_iter().map(|(_, e)| e.to_string()));
+        emails.extend(
+            a.reporting
+                .iter()
+                .flat_map(|r| r.recipient.iter().chain(r.escalation.iter()))
+                .map(|e| e.to_string()),
+        );
+        frameworks.extend(a.framework.iter().map(|r| r.to_string()));
+    }
+    for chunk in dedup(orgs).chunks(500) {
+        for m in organisation::Entity::find()
+            .filter(organisation::Column::OrgNumber.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            let o: Organisation = parse_doc("organisation", &m.org_number, &m.document)?;
+            facts.organisations.insert(
+                o.org_number,
+                OrgFacts {
+                    kind: o.kind,
+                    registered_idea_based_on: o.registered_idea_based_on,
+                },
+            );
+        }
+    }
+    for chunk in dedup(emails).chunks(500) {
+        let found: Vec<String> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Email)
+            .filter(contact::Column::Email.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        facts.contacts.extend(
+            found
+                .into_iter()
+                .filter_map(|e| EmailAddress::parse(&e).ok()),
+        );
+    }
+    for chunk in dedup(frameworks).chunks(500) {
+        for m in agreement::Entity::find()
+            .filter(agreement::Column::Reference.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            let (Ok(reference), Ok(kind), Ok(status)) = (
+                Reference::parse(&m.reference),
+                AgreementKind::parse(&m.kind),
+                AgreementStatus::parse(&m.status),
+            ) else {
+                continue;
+            };
+            facts.frameworks.insert(
+                reference,
+                FrameworkFacts {
+                    kind,
+                    status,
+                    start: m.start_date,
+                    current_end: m.current_end,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Whether a database error is a transient lock or serialisation conflict worth one retry.
+pub fn is_busy(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(
+            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)),
+        ) => {
+            let msg = s.to_string();
+            msg.contains("database is locked") || msg.contains("could not serialize")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,237 @@
+//! Commands that change an agreement: status transitions, option decisions, notices and amendments.
+//!
+//! Each command changes the aggregate in memory and says what it did; the caller validates the
+//! result with [`super::rules::validate`] and stores it in one transaction, or stores nothing.
+
+use chrono::NaiveDate;
+
+use super::agreement::{Agreement, Amendment, Notice, effective_end};
+use super::codes::{AgreementStatus, AmendmentGround, OptionState};
+use super::dates::add_months;
+use super::org_number::OrgNumber;
+use super::party::Violation;
+
+/// Moves the agreement to a new status if the state machine allows it.
+pub fn transition(a: &mut Agreement, to: AgreementStatus) -> Result<(), Violation> {
+    let allowed = a.status.allowed_next();
+    if !allowed.contains(&to) {
+        let list = if allowed.is_empty() {
+            "none (final status)".to_owned()
+        } else {
+            allowed
+                .iter()
+                .map(|s| s.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(Violation::new(
+            "status",
+            to,
+            "status_transition",
+            format!(
+                "an agreement cannot go from {} to {to}; allowed: {list}",
+                a.status
+            ),
+        ));
+    }
+    a.status = to;
+    Ok(())
+}
+
+/// Exercises option `seq` on `decided_on`: moves the current end by its length, never past the
+/// outer limit, marks it exercised and records an amendment on the review-clause ground (`mod-rev`).
+pub fn exercise_option(
+    a: &mut Agreement,
+    seq: u32,
+    decided_on: NaiveDate,
+    rationale: Option<String>,
+) -> Result<Amendment, Violation> {
+    require_running(a)?;
+    let (index, months) = decidable_option(a, seq, decided_on)?;
+    let new_end = add_months(a.period.current_end, months as i32);
+    if let Some(limit) = a.period.outer_limit
+        && new_end > limit
+    {
+        return Err(Violation::new(
+            "seq",
+            seq,
+            "outer_limit",
+            format!(
+                "exercising option {seq} would move the end to {new_end}, past the outer limit {limit}"
+            ),
+        ));
+    }
+    let option = &mut a.options[index];
+    option.state = OptionState::Exercised;
+    option.decided_on = Some(decided_on);
+    a.period.current_end = new_end;
+    let amendment = Amendment {
+        date: decided_on,
+        ground: AmendmentGround::ReviewClause,
+        rationale: rationale.unwrap_or_else(|| {
+            format!("Option {seq} utnyttjad, avtalstiden förlängd till {new_end}")
+        }),
+        value_change_sek: None,
+        new_end: Some(new_end),
+        option_seq: Some(seq),
+    };
+    a.amendments.push(amendment.clone());
+    Ok(amendment)
+}
+
+/// Declines option `seq`; the later options can then no longer be exercised.
+pub fn decline_option(a: &mut Agreement, seq: u32, decided_on: NaiveDate) -> Result<(), Violation> {
+    require_running(a)?;
+    let (index, _) = decidable_option(a, seq, decided_on)?;
+    let option = &mut a.options[index];
+    option.state = OptionState::Declined;
+    option.decided_on = Some(decided_on);
+    Ok(())
+}
+
+/// Finds option `seq` and checks it is the next one in the sequence and still open on `decided_on`.
+fn decidable_option(
+    a: &Agreement,
+    seq: u32,
+    decided_on: NaiveDate,
+) -> Result<(usize, u32), Violation> {
+    let index = a.options.iter().position(|o| o.seq == seq).ok_or_else(|| {
+        Violation::new(
+            "seq",
+            seq,
+            "option_exists",
+            format!("the agreement has no option {seq}"),
+        )
+    })?;
+    let option = &a.options[index];
+    if let Some(next) = a.next_actionable_option(decided_on) {
+        if next.seq != seq {
+            return Err(Violation::new(
+                "seq",
+                seq,
+                "options_sequential",
+                format!(
+                    "options are decided in order; option {} comes first",
+                    next.seq
+                ),
+            ));
+        }
+    } else {
+        let state = option.state_on(a.option_decide_by(option), decided_on);
+        return Err(Violation::new(
+            "seq",
+            seq,
+            "option_open",
+            format!(
+                "option {seq} can no longer be decided: it is {state}, or an earlier option was declined or lapsed"
+            ),
+        ));
+    }
+    Ok((index, option.months))
+}
+
+fn require_running(a: &Agreement) -> Result<(), Violation> {
+    if a.status == AgreementStatus::Active {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            "status",
+            a.status,
+            "agreement_active",
+            format!("this needs an active agreement; it is {}", a.status),
+        ))
+    }
+}
+
+/// Records a notice of termination received on `received_on` from party `by`:
+/// the effective end is `received_on` plus the notice period, and the term ends then at the latest.
+pub fn record_notice(
+    a: &mut Agreement,
+    by: OrgNumber,
+    received_on: NaiveDate,
+    reason: Option<String>,
+) -> Result<NaiveDate, Violation> {
+    require_running(a)?;
+    if !a.parties.iter().any(|p| p.org == by) {
+        return Err(Violation::new(
+            "by",
+            &by,
+            "notice_by_party",
+            "notice is given by a party of the agreement",
+        ));
+    }
+    if received_on < a.period.start {
+        return Err(Violation::new(
+            "received_on",
+            received_on,
+            "notice_after_start",
+            "notice cannot be received before the agreement starts",
+        ));
+    }
+    let terms = a.termination.as_mut().ok_or_else(|| {
+        Violation::new(
+            "termination",
+            "",
+            "termination_terms",
+            "the agreement has no termination terms (notice period) to give notice under",
+        )
+    })?;
+    let end = effective_end(received_on, terms.notice_months, terms.effective);
+    terms.notice = Some(Notice {
+        by,
+        received_on,
+        effective_end: end,
+        reason,
+    });
+    a.period.current_end = a.period.current_end.min(end);
+    transition(a, AgreementStatus::NoticeGiven)?;
+    Ok(a.period.current_end)
+}
+
+/// Records an amendment other than an option (use [`exercise_option`] for those).
+pub fn record_amendment(a: &mut Agreement, amendment: Amendment) -> Result<(), Violation> {
+    if !matches!(
+        a.status,
+        AgreementStatus::Active | AgreementStatus::NoticeGiven
+    ) {
+        return Err(Violation::new(
+            "status",
+            a.status,
+            "agreement_active",
+            format!(
+                "amendments are made to an agreement in force; it is {}",
+                a.status
+            ),
+        ));
+    }
+    if amendment.option_seq.is_some() {
+        return Err(Violation::new(
+            "option_seq",
+            "",
+            "use_exercise_option",
+            "exercise an option with the exercise action, which records its amendment",
+        ));
+    }
+    if amendment.rationale.trim().is_empty() {
+        return Err(Violation::new(
+            "rationale",
+            "",
+            "required",
+            "an amendment needs a rationale",
+        ));
+    }
+    if amendment.date < a.period.start {
+        return Err(Violation::new(
+            "date",
+            amendment.date,
+            "amendment_date",
+            "an amendment cannot predate the agreement",
+        ));
+    }
+    if let Some(end) = amendment.new_end {
+        a.period.current_end = end;
+    }
+    a.amendments.push(amendment);
+    a.amendments.sort_by_key(|m| m.date);
+    Ok(())
+}

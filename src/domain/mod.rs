@@ -1,0 +1,10 @@
+//! Pure domain types and rules: agreements, organisations, codes, money and dates. No I/O here.
+
+pub mod actions;
+pub mod agreement;
+pub mod codes;
+pub mod dates;
+pub mod money;
+pub mod org_number;
+pub mod party;
+pub mod rules;

@@ -1,0 +1,13 @@
+//! avtal: a registry of Swedish procurement contracts with social clauses and IOP agreements.
+//!
+//! Data flows one way: the edges (`web` for HTTP, `transfer` for YAML files, `main.rs` for the CLI)
+//! parse input into `domain` types; `registry` applies the pure rules of `domain` and stores the
+//! result through `db` in one transaction. `domain` does no I/O.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod registry;
+pub mod transfer;
+pub mod web;

@@ -1,0 +1,226 @@
+//! The `avtal` command line: serve, migrate, import and export.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use avtal::config::Settings;
+use avtal::db::{self, entities::agreement, store::AgreementFilter};
+use avtal::domain::dates::parse_iso_date;
+use avtal::registry::Registry;
+use avtal::transfer::{self, ExportFormat, ImportError, parse_file};
+use avtal::web::{self, AppState};
+
+/// avtal: registry of procurement contracts with social clauses and IOP agreements.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Directory for the SQLite database and generated files.
+    #[arg(long, global = true, env = "AVTAL_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Configuration file (TOML); default: <data-dir>/avtal.toml when it exists.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web service (migrates the database first).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Load the 13 sample agreements into an empty registry and use the samples' "today" (2026-11-22) unless one is configured.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Import YAML registry files, all or nothing.
+    Import {
+        /// Files to import, in one transaction.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Export the registry (organisations, contacts and agreements).
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: ExportFormat,
+        /// Only agreements in force on this date (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date_arg)]
+        active_on: Option<NaiveDate>,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
+    parse_iso_date(s).map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(cli: &Cli) -> anyhow::Result<Registry> {
+    let settings = Settings::load(Some(&cli.data_dir), cli.config.as_deref())
+        .context("cannot read the configuration")?;
+    let conn = db::connect(&settings)
+        .await
+        .context("cannot open the database")?;
+    db::migrate(&conn)
+        .await
+        .context("cannot migrate the database")?;
+    Ok(Registry::new(conn, Arc::new(settings)))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Migrate => {
+            open(&cli).await?;
+            eprintln!("database is up to date");
+        }
+        Command::Serve { bind, demo } => {
+            let mut registry = open(&cli).await?;
+            if *demo {
+                load_demo(&registry).await?;
+                if registry.settings.today.is_none() {
+                    let (y, m, d) = avtal::demo::SAMPLE_TODAY;
+                    let mut s = (*registry.settings).clone();
+                    s.today = NaiveDate::from_ymd_opt(y, m, d);
+                    registry.settings = Arc::new(s);
+                }
+            }
+            let addr = bind.unwrap_or(registry.settings.bind);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            eprintln!("avtal listens on http://{}", listener.local_addr()?);
+            axum::serve(listener, web::router(AppState { registry }))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+        Command::Import { files } => {
+            let registry = open(&cli).await?;
+            let mut parsed = Vec::new();
+            let mut problems = Vec::new();
+            for path in files {
+                let name = path.display().to_string();
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+                match parse_file(&name, &text) {
+                    Ok(f) => parsed.push((name, f)),
+                    Err(p) => problems.push(*p),
+                }
+            }
+            if !problems.is_empty() {
+                return report_import_error(ImportError::Invalid(problems));
+            }
+            let mut progress =
+                |done: usize, total: usize| eprintln!("imported {done}/{total} records");
+            match transfer::import(&registry, parsed, &mut progress).await {
+                Ok(s) => eprintln!(
+                    "import done: organisations {} new, {} updated; contacts {} new, {} updated; agreements {} new, {} updated",
+                    s.organisations_created,
+                    s.organisations_updated,
+                    s.contacts_created,
+                    s.contacts_updated,
+                    s.agreements_created,
+                    s.agreements_updated
+                ),
+                Err(e) => return report_import_error(e),
+            }
+        }
+        Command::Export {
+            format,
+            active_on,
+            output,
+        } => {
+            let registry = open(&cli).await?;
+            let filter = AgreementFilter {
+                active_on: *active_on,
+                ..AgreementFilter::default()
+            };
+            let tx = registry.read_tx().await?;
+            let n = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    let n = transfer::export(&tx, *format, &filter, &mut w).await?;
+                    w.flush()?;
+                    n
+                }
+                None => {
+                    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+                    let n = transfer::export(&tx, *format, &filter, &mut w).await?;
+                    w.flush()?;
+                    n
+                }
+            };
+            eprintln!("exported {n} agreements");
+        }
+    }
+    Ok(())
+}
+
+fn report_import_error(e: ImportError) -> anyhow::Result<()> {
+    match e {
+        ImportError::Invalid(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            bail!(
+                "import refused, nothing was written: {} problem(s)",
+                problems.len()
+            )
+        }
+        ImportError::Store(e) => Err(e.into()),
+    }
+}
+
+async fn load_demo(registry: &Registry) -> anyhow::Result<()> {
+    let existing = agreement::Entity::find().count(&registry.db).await?;
+    if existing > 0 {
+        eprintln!("demo: the registry already holds {existing} agreements; nothing loaded");
+        return Ok(());
+    }
+    let files =
+        avtal::demo::example_files().or_else(|e| report_import_error(e).map(|_| Vec::new()))?;
+    let mut quiet = |_: usize, _: usize| {};
+    match transfer::import(registry, files, &mut quiet).await {
+        Ok(s) => {
+            eprintln!(
+                "demo: loaded {} organisations, {} contacts, {} agreements",
+                s.organisations_created, s.contacts_created, s.agreements_created
+            );
+            Ok(())
+        }
+        Err(e) => report_import_error(e),
+    }
+}

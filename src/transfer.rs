@@ -1,0 +1,435 @@
+//! The YAML (and JSON) registry file: all-or-nothing import and streamed export.
+//!
+//! One file holds `organisations`, `contacts` and `agreements` in the shapes of `crate::domain`;
+//! `docs/format.md` documents it. Import checks every record of every file before it writes one.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+
+use crate::db::store::{self, AgreementFilter, StoreError};
+use crate::domain::agreement::Agreement;
+use crate::domain::codes::AgreementKind;
+use crate::domain::party::{
+    Contact, Organisation, Violation, validate_contact, validate_organisation,
+};
+use crate::domain::rules::{self, FrameworkFacts, OrgFacts};
+use crate::registry::{Registry, RegistryError};
+
+/// The registry file format.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryFile {
+    /// Organisations.
+    #[serde(default)]
+    pub organisations: Vec<Organisation>,
+    /// Contacts.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    /// Agreements.
+    #[serde(default)]
+    pub agreements: Vec<Agreement>,
+}
+
+/// One problem found in an import: which file, which record, which field, value and rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportProblem {
+    /// File name as given.
+    pub file: String,
+    /// The record, e.g. `agreements[3] (AGR-2025-0005)`, or the YAML location of a parse error.
+    pub record: String,
+    /// Field path inside the record.
+    pub field: String,
+    /// The offending value.
+    pub value: String,
+    /// Rule identifier.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}: {} (rule {}",
+            self.file, self.record, self.field, self.message, self.rule
+        )?;
+        if !self.value.is_empty() {
+            write!(f, ", value \"{}\"", self.value)?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Records break rules; every problem is listed.
+    #[error("import refused, nothing was written: {} problem(s)", .0.len())]
+    Invalid(Vec<ImportProblem>),
+    /// Storage failed; the transaction was rolled back.
+    #[error(transparent)]
+    Store(#[from] RegistryError),
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// New organisations.
+    pub organisations_created: usize,
+    /// Replaced organisations.
+    pub organisations_updated: usize,
+    /// New contacts.
+    pub contacts_created: usize,
+    /// Replaced contacts.
+    pub contacts_updated: usize,
+    /// New agreements.
+    pub agreements_created: usize,
+    /// Replaced agreements.
+    pub agreements_updated: usize,
+}
+
+/// Parses one registry file's text; a syntax or type error names the file and the YAML location.
+pub fn parse_file(name: &str, text: &str) -> Result<RegistryFile, Box<ImportProblem>> {
+    serde_saphyr::from_str::<RegistryFile>(text).map_err(|e| {
+        Box::new(ImportProblem {
+            file: name.to_owned(),
+            record: "(file)".into(),
+            field: String::new(),
+            value: String::new(),
+            rule: "yaml".into(),
+            message: e.to_string(),
+        })
+    })
+}
+
+struct Origin {
+    file: usize,
+    index: usize,
+}
+
+fn problem(
+    files: &[(String, RegistryFile)],
+    kind: &str,
+    o: &Origin,
+    key: &str,
+    v: Violation,
+) -> ImportProblem {
+    ImportProblem {
+        file: files[o.file].0.clone(),
+        record: format!("{kind}[{}] ({key})", o.index),
+        field: v.field,
+        value: v.value,
+        rule: v.rule.to_owned(),
+        message: v.message,
+    }
+}
+
+/// Imports parsed files in one transaction: every record is checked first, and one problem anywhere
+/// means nothing is written. Existing keys are replaced. `progress(done, total)` is called as it writes.
+pub async fn import(
+    registry: &Registry,
+    files: Vec<(String, RegistryFile)>,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<ImportSummary, ImportError> {
+    let mut problems = Vec::new();
+    let mut orgs: Vec<(Origin, Organisation)> = Vec::new();
+    let mut contacts: Vec<(Origin, Contact)> = Vec::new();
+    let mut agreements: Vec<(Origin, Agreement)> = Vec::new();
+    for (fi, (_, f)) in files.iter().enumerate() {
+        orgs.extend(
+            f.organisations
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(index, o)| (Origin { file: fi, index }, o)),
+        );
+        contacts.extend(
+            f.contacts
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(index, c)| (Origin { file: fi, index }, c)),
+        );
+        agreements.extend(
+            f.agreements
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(index, a)| (Origin { file: fi, index }, a)),
+        );
+    }
+
+    let mut seen = HashSet::new();
+    for (o, org) in &orgs {
+        let key = org.org_number.to_string();
+        if !seen.insert(key.clone()) {
+            problems.push(problem(
+                &files,
+                "organisations",
+                o,
+                &key,
+                Violation::new("org_number", &key, "unique", "listed twice in this import"),
+            ));
+        }
+        for v in validate_organisation(org) {
+            problems.push(problem(&files, "organisations", o, &key, v));
+        }
+    }
+    let batch_orgs: HashMap<_, _> = orgs
+        .iter()
+        .map(|(_, o)| (o.org_number.clone(), o))
+        .collect();
+    let mut seen = HashSet::new();
+    for (o, c) in &contacts {
+        let key = c.email.to_string();
+        if !seen.insert(key.clone()) {
+            problems.push(problem(
+                &files,
+                "contacts",
+                o,
+                &key,
+                Violation::new("email", &key, "unique", "listed twice in this import"),
+            ));
+        }
+        for v in validate_contact(c) {
+            problems.push(problem(&files, "contacts", o, &key, v));
+        }
+        if !batch_orgs.contains_key(&c.organisation)
+            && store::get_organisation(&registry.db, &c.organisation)
+                .await
+                .is_err()
+        {
+            problems.push(problem(
+                &files,
+                "contacts",
+                o,
+                &key,
+                Violation::new(
+                    "organisation",
+                    &c.organisation,
+                    "unknown_organisation",
+                    "no organisation with this number is registered or imported",
+                ),
+            ));
+        }
+    }
+
+    // Facts: the stored registry, overlaid with what this import brings.
+    let mut facts = rules::Facts {
+        thresholds: registry.settings.thresholds(),
+        ..rules::Facts::default()
+    };
+    for (_, a) in agreements.iter_mut() {
+        rules::normalise(a);
+    }
+    let refs: Vec<&Agreement> = agreements.iter().map(|(_, a)| a).collect();
+    store::facts_for(&registry.db, &refs, &mut facts)
+        .await
+        .map_err(RegistryError::from)?;
+    for o in batch_orgs.values() {
+        facts.organisations.insert(
+            o.org_number.clone(),
+            OrgFacts {
+                kind: o.kind,
+                registered_idea_based_on: o.registered_idea_based_on,
+            },
+        );
+    }
+    facts
+        .contacts
+        .extend(contacts.iter().map(|(_, c)| c.email.clone()));
+    for (_, a) in &agreements {
+        facts.frameworks.insert(
+            a.reference.clone(),
+            FrameworkFacts {
+                kind: a.kind,
+                status: a.status,
+                start: a.period.start,
+                current_end: a.period.current_end,
+            },
+        );
+    }
+    let mut seen = HashSet::new();
+    for (o, a) in &agreements {
+        let key = a.reference.to_string();
+        if !seen.insert(key.clone()) {
+            problems.push(problem(
+                &files,
+                "agreements",
+                o,
+                &key,
+                Violation::new("reference", &key, "unique", "listed twice in this import"),
+            ));
+        }
+        for v in rules::validate(a, &facts) {
+            problems.push(problem(&files, "agreements", o, &key, v));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Invalid(problems));
+    }
+
+    // Frameworks before their call-offs, so the call-off can point at the stored row.
+    agreements.sort_by_key(|(_, a)| a.kind == AgreementKind::CallOff);
+    let total = orgs.len() + contacts.len() + agreements.len();
+    let summary = registry
+        .in_write_tx(async |tx| {
+            let mut s = ImportSummary::default();
+            let mut done = 0usize;
+            let mut tick = |done: &mut usize| {
+                *done += 1;
+                if (*done).is_multiple_of(1000) || *done == total {
+                    progress(*done, total);
+                }
+            };
+            for (_, org) in &orgs {
+                match store::get_organisation(tx, &org.org_number).await {
+                    Ok(cur) => {
+                        if cur.data != *org {
+                            store::update_organisation(tx, &org.org_number, cur.version, org)
+                                .await?;
+                            s.organisations_updated += 1;
+                        }
+                    }
+                    Err(StoreError::NotFound { .. }) => {
+                        store::insert_organisation(tx, org).await?;
+                        s.organisations_created += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                tick(&mut done);
+            }
+            for (_, c) in &contacts {
+                match store::get_contact(tx, &c.email).await {
+                    Ok(cur) => {
+                        if cur.data != *c {
+                            store::update_contact(tx, &c.email, cur.version, c).await?;
+                            s.contacts_updated += 1;
+                        }
+                    }
+                    Err(StoreError::NotFound { .. }) => {
+                        store::insert_contact(tx, c).await?;
+                        s.contacts_created += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                tick(&mut done);
+            }
+            for (_, a) in &agreements {
+                match store::get_agreement(tx, &a.reference).await {
+                    Ok(cur) => {
+                        if cur.data != *a {
+                            store::update_agreement(tx, &a.reference, cur.version, a).await?;
+                            s.agreements_updated += 1;
+                        }
+                    }
+                    Err(StoreError::NotFound { .. }) => {
+                        store::insert_agreement(tx, a).await?;
+                        s.agreements_created += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                tick(&mut done);
+            }
+            Ok(s)
+        })
+        .await?;
+    Ok(summary)
+}
+
+/// Export formats of the registry file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The YAML import format.
+    Yaml,
+    /// The same structure as JSON.
+    Json,
+}
+
+/// Writes the registry (agreements matching `filter`, with every organisation and contact) to `out`,
+/// one agreement at a time so memory stays flat. Returns the number of agreements written.
+pub async fn export(
+    db: &impl ConnectionTrait,
+    format: ExportFormat,
+    filter: &AgreementFilter,
+    out: &mut (dyn Write + Send),
+) -> Result<u64, ExportError> {
+    let (orgs, contacts) = store::all_parties(db).await?;
+    match format {
+        ExportFormat::Yaml => {
+            let head = RegistryFile {
+                organisations: orgs,
+                contacts,
+                agreements: Vec::new(),
+            };
+            let text =
+                serde_saphyr::to_string(&head).map_err(|e| ExportError::Encode(e.to_string()))?;
+            // The empty `agreements: []` line closes the head; the agreements follow as a block list.
+            let text = text.replace("agreements: []\n", "");
+            out.write_all(text.as_bytes())?;
+            out.write_all(b"agreements:\n")?;
+            let mut io_err = None;
+            let n = store::for_each_agreement(db, filter, 500, |a| {
+                let item = serde_saphyr::to_string(&[&a.data])
+                    .map_err(|e| StoreError::InUse(e.to_string()))?;
+                if let Err(e) = out.write_all(item.as_bytes()) {
+                    io_err = Some(e);
+                    return Err(StoreError::InUse("write failed".into()));
+                }
+                Ok(())
+            })
+            .await;
+            if let Some(e) = io_err {
+                return Err(e.into());
+            }
+            Ok(n?)
+        }
+        ExportFormat::Json => {
+            out.write_all(b"{\"organisations\":")?;
+            serde_json::to_writer(&mut *out, &orgs)
+                .map_err(|e| ExportError::Encode(e.to_string()))?;
+            out.write_all(b",\"contacts\":")?;
+            serde_json::to_writer(&mut *out, &contacts)
+                .map_err(|e| ExportError::Encode(e.to_string()))?;
+            out.write_all(b",\"agreements\":[")?;
+            let mut first = true;
+            let mut io_err = None;
+            let n = store::for_each_agreement(db, filter, 500, |a| {
+                let sep: &[u8] = if first { b"\n" } else { b",\n" };
+                first = false;
+                let res = out.write_all(sep).and_then(|_| {
+                    serde_json::to_writer(&mut *out, &a.data).map_err(std::io::Error::other)
+                });
+                if let Err(e) = res {
+                    io_err = Some(e);
+                    return Err(StoreError::InUse("write failed".into()));
+                }
+                Ok(())
+            })
+            .await;
+            if let Some(e) = io_err {
+                return Err(e.into());
+            }
+            out.write_all(b"]}\n")?;
+            Ok(n?)
+        }
+    }
+}
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing failed.
+    #[error("cannot write the export: {0}")]
+    Io(#[from] std::io::Error),
+    /// Encoding failed.
+    #[error("cannot encode the export: {0}")]
+    Encode(String),
+}

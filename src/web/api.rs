@@ -1,0 +1,501 @@
+//! JSON API handlers under `/api/v1`: thin adapters from HTTP to the registry's use cases.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::{ApiJson, ApiQuery};
+use crate::db::store::{self, AgreementFilter, AgreementPage, ReservedFilter, SortKey, Stored};
+use crate::domain::agreement::{Agreement, Amendment, Reference};
+use crate::domain::codes::*;
+use crate::domain::dates::parse_iso_date;
+use crate::domain::org_number::OrgNumber;
+use crate::domain::party::{Contact, EmailAddress, Organisation};
+use crate::registry::AgreementAction;
+
+/// Largest page size of a list.
+pub const MAX_LIMIT: u64 = 500;
+
+fn bad(field: &str, message: impl ToString) -> AppError {
+    AppError::BadRequest {
+        field: Some(field.to_owned()),
+        message: message.to_string(),
+    }
+}
+
+fn parse_key<T, E: ToString>(
+    field: &str,
+    raw: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, AppError> {
+    parse(raw).map_err(|e| bad(field, e))
+}
+
+/// `GET /health`: the database state.
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    match state.registry.health().await {
+        Ok(backend) => (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "database": backend})),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+            )
+        }
+    }
+}
+
+/// Paging parameters of the simple lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    page: Option<u64>,
+    limit: Option<u64>,
+    organisation: Option<String>,
+}
+
+/// A page of a simple list.
+#[derive(Debug, Serialize)]
+pub struct ListResponse<T> {
+    items: Vec<T>,
+    total: u64,
+    page: u64,
+    limit: u64,
+}
+
+fn paging(page: Option<u64>, limit: Option<u64>) -> Result<(u64, u64), AppError> {
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(bad("limit", format!("limit is between 1 and {MAX_LIMIT}")));
+    }
+    let page = page.unwrap_or(1);
+    if page == 0 {
+        return Err(bad("page", "pages are numbered from 1"));
+    }
+    Ok((page, limit))
+}
+
+/// A versioned update body: `{"version": N, "<record>": {...}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Versioned<T> {
+    version: i32,
+    #[serde(alias = "organisation", alias = "contact", alias = "agreement")]
+    data: T,
+}
+
+// ---------- organisations ----------
+
+/// `GET /api/v1/organisations`
+pub async fn list_organisations(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<ListResponse<Stored<Organisation>>>, AppError> {
+    let (page, limit) = paging(q.page, q.limit)?;
+    let (items, total) =
+        store::list_organisations(&state.registry.db, limit, (page - 1) * limit).await?;
+    Ok(Json(ListResponse {
+        items,
+        total,
+        page,
+        limit,
+    }))
+}
+
+/// `POST /api/v1/organisations`
+pub async fn create_organisation(
+    State(state): State<AppState>,
+    ApiJson(o): ApiJson<Organisation>,
+) -> Result<(StatusCode, Json<Stored<Organisation>>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.registry.create_organisation(o).await?),
+    ))
+}
+
+/// `GET /api/v1/organisations/{org_number}`
+pub async fn show_organisation(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<Stored<Organisation>>, AppError> {
+    let key = parse_key("org_number", &key, OrgNumber::parse)?;
+    Ok(Json(
+        store::get_organisation(&state.registry.db, &key).await?,
+    ))
+}
+
+/// `PUT /api/v1/organisations/{org_number}`
+pub async fn update_organisation(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<Versioned<Organisation>>,
+) -> Result<Json<Stored<Organisation>>, AppError> {
+    let key = parse_key("org_number", &key, OrgNumber::parse)?;
+    Ok(Json(
+        state
+            .registry
+            .update_organisation(&key, body.version, body.data)
+            .await?,
+    ))
+}
+
+// ---------- contacts ----------
+
+/// `GET /api/v1/contacts`
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<ListResponse<Stored<Contact>>>, AppError> {
+    let (page, limit) = paging(q.page, q.limit)?;
+    let org = q
+        .organisation
+        .as_deref()
+        .map(|s| parse_key("organisation", s, OrgNumber::parse))
+        .transpose()?;
+    let (items, total) =
+        store::list_contacts(&state.registry.db, org.as_ref(), limit, (page - 1) * limit).await?;
+    Ok(Json(ListResponse {
+        items,
+        total,
+        page,
+        limit,
+    }))
+}
+
+/// `POST /api/v1/contacts`
+pub async fn create_contact(
+    State(state): State<AppState>,
+    ApiJson(c): ApiJson<Contact>,
+) -> Result<(StatusCode, Json<Stored<Contact>>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.registry.create_contact(c).await?),
+    ))
+}
+
+/// `GET /api/v1/contacts/{email}`
+pub async fn show_contact(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<Stored<Contact>>, AppError> {
+    let key = parse_key("email", &key, EmailAddress::parse)?;
+    Ok(Json(store::get_contact(&state.registry.db, &key).await?))
+}
+
+/// `PUT /api/v1/contacts/{email}`
+pub async fn update_contact(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<Versioned<Contact>>,
+) -> Result<Json<Stored<Contact>>, AppError> {
+    let key = parse_key("email", &key, EmailAddress::parse)?;
+    Ok(Json(
+        state
+            .registry
+            .update_contact(&key, body.version, body.data)
+            .await?,
+    ))
+}
+
+// ---------- agreements ----------
+
+/// Query parameters of the agreement list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementListQuery {
+    active_on: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    legal_basis: Option<String>,
+    social_objective: Option<String>,
+    reserved: Option<String>,
+    party: Option<String>,
+    ends_before: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    page: Option<u64>,
+    limit: Option<u64>,
+}
+
+impl AgreementListQuery {
+    /// Parses the raw parameters into a filter, naming the first bad one.
+    pub fn to_filter(&self) -> Result<AgreementFilter, AppError> {
+        fn opt<T, E: ToString>(
+            field: &str,
+            v: &Option<String>,
+            p: impl Fn(&str) -> Result<T, E>,
+        ) -> Result<Option<T>, AppError> {
+            v.as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_key(field, s, &p))
+                .transpose()
+        }
+        let reserved = opt("reserved", &self.reserved, |s| match s {
+            "true" | "yes" | "any" => Ok(ReservedFilter::Any),
+            "false" | "no" | "none" => Ok(ReservedFilter::None),
+            "participation" => Ok(ReservedFilter::Participation),
+            "execution" => Ok(ReservedFilter::Execution),
+            "idea_based" => Ok(ReservedFilter::IdeaBased),
+            other => Err(format!(
+                "\"{other}\" is not one of: true, false, participation, execution, idea_based"
+            )),
+        })?;
+        if self.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(bad("q", "a search text has at most 200 characters"));
+        }
+        Ok(AgreementFilter {
+            active_on: opt("active_on", &self.active_on, parse_iso_date)?,
+            kind: opt("kind", &self.kind, AgreementKind::parse)?,
+            status: opt("status", &self.status, AgreementStatus::parse)?,
+            legal_basis: opt("legal_basis", &self.legal_basis, LegalBasis::parse)?,
+            social_objective: opt(
+                "social_objective",
+                &self.social_objective,
+                SocialObjective::parse,
+            )?,
+            reserved,
+            party: opt("party", &self.party, OrgNumber::parse)?,
+            ends_before: opt("ends_before", &self.ends_before, parse_iso_date)?,
+            q: self.q.clone().filter(|s| !s.trim().is_empty()),
+        })
+    }
+
+    /// Parses `sort`: a key, `-` in front for descending.
+    pub fn to_sort(&self) -> Result<(SortKey, bool), AppError> {
+        let raw = self.sort.as_deref().unwrap_or("reference");
+        let (desc, key) = match raw.strip_prefix('-') {
+            Some(k) => (true, k),
+            None => (false, raw),
+        };
+        let key = match key {
+            "reference" => SortKey::Reference,
+            "title" => SortKey::Title,
+            "start" => SortKey::Start,
+            "end" => SortKey::End,
+            "value" => SortKey::Value,
+            other => {
+                return Err(bad(
+                    "sort",
+                    format!(
+                        "\"{other}\" is not one of: reference, title, start, end, value (prefix - to reverse)"
+                    ),
+                ));
+            }
+        };
+        Ok((key, desc))
+    }
+}
+
+/// `GET /api/v1/agreements`
+pub async fn list_agreements(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<AgreementListQuery>,
+) -> Result<Json<AgreementPage>, AppError> {
+    let filter = q.to_filter()?;
+    let (sort, desc) = q.to_sort()?;
+    let (page, limit) = paging(q.page, q.limit)?;
+    Ok(Json(
+        store::list_agreements(&state.registry.db, &filter, sort, desc, page, limit).await?,
+    ))
+}
+
+/// `POST /api/v1/agreements`
+pub async fn create_agreement(
+    State(state): State<AppState>,
+    ApiJson(a): ApiJson<Agreement>,
+) -> Result<(StatusCode, Json<AgreementResponse>), AppError> {
+    let stored = state.registry.create_agreement(a).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AgreementResponse::new(
+            stored,
+            state.registry.settings.today(),
+        )),
+    ))
+}
+
+/// `GET /api/v1/agreements/{reference}`
+pub async fn show_agreement(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<AgreementResponse>, AppError> {
+    let key = parse_key("reference", &key, Reference::parse)?;
+    let stored = store::get_agreement(&state.registry.db, &key).await?;
+    Ok(Json(AgreementResponse::new(
+        stored,
+        state.registry.settings.today(),
+    )))
+}
+
+/// `PUT /api/v1/agreements/{reference}`
+pub async fn update_agreement(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<Versioned<Agreement>>,
+) -> Result<Json<AgreementResponse>, AppError> {
+    let key = parse_key("reference", &key, Reference::parse)?;
+    let stored = state
+        .registry
+        .update_agreement(&key, body.version, body.data)
+        .await?;
+    Ok(Json(AgreementResponse::new(
+        stored,
+        state.registry.settings.today(),
+    )))
+}
+
+/// Body of an action: the version the caller saw (optional) and the action's own fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    version: Option<i32>,
+    seq: Option<u32>,
+    decided_on: Option<NaiveDate>,
+    rationale: Option<String>,
+    by: Option<OrgNumber>,
+    received_on: Option<NaiveDate>,
+    reason: Option<String>,
+    to: Option<AgreementStatus>,
+    amendment: Option<Amendment>,
+}
+
+fn need<T>(field: &str, v: Option<T>) -> Result<T, AppError> {
+    v.ok_or_else(|| bad(field, format!("{field} is required for this action")))
+}
+
+/// `POST /api/v1/agreements/{reference}/{action}`: activate, transition, exercise-option,
+/// decline-option, notice, amendments, cancel.
+pub async fn agreement_action(
+    State(state): State<AppState>,
+    Path((key, action)): Path<(String, String)>,
+    body: Option<ApiJson<ActionBody>>,
+) -> Result<Json<AgreementResponse>, AppError> {
+    let key = parse_key("reference", &key, Reference::parse)?;
+    let b = body.map(|ApiJson(b)| b).unwrap_or_default();
+    let action = match action.as_str() {
+        "activate" => AgreementAction::Activate,
+        "cancel" => AgreementAction::Cancel,
+        "transition" => AgreementAction::Transition {
+            to: need("to", b.to)?,
+        },
+        "exercise-option" => AgreementAction::ExerciseOption {
+            seq: need("seq", b.seq)?,
+            decided_on: b.decided_on,
+            rationale: b.rationale,
+        },
+        "decline-option" => AgreementAction::DeclineOption {
+            seq: need("seq", b.seq)?,
+            decided_on: b.decided_on,
+        },
+        "notice" => AgreementAction::RecordNotice {
+            by: need("by", b.by)?,
+            received_on: need("received_on", b.received_on)?,
+            reason: b.reason,
+        },
+        "amendments" => AgreementAction::RecordAmendment {
+            amendment: need("amendment", b.amendment)?,
+        },
+        other => {
+            return Err(AppError::NotFound(format!(
+                "no action {other}; actions: activate, transition, exercise-option, decline-option, notice, amendments, cancel"
+            )));
+        }
+    };
+    let stored = state.registry.act(&key, b.version, action).await?;
+    Ok(Json(AgreementResponse::new(
+        stored,
+        state.registry.settings.today(),
+    )))
+}
+
+/// An agreement as the API returns it: the stored document, its version, and the derived dates.
+#[derive(Debug, Serialize)]
+pub struct AgreementResponse {
+    version: i32,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    agreement: Agreement,
+    derived: Derived,
+}
+
+/// Dates and states derived from an agreement on a given day.
+#[derive(Debug, Serialize)]
+pub struct Derived {
+    /// The day they were derived for.
+    pub as_of: NaiveDate,
+    /// Whether the agreement is in force that day.
+    pub active: bool,
+    /// Each option with its decide-by date and state that day.
+    pub options: Vec<DerivedOption>,
+    /// The next option that can be decided.
+    pub next_option: Option<u32>,
+    /// Last day to stop the next tacit renewal.
+    pub renewal_notice_deadline: Option<NaiveDate>,
+    /// Last day to give notice for the current end.
+    pub termination_notice_deadline: Option<NaiveDate>,
+    /// Renewal dialogue date.
+    pub renewal_dialogue_due: Option<NaiveDate>,
+    /// Reservation kind.
+    pub reservation: Option<&'static str>,
+    /// Social objectives.
+    pub social_objectives: Vec<SocialObjective>,
+}
+
+/// One option as derived.
+#[derive(Debug, Serialize)]
+pub struct DerivedOption {
+    /// Sequence number.
+    pub seq: u32,
+    /// Decide-by date.
+    pub decide_by: Option<NaiveDate>,
+    /// State that day.
+    pub state: OptionState,
+}
+
+impl Derived {
+    /// Derives the dates of `a` as of `today`.
+    pub fn of(a: &Agreement, today: NaiveDate) -> Self {
+        Self {
+            as_of: today,
+            active: a.active_on(today),
+            options: a
+                .options_in_order()
+                .into_iter()
+                .map(|o| {
+                    let decide_by = a.option_decide_by(o);
+                    DerivedOption {
+                        seq: o.seq,
+                        decide_by,
+                        state: o.state_on(decide_by, today),
+                    }
+                })
+                .collect(),
+            next_option: a.next_actionable_option(today).map(|o| o.seq),
+            renewal_notice_deadline: a.renewal_notice_deadline(),
+            termination_notice_deadline: a.termination_notice_deadline(),
+            renewal_dialogue_due: a.renewal_dialogue_due(),
+            reservation: a.reservation(),
+            social_objectives: a.social_objectives(),
+        }
+    }
+}
+
+impl AgreementResponse {
+    fn new(s: Stored<Agreement>, today: NaiveDate) -> Self {
+        let derived = Derived::of(&s.data, today);
+        Self {
+            version: s.version,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            agreement: s.data,
+            derived,
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `AppError`: the one error type at the HTTP edge, mapping every failure to a status and a JSON
+//! body that says which field, which value and which rule. Causes of a 500 are logged once, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::db::store::StoreError;
+use crate::domain::party::Violation;
+use crate::registry::RegistryError;
+
+/// Every error a handler can return.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed (syntax, type, unknown field or parameter).
+    #[error("{message}")]
+    BadRequest {
+        /// Field path, when known.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The request body is larger than the limit.
+    #[error("request body too large")]
+    TooLarge,
+    /// Rules are broken.
+    #[error("validation failed")]
+    Invalid(Vec<Violation>),
+    /// No such record.
+    #[error("{0}")]
+    NotFound(String),
+    /// Stale version or taken key.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else; details only in the log.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [Violation]>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let plain = |error, message: String| ErrorBody {
+            error,
+            field: None,
+            value: None,
+            rule: None,
+            message,
+            errors: None,
+        };
+        let (status, body) = match &self {
+            AppError::BadRequest { field, message } => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
+                    field: field.as_deref(),
+                    ..plain("bad_request", message.clone())
+                },
+            ),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                plain(
+                    "too_large",
+                    "the request body is larger than the limit".into(),
+                ),
+            ),
+            AppError::Invalid(list) => {
+                let first = list.first();
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorBody {
+                        error: "validation_failed",
+                        field: first.map(|v| v.field.as_str()),
+                        value: first.map(|v| v.value.as_str()),
+                        rule: first.map(|v| v.rule),
+                        message: first.map(|v| v.message.clone()).unwrap_or_default(),
+                        errors: Some(list),
+                    },
+                )
+            }
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, plain("not_found", m.clone())),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, plain("conflict", m.clone())),
+            AppError::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    plain(
+                        "internal",
+                        "internal error; the cause is in the server log".into(),
+                    ),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => AppError::NotFound(e.to_string()),
+            StoreError::Stale { .. } | StoreError::Duplicate { .. } | StoreError::InUse(_) => {
+                AppError::Conflict(e.to_string())
+            }
+            StoreError::Corrupt { .. } | StoreError::Db(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<RegistryError> for AppError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(v) => AppError::Invalid(v),
+            RegistryError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<Violation> for AppError {
+    fn from(v: Violation) -> Self {
+        AppError::Invalid(vec![v])
+    }
+}

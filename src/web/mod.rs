@@ -1,0 +1,60 @@
+//! The HTTP edge: one route table, shared state, and the JSON API.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+use crate::registry::Registry;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The registry's use cases and its database.
+    pub registry: Registry,
+}
+
+/// Every URL of the service, in one place.
+pub fn router(state: AppState) -> Router {
+    let limit = state.registry.settings.max_body_bytes;
+    let api = Router::new()
+        .route(
+            "/organisations",
+            get(api::list_organisations).post(api::create_organisation),
+        )
+        .route(
+            "/organisations/{org_number}",
+            get(api::show_organisation).put(api::update_organisation),
+        )
+        .route(
+            "/contacts",
+            get(api::list_contacts).post(api::create_contact),
+        )
+        .route(
+            "/contacts/{email}",
+            get(api::show_contact).put(api::update_contact),
+        )
+        .route(
+            "/agreements",
+            get(api::list_agreements).post(api::create_agreement),
+        )
+        .route(
+            "/agreements/{reference}",
+            get(api::show_agreement).put(api::update_agreement),
+        )
+        .route(
+            "/agreements/{reference}/{action}",
+            post(api::agreement_action),
+        );
+    Router::new()
+        .route("/health", get(api::health))
+        .nest("/api/v1", api)
+        .fallback(|| async { error::AppError::NotFound("no such page".into()) })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

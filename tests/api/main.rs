@@ -1,0 +1,9 @@
+//! One integration-test binary: every feature's tests, on SQLite and on PostgreSQL.
+
+#![expect(clippy::panic, reason = "a test reports a failure by panicking")]
+
+mod actions;
+mod helpers;
+mod rules;
+mod samples;
+mod transfer;
