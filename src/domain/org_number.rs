@@ -1,4 +1,4 @@
-//! Swedish organisation numbers (provisional).
+//! Swedish organisation numbers: parsing, the Luhn check digit and the normalised `NNNNNN-NNNN` form.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,9 +40,14 @@ pub fn luhn_check_digit(nine: &[u8; 9]) -> u8 {
 }
 
 impl OrgNumber {
-    /// Parses `NNNNNN-NNNN` or `NNNNNNNNNN`.
+    /// Parses `NNNNNN-NNNN` or `NNNNNNNNNN`, also with the century-style prefix `16`
+    /// that some systems write before an organisation number (`16NNNNNN-NNNN`).
     pub fn parse(s: &str) -> Result<Self, OrgNumberError> {
         let t = s.trim();
+        let t = match t.strip_prefix("16") {
+            Some(rest) if rest.len() == 10 || rest.len() == 11 => rest,
+            _ => t,
+        };
         let digits: String = match t.len() {
             11 if t.as_bytes()[6] == b'-' => t.chars().filter(|c| *c != '-').collect(),
             10 => t.to_owned(),
@@ -89,5 +94,127 @@ impl TryFrom<String> for OrgNumber {
 impl From<OrgNumber> for String {
     fn from(o: OrgNumber) -> String {
         o.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn with_check(nine: [u8; 9]) -> String {
+        let c = luhn_check_digit(&nine);
+        nine.iter()
+            .chain(std::iter::once(&c))
+            .map(|d| char::from(b'0' + d))
+            .collect()
+    }
+
+    fn nine_digits() -> impl Strategy<Value = [u8; 9]> {
+        (proptest::array::uniform9(0u8..10), 2u8..10).prop_map(|(mut d, third)| {
+            d[2] = third;
+            d
+        })
+    }
+
+    #[test]
+    fn the_sample_numbers_are_valid_and_normalised() {
+        for s in [
+            "212900-0010",
+            "2129000010",
+            "16212900-0010",
+            "162129000010",
+            " 802990-0035 ",
+        ] {
+            let n = OrgNumber::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert!(
+                ["212900-0010", "802990-0035"].contains(&n.as_str()),
+                "{s} -> {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_shapes_third_digits_and_check_digits_are_named() {
+        assert!(matches!(
+            OrgNumber::parse("21290-00010"),
+            Err(OrgNumberError::Format(_))
+        ));
+        assert!(matches!(
+            OrgNumber::parse("212900-001"),
+            Err(OrgNumberError::Format(_))
+        ));
+        assert!(matches!(
+            OrgNumber::parse("21290O-0010"),
+            Err(OrgNumberError::Format(_))
+        ));
+        assert!(matches!(
+            OrgNumber::parse("1621290000100"),
+            Err(OrgNumberError::Format(_))
+        ));
+        assert!(matches!(
+            OrgNumber::parse("551900-0015"),
+            Err(OrgNumberError::ThirdDigit(_, 1))
+        ));
+        assert!(matches!(
+            OrgNumber::parse("212900-0011"),
+            Err(OrgNumberError::CheckDigit { expected: 0, .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn every_number_with_its_luhn_digit_parses_in_every_accepted_form(nine in nine_digits()) {
+            let digits = with_check(nine);
+            let dashed = format!("{}-{}", &digits[..6], &digits[6..]);
+            let n = OrgNumber::parse(&digits).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(n.as_str(), dashed.as_str());
+            prop_assert_eq!(OrgNumber::parse(&dashed).ok(), Some(n.clone()));
+            prop_assert_eq!(OrgNumber::parse(&format!("16{dashed}")).ok(), Some(n.clone()));
+            // Serde goes through the same parse and writes the normalised form.
+            let json = serde_json::to_string(&n).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(json, format!("\"{dashed}\""));
+        }
+
+        #[test]
+        fn every_other_check_digit_is_refused_with_the_right_one(nine in nine_digits(), wrong in 0u8..10) {
+            let right = luhn_check_digit(&nine);
+            prop_assume!(wrong != right);
+            let mut digits = with_check(nine);
+            digits.pop();
+            digits.push(char::from(b'0' + wrong));
+            let refused = matches!(
+                OrgNumber::parse(&digits),
+                Err(OrgNumberError::CheckDigit { expected, .. }) if expected == u32::from(right)
+            );
+            prop_assert!(refused, "{} was not refused", digits);
+        }
+
+        #[test]
+        fn a_single_mistyped_digit_is_always_caught(nine in nine_digits(), pos in 0usize..9, delta in 1u8..10) {
+            let good = with_check(nine);
+            let mut typo = nine;
+            typo[pos] = (typo[pos] + delta) % 10;
+            prop_assume!(typo[2] >= 2);
+            let mut bad: Vec<u8> = typo.to_vec();
+            bad.push(good.as_bytes()[9] - b'0');
+            let text: String = bad.iter().map(|d| char::from(b'0' + d)).collect();
+            prop_assert!(OrgNumber::parse(&text).is_err(), "{} accepted", text);
+        }
+
+        #[test]
+        fn a_third_digit_below_two_is_refused(nine in proptest::array::uniform9(0u8..10), third in 0u8..2) {
+            let mut nine = nine;
+            nine[2] = third;
+            let refused = matches!(OrgNumber::parse(&with_check(nine)), Err(OrgNumberError::ThirdDigit(..)));
+            prop_assert!(refused);
+        }
+
+        #[test]
+        fn any_text_gives_a_number_or_an_error_never_a_panic(s in "\\PC{0,20}") {
+            if let Ok(n) = OrgNumber::parse(&s) {
+                prop_assert_eq!(n.as_str().len(), 11);
+            }
+        }
     }
 }
