@@ -21,7 +21,7 @@ use avtal::transfer::{self, RegistryFile};
 use avtal::web::{self, AppState};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait, TransactionTrait};
 
 #[derive(Debug, Parser)]
@@ -371,9 +371,7 @@ use chrono::Datelike;
 
 /// Seeds `count` agreements straight into the tables (the same columns the store writes), in big batches.
 async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()> {
-    use avtal::db::entities::{
-        agreement as ag, agreement_objective as ao, agreement_party as ap, organisation as org,
-    };
+    use avtal::db::entities::{agreement as ag, agreement_party as ap, organisation as org};
     let (orgs, contacts) = organisations();
     let reg = Registry::new(db.clone(), Arc::new(Settings::default()));
     if org::Entity::find().count(db).await? == 0 {
@@ -425,6 +423,7 @@ async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()
                 ag::Column::CurrentEnd,
                 ag::Column::OuterLimit,
                 ag::Column::Reservation,
+                ag::Column::Objectives,
                 ag::Column::Document,
                 ag::Column::Version,
                 ag::Column::CreatedAt,
@@ -436,11 +435,6 @@ async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()
                 ap::Column::OrganisationId,
                 ap::Column::Role,
             ]);
-            let mut objectives = Query::insert();
-            objectives
-                .into_table(ao::Entity)
-                .columns([ao::Column::AgreementId, ao::Column::Code]);
-            let mut any_objective = false;
             let now = Utc::now();
             for i in n..end {
                 let a = agreement(i);
@@ -459,6 +453,7 @@ async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()
                     a.period.current_end.into(),
                     a.period.outer_limit.into(),
                     a.reservation().map(str::to_owned).into(),
+                    a.social_objective_bits().into(),
                     serde_json::to_string(&a)?.into(),
                     1i32.into(),
                     now.into(),
@@ -471,17 +466,9 @@ async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()
                         .context("seed org missing")?;
                     parties.values([id.into(), org_id.into(), p.role.code().into()])?;
                 }
-                for o in a.social_objectives() {
-                    objectives.values([id.into(), o.code().into()])?;
-                    any_objective = true;
-                }
             }
             tx.execute(&ins).await?;
             tx.execute(&parties).await?;
-            if any_objective {
-                objectives.on_conflict(OnConflict::new().do_nothing().to_owned());
-                tx.execute(&objectives).await?;
-            }
             n = end;
         }
         tx.commit().await?;

@@ -48,9 +48,15 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opt).await
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, then refreshes SQLite's planner statistics where they are
+/// missing or stale, so the list filters pick the right covering index (PostgreSQL's autovacuum
+/// does this by itself).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+    }
+    Ok(())
 }
 
 /// Starts a read-then-write transaction: `BEGIN IMMEDIATE` on SQLite, so two writers queue on the

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::entities::{agreement, agreement_objective, agreement_party, contact, organisation};
+use super::entities::{agreement, agreement_party, contact, organisation};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::codes::*;
 use crate::domain::org_number::OrgNumber;
@@ -388,6 +388,7 @@ struct Projection {
     title_lower: String,
     value_ore: Option<i64>,
     reservation: Option<String>,
+    objectives: i64,
 }
 
 fn project(a: &Agreement) -> Projection {
@@ -395,10 +396,11 @@ fn project(a: &Agreement) -> Projection {
         title_lower: a.title.to_lowercase(),
         value_ore: a.value.as_ref().map(|v| v.amount_sek.ore()),
         reservation: a.reservation().map(str::to_owned),
+        objectives: a.social_objective_bits(),
     }
 }
 
-/// Rewrites the party and objective index rows of an agreement.
+/// Rewrites the party index rows of an agreement.
 async fn write_index_rows(
     db: &impl ConnectionTrait,
     id: i64,
@@ -406,10 +408,6 @@ async fn write_index_rows(
 ) -> Result<(), StoreError> {
     agreement_party::Entity::delete_many()
         .filter(agreement_party::Column::AgreementId.eq(id))
-        .exec(db)
-        .await?;
-    agreement_objective::Entity::delete_many()
-        .filter(agreement_objective::Column::AgreementId.eq(id))
         .exec(db)
         .await?;
     let mut seen = HashSet::new();
@@ -425,19 +423,6 @@ async fn write_index_rows(
     }
     if !parties.is_empty() {
         agreement_party::Entity::insert_many(parties)
-            .exec(db)
-            .await?;
-    }
-    let objectives: Vec<_> = a
-        .social_objectives()
-        .into_iter()
-        .map(|o| agreement_objective::ActiveModel {
-            agreement_id: Set(id),
-            code: Set(o.code().to_owned()),
-        })
-        .collect();
-    if !objectives.is_empty() {
-        agreement_objective::Entity::insert_many(objectives)
             .exec(db)
             .await?;
     }
@@ -464,6 +449,7 @@ pub async fn insert_agreement(
         current_end: Set(a.period.current_end),
         outer_limit: Set(a.period.outer_limit),
         reservation: Set(p.reservation),
+        objectives: Set(p.objectives),
         framework_id: Set(framework_id(db, a).await?),
         document: Set(to_json(a)?),
         version: Set(1),
@@ -524,6 +510,7 @@ pub async fn update_agreement(
             Expr::value(a.period.outer_limit),
         )
         .col_expr(agreement::Column::Reservation, Expr::value(p.reservation))
+        .col_expr(agreement::Column::Objectives, Expr::value(p.objectives))
         .col_expr(
             agreement::Column::FrameworkId,
             Expr::value(framework_id(db, a).await?),
@@ -654,8 +641,10 @@ pub struct AgreementSummary {
 pub struct AgreementPage {
     /// The rows.
     pub items: Vec<AgreementSummary>,
-    /// Rows matching the filters in all.
+    /// Rows matching the filters in all, counted up to [`EXACT_TOTAL_UP_TO`].
     pub total: u64,
+    /// False when more than [`EXACT_TOTAL_UP_TO`] rows match and `total` is that bound.
+    pub total_exact: bool,
     /// Page number, from 1.
     pub page: u64,
     /// Rows per page.
@@ -699,15 +688,7 @@ fn filtered(db_party_org: Option<i64>, f: &AgreementFilter) -> sea_orm::Select<a
         q = q.filter(C::LegalBasis.eq(b.code()));
     }
     if let Some(o) = f.social_objective {
-        q = q.filter(
-            C::Id.in_subquery(
-                Query::select()
-                    .column(agreement_objective::Column::AgreementId)
-                    .from(agreement_objective::Entity)
-                    .and_where(agreement_objective::Column::Code.eq(o.code()))
-                    .to_owned(),
-            ),
-        );
+        q = q.filter(Expr::col(C::Objectives).bit_and(o.bit()).ne(0));
     }
     match f.reserved {
         None => {}
@@ -747,6 +728,34 @@ fn filtered(db_party_org: Option<i64>, f: &AgreementFilter) -> sea_orm::Select<a
     q
 }
 
+/// The list counts matching rows exactly up to this many; past it, it says "more than" instead.
+/// Counting every one of a million rows costs a scan per request, and nobody pages that far.
+pub const EXACT_TOTAL_UP_TO: u64 = 10_000;
+
+/// Counts the rows of `q`, stopping at `cap`.
+async fn count_up_to(
+    db: &impl ConnectionTrait,
+    q: &sea_orm::Select<agreement::Entity>,
+    cap: u64,
+) -> Result<u64, StoreError> {
+    let inner = q
+        .clone()
+        .select_only()
+        .column(agreement::Column::Id)
+        .limit(cap);
+    let inner = sea_orm::QueryTrait::into_query(inner);
+    let stmt = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(inner, "capped")
+        .to_owned();
+    let row = db.query_one(&stmt).await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Lists agreements matching `f`, sorted by `sort` then id, one page at a time.
 pub async fn list_agreements(
     db: &impl ConnectionTrait,
@@ -767,7 +776,7 @@ pub async fn list_agreements(
         },
     };
     let q = filtered(party_org, f);
-    let total = q.clone().count(db).await?;
+    let total = count_up_to(db, &q, EXACT_TOTAL_UP_TO + 1).await?;
     let col = match sort {
         SortKey::Reference => C::Reference,
         SortKey::Title => C::TitleLower,
@@ -837,7 +846,8 @@ pub async fn list_agreements(
         .collect();
     Ok(AgreementPage {
         items,
-        total,
+        total: Ord::min(total, EXACT_TOTAL_UP_TO),
+        total_exact: total <= EXACT_TOTAL_UP_TO,
         page: Ord::max(page, 1),
         limit,
     })

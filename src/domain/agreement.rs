@@ -697,6 +697,13 @@ impl Agreement {
         v
     }
 
+    /// The social objectives as a bit set (see [`SocialObjective::bit`]), stored for the list filter.
+    pub fn social_objective_bits(&self) -> i64 {
+        self.social_objectives()
+            .into_iter()
+            .fold(0, |bits, o| bits | o.bit())
+    }
+
     /// Organisations in a role.
     pub fn parties_in(&self, role: PartyRole) -> impl Iterator<Item = &OrgNumber> {
         self.parties

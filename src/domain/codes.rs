@@ -169,6 +169,12 @@ code_list!(
 );
 
 impl SocialObjective {
+    /// This objective's bit in the stored bit set: its position in [`Self::ALL`].
+    pub fn bit(self) -> i64 {
+        let position = Self::ALL.iter().position(|o| *o == self).unwrap_or(0);
+        1 << position
+    }
+
     /// The OCDS sustainability goal that carries this objective, where one exists.
     pub fn ocds_goal(self) -> Option<&'static str> {
         match self {

@@ -216,6 +216,10 @@ async fn the_list_filters_find_the_right_samples(app: TestApp) {
             Some(expected.len() as u64),
             "total for {query}"
         );
+        assert_eq!(
+            r.body["total_exact"], true,
+            "{query}: a small total is exact"
+        );
     }
 }
 

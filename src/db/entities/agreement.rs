@@ -22,6 +22,7 @@ pub struct Model {
     pub current_end: Date,
     pub outer_limit: Option<Date>,
     pub reservation: Option<String>,
+    pub objectives: i64,
     pub framework_id: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub document: String,

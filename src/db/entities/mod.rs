@@ -2,7 +2,6 @@
 //! Regenerate with `sea-orm-cli generate entity` after a migration; do not edit by hand.
 
 pub mod agreement;
-pub mod agreement_objective;
 pub mod agreement_party;
 pub mod contact;
 pub mod organisation;
