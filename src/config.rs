@@ -9,6 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::deadlines::ReminderLadders;
 use crate::domain::money::Sek;
 use crate::domain::rules::Threshold;
 
@@ -54,6 +55,8 @@ pub struct Settings {
     pub direct_award_thresholds: Vec<ThresholdSetting>,
     /// A fixed "today" for demos and tests; the real date when unset.
     pub today: Option<NaiveDate>,
+    /// Reminder ladders per deadline kind (days before the deadline).
+    pub reminders: ReminderLadders,
 }
 
 /// One direct-award threshold in the configuration.
@@ -79,6 +82,7 @@ impl Default for Settings {
                 amount_sek: Sek::from_ore(70_000_000),
             }],
             today: None,
+            reminders: ReminderLadders::default(),
         }
     }
 }

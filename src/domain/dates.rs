@@ -108,6 +108,15 @@ pub fn previous_business_day(date: NaiveDate) -> NaiveDate {
     d
 }
 
+/// The date itself if a business day, else the closest later one.
+pub fn next_business_day(date: NaiveDate) -> NaiveDate {
+    let mut d = date;
+    while !is_business_day(d) {
+        d = d.succ_opt().unwrap_or(d);
+    }
+    d
+}
+
 /// Parses `YYYY-MM-DD` strictly.
 pub fn parse_iso_date(s: &str) -> Result<NaiveDate, DateParseError> {
     let ok = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
