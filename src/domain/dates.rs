@@ -99,10 +99,17 @@ pub fn is_business_day(date: NaiveDate) -> bool {
     !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !is_swedish_holiday(date)
 }
 
+/// No run of non-business days is longer than this (the longest is four, e.g. Christmas or Easter).
+const MAX_NON_BUSINESS_RUN: usize = 14;
+
 /// The date itself if a business day, else the closest earlier one.
 pub fn previous_business_day(date: NaiveDate) -> NaiveDate {
     let mut d = date;
-    while !is_business_day(d) {
+    // Bounded, so the first day of the calendar cannot loop forever.
+    for _ in 0..MAX_NON_BUSINESS_RUN {
+        if is_business_day(d) {
+            break;
+        }
         d = d.pred_opt().unwrap_or(d);
     }
     d
@@ -111,7 +118,10 @@ pub fn previous_business_day(date: NaiveDate) -> NaiveDate {
 /// The date itself if a business day, else the closest later one.
 pub fn next_business_day(date: NaiveDate) -> NaiveDate {
     let mut d = date;
-    while !is_business_day(d) {
+    for _ in 0..MAX_NON_BUSINESS_RUN {
+        if is_business_day(d) {
+            break;
+        }
         d = d.succ_opt().unwrap_or(d);
     }
     d

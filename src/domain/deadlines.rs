@@ -24,6 +24,18 @@ const MAX_OCCURRENCES: i32 = 2_400;
 /// Most tacit renewals rolled forward when looking for the current term.
 const MAX_ROLLS: u32 = 1_000;
 
+/// `date` plus `n` days, saturating at the end of the calendar (day counts come from user data).
+fn days_after(date: NaiveDate, n: i64) -> NaiveDate {
+    date.checked_add_signed(Duration::days(n))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// `date` minus `n` days, saturating at the start of the calendar.
+fn days_before(date: NaiveDate, n: i64) -> NaiveDate {
+    date.checked_sub_signed(Duration::days(n))
+        .unwrap_or(NaiveDate::MIN)
+}
+
 /// What kind of deadline this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -298,7 +310,7 @@ pub fn ladder_dates(date: NaiveDate, ladder: &[u32]) -> Vec<(u32, NaiveDate, Nai
     steps.sort_unstable_by(|a, b| b.cmp(a));
     steps.dedup();
     for days in steps {
-        let nominal = date - Duration::days(i64::from(days));
+        let nominal = days_before(date, i64::from(days));
         let sent = previous_business_day(nominal);
         if out.last().is_some_and(|(_, _, d)| *d == sent) {
             out.pop();
@@ -511,7 +523,7 @@ impl Builder<'_> {
                     .is_some_and(|t| t.ore() > DOCUMENTATION_THRESHOLD_ORE)
         });
         if a.kind.is_procurement() && over {
-            let by = signed + Duration::days(DOCUMENTATION_DAYS);
+            let by = days_after(signed, DOCUMENTATION_DAYS);
             self.simple(
                 DeadlineKind::Documentation,
                 by,
@@ -549,14 +561,14 @@ impl Builder<'_> {
             .find(|r| r.period_end == occ.period_end || r.period_end == occ.nominal_period_end);
         let due = occ.due;
         let late_on = Ord::max(
-            due + Duration::days(i64::from(ob.grace_days)),
-            due + Duration::days(1),
+            days_after(due, i64::from(ob.grace_days)),
+            days_after(due, 1),
         );
-        let escalate_on = late_on + Duration::days(i64::from(ob.escalation_days));
+        let escalate_on = days_after(late_on, i64::from(ob.escalation_days));
         let opens = if ob.recurrence.interval_months().is_some() {
-            occ.period_end + Duration::days(1)
+            days_after(occ.period_end, 1)
         } else {
-            due - Duration::days(ONCE_DUE_WINDOW_DAYS)
+            days_before(due, ONCE_DUE_WINDOW_DAYS)
         };
         let state = occurrence_state(record, self.today, opens, late_on, escalate_on);
 
@@ -645,7 +657,7 @@ struct Occurrence {
 /// the end, and the period containing the end as a final, shortened one. A one-off report has
 /// one occurrence on its due date.
 fn occurrences(ob: &ReportingObligation, end: NaiveDate, renewable: bool) -> Vec<Occurrence> {
-    let offset = Duration::days(i64::from(ob.due_offset_days));
+    let offset = i64::from(ob.due_offset_days);
     let Some(step) = ob.recurrence.interval_months() else {
         return ob
             .due
@@ -670,7 +682,7 @@ fn occurrences(ob: &ReportingObligation, end: NaiveDate, renewable: bool) -> Vec
                 period_end: pe,
                 nominal_period_end: pe,
                 final_report: pe == end && !renewable,
-                due: pe + offset,
+                due: days_after(pe, offset),
             });
             if pe == end {
                 break;
@@ -681,7 +693,7 @@ fn occurrences(ob: &ReportingObligation, end: NaiveDate, renewable: bool) -> Vec
                     period_end: end,
                     nominal_period_end: pe,
                     final_report: true,
-                    due: end + offset,
+                    due: days_after(end, offset),
                 });
             }
             break;
@@ -766,7 +778,7 @@ pub fn due_reminders(
     today: NaiveDate,
     ladders: &ReminderLadders,
 ) -> Vec<DueReminder> {
-    let oldest = today - Duration::days(i64::from(ladders.catch_up_days));
+    let oldest = days_before(today, i64::from(ladders.catch_up_days));
     let mut out = Vec::new();
     for d in deadlines.iter().filter(|d| d.state == DeadlineState::Open) {
         let pick = d
@@ -1064,6 +1076,24 @@ mod tests {
         let on_due = deadlines(&a, d("2027-01-05"), &ReminderLadders::default());
         let q4 = find(&on_due, DeadlineKind::Report, "2027-01-20");
         assert_eq!(q4.report.map(|o| o.state), Some(OccurrenceState::Due));
+    }
+
+    #[test]
+    fn absurd_day_counts_in_the_data_do_not_panic() {
+        let mut a = sample("AGR-2025-0005");
+        a.reminder_days = vec![u32::MAX];
+        for r in &mut a.reporting {
+            r.due_offset_days = u32::MAX;
+            r.grace_days = u32::MAX;
+            r.escalation_days = u32::MAX;
+        }
+        let ladders = ReminderLadders {
+            catch_up_days: u32::MAX,
+            ..ReminderLadders::default()
+        };
+        let ds = deadlines(&a, d("2026-11-22"), &ladders);
+        assert!(!ds.is_empty());
+        let _ = due_reminders(&ds, d("2026-11-22"), &ladders);
     }
 
     #[test]
