@@ -157,6 +157,21 @@ mod tests {
     }
 
     #[test]
+    fn a_reminder_ladder_in_the_config_file_replaces_only_that_ladder() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("avtal.toml");
+        std::fs::write(&file, "[reminders]\noption_decision = [120, 30, 0]\n")?;
+        let s = Settings::load(Some(dir.path()), Some(&file))?;
+        assert_eq!(s.reminders.option_decision, vec![120, 30, 0]);
+        assert_eq!(
+            s.reminders.report,
+            ReminderLadders::default().report,
+            "the other ladders keep their defaults"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn default_database_is_sqlite_in_the_data_dir() {
         let s = Settings {
             data_dir: PathBuf::from("/tmp/x"),

@@ -97,7 +97,15 @@ pub fn render_text(plan: &Plan) -> String {
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default()
         );
-        let _ = writeln!(s, "  to: {}", join(&r.recipients.to));
+        if r.recipients.to.is_empty() {
+            let _ = writeln!(
+                s,
+                "  to: nobody: register a contract owner for {}",
+                r.reference
+            );
+        } else {
+            let _ = writeln!(s, "  to: {}", join(&r.recipients.to));
+        }
         if !r.recipients.cc.is_empty() {
             let _ = writeln!(s, "  cc: {}", join(&r.recipients.cc));
         }
