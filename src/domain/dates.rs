@@ -25,9 +25,15 @@ pub fn is_last_day_of_month(date: NaiveDate) -> bool {
 }
 
 fn add_months_plain(date: NaiveDate, months: i32) -> NaiveDate {
-    let idx = date.year() * 12 + date.month0() as i32 + months;
-    let (y, m0) = (idx.div_euclid(12), idx.rem_euclid(12) as u32);
-    let first = NaiveDate::from_ymd_opt(y, m0 + 1, 1).unwrap_or(date);
+    // In i64 so a month count from user data cannot overflow; a result beyond the calendar
+    // leaves the date as it is.
+    let idx = i64::from(date.year()) * 12 + i64::from(date.month0()) + i64::from(months);
+    let (Ok(y), m0) = (i32::try_from(idx.div_euclid(12)), idx.rem_euclid(12) as u32) else {
+        return date;
+    };
+    let Some(first) = NaiveDate::from_ymd_opt(y, m0 + 1, 1) else {
+        return date;
+    };
     let last = last_day_of_month(first);
     NaiveDate::from_ymd_opt(y, m0 + 1, date.day().min(last.day())).unwrap_or(last)
 }
@@ -159,6 +165,14 @@ mod tests {
         assert_eq!(add_months(d("2027-04-30"), -3), d("2027-01-31"));
         assert_eq!(add_months(d("2026-01-30"), 1), d("2026-02-28"));
         assert_eq!(add_months(d("2026-03-15"), -15), d("2024-12-15"));
+    }
+
+    #[test]
+    fn month_counts_beyond_the_calendar_do_not_panic() {
+        let x = d("2026-11-22");
+        assert_eq!(add_months(x, i32::MAX), x);
+        assert_eq!(add_months(x, i32::MIN), x);
+        assert_eq!(term_end(x, u32::MAX), term_end(x, u32::MAX));
     }
 
     #[test]
