@@ -1079,6 +1079,44 @@ mod tests {
     }
 
     #[test]
+    fn tertial_reports_fall_at_the_end_of_april_august_and_december() {
+        let ends: Vec<NaiveDate> = on_sample_today("AGR-2026-0009")
+            .iter()
+            .filter_map(|x| x.report.as_ref().map(|o| o.period_end))
+            .collect();
+        let expected: Vec<NaiveDate> = [
+            "2026-04-30",
+            "2026-08-31",
+            "2026-12-31",
+            "2027-04-30",
+            "2027-08-31",
+            "2027-12-31",
+        ]
+        .into_iter()
+        .map(d)
+        .collect();
+        assert_eq!(ends, expected);
+    }
+
+    #[test]
+    fn editing_a_deadline_date_re_arms_its_reminders_under_new_keys() {
+        let mut a = sample("AGR-2025-0004");
+        let before = deadlines(&a, d("2026-11-22"), &ReminderLadders::default());
+        a.options[0].decide_by = Some(d("2027-01-15"));
+        let after = deadlines(&a, d("2026-11-22"), &ReminderLadders::default());
+        let keys = |ds: &[Deadline]| -> Vec<String> {
+            ds.iter()
+                .filter(|x| x.kind == DeadlineKind::OptionDecision)
+                .flat_map(|x| x.reminders.iter().map(|r| r.key.clone()))
+                .collect()
+        };
+        let (old, new) = (keys(&before), keys(&after));
+        assert!(!old.is_empty() && !new.is_empty());
+        assert!(old.iter().all(|k| !new.contains(k)), "{old:?} vs {new:?}");
+        assert!(new.iter().all(|k| k.contains("@2027-01-15/")));
+    }
+
+    #[test]
     fn absurd_day_counts_in_the_data_do_not_panic() {
         let mut a = sample("AGR-2025-0005");
         a.reminder_days = vec![u32::MAX];
