@@ -363,6 +363,7 @@ fn agreement(n: u64) -> Agreement {
             escalation: None,
             occurrences: vec![],
         }],
+        reminder_days: Vec::new(),
         notes: None,
     }
 }

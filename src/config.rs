@@ -9,6 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::deadlines::ReminderLadders;
 use crate::domain::money::Sek;
 use crate::domain::rules::Threshold;
 
@@ -54,6 +55,8 @@ pub struct Settings {
     pub direct_award_thresholds: Vec<ThresholdSetting>,
     /// A fixed "today" for demos and tests; the real date when unset.
     pub today: Option<NaiveDate>,
+    /// Reminder ladders per deadline kind (days before the deadline).
+    pub reminders: ReminderLadders,
 }
 
 /// One direct-award threshold in the configuration.
@@ -79,6 +82,7 @@ impl Default for Settings {
                 amount_sek: Sek::from_ore(70_000_000),
             }],
             today: None,
+            reminders: ReminderLadders::default(),
         }
     }
 }
@@ -150,6 +154,21 @@ mod tests {
             ..Settings::default()
         };
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_reminder_ladder_in_the_config_file_replaces_only_that_ladder() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("avtal.toml");
+        std::fs::write(&file, "[reminders]\noption_decision = [120, 30, 0]\n")?;
+        let s = Settings::load(Some(dir.path()), Some(&file))?;
+        assert_eq!(s.reminders.option_decision, vec![120, 30, 0]);
+        assert_eq!(
+            s.reminders.report,
+            ReminderLadders::default().report,
+            "the other ladders keep their defaults"
+        );
+        Ok(())
     }
 
     #[test]

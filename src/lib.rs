@@ -2,12 +2,14 @@
 //!
 //! Data flows one way: the edges (`web` for HTTP, `transfer` for YAML files, `main.rs` for the CLI)
 //! parse input into `domain` types; `registry` applies the pure rules of `domain` and stores the
-//! result through `db` in one transaction. `domain` does no I/O.
+//! result through `db` in one transaction. `domain` does no I/O; `notify` runs the pure deadline
+//! engine over every stored agreement.
 
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod notify;
 pub mod registry;
 pub mod transfer;
 pub mod web;

@@ -1,4 +1,4 @@
-//! The `avtal` command line: serve, migrate, import and export.
+//! The `avtal` command line: serve, migrate, import, export and notify.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use avtal::config::Settings;
 use avtal::db::{self, entities::agreement, store::AgreementFilter};
 use avtal::domain::dates::parse_iso_date;
+use avtal::notify::{self, NotifyFormat};
 use avtal::registry::Registry;
 use avtal::transfer::{self, ExportFormat, ImportError, parse_file};
 use avtal::web::{self, AppState};
@@ -60,6 +61,18 @@ enum Command {
         /// Write here instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+    /// List the deadline reminders due on a day and to whom they go (sending is not implemented yet).
+    Notify {
+        /// Only show what would be sent; required until sending is implemented.
+        #[arg(long)]
+        dry_run: bool,
+        /// The day to sweep for (YYYY-MM-DD); default: the configured today, else the date in Sweden.
+        #[arg(long, value_parser = parse_date_arg)]
+        today: Option<NaiveDate>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: NotifyFormat,
     },
 }
 
@@ -184,6 +197,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             eprintln!("exported {n} agreements");
+        }
+        Command::Notify {
+            dry_run,
+            today,
+            format,
+        } => {
+            if !dry_run {
+                bail!(
+                    "sending reminders is not implemented yet; nothing was sent. Run `avtal notify --dry-run` to see what is due"
+                );
+            }
+            let registry = open(&cli).await?;
+            let settings = &registry.settings;
+            let today = today.unwrap_or_else(|| settings.today());
+            let tx = registry.read_tx().await?;
+            let plan = notify::plan(&tx, today, &settings.reminders).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            match format {
+                NotifyFormat::Text => out.write_all(notify::render_text(&plan).as_bytes())?,
+                NotifyFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &plan)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            out.flush()?;
         }
     }
     Ok(())

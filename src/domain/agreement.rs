@@ -133,6 +133,10 @@ pub struct Agreement {
     /// Reporting obligations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reporting: Vec<ReportingObligation>,
+    /// This agreement's own reminder ladder (days before) for option decisions and notice
+    /// deadlines, replacing the configured one; empty for the configured ladder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reminder_days: Vec<u32>,
     /// Free notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,

@@ -1,9 +1,10 @@
-//! Pure domain types and rules: agreements, organisations, codes, money and dates. No I/O here.
+//! Pure domain types and rules: agreements, organisations, codes, money, dates and deadlines. No I/O here.
 
 pub mod actions;
 pub mod agreement;
 pub mod codes;
 pub mod dates;
+pub mod deadlines;
 pub mod money;
 pub mod org_number;
 pub mod party;

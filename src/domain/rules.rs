@@ -94,6 +94,7 @@ pub fn validate(a: &Agreement, facts: &Facts) -> Vec<Violation> {
     option_rules(a, &mut v);
     renewal_and_notice_rules(a, &mut v);
     reporting_rules(a, &mut v);
+    reminder_rules(a, &mut v);
     v
 }
 
@@ -683,9 +684,42 @@ fn reporting_rules(a: &Agreement, v: &mut Vec<Violation>) {
     }
 }
 
+/// Longest reminder lead an agreement may set, in days (ten years).
+pub const MAX_REMINDER_DAYS: u32 = 3_660;
+
+fn reminder_rules(a: &Agreement, v: &mut Vec<Violation>) {
+    for (i, days) in a.reminder_days.iter().enumerate() {
+        if *days > MAX_REMINDER_DAYS {
+            v.push(Violation::new(
+                format!("reminder_days[{i}]"),
+                days,
+                "reminder_days_range",
+                format!("a reminder goes out at most {MAX_REMINDER_DAYS} days before its deadline"),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminder_days_beyond_ten_years_are_refused() {
+        let mut agreements = crate::demo::example_files()
+            .map(|files| files.into_iter().flat_map(|(_, f)| f.agreements))
+            .into_iter()
+            .flatten();
+        let Some(mut a) = agreements.next() else {
+            unreachable!("the samples hold agreements")
+        };
+        a.reminder_days = vec![90, 3_661, 0];
+        let mut v = Vec::new();
+        reminder_rules(&a, &mut v);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].field, "reminder_days[1]");
+        assert_eq!(v[0].rule, "reminder_days_range");
+    }
 
     #[test]
     fn threshold_picks_the_latest_in_force() {

@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::AppError;
 use super::extract::{ApiJson, ApiQuery};
+use crate::config::Settings;
 use crate::db::store::{self, AgreementFilter, AgreementPage, ReservedFilter, SortKey, Stored};
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::*;
 use crate::domain::dates::parse_iso_date;
+use crate::domain::deadlines::{Deadline, ReminderLadders, deadlines};
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{Contact, EmailAddress, Organisation};
 use crate::registry::AgreementAction;
@@ -314,10 +316,7 @@ pub async fn create_agreement(
     let stored = state.registry.create_agreement(a).await?;
     Ok((
         StatusCode::CREATED,
-        Json(AgreementResponse::new(
-            stored,
-            state.registry.settings.today(),
-        )),
+        Json(AgreementResponse::new(stored, &state.registry.settings)),
     ))
 }
 
@@ -330,7 +329,7 @@ pub async fn show_agreement(
     let stored = store::get_agreement(&state.registry.db, &key).await?;
     Ok(Json(AgreementResponse::new(
         stored,
-        state.registry.settings.today(),
+        &state.registry.settings,
     )))
 }
 
@@ -347,7 +346,7 @@ pub async fn update_agreement(
         .await?;
     Ok(Json(AgreementResponse::new(
         stored,
-        state.registry.settings.today(),
+        &state.registry.settings,
     )))
 }
 
@@ -411,7 +410,7 @@ pub async fn agreement_action(
     let stored = state.registry.act(&key, b.version, action).await?;
     Ok(Json(AgreementResponse::new(
         stored,
-        state.registry.settings.today(),
+        &state.registry.settings,
     )))
 }
 
@@ -446,6 +445,8 @@ pub struct Derived {
     pub reservation: Option<&'static str>,
     /// Social objectives.
     pub social_objectives: Vec<SocialObjective>,
+    /// Every dated deadline that day, with who acts and the reminder ladder (`domain::deadlines`).
+    pub deadlines: Vec<Deadline>,
 }
 
 /// One option as derived.
@@ -460,8 +461,8 @@ pub struct DerivedOption {
 }
 
 impl Derived {
-    /// Derives the dates of `a` as of `today`.
-    pub fn of(a: &Agreement, today: NaiveDate) -> Self {
+    /// Derives the dates of `a` as of `today`, with reminders from `ladders`.
+    pub fn of(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders) -> Self {
         Self {
             as_of: today,
             active: a.active_on(today),
@@ -483,13 +484,14 @@ impl Derived {
             renewal_dialogue_due: a.renewal_dialogue_due(),
             reservation: a.reservation(),
             social_objectives: a.social_objectives(),
+            deadlines: deadlines(a, today, ladders),
         }
     }
 }
 
 impl AgreementResponse {
-    fn new(s: Stored<Agreement>, today: NaiveDate) -> Self {
-        let derived = Derived::of(&s.data, today);
+    fn new(s: Stored<Agreement>, settings: &Settings) -> Self {
+        let derived = Derived::of(&s.data, settings.today(), &settings.reminders);
         Self {
             version: s.version,
             created_at: s.created_at,
