@@ -29,7 +29,8 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         })?;
     }
     let mut opt = ConnectOptions::new(url.expose().to_owned());
-    opt.sqlx_logging(false)
+    // Statement logging (with timings) only on request: statements carry user data.
+    opt.sqlx_logging(std::env::var_os("AVTAL_LOG_SQL").is_some())
         .acquire_timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(10));
     if is_sqlite {

@@ -664,8 +664,24 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-fn filtered(db_party_org: Option<i64>, f: &AgreementFilter) -> sea_orm::Select<agreement::Entity> {
+/// The filters of `f` as a query. With `use_filter_indexes` false (SQLite only) the filter columns
+/// are written `+col`, which keeps SQLite from driving the query by a filter index, so that it walks
+/// the sort column's index instead: right when the filters match many rows and a page needs only a
+/// few of them.
+fn filtered(
+    db_party_org: Option<i64>,
+    f: &AgreementFilter,
+    use_filter_indexes: bool,
+) -> sea_orm::Select<agreement::Entity> {
     use agreement::Column as C;
+    let col = |c: C| -> Expr {
+        let e = Expr::col((agreement::Entity, c));
+        if use_filter_indexes {
+            e
+        } else {
+            Expr::cust_with_expr("+$1", e)
+        }
+    };
     let mut q = agreement::Entity::find();
     if let Some(d) = f.active_on {
         let in_force: Vec<&str> = AgreementStatus::ALL
@@ -674,29 +690,31 @@ fn filtered(db_party_org: Option<i64>, f: &AgreementFilter) -> sea_orm::Select<a
             .map(|s| s.code())
             .collect();
         q = q
-            .filter(C::CurrentEnd.gte(d))
-            .filter(C::StartDate.lte(d))
-            .filter(C::Status.is_in(in_force));
+            .filter(col(C::CurrentEnd).gte(d))
+            .filter(col(C::StartDate).lte(d))
+            .filter(col(C::Status).is_in(in_force));
     }
     if let Some(k) = f.kind {
-        q = q.filter(C::Kind.eq(k.code()));
+        q = q.filter(col(C::Kind).eq(k.code()));
     }
     if let Some(s) = f.status {
-        q = q.filter(C::Status.eq(s.code()));
+        q = q.filter(col(C::Status).eq(s.code()));
     }
     if let Some(b) = f.legal_basis {
-        q = q.filter(C::LegalBasis.eq(b.code()));
+        q = q.filter(col(C::LegalBasis).eq(b.code()));
     }
     if let Some(o) = f.social_objective {
         q = q.filter(Expr::col(C::Objectives).bit_and(o.bit()).ne(0));
     }
     match f.reserved {
         None => {}
-        Some(ReservedFilter::Any) => q = q.filter(C::Reservation.is_not_null()),
-        Some(ReservedFilter::None) => q = q.filter(C::Reservation.is_null()),
-        Some(ReservedFilter::Participation) => q = q.filter(C::Reservation.eq("participation")),
-        Some(ReservedFilter::Execution) => q = q.filter(C::Reservation.eq("execution")),
-        Some(ReservedFilter::IdeaBased) => q = q.filter(C::Reservation.eq("idea_based")),
+        Some(ReservedFilter::Any) => q = q.filter(col(C::Reservation).is_not_null()),
+        Some(ReservedFilter::None) => q = q.filter(col(C::Reservation).is_null()),
+        Some(ReservedFilter::Participation) => {
+            q = q.filter(col(C::Reservation).eq("participation"))
+        }
+        Some(ReservedFilter::Execution) => q = q.filter(col(C::Reservation).eq("execution")),
+        Some(ReservedFilter::IdeaBased) => q = q.filter(col(C::Reservation).eq("idea_based")),
     }
     if let Some(org_id) = db_party_org {
         q = q.filter(
@@ -710,7 +728,7 @@ fn filtered(db_party_org: Option<i64>, f: &AgreementFilter) -> sea_orm::Select<a
         );
     }
     if let Some(d) = f.ends_before {
-        q = q.filter(C::CurrentEnd.lt(d));
+        q = q.filter(col(C::CurrentEnd).lt(d));
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         q = q.filter(
@@ -775,8 +793,11 @@ pub async fn list_agreements(
             Err(e) => return Err(e),
         },
     };
-    let q = filtered(party_org, f);
-    let total = count_up_to(db, &q, EXACT_TOTAL_UP_TO + 1).await?;
+    let total = count_up_to(db, &filtered(party_org, f, true), EXACT_TOTAL_UP_TO + 1).await?;
+    // Past the exact-count bound the filters are unselective: on SQLite, walk the sort index.
+    let walk_sort_index =
+        total > EXACT_TOTAL_UP_TO && db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let q = filtered(party_org, f, !walk_sort_index);
     let col = match sort {
         SortKey::Reference => C::Reference,
         SortKey::Title => C::TitleLower,
@@ -789,7 +810,7 @@ pub async fn list_agreements(
     } else {
         sea_orm::Order::Asc
     };
-    let rows = q
+    let select = q
         .select_only()
         .columns([
             C::Reference,
@@ -806,44 +827,37 @@ pub async fn list_agreements(
             C::Version,
         ])
         .order_by(col, order.clone())
-        .order_by(C::Id, order)
-        .limit(limit)
-        .offset(page.saturating_sub(1).saturating_mul(limit))
-        .into_tuple::<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<i64>,
-            NaiveDate,
-            NaiveDate,
-            NaiveDate,
-            Option<NaiveDate>,
-            Option<String>,
-            i32,
-        )>()
-        .all(db)
-        .await?;
+        .order_by(C::Id, order);
+    let mut stmt = db
+        .get_database_backend()
+        .build(&sea_orm::QueryTrait::into_query(select));
+    // LIMIT and OFFSET as literal integers: SQLite plans a bound LIMIT as unbounded, and then
+    // sorts every matching row instead of walking the sort column's index (0.4 s at 1M rows).
+    let offset = page.saturating_sub(1).saturating_mul(limit);
+    stmt.sql
+        .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    let rows = db.query_all_raw(stmt).await?;
     let items = rows
-        .into_iter()
-        .map(|r| AgreementSummary {
-            reference: r.0,
-            kind: r.1,
-            status: r.2,
-            title: r.3,
-            legal_basis: r.4,
-            value_sek: r
-                .5
-                .map(|o| crate::domain::money::Sek::from_ore(o).to_string()),
-            start: r.6,
-            original_end: r.7,
-            current_end: r.8,
-            outer_limit: r.9,
-            reservation: r.10,
-            version: r.11,
+        .iter()
+        .map(|r| -> Result<AgreementSummary, DbErr> {
+            Ok(AgreementSummary {
+                reference: r.try_get("", "reference")?,
+                kind: r.try_get("", "kind")?,
+                status: r.try_get("", "status")?,
+                title: r.try_get("", "title")?,
+                legal_basis: r.try_get("", "legal_basis")?,
+                value_sek: r
+                    .try_get::<Option<i64>>("", "value_ore")?
+                    .map(|o| crate::domain::money::Sek::from_ore(o).to_string()),
+                start: r.try_get("", "start_date")?,
+                original_end: r.try_get("", "original_end")?,
+                current_end: r.try_get("", "current_end")?,
+                outer_limit: r.try_get("", "outer_limit")?,
+                reservation: r.try_get("", "reservation")?,
+                version: r.try_get("", "version")?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(AgreementPage {
         items,
         total: Ord::min(total, EXACT_TOTAL_UP_TO),
@@ -870,7 +884,7 @@ where
     let mut last_id = 0i64;
     let mut count = 0u64;
     loop {
-        let rows = filtered(party_org, f)
+        let rows = filtered(party_org, f, true)
             .filter(agreement::Column::Id.gt(last_id))
             .order_by_asc(agreement::Column::Id)
             .limit(batch)
