@@ -54,6 +54,14 @@ pub struct Settings {
     pub direct_award_thresholds: Vec<ThresholdSetting>,
     /// A fixed "today" for demos and tests; the real date when unset.
     pub today: Option<NaiveDate>,
+    /// The typst CLI (`AVTAL_TYPST`); `typst` on `PATH` when unset.
+    pub typst: Option<PathBuf>,
+    /// The only directory document fonts come from (`AVTAL_FONT_DIR`).
+    pub font_dir: PathBuf,
+    /// Longest one document may take to compile, in seconds.
+    pub render_timeout_secs: u64,
+    /// Documents compiled at the same time.
+    pub render_concurrency: usize,
 }
 
 /// One direct-award threshold in the configuration.
@@ -79,6 +87,10 @@ impl Default for Settings {
                 amount_sek: Sek::from_ore(70_000_000),
             }],
             today: None,
+            typst: None,
+            font_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu"),
+            render_timeout_secs: 30,
+            render_concurrency: 2,
         }
     }
 }

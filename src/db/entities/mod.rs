@@ -5,4 +5,5 @@ pub mod agreement;
 pub mod agreement_objective;
 pub mod agreement_party;
 pub mod contact;
+pub mod document;
 pub mod organisation;
