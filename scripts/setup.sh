@@ -2,6 +2,7 @@
 # Installs what avtal's tests need on a fresh Debian machine, once; later runs only check.
 # - PostgreSQL reachable at 127.0.0.1:5432 (started if the machine has it but it is stopped)
 # - system tools the document and browser tests use (poppler-utils, chromium)
+# - the fonts contract documents are set in (fonts-dejavu-core: DejaVu Serif and Sans)
 # - the pinned typst CLI under $AVTAL_TOOLS (default /opt/avtal-tools), built once with cargo
 set -euo pipefail
 
@@ -11,6 +12,7 @@ mkdir -p "$TOOLS"
 
 need_apt=()
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v pg_isready >/dev/null || need_apt+=(postgresql-client)

@@ -57,6 +57,14 @@ pub struct Settings {
     pub today: Option<NaiveDate>,
     /// Reminder ladders per deadline kind (days before the deadline).
     pub reminders: ReminderLadders,
+    /// The typst CLI (`AVTAL_TYPST`); `typst` on `PATH` when unset.
+    pub typst: Option<PathBuf>,
+    /// The only directory document fonts come from (`AVTAL_FONT_DIR`).
+    pub font_dir: PathBuf,
+    /// Longest one document may take to compile, in seconds.
+    pub render_timeout_secs: u64,
+    /// Documents compiled at the same time.
+    pub render_concurrency: usize,
 }
 
 /// One direct-award threshold in the configuration.
@@ -83,6 +91,10 @@ impl Default for Settings {
             }],
             today: None,
             reminders: ReminderLadders::default(),
+            typst: None,
+            font_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu"),
+            render_timeout_secs: 30,
+            render_concurrency: 2,
         }
     }
 }

@@ -3,11 +3,13 @@
 //! Data flows one way: the edges (`web` for HTTP, `transfer` for YAML files, `main.rs` for the CLI)
 //! parse input into `domain` types; `registry` applies the pure rules of `domain` and stores the
 //! result through `db` in one transaction. `domain` does no I/O; `notify` runs the pure deadline
-//! engine over every stored agreement.
+//! engine over every stored agreement. `documents` turns an agreement into a JSON view model and
+//! a PDF/A through the typst CLI, and stores the PDF with its hash.
 
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod notify;
 pub mod registry;

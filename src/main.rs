@@ -1,4 +1,4 @@
-//! The `avtal` command line: serve, migrate, import, export and notify.
+//! The `avtal` command line: serve, migrate, import, export, render and notify.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use avtal::config::Settings;
 use avtal::db::{self, entities::agreement, store::AgreementFilter};
+use avtal::documents::{self, DocumentRequest, RenderError};
+use avtal::domain::agreement::Reference;
 use avtal::domain::dates::parse_iso_date;
 use avtal::notify::{self, NotifyFormat};
 use avtal::registry::Registry;
@@ -73,6 +75,33 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: NotifyFormat,
+    },
+    /// Render a contract document (PDF/A) from a template, store it with its hash, and write it out.
+    Render {
+        /// The agreement's reference, e.g. AGR-2025-0001.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        reference: Option<String>,
+        /// Template name (see `GET /api/v1/templates`): iop, procurement, extension_notice, termination_notice, amendment, report_request.
+        #[arg(long)]
+        template: String,
+        /// File to write (one agreement); default: the manifest's file name in the current directory.
+        #[arg(short, long, conflicts_with = "all")]
+        output: Option<PathBuf>,
+        /// Render every agreement the template applies to.
+        #[arg(long, requires = "out")]
+        all: bool,
+        /// Directory for `--all`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Option number (extension_notice).
+        #[arg(long)]
+        option_seq: Option<u32>,
+        /// Amendment index from 0 (amendment).
+        #[arg(long)]
+        amendment_index: Option<usize>,
+        /// Report kind, optionally `kind@YYYY-MM-DD` for one period (report_request).
+        #[arg(long)]
+        report: Option<String>,
     },
 }
 
@@ -223,7 +252,99 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             out.flush()?;
         }
+        Command::Render {
+            reference,
+            template,
+            output,
+            all,
+            out,
+            option_seq,
+            amendment_index,
+            report,
+        } => {
+            let registry = open(&cli).await?;
+            let req = DocumentRequest {
+                template: template.clone(),
+                option_seq: *option_seq,
+                amendment_index: *amendment_index,
+                report: report.clone(),
+            };
+            match (reference, out) {
+                (Some(r), _) if !*all => {
+                    let key = Reference::parse(r)?;
+                    let (meta, rendered) =
+                        documents::generate(&registry, &key, &req, "cli").await?;
+                    let path = output
+                        .clone()
+                        .unwrap_or_else(|| PathBuf::from(&meta.file_name));
+                    std::fs::write(&path, &rendered.pdf)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "wrote {} (document {}, sha256 {})",
+                        path.display(),
+                        meta.id,
+                        meta.sha256
+                    );
+                }
+                (_, Some(dir)) => render_all(&registry, &req, dir).await?,
+                _ => bail!("give a reference, or --all with --out DIR"),
+            }
+        }
     }
+    Ok(())
+}
+
+/// Renders `req` for every agreement its template applies to, with progress on stderr.
+async fn render_all(
+    registry: &Registry,
+    req: &DocumentRequest,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let template = registry
+        .renderer
+        .catalog()
+        .get(&req.template)
+        .with_context(|| format!("no template {}", req.template))?
+        .manifest
+        .clone();
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut references = Vec::new();
+    let tx = registry.read_tx().await?;
+    db::store::for_each_agreement(&tx, &AgreementFilter::default(), 200, |s| {
+        if template.kinds.contains(&s.data.kind) {
+            references.push(s.data.reference);
+        }
+        Ok(())
+    })
+    .await?;
+    drop(tx);
+    let total = references.len();
+    let (mut done, mut refused) = (0usize, 0usize);
+    for (i, key) in references.iter().enumerate() {
+        match documents::generate(registry, key, req, "cli").await {
+            Ok((meta, rendered)) => {
+                let path = dir.join(&meta.file_name);
+                std::fs::write(&path, &rendered.pdf)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                done += 1;
+                eprintln!("[{}/{total}] {key}: wrote {}", i + 1, path.display());
+            }
+            Err(RenderError::MissingFields(m)) => {
+                refused += 1;
+                let names: Vec<String> = m
+                    .iter()
+                    .map(|f| format!("{} ({})", f.field, f.sv))
+                    .collect();
+                eprintln!(
+                    "[{}/{total}] {key}: refused, missing {}",
+                    i + 1,
+                    names.join(", ")
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot render {key}")),
+        }
+    }
+    eprintln!("rendered {done} of {total} agreements, {refused} refused for missing fields");
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::config::Settings;
 use crate::db::{self, store, store::StoreError, store::Stored};
+use crate::documents::Renderer;
 use crate::domain::actions;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::AgreementStatus;
@@ -92,12 +93,19 @@ pub struct Registry {
     pub db: DatabaseConnection,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Renders contract documents (templates, typst runner and its concurrency limit).
+    pub renderer: Arc<Renderer>,
 }
 
 impl Registry {
     /// Wraps a pool and settings.
     pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Self {
-        Self { db, settings }
+        let renderer = Arc::new(Renderer::from_settings(&settings));
+        Self {
+            db,
+            settings,
+            renderer,
+        }
     }
 
     fn base_facts(&self) -> Facts {

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::db::store::StoreError;
+use crate::documents::RenderError;
 use crate::domain::party::Violation;
 use crate::registry::RegistryError;
 
@@ -33,6 +34,9 @@ pub enum AppError {
     /// Stale version or taken key.
     #[error("{0}")]
     Conflict(String),
+    /// A dependency the request needs is not available (e.g. the typst CLI); the rest works.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else; details only in the log.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -93,6 +97,10 @@ impl IntoResponse for AppError {
             }
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, plain("not_found", m.clone())),
             AppError::Conflict(m) => (StatusCode::CONFLICT, plain("conflict", m.clone())),
+            AppError::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                plain("unavailable", m.clone()),
+            ),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 (
@@ -132,5 +140,37 @@ impl From<RegistryError> for AppError {
 impl From<Violation> for AppError {
     fn from(v: Violation) -> Self {
         AppError::Invalid(vec![v])
+    }
+}
+
+impl From<RenderError> for AppError {
+    fn from(e: RenderError) -> Self {
+        match e {
+            RenderError::UnknownTemplate(name) => AppError::BadRequest {
+                field: Some("template".into()),
+                message: format!("no template {name}; GET /api/v1/templates lists them"),
+            },
+            RenderError::NotApplicable { .. } => AppError::Invalid(vec![Violation::new(
+                "template",
+                "",
+                "template_not_applicable",
+                e.to_string(),
+            )]),
+            RenderError::MissingFields(missing) => {
+                AppError::Invalid(missing.iter().map(|m| m.to_violation()).collect())
+            }
+            RenderError::UnsupportedText(_) => AppError::Invalid(vec![Violation::new(
+                "agreement",
+                "",
+                "unsupported_characters",
+                format!("Texten innehåller tecken som dokumentets typsnitt inte kan visa. {e}"),
+            )]),
+            RenderError::TypstMissing { .. } | RenderError::Timeout(_) => {
+                tracing::error!(error = %e, "document rendering unavailable");
+                AppError::Unavailable(e.to_string())
+            }
+            RenderError::Store(s) => s.into(),
+            other => AppError::Internal(other.into()),
+        }
     }
 }

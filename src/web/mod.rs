@@ -1,6 +1,7 @@
 //! The HTTP edge: one route table, shared state, and the JSON API.
 
 pub mod api;
+pub mod documents;
 pub mod error;
 pub mod extract;
 
@@ -47,9 +48,15 @@ pub fn router(state: AppState) -> Router {
             get(api::show_agreement).put(api::update_agreement),
         )
         .route(
+            "/agreements/{reference}/documents",
+            get(documents::list_documents).post(documents::create_document),
+        )
+        .route(
             "/agreements/{reference}/{action}",
             post(api::agreement_action),
-        );
+        )
+        .route("/documents/{id}", get(documents::show_document))
+        .route("/templates", get(documents::list_templates));
     Router::new()
         .route("/health", get(api::health))
         .nest("/api/v1", api)

@@ -43,6 +43,8 @@ pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings 
         data_dir: dir.to_path_buf(),
         today: Some(sample_today()),
         max_body_bytes: 256 * 1024,
+        // The pinned typst CLI of scripts/test.sh, when set; document tests check for it.
+        typst: std::env::var_os("AVTAL_TYPST").map(std::path::PathBuf::from),
         ..Settings::default()
     };
     if backend == Backend::Postgres {

@@ -4,6 +4,7 @@
 
 mod actions;
 mod deadlines;
+mod documents;
 mod helpers;
 mod rules;
 mod samples;

@@ -4,4 +4,5 @@
 pub mod agreement;
 pub mod agreement_party;
 pub mod contact;
+pub mod document;
 pub mod organisation;

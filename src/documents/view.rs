@@ -1,0 +1,830 @@
+//! The JSON view model a template reads as `data.json`: every value already formatted for a
+//! Swedish reader (dates as `22 november 2026`, amounts as `1 234 567 kr`), codes left as codes for
+//! the template's own Swedish labels. Pure: no I/O, so a view is the same for the same input.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Serialize;
+
+use crate::domain::agreement::{Agreement, ReportingObligation};
+use crate::domain::codes::PartyRole;
+use crate::domain::dates::add_months;
+use crate::domain::money::Sek;
+use crate::domain::org_number::OrgNumber;
+use crate::domain::party::{Contact, EmailAddress, Organisation};
+
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// A date the Swedish way: `22 november 2026`.
+pub fn swedish_date(d: NaiveDate) -> String {
+    let month = MONTHS.get(d.month0() as usize).copied().unwrap_or_default();
+    format!("{} {month} {}", d.day(), d.year())
+}
+
+fn date(d: Option<NaiveDate>) -> Option<String> {
+    d.map(swedish_date)
+}
+
+fn amount(v: Option<Sek>) -> Option<String> {
+    v.map(Sek::format_swedish)
+}
+
+/// Organisations and contacts an agreement names, as loaded from the registry.
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    /// Organisations by number.
+    pub organisations: HashMap<OrgNumber, Organisation>,
+    /// Contacts by e-mail address.
+    pub contacts: HashMap<EmailAddress, Contact>,
+}
+
+impl Directory {
+    fn org_name(&self, org: &OrgNumber) -> String {
+        self.organisations
+            .get(org)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| org.to_string())
+    }
+
+    fn person(&self, email: &EmailAddress) -> PersonView {
+        let c = self.contacts.get(email);
+        PersonView {
+            name: c.map(|c| c.name.clone()),
+            email: email.to_string(),
+            organisation: c.map(|c| self.org_name(&c.organisation)),
+            org_number: c.map(|c| c.organisation.to_string()),
+        }
+    }
+}
+
+/// Everything a template can show.
+#[derive(Debug, Clone, Serialize)]
+pub struct View {
+    /// The template's name, version and title.
+    pub template: TemplateView,
+    /// Agreement reference.
+    pub reference: String,
+    /// Agreement version the document is made from.
+    pub agreement_version: i32,
+    /// Diarienummer.
+    pub diarienummer: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Kind code.
+    pub kind: String,
+    /// Status code.
+    pub status: String,
+    /// Legal basis code.
+    pub legal_basis: String,
+    /// Legal basis citation.
+    pub legal_basis_citation: String,
+    /// Procedure type code.
+    pub procedure_type: Option<String>,
+    /// Signature date.
+    pub signed_on: Option<String>,
+    /// Decision.
+    pub decision: Option<DecisionView>,
+    /// Value.
+    pub value: Option<ValueView>,
+    /// Every party.
+    pub parties: Vec<PartyView>,
+    /// Named contacts by role.
+    pub contacts: Vec<ContactView>,
+    /// Term.
+    pub period: PeriodView,
+    /// Reference of the framework of a call-off.
+    pub framework: Option<String>,
+    /// Share of employees from the target group (LOU 4:18 p.1), e.g. `30 %`.
+    pub share_requirement: Option<String>,
+    /// Reservation code: `participation`, `execution` or `idea_based`.
+    pub reservation: Option<String>,
+    /// CPV code.
+    pub cpv: Option<String>,
+    /// Social clauses.
+    pub social_clauses: Vec<ClauseView>,
+    /// IOP content.
+    pub iop: Option<IopView>,
+    /// Extension options.
+    pub options: Vec<OptionView>,
+    /// Tacit renewal.
+    pub tacit_renewal: Option<RenewalView>,
+    /// Renewal dialogue.
+    pub renewal_dialogue: Option<DialogueView>,
+    /// Termination terms and notice.
+    pub termination: Option<TerminationView>,
+    /// Amendments, oldest first.
+    pub amendments: Vec<AmendmentView>,
+    /// Reporting obligations with every occurrence.
+    pub reports: Vec<ReportView>,
+    /// One signature block per signing party.
+    pub signatures: Vec<SignatureView>,
+    /// Free notes.
+    pub notes: Option<String>,
+    /// The event of a per-event template.
+    pub event: Option<EventView>,
+}
+
+/// Template identification.
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateView {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Title in Swedish.
+    pub title: String,
+}
+
+/// A decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionView {
+    /// Deciding body.
+    pub body: String,
+    /// Date.
+    pub date: String,
+    /// Paragraph.
+    pub paragraph: Option<String>,
+}
+
+/// The value.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueView {
+    /// Amount.
+    pub amount: String,
+    /// Basis code.
+    pub basis: String,
+    /// Estimated total including options.
+    pub estimated_total: Option<String>,
+}
+
+/// A party.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartyView {
+    /// Name.
+    pub name: String,
+    /// Organisation number.
+    pub org_number: String,
+    /// Role code.
+    pub role: String,
+    /// Parent organisation.
+    pub parent: Option<String>,
+    /// Legal form code.
+    pub legal_form: Option<String>,
+}
+
+/// A person.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    /// Name, when registered.
+    pub name: Option<String>,
+    /// E-mail address.
+    pub email: String,
+    /// Organisation name.
+    pub organisation: Option<String>,
+    /// Organisation number.
+    pub org_number: Option<String>,
+}
+
+/// A contact in a role.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactView {
+    /// Role: `owner`, `escalation`, `partner`, `reporting`, `funder`.
+    pub role: String,
+    /// The person.
+    pub person: PersonView,
+}
+
+/// The term.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodView {
+    /// Start.
+    pub start: String,
+    /// Original end.
+    pub original_end: String,
+    /// Current end.
+    pub current_end: String,
+    /// Outer limit.
+    pub outer_limit: Option<String>,
+}
+
+/// A social clause.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClauseView {
+    /// LOU basis code.
+    pub basis: String,
+    /// Its citation.
+    pub citation: String,
+    /// BT-775 objective code.
+    pub objective: String,
+    /// OCDS strategy code.
+    pub strategy: String,
+    /// The requirement.
+    pub target: String,
+    /// The requirement as a number with its unit.
+    pub target_value: Option<String>,
+    /// Follow-up method.
+    pub follow_up: Option<String>,
+}
+
+/// IOP content.
+#[derive(Debug, Clone, Serialize)]
+pub struct IopView {
+    /// Background.
+    pub background: Option<String>,
+    /// Shared value base.
+    pub value_base: Option<String>,
+    /// Partner's own value base.
+    pub partner_value_base: Option<String>,
+    /// Purpose.
+    pub purpose: Option<String>,
+    /// Goals.
+    pub goals: Vec<GoalView>,
+    /// Target group.
+    pub target_group: Option<String>,
+    /// Activities.
+    pub activities: Vec<ActivityView>,
+    /// Contributions.
+    pub contributions: Vec<ContributionView>,
+    /// Governance.
+    pub governance: Option<String>,
+    /// Changes.
+    pub changes: Option<String>,
+    /// Disputes.
+    pub disputes: Option<String>,
+    /// Legal assessment.
+    pub legal_assessment: Option<AssessmentView>,
+}
+
+/// A goal.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoalView {
+    /// Goal.
+    pub text: String,
+    /// Indicator.
+    pub indicator: Option<String>,
+}
+
+/// An activity.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityView {
+    /// Responsible party's name.
+    pub party: String,
+    /// What.
+    pub text: String,
+    /// Minimum volume.
+    pub min_volume: Option<String>,
+}
+
+/// A contribution.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContributionView {
+    /// Contributing party's name.
+    pub party: String,
+    /// Kind code.
+    pub kind: String,
+    /// Amount.
+    pub amount: Option<String>,
+    /// Counted over.
+    pub per: Option<String>,
+    /// Description.
+    pub text: Option<String>,
+}
+
+/// A legal assessment.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssessmentView {
+    /// Date.
+    pub date: String,
+    /// By.
+    pub by: String,
+    /// Conclusion.
+    pub conclusion: String,
+}
+
+/// An extension option.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionView {
+    /// Sequence number.
+    pub seq: u32,
+    /// Months.
+    pub months: u32,
+    /// Decider code.
+    pub decided_by: String,
+    /// Decide-by date.
+    pub decide_by: Option<String>,
+    /// State code.
+    pub state: String,
+    /// Decision date.
+    pub decided_on: Option<String>,
+    /// End of the term before the option.
+    pub term_end_before: String,
+    /// End of the term after the option.
+    pub term_end_after: String,
+}
+
+/// Tacit renewal terms.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenewalView {
+    /// Months per renewal.
+    pub months: u32,
+    /// Notice months.
+    pub notice_months: u32,
+    /// Most renewals.
+    pub max_renewals: Option<u32>,
+    /// Renewals done.
+    pub renewals_done: u32,
+}
+
+/// Renewal dialogue.
+#[derive(Debug, Clone, Serialize)]
+pub struct DialogueView {
+    /// The agreement's words.
+    pub text: Option<String>,
+    /// Due date.
+    pub due: Option<String>,
+}
+
+/// Termination terms.
+#[derive(Debug, Clone, Serialize)]
+pub struct TerminationView {
+    /// Notice months.
+    pub notice_months: u32,
+    /// Form.
+    pub form: Option<String>,
+    /// Effect code.
+    pub effective: String,
+    /// The notice given.
+    pub notice: Option<NoticeView>,
+}
+
+/// A notice of termination.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeView {
+    /// Party name.
+    pub by: String,
+    /// Party's organisation number.
+    pub by_org_number: String,
+    /// Received.
+    pub received_on: String,
+    /// Effective end.
+    pub effective_end: String,
+    /// Reason.
+    pub reason: Option<String>,
+}
+
+/// An amendment.
+#[derive(Debug, Clone, Serialize)]
+pub struct AmendmentView {
+    /// Number, from 1.
+    pub number: usize,
+    /// Date.
+    pub date: String,
+    /// Ground code, e.g. `17:10`.
+    pub ground: String,
+    /// eForms BT-200 code.
+    pub bt200: String,
+    /// Rationale.
+    pub rationale: String,
+    /// Change of value.
+    pub value_change: Option<String>,
+    /// New end.
+    pub new_end: Option<String>,
+    /// Option exercised.
+    pub option_seq: Option<u32>,
+}
+
+/// A reporting obligation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    /// Kind code.
+    pub kind: String,
+    /// What to report.
+    pub description: Option<String>,
+    /// Recurrence code.
+    pub recurrence: String,
+    /// Responsible party.
+    pub responsible: String,
+    /// Recipient.
+    pub recipient: Option<PersonView>,
+    /// Days after the period end it is due.
+    pub due_offset_days: u32,
+    /// Every occurrence.
+    pub occurrences: Vec<OccurrenceView>,
+}
+
+/// One report occurrence.
+#[derive(Debug, Clone, Serialize)]
+pub struct OccurrenceView {
+    /// First day of the reported period.
+    pub period_start: Option<String>,
+    /// Last day of the reported period.
+    pub period_end: String,
+    /// Due date.
+    pub due: String,
+}
+
+/// A signature block.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureView {
+    /// Party name.
+    pub party: String,
+    /// Organisation number.
+    pub org_number: String,
+    /// Role code.
+    pub role: String,
+    /// Named signatories of that party.
+    pub signatories: Vec<String>,
+}
+
+/// The event of a per-event document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventView {
+    /// An exercised option.
+    Option(OptionView),
+    /// A notice.
+    Notice(NoticeView),
+    /// An amendment.
+    Amendment(AmendmentView),
+    /// A report occurrence.
+    Report {
+        /// The obligation.
+        report: ReportView,
+        /// The occurrence asked for.
+        occurrence: OccurrenceView,
+    },
+}
+
+/// One occurrence of a report as dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    /// First day of the period, for recurring reports.
+    pub period_start: Option<NaiveDate>,
+    /// Last day of the period (the due date of a one-off report).
+    pub period_end: NaiveDate,
+    /// Due date.
+    pub due: NaiveDate,
+}
+
+/// Every occurrence of a report up to the agreement's current end (a one-off report: its due date).
+pub fn occurrences(a: &Agreement, r: &ReportingObligation) -> Vec<Occurrence> {
+    let offset = Duration::days(i64::from(r.due_offset_days));
+    match (r.recurrence.interval_months(), r.first_period_end) {
+        (Some(step), Some(first)) => {
+            let mut out = Vec::new();
+            let mut k: i32 = 0;
+            loop {
+                let end = add_months(first, k * step as i32);
+                if end > a.period.current_end || out.len() >= 600 {
+                    break;
+                }
+                let start = add_months(end, -(step as i32)) + Duration::days(1);
+                out.push(Occurrence {
+                    period_start: Some(start.max(a.period.start)),
+                    period_end: end,
+                    due: end + offset,
+                });
+                k += 1;
+            }
+            if out
+                .last()
+                .is_some_and(|o| o.period_end < a.period.current_end)
+                || (out.is_empty() && first > a.period.current_end)
+            {
+                // The last period is cut short by the end of the agreement: a final report.
+                let end = a.period.current_end;
+                let start = out
+                    .last()
+                    .map(|o| o.period_end + Duration::days(1))
+                    .unwrap_or(a.period.start);
+                out.push(Occurrence {
+                    period_start: Some(start),
+                    period_end: end,
+                    due: end + offset,
+                });
+            }
+            out
+        }
+        _ => {
+            let due = r.due.or(r.first_period_end).unwrap_or(a.period.current_end);
+            vec![Occurrence {
+                period_start: None,
+                period_end: due,
+                due: due + offset,
+            }]
+        }
+    }
+}
+
+fn occurrence_view(o: &Occurrence) -> OccurrenceView {
+    OccurrenceView {
+        period_start: date(o.period_start),
+        period_end: swedish_date(o.period_end),
+        due: swedish_date(o.due),
+    }
+}
+
+/// The view of report `r` with every occurrence.
+pub fn report_view(a: &Agreement, r: &ReportingObligation, dir: &Directory) -> ReportView {
+    ReportView {
+        kind: r.kind.clone(),
+        description: r.description.clone(),
+        recurrence: r.recurrence.code().to_owned(),
+        responsible: dir.org_name(&r.responsible),
+        recipient: r.recipient.as_ref().map(|e| dir.person(e)),
+        due_offset_days: r.due_offset_days,
+        occurrences: occurrences(a, r).iter().map(occurrence_view).collect(),
+    }
+}
+
+/// The view of option `seq`.
+pub fn option_view(a: &Agreement, seq: u32) -> Option<OptionView> {
+    let o = a.options.iter().find(|o| o.seq == seq)?;
+    let before = a.term_end_before_option(o.seq);
+    Some(OptionView {
+        seq: o.seq,
+        months: o.months,
+        decided_by: o.decided_by.code().to_owned(),
+        decide_by: date(a.option_decide_by(o)),
+        state: o.state.code().to_owned(),
+        decided_on: date(o.decided_on),
+        term_end_before: swedish_date(before),
+        term_end_after: swedish_date(add_months(before, o.months as i32)),
+    })
+}
+
+/// The view of amendment `index` (from 0).
+pub fn amendment_view(a: &Agreement, index: usize) -> Option<AmendmentView> {
+    let m = a.amendments.get(index)?;
+    Some(AmendmentView {
+        number: index + 1,
+        date: swedish_date(m.date),
+        ground: m.ground.code().to_owned(),
+        bt200: m.ground.bt200().to_owned(),
+        rationale: m.rationale.clone(),
+        value_change: amount(m.value_change_sek),
+        new_end: date(m.new_end),
+        option_seq: m.option_seq,
+    })
+}
+
+/// The view of the recorded notice.
+pub fn notice_view(a: &Agreement, dir: &Directory) -> Option<NoticeView> {
+    let n = a.termination.as_ref()?.notice.as_ref()?;
+    Some(NoticeView {
+        by: dir.org_name(&n.by),
+        by_org_number: n.by.to_string(),
+        received_on: swedish_date(n.received_on),
+        effective_end: swedish_date(n.effective_end),
+        reason: n.reason.clone(),
+    })
+}
+
+fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}").replace('.', ",")
+    }
+}
+
+/// Builds the view of `a` at `version` for `template`, with an optional event.
+pub fn build(
+    a: &Agreement,
+    version: i32,
+    template: TemplateView,
+    dir: &Directory,
+    event: Option<EventView>,
+) -> View {
+    let party = |org: &OrgNumber, role: PartyRole| {
+        let o = dir.organisations.get(org);
+        PartyView {
+            name: dir.org_name(org),
+            org_number: org.to_string(),
+            role: role.code().to_owned(),
+            parent: o.and_then(|o| o.parent.clone()),
+            legal_form: o.map(|o| o.legal_form.code().to_owned()),
+        }
+    };
+    let c = &a.contacts;
+    let contacts = [
+        ("owner", &c.owner),
+        ("escalation", &c.escalation),
+        ("partner", &c.partner),
+        ("reporting", &c.reporting),
+        ("funder", &c.funder),
+    ]
+    .into_iter()
+    .filter_map(|(role, e)| {
+        e.as_ref().map(|e| ContactView {
+            role: role.to_owned(),
+            person: dir.person(e),
+        })
+    })
+    .collect();
+    // Every party that signs (a funder never does) gets a block, with its named signatories.
+    let signatures = a
+        .parties
+        .iter()
+        .filter(|p| p.role != PartyRole::Funder)
+        .map(|p| SignatureView {
+            party: dir.org_name(&p.org),
+            org_number: p.org.to_string(),
+            role: p.role.code().to_owned(),
+            signatories: c
+                .signatories
+                .iter()
+                .filter_map(|e| dir.contacts.get(e))
+                .filter(|s| s.organisation == p.org)
+                .map(|s| s.name.clone())
+                .collect(),
+        })
+        .collect();
+    View {
+        template,
+        reference: a.reference.to_string(),
+        agreement_version: version,
+        diarienummer: a.diarienummer.clone(),
+        title: a.title.clone(),
+        kind: a.kind.code().to_owned(),
+        status: a.status.code().to_owned(),
+        legal_basis: a.legal_basis.code().to_owned(),
+        legal_basis_citation: a.legal_basis.citation().to_owned(),
+        procedure_type: a.procedure_type.map(|p| p.code().to_owned()),
+        signed_on: date(a.signed_on),
+        decision: a.decision.as_ref().map(|d| DecisionView {
+            body: d.body.clone(),
+            date: swedish_date(d.date),
+            paragraph: d.paragraph.clone(),
+        }),
+        value: a.value.as_ref().map(|v| ValueView {
+            amount: v.amount_sek.format_swedish(),
+            basis: v.basis.code().to_owned(),
+            estimated_total: amount(v.estimated_total_sek),
+        }),
+        parties: a.parties.iter().map(|p| party(&p.org, p.role)).collect(),
+        contacts,
+        period: PeriodView {
+            start: swedish_date(a.period.start),
+            original_end: swedish_date(a.period.original_end),
+            current_end: swedish_date(a.period.current_end),
+            outer_limit: date(a.period.outer_limit),
+        },
+        framework: a.framework.as_ref().map(ToString::to_string),
+        share_requirement: a.share_requirement_percent.map(|p| format!("{p}\u{a0}%")),
+        reservation: a.reservation().map(str::to_owned),
+        cpv: a.eforms.cpv.clone(),
+        social_clauses: a
+            .social_clauses
+            .iter()
+            .map(|s| ClauseView {
+                basis: s.lou_basis.code().to_owned(),
+                citation: s.lou_basis.citation().to_owned(),
+                objective: s.objective.code().to_owned(),
+                strategy: s.strategy.code().to_owned(),
+                target: s.target.clone(),
+                target_value: s.target_value.map(|v| {
+                    let n = format_number(v);
+                    match &s.target_unit {
+                        Some(u) => format!("{n} {u}"),
+                        None => n,
+                    }
+                }),
+                follow_up: s.follow_up.clone(),
+            })
+            .collect(),
+        iop: a.iop.as_ref().map(|i| IopView {
+            background: i.background.clone(),
+            value_base: i.value_base.clone(),
+            partner_value_base: i.partner_value_base.clone(),
+            purpose: i.purpose.clone(),
+            goals: i
+                .goals
+                .iter()
+                .map(|g| GoalView {
+                    text: g.text.clone(),
+                    indicator: g.indicator.clone(),
+                })
+                .collect(),
+            target_group: i.target_group.clone(),
+            activities: i
+                .activities
+                .iter()
+                .map(|x| ActivityView {
+                    party: dir.org_name(&x.party),
+                    text: x.text.clone(),
+                    min_volume: x.min_volume.clone(),
+                })
+                .collect(),
+            contributions: i
+                .contributions
+                .iter()
+                .map(|x| ContributionView {
+                    party: dir.org_name(&x.party),
+                    kind: x.kind.code().to_owned(),
+                    amount: amount(x.amount_sek),
+                    per: x.per.clone(),
+                    text: x.text.clone(),
+                })
+                .collect(),
+            governance: i.governance.clone(),
+            changes: i.changes.clone(),
+            disputes: i.disputes.clone(),
+            legal_assessment: i.legal_assessment.as_ref().map(|l| AssessmentView {
+                date: swedish_date(l.date),
+                by: l.by.clone(),
+                conclusion: l.conclusion.clone(),
+            }),
+        }),
+        options: a
+            .options_in_order()
+            .into_iter()
+            .filter_map(|o| option_view(a, o.seq))
+            .collect(),
+        tacit_renewal: a.tacit_renewal.as_ref().map(|r| RenewalView {
+            months: r.months,
+            notice_months: r.notice_months,
+            max_renewals: r.max_renewals,
+            renewals_done: r.renewals_done,
+        }),
+        renewal_dialogue: a.renewal_dialogue.as_ref().map(|d| DialogueView {
+            text: d.text.clone(),
+            due: date(a.renewal_dialogue_due()),
+        }),
+        termination: a.termination.as_ref().map(|t| TerminationView {
+            notice_months: t.notice_months,
+            form: t.form.clone(),
+            effective: t.effective.code().to_owned(),
+            notice: notice_view(a, dir),
+        }),
+        amendments: (0..a.amendments.len())
+            .filter_map(|i| amendment_view(a, i))
+            .collect(),
+        reports: a.reporting.iter().map(|r| report_view(a, r, dir)).collect(),
+        signatures,
+        notes: a.notes.clone(),
+        event,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn dates_are_written_the_swedish_way() {
+        assert_eq!(swedish_date(d(2026, 11, 22)), "22 november 2026");
+        assert_eq!(swedish_date(d(2027, 1, 1)), "1 januari 2027");
+    }
+
+    #[test]
+    fn numbers_use_a_decimal_comma() {
+        assert_eq!(format_number(30.0), "30");
+        assert_eq!(format_number(2.5), "2,5");
+    }
+
+    #[test]
+    fn recurring_reports_follow_month_ends_until_the_current_end() {
+        let yaml = include_str!("../../contracts/examples/AGR-2025-0001.yaml");
+        let file: crate::transfer::RegistryFile =
+            serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
+        let a = file
+            .agreements
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("no agreement"));
+        let half = a.reporting.first().unwrap_or_else(|| panic!("no report"));
+        let occ = occurrences(&a, half);
+        let ends: Vec<NaiveDate> = occ.iter().map(|o| o.period_end).collect();
+        assert_eq!(
+            ends,
+            vec![
+                d(2025, 6, 30),
+                d(2025, 12, 31),
+                d(2026, 6, 30),
+                d(2026, 12, 31),
+                d(2027, 6, 30),
+                d(2027, 12, 31)
+            ]
+        );
+        assert_eq!(occ.first().map(|o| o.due), Some(d(2025, 8, 29)));
+    }
+}

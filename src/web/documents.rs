@@ -1,0 +1,116 @@
+//! Document handlers: make a contract document from an agreement, list an agreement's documents,
+//! download one, and list the templates.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::error::AppError;
+use super::extract::ApiJson;
+use crate::db::documents::{self as doc_store, DocumentMeta};
+use crate::documents::manifest::{EventKind, RequiredField};
+use crate::documents::{self, DocumentRequest};
+use crate::domain::agreement::Reference;
+use crate::domain::codes::AgreementKind;
+
+fn reference(raw: &str) -> Result<Reference, AppError> {
+    Reference::parse(raw).map_err(|e| AppError::BadRequest {
+        field: Some("reference".into()),
+        message: e.to_string(),
+    })
+}
+
+/// `POST /api/v1/agreements/{reference}/documents`: renders, stores and describes a document.
+pub async fn create_document(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(req): ApiJson<DocumentRequest>,
+) -> Result<(StatusCode, Json<DocumentMeta>), AppError> {
+    let key = reference(&key)?;
+    let (meta, _) = documents::generate(&state.registry, &key, &req, "api").await?;
+    Ok((StatusCode::CREATED, Json(meta)))
+}
+
+/// The documents of one agreement.
+#[derive(Debug, Serialize)]
+pub struct DocumentList {
+    items: Vec<DocumentMeta>,
+}
+
+/// `GET /api/v1/agreements/{reference}/documents`
+pub async fn list_documents(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<DocumentList>, AppError> {
+    let key = reference(&key)?;
+    Ok(Json(DocumentList {
+        items: documents::list(&state.registry, &key).await?,
+    }))
+}
+
+/// `GET /api/v1/documents/{id}`: the PDF.
+pub async fn show_document(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::BadRequest {
+        field: Some("id".into()),
+        message: format!("\"{id}\" is not a document id"),
+    })?;
+    let (meta, pdf) = doc_store::get_document(&state.registry.db, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", meta.file_name),
+            ),
+            (header::ETAG, format!("\"{}\"", meta.sha256)),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+/// One template as the API lists it.
+#[derive(Debug, Serialize)]
+pub struct TemplateInfo {
+    name: String,
+    version: String,
+    title: String,
+    kinds: Vec<AgreementKind>,
+    event: EventKind,
+    required: Vec<RequiredField>,
+    output: String,
+}
+
+/// The templates.
+#[derive(Debug, Serialize)]
+pub struct TemplateList {
+    items: Vec<TemplateInfo>,
+}
+
+/// `GET /api/v1/templates`
+pub async fn list_templates(State(state): State<AppState>) -> Json<TemplateList> {
+    Json(TemplateList {
+        items: state
+            .registry
+            .renderer
+            .catalog()
+            .all()
+            .iter()
+            .map(|t| TemplateInfo {
+                name: t.manifest.name.clone(),
+                version: t.manifest.version.clone(),
+                title: t.manifest.title.clone(),
+                kinds: t.manifest.kinds.clone(),
+                event: t.manifest.event,
+                required: t.manifest.required.clone(),
+                output: t.manifest.output.clone(),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,552 @@
+//! Contract documents: every template renders every sample agreement it applies to into a PDF/A
+//! whose text holds the parties, dates, amounts and reports; the same agreement gives the same
+//! bytes; missing fields give 422; a missing typst gives 503 while the rest answers; and hostile
+//! strings come out literally.
+
+use std::path::PathBuf;
+
+use avtal::documents::view::{Directory, occurrences, swedish_date};
+use avtal::documents::{DocumentRequest, Renderer, sha256_hex};
+use avtal::domain::agreement::Agreement;
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, sample_today, spawn_with, test_settings};
+
+/// Whether the typst CLI of `AVTAL_TYPST` is there. Locally a test without it is skipped; under
+/// `CI` it fails, so CI never passes without having rendered.
+fn typst_available() -> bool {
+    let found = std::env::var_os("AVTAL_TYPST")
+        .map(PathBuf::from)
+        .is_some_and(|p| p.is_file());
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but AVTAL_TYPST does not name the typst CLI (run scripts/setup.sh)");
+        }
+        eprintln!("skipped: set AVTAL_TYPST to the typst CLI to run the document tests");
+    }
+    found
+}
+
+/// The text of a PDF as pdftotext reads it, with all whitespace removed (tables and line
+/// breaks split text at spaces, which says nothing about whether it is there).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap_or_else(|e| panic!("write: {e}"));
+    let out = std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext is needed (poppler-utils): {e}"));
+    assert!(out.status.success(), "pdftotext failed");
+    squeeze(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The text of a PDF of AGR-2025-0001 in content order (`-raw`: no joining of a `-` at a line
+/// end with the next line), without its running header and footer lines, which come in the middle
+/// of a paragraph that runs over a page break.
+fn body_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap_or_else(|e| panic!("write: {e}"));
+    let out = std::process::Command::new("pdftotext")
+        .arg("-raw")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext is needed (poppler-utils): {e}"));
+    let running = [
+        "Dnr FAR 2024/1187 (sample)",
+        "·",
+        "Avtal AGR-2025-0001",
+        "Överenskommelse om idéburet offentligt partnerskap",
+        "AGR-2025-0001, version 1",
+    ];
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kept: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_start_matches('\u{c}'))
+        .filter(|l| {
+            let mut rest = (*l).to_owned();
+            for r in running {
+                rest = rest.replace(r, "");
+            }
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let page_number = matches!(words.as_slice(), ["sida", n, "av", m]
+                if n.bytes().all(|b| b.is_ascii_digit()) && m.bytes().all(|b| b.is_ascii_digit()));
+            let was_running = rest.len() != l.len() || page_number;
+            !(was_running && (words.is_empty() || page_number))
+        })
+        .collect();
+    squeeze(&kept.join("\n"))
+}
+
+fn squeeze(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect()
+}
+
+fn assert_has(text: &str, needle: &str, what: &str) {
+    assert!(
+        text.contains(&squeeze(needle)),
+        "{what}: {needle:?} is not in the PDF text"
+    );
+}
+
+impl TestApp {
+    async fn download(&self, id: i64) -> (u16, String, String, Vec<u8>) {
+        let resp = self
+            .client
+            .get(format!("{}/api/v1/documents/{id}", self.address))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("download: {e}"));
+        let status = resp.status().as_u16();
+        let header = |h: &str| {
+            resp.headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (ct, cd) = (header("content-type"), header("content-disposition"));
+        let bytes = resp.bytes().await.unwrap_or_default().to_vec();
+        (status, ct, cd, bytes)
+    }
+}
+
+/// The samples each template must render; the rest of the agreements of its kinds lack its event.
+const EXPECTED: &[(&str, &[&str])] = &[
+    (
+        "iop",
+        &[
+            "AGR-2025-0001",
+            "AGR-2024-0003",
+            "AGR-2024-0010",
+            "AGR-2026-0002",
+            "AGR-2026-0009",
+        ],
+    ),
+    (
+        "procurement",
+        &[
+            "AGR-2024-0008",
+            "AGR-2025-0004",
+            "AGR-2025-0005",
+            "AGR-2025-0007",
+            "AGR-2025-0013",
+            "AGR-2026-0006",
+            "AGR-2026-0011",
+        ],
+    ),
+    (
+        "extension_notice",
+        &["AGR-2025-0001", "AGR-2024-0008", "AGR-2025-0005"],
+    ),
+    ("termination_notice", &["AGR-2024-0010"]),
+    (
+        "amendment",
+        &[
+            "AGR-2025-0001",
+            "AGR-2024-0008",
+            "AGR-2025-0005",
+            "AGR-2025-0013",
+        ],
+    ),
+    (
+        "report_request",
+        &[
+            "AGR-2024-0003",
+            "AGR-2024-0010",
+            "AGR-2025-0001",
+            "AGR-2025-0004",
+            "AGR-2025-0005",
+            "AGR-2025-0007",
+            "AGR-2026-0002",
+            "AGR-2026-0009",
+        ],
+    ),
+];
+
+async fn org_name(app: &TestApp, org: &str) -> String {
+    let r = app.get(&format!("/api/v1/organisations/{org}")).await;
+    assert_eq!(r.status, 200, "{org}: {}", r.body);
+    r.body["name"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn every_template_renders_every_sample_it_applies_to(app: TestApp) {
+    if !typst_available() {
+        return;
+    }
+    app.load_examples().await;
+    let templates = app.get("/api/v1/templates").await;
+    assert_eq!(templates.status, 200);
+    assert_eq!(templates.body["items"].as_array().map(Vec::len), Some(6));
+    for (template, references) in EXPECTED {
+        for reference in *references {
+            let case = format!("{template} for {reference}");
+            let r = app
+                .post(
+                    &format!("/api/v1/agreements/{reference}/documents"),
+                    &json!({"template": template}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{case}: {}", r.body);
+            let id = r.body["id"].as_i64().unwrap_or_default();
+            let (status, content_type, disposition, pdf) = app.download(id).await;
+            assert_eq!(status, 200, "{case}: download");
+            assert_eq!(content_type, "application/pdf", "{case}");
+            let file_name = r.body["file_name"].as_str().unwrap_or_default();
+            assert!(
+                disposition.contains(file_name) && file_name.ends_with(".pdf"),
+                "{case}: {disposition}"
+            );
+            assert!(pdf.starts_with(b"%PDF"), "{case}: not a PDF");
+            assert_eq!(r.body["sha256"].as_str(), Some(sha256_hex(&pdf).as_str()));
+            let raw = String::from_utf8_lossy(&pdf);
+            assert!(
+                raw.contains("<pdfaid:part>2</pdfaid:part>")
+                    && raw.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
+                "{case}: no PDF/A-2b identification in the XMP metadata"
+            );
+
+            let stored = app.agreement(reference).await;
+            let a: Agreement = serde_json::from_value(stored.body["agreement"].clone())
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+            let text = pdf_text(&pdf);
+            assert_has(&text, reference, &case);
+            assert_has(&text, "sida 1 av", &case);
+            if let Some(d) = &a.diarienummer {
+                assert_has(&text, d, &case);
+            }
+            match *template {
+                "iop" | "procurement" => {
+                    assert_has(&text, &a.title, &case);
+                    for p in &a.parties {
+                        assert_has(&text, &org_name(&app, p.org.as_str()).await, &case);
+                        assert_has(&text, p.org.as_str(), &case);
+                    }
+                    assert_has(&text, &swedish_date(a.period.start), &case);
+                    assert_has(&text, &swedish_date(a.period.current_end), &case);
+                    if let Some(v) = &a.value {
+                        assert_has(&text, &v.amount_sek.format_swedish(), &case);
+                    }
+                    for r in &a.reporting {
+                        for o in occurrences(&a, r) {
+                            assert_has(
+                                &text,
+                                &swedish_date(o.due),
+                                &format!("{case}, report {}", r.kind),
+                            );
+                        }
+                    }
+                    if let Some(iop) = &a.iop {
+                        for c in &iop.contributions {
+                            if let Some(amount) = c.amount_sek {
+                                assert_has(&text, &amount.format_swedish(), &case);
+                            }
+                        }
+                    }
+                }
+                "extension_notice" => {
+                    let o = a
+                        .options
+                        .iter()
+                        .filter(|o| o.state.code() == "exercised")
+                        .max_by_key(|o| o.seq)
+                        .unwrap_or_else(|| panic!("{case}: no exercised option"));
+                    let before = a.term_end_before_option(o.seq);
+                    assert_has(&text, &format!("option nr {}", o.seq), &case);
+                    assert_has(&text, &swedish_date(before), &case);
+                }
+                "termination_notice" => {
+                    let n = a
+                        .termination
+                        .as_ref()
+                        .and_then(|t| t.notice.as_ref())
+                        .unwrap_or_else(|| panic!("{case}: no notice"));
+                    assert_has(&text, &swedish_date(n.received_on), &case);
+                    assert_has(&text, &swedish_date(n.effective_end), &case);
+                    assert_has(&text, &org_name(&app, n.by.as_str()).await, &case);
+                }
+                "amendment" => {
+                    let m = a.amendments.last().unwrap_or_else(|| panic!("{case}"));
+                    let (chapter, section) = m.ground.code().split_once(':').unwrap_or_default();
+                    assert_has(&text, &format!("{chapter} kap. {section} § LOU"), &case);
+                    assert_has(&text, &m.rationale, &case);
+                    assert_has(&text, &swedish_date(m.date), &case);
+                    if let Some(v) = m.value_change_sek {
+                        assert_has(&text, &v.format_swedish(), &case);
+                    }
+                }
+                "report_request" => {
+                    let event = r.body["event"].as_str().unwrap_or_default().to_owned();
+                    let period_end = event.rsplit(':').next().unwrap_or_default();
+                    let period_end = avtal::domain::dates::parse_iso_date(period_end)
+                        .unwrap_or_else(|e| panic!("{case}: event {event}: {e}"));
+                    assert_has(&text, &swedish_date(period_end), &case);
+                    let responsible = a
+                        .reporting
+                        .iter()
+                        .find(|r| event.contains(&format!(":{}:", r.kind)))
+                        .map(|r| r.responsible.clone())
+                        .unwrap_or_else(|| panic!("{case}: event {event}"));
+                    assert_has(&text, &org_name(&app, responsible.as_str()).await, &case);
+                }
+                other => panic!("no checks for template {other}"),
+            }
+        }
+    }
+    let list = app.get("/api/v1/agreements/AGR-2025-0001/documents").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(4));
+}
+
+async fn the_same_agreement_rendered_twice_has_the_same_sha256(app: TestApp) {
+    if !typst_available() {
+        return;
+    }
+    app.load_examples().await;
+    let path = "/api/v1/agreements/AGR-2025-0001/documents";
+    let first = app.post(path, &json!({"template": "iop"})).await;
+    let second = app.post(path, &json!({"template": "iop"})).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert_ne!(first.body["id"], second.body["id"]);
+    assert_eq!(first.body["sha256"], second.body["sha256"]);
+    assert_eq!(first.body["agreement_version"], json!(1));
+    assert_eq!(first.body["template_version"], json!("1.0.0"));
+    assert_eq!(first.body["created_by"], json!("api"));
+}
+
+async fn a_draft_iop_without_required_fields_is_refused_with_every_missing_field(app: TestApp) {
+    app.load_examples().await;
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2027-0012/documents",
+            &json!({"template": "iop"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let errors = r.body["errors"].as_array().cloned().unwrap_or_default();
+    let fields: Vec<&str> = errors.iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(
+        fields,
+        vec!["diarienummer", "decision", "iop.legal_assessment"],
+        "{}",
+        r.body
+    );
+    for e in &errors {
+        let m = e["message"].as_str().unwrap_or_default();
+        assert!(m.contains("Saknas") && m.contains("Missing"), "{m}");
+        assert_eq!(e["rule"], json!("required_for_document"));
+    }
+    let none = app.get("/api/v1/agreements/AGR-2027-0012/documents").await;
+    assert_eq!(none.body["items"], json!([]));
+}
+
+async fn a_template_that_does_not_apply_or_does_not_exist_is_refused(app: TestApp) {
+    app.load_examples().await;
+    let cases = [
+        (json!({"template": "iop"}), "AGR-2025-0004", 422),
+        (json!({"template": "no_such"}), "AGR-2025-0004", 400),
+        (
+            json!({"template": "iop", "colour": "red"}),
+            "AGR-2025-0001",
+            400,
+        ),
+        (json!({"template": "iop"}), "AGR-2099-9999", 404),
+        (
+            json!({"template": "termination_notice"}),
+            "AGR-2025-0004",
+            422,
+        ),
+    ];
+    for (body, reference, status) in cases {
+        let r = app
+            .post(&format!("/api/v1/agreements/{reference}/documents"), &body)
+            .await;
+        assert_eq!(r.status, status, "{body} for {reference}: {}", r.body);
+    }
+    assert_eq!(app.get("/api/v1/documents/999").await.status, 404);
+    assert_eq!(app.get("/api/v1/documents/abc").await.status, 400);
+}
+
+crate::on_both_backends!(
+    every_template_renders_every_sample_it_applies_to,
+    the_same_agreement_rendered_twice_has_the_same_sha256,
+    a_draft_iop_without_required_fields_is_refused_with_every_missing_field,
+    a_template_that_does_not_apply_or_does_not_exist_is_refused,
+);
+
+#[tokio::test]
+async fn a_bogus_typst_path_gives_503_and_the_rest_of_the_api_still_answers() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut settings = test_settings(Backend::Sqlite, dir.path()).await;
+    settings.typst = Some(PathBuf::from("/nonexistent/bin/typst"));
+    let app = spawn_with(Backend::Sqlite, settings, dir).await;
+    app.load_examples().await;
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2025-0001/documents",
+            &json!({"template": "iop"}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    let message = r.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("typst") && message.contains("scripts/setup.sh"),
+        "{message}"
+    );
+    assert_eq!(app.get("/health").await.status, 200);
+    assert_eq!(app.agreement("AGR-2025-0001").await.status, 200);
+    assert_eq!(app.get("/api/v1/templates").await.status, 200);
+    let list = app.get("/api/v1/agreements/AGR-2025-0001/documents").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["items"], json!([]));
+}
+
+// ---------- hostile strings ----------
+
+/// Strings that would be code, markup or math if pasted into typst.
+const HOSTILE: &[&str] = &[
+    "#eval(\"1+1\")",
+    "#read(\"/etc/passwd\")",
+    "#import \"@preview/x:0.1.0\"",
+    "#set page(width: 1cm)",
+    "$x^2$ och $",
+    "*fet* _kursiv_",
+    "\\ \\\\ \\n",
+    "[hakparentes] ]",
+    "<etikett> @referens",
+    "\"citat\" 'enkel'",
+    "// kommentar",
+    "/* block",
+    "= Rubrik",
+    "- punkt",
+    "+ numrerad",
+    "`rå` ```kod```",
+    "~ -- --- ...",
+    "{ } ( ) ;",
+    "rad ett\nrad två",
+    "emoji 😀 ✓ ☺",
+];
+
+fn hostile_string() -> impl Strategy<Value = String> {
+    "[#$*_\\\\\\[\\]<>@\"'/=+\\-`~^{}()%&|;:,.!?a-zåäöÅÄÖ0-9 😀✓☺\n]{1,24}"
+}
+
+fn sample(reference: &str) -> (Agreement, Directory) {
+    let files = avtal::demo::example_files().unwrap_or_else(|e| panic!("{e:?}"));
+    let mut dir = Directory::default();
+    let mut found = None;
+    for (_, f) in files {
+        for o in f.organisations {
+            dir.organisations.insert(o.org_number.clone(), o);
+        }
+        for c in f.contacts {
+            dir.contacts.insert(c.email.clone(), c);
+        }
+        for a in f.agreements {
+            if a.reference.as_str() == reference {
+                found = Some(a);
+            }
+        }
+    }
+    (
+        found.unwrap_or_else(|| panic!("no sample {reference}")),
+        dir,
+    )
+}
+
+/// Renders `strings` in the title, the partner's name, the background and one goal each, and
+/// returns the PDF text (whitespace removed).
+fn render_hostile(renderer: &Renderer, strings: &[String]) -> Result<String, String> {
+    let (mut a, mut dir) = sample("AGR-2025-0001");
+    a.title = strings.first().cloned().unwrap_or_default();
+    if let Some(partner) = a.parties.iter().find(|p| p.role.code() == "iop_partner")
+        && let Some(o) = dir.organisations.get_mut(&partner.org)
+    {
+        o.name = strings.get(1).cloned().unwrap_or_default();
+    }
+    if let Some(iop) = a.iop.as_mut() {
+        iop.background = strings.get(2).cloned();
+        iop.goals = strings
+            .iter()
+            .map(|s| avtal::domain::agreement::Goal {
+                text: s.clone(),
+                indicator: None,
+            })
+            .collect();
+    }
+    let req = DocumentRequest {
+        template: "iop".into(),
+        ..DocumentRequest::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (view, _) = renderer
+        .view(&req, &a, 1, &dir, sample_today())
+        .map_err(|e| e.to_string())?;
+    let pdf = runtime
+        .block_on(renderer.render_view(&view, 0))
+        .map_err(|e| e.to_string())?;
+    Ok(body_text(&pdf))
+}
+
+fn test_renderer() -> Renderer {
+    let settings = avtal::config::Settings {
+        typst: std::env::var_os("AVTAL_TYPST").map(PathBuf::from),
+        ..avtal::config::Settings::default()
+    };
+    Renderer::from_settings(&settings)
+}
+
+#[test]
+fn known_hostile_strings_print_literally() {
+    if !typst_available() {
+        return;
+    }
+    let strings: Vec<String> = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
+    let text = render_hostile(&test_renderer(), &strings).unwrap_or_else(|e| panic!("{e}"));
+    for s in &strings {
+        assert_has(&text, s, "hostile string");
+    }
+}
+
+#[test]
+fn text_the_fonts_cannot_show_is_refused_not_corrupted() {
+    if !typst_available() {
+        return;
+    }
+    let strings = vec!["krabba 🦀".to_owned(), "namn".to_owned()];
+    let err = render_hostile(&test_renderer(), &strings)
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("cannot show"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_hostile_strings_print_literally(strings in proptest::collection::vec(hostile_string(), 200)) {
+        if typst_available() {
+            let text = render_hostile(&test_renderer(), &strings);
+            prop_assert!(text.is_ok(), "render failed: {:?}", text.err());
+            let text = text.unwrap_or_default();
+            for s in &strings {
+                let needle = squeeze(s);
+                prop_assert!(text.contains(&needle), "{:?} is not in the PDF text", s);
+            }
+        }
+    }
+}
