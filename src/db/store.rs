@@ -810,7 +810,28 @@ pub async fn list_agreements(
     } else {
         sea_orm::Order::Asc
     };
-    let select = q
+    // First the page's ids, which the covering filter indexes answer without touching the rows,
+    // then those rows: sorting thousands of full rows for a page of 50 is what costs.
+    let ids_query = q
+        .select_only()
+        .column(C::Id)
+        .order_by(col, order.clone())
+        .order_by(C::Id, order.clone());
+    let mut stmt = db
+        .get_database_backend()
+        .build(&sea_orm::QueryTrait::into_query(ids_query));
+    // LIMIT and OFFSET as literal integers: SQLite plans a bound LIMIT as unbounded, and then
+    // sorts every matching row instead of walking the sort column's index (0.4 s at 1M rows).
+    let offset = page.saturating_sub(1).saturating_mul(limit);
+    stmt.sql
+        .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    let ids: Vec<i64> = db
+        .query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64>("", "id"))
+        .collect::<Result<_, _>>()?;
+    let select = agreement::Entity::find()
         .select_only()
         .columns([
             C::Reference,
@@ -826,16 +847,12 @@ pub async fn list_agreements(
             C::Reservation,
             C::Version,
         ])
+        .filter(C::Id.is_in(ids))
         .order_by(col, order.clone())
         .order_by(C::Id, order);
-    let mut stmt = db
+    let stmt = db
         .get_database_backend()
         .build(&sea_orm::QueryTrait::into_query(select));
-    // LIMIT and OFFSET as literal integers: SQLite plans a bound LIMIT as unbounded, and then
-    // sorts every matching row instead of walking the sort column's index (0.4 s at 1M rows).
-    let offset = page.saturating_sub(1).saturating_mul(limit);
-    stmt.sql
-        .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     let rows = db.query_all_raw(stmt).await?;
     let items = rows
         .iter()
