@@ -519,7 +519,7 @@ async fn list(
         "active_on=2026-11-22&social_objective=opp&limit=50".to_owned(),
         "active_on=2026-11-22&kind=framework_agreement&reserved=participation&limit=50&sort=-end"
             .to_owned(),
-        format!("party={party}&status=active&ends_before=2027-06-30&limit=50"),
+        format!("party={party}&status=active&sort=-end&limit=50"),
         "q=avtal%2012345&limit=50".to_owned(),
     ];
     println!("| backend | agreements | query | runs | p50 ms | p99 ms | max ms | total |");

@@ -181,16 +181,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Where `scripts/setup.sh` installs the pinned typst CLI.
+const SETUP_TYPST: &str = "/opt/avtal-tools/typst-0.15.1/bin/typst";
+
+/// The typst CLI when none is configured: the one `scripts/setup.sh` installed, else `typst` on `PATH`.
+fn default_typst() -> PathBuf {
+    let installed = PathBuf::from(SETUP_TYPST);
+    if installed.is_file() {
+        installed
+    } else {
+        PathBuf::from("typst")
+    }
+}
+
 impl Renderer {
     /// A renderer configured by `settings`.
     pub fn from_settings(settings: &Settings) -> Self {
         Self {
             catalog: Catalog::builtin_or_log(),
             typst: Typst::new(
-                settings
-                    .typst
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("typst")),
+                settings.typst.clone().unwrap_or_else(default_typst),
                 settings.font_dir.clone(),
                 Duration::from_secs(settings.render_timeout_secs.max(1)),
                 settings.render_concurrency,
