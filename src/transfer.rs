@@ -92,9 +92,22 @@ pub struct ImportSummary {
     pub agreements_updated: usize,
 }
 
+/// The YAML budget for a text of `len` bytes. The library's defaults stay for what only a hostile
+/// file needs (aliases, anchors, nesting depth); the node, event and text limits grow with the
+/// file, because a registry of 100 000 agreements is a legitimately large file.
+fn budget_for(len: usize) -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    b.max_nodes = b.max_nodes.max(len);
+    b.max_events = b.max_events.max(len.saturating_mul(2));
+    b.max_total_scalar_bytes = b.max_total_scalar_bytes.max(len);
+    b
+}
+
 /// Parses one registry file's text; a syntax or type error names the file and the YAML location.
 pub fn parse_file(name: &str, text: &str) -> Result<RegistryFile, Box<ImportProblem>> {
-    serde_saphyr::from_str::<RegistryFile>(text).map_err(|e| {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget_for(text.len()));
+    serde_saphyr::from_str_with_options::<RegistryFile>(text, options).map_err(|e| {
         Box::new(ImportProblem {
             file: name.to_owned(),
             record: "(file)".into(),
@@ -432,4 +445,37 @@ pub enum ExportError {
     /// Encoding failed.
     #[error("cannot encode the export: {0}")]
     Encode(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_is_not_refused_by_the_yaml_budget() {
+        // 60 000 contacts are 300 000 YAML nodes, past the library's default of 250 000.
+        let mut text = String::from("contacts:\n");
+        for i in 0..60_000 {
+            text.push_str(&format!(
+                "  - email: k{i}@org.example\n    name: Kontakt {i}\n    organisation: 212900-0010\n    role: other\n"
+            ));
+        }
+        let file = parse_file("big.yaml", &text).unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(file.contacts.len(), 60_000);
+    }
+
+    #[test]
+    fn an_alias_flood_is_still_refused() {
+        // The alias limits stay at the library's defaults whatever the file's size.
+        let mut text = String::from(
+            "contacts:\n  - &c {email: x@y.example, name: x, organisation: 212900-0010, role: other}\n",
+        );
+        for _ in 0..60_000 {
+            text.push_str("  - *c\n");
+        }
+        let p = parse_file("bomb.yaml", &text)
+            .err()
+            .unwrap_or_else(|| panic!("an alias bomb must be refused"));
+        assert!(p.message.contains("budget"), "{}", p.message);
+    }
 }
