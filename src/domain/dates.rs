@@ -143,7 +143,6 @@ pub fn parse_iso_date(s: &str) -> Result<NaiveDate, DateParseError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::panic, reason = "a test reports a failure by panicking")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

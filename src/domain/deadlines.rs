@@ -813,7 +813,6 @@ pub fn due_reminders(
 }
 
 #[cfg(test)]
-#[expect(clippy::panic, reason = "a test reports a failure by panicking")]
 mod tests {
     use super::*;
 
