@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_registry;
+mod m20261123_000003_outbox;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -10,6 +11,9 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_registry::Migration)]
+        vec![
+            Box::new(m20261123_000001_registry::Migration),
+            Box::new(m20261123_000003_outbox::Migration),
+        ]
     }
 }

@@ -49,7 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/agreements/{reference}/{action}",
             post(api::agreement_action),
-        );
+        )
+        .route("/outbox", get(api::list_outbox));
     Router::new()
         .route("/health", get(api::health))
         .nest("/api/v1", api)

@@ -5,6 +5,7 @@
 mod actions;
 mod deadlines;
 mod helpers;
+mod mail;
 mod rules;
 mod samples;
 mod transfer;

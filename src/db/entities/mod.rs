@@ -5,3 +5,5 @@ pub mod agreement;
 pub mod agreement_party;
 pub mod contact;
 pub mod organisation;
+pub mod outbox;
+pub mod outbox_reminder;
