@@ -106,9 +106,9 @@ pub struct SmtpSettings {
     /// Transport security.
     #[serde(default)]
     pub tls: SmtpTls,
-    /// User name for SMTP AUTH.
+    /// User name for SMTP AUTH; never logged.
     #[serde(default)]
-    pub username: Option<String>,
+    pub username: Option<Secret>,
     /// Password for SMTP AUTH; never logged.
     #[serde(default)]
     pub password: Option<Secret>,

@@ -64,7 +64,7 @@ impl Mailer {
                         .as_ref()
                         .map(|p| p.expose().to_owned())
                         .unwrap_or_default();
-                    b = b.credentials(Credentials::new(user.clone(), password));
+                    b = b.credentials(Credentials::new(user.expose().to_owned(), password));
                 }
                 (Transport::Smtp(b.build()), None)
             }

@@ -375,6 +375,94 @@ async fn two_sweeps_at_once_queue_each_reminder_once(app: TestApp) {
     assert_eq!(rows(&app).await.len(), 10);
 }
 
+async fn put_changed(app: &TestApp, reference: &str, change: impl FnOnce(&mut serde_json::Value)) {
+    let before = app.agreement(reference).await;
+    let mut doc = before.body["agreement"].clone();
+    change(&mut doc);
+    let put = app
+        .put(
+            &format!("/api/v1/agreements/{reference}"),
+            &serde_json::json!({"version": before.body["version"], "agreement": doc}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{reference}: {}", put.body);
+}
+
+async fn a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none(app: TestApp) {
+    app.load_examples().await;
+    let sink = SmtpSink::start().await;
+    let s = smtp_settings(&app, sink.port);
+    let m = mailer(&s);
+    run(&app, &s, &m).await;
+
+    put_changed(&app, "AGR-2025-0004", |doc| {
+        doc["options"][0]["decide_by"] = serde_json::json!("2026-12-15");
+    })
+    .await;
+    put_changed(&app, "AGR-2025-0005", |doc| {
+        doc["reporting"][0]["occurrences"] = serde_json::json!([
+            {"period_end": "2026-09-30", "state": "submitted", "submitted_on": "2026-11-22"}
+        ]);
+    })
+    .await;
+    let second = run(&app, &s, &m).await;
+
+    assert_eq!((second.sweep.due, second.sweep.queued), (9, 1), "{second}");
+    assert_eq!(second.send.sent, 1);
+    let keys: Vec<String> = rows(&app).await.into_iter().map(|r| r.dedupe_key).collect();
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("AGR-2025-0004/option_decision/1@2026-12-15/")),
+        "{keys:?}"
+    );
+    assert_eq!(keys.len(), 11);
+    assert_eq!(sink.messages().len(), 11);
+}
+
+#[test]
+fn serve_sweeps_and_sends_in_the_background() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env_remove("AVTAL_TODAY")
+        .env("AVTAL_NOTIFY__INTERVAL_SECONDS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start avtal serve: {e}"));
+    let outbox = dir.path().join("outbox");
+    let count = || {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut seen = 0;
+    for _ in 0..120 {
+        seen = count();
+        if seen >= 10 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    // A few more runs must not send anything twice.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let after = count();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        (seen, after),
+        (10, 10),
+        "the demo's 10 reminders, once each"
+    );
+}
+
 crate::on_both_backends!(
     reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_file,
     a_message_is_retried_after_the_server_was_down_and_sent_exactly_once,
@@ -383,4 +471,5 @@ crate::on_both_backends!(
     without_an_smtp_server_messages_are_written_as_eml_files,
     a_digest_sends_each_recipient_one_message_a_day,
     two_sweeps_at_once_queue_each_reminder_once,
+    a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none,
 );
