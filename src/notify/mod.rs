@@ -282,36 +282,68 @@ pub async fn sweep(
         }
     }
     for (addr, items) in per_recipient {
-        let views: Vec<ReminderView> = items
-            .iter()
-            .map(|(r, copy)| ReminderView {
-                copy: *copy,
-                ..view(r)
-            })
-            .collect();
-        let content = templates.digest(today, &views, now)?;
-        let key = format!("digest/{addr}/{today}");
-        let item_keys: Vec<String> = items.iter().map(|(r, _)| r.key.clone()).collect();
-        let tx = crate::db::begin_write(db).await?;
-        let created = outbox::insert(
-            &tx,
-            NewMessage {
-                message_id: message_id(&key, now, &domain),
-                dedupe_key: key,
-                reference: "digest".to_owned(),
-                kind: "digest".to_owned(),
-                to: vec![addr.clone()],
-                cc: Vec::new(),
-                content,
-            },
-            now,
-        )
-        .await?;
-        if let Some(id) = created {
-            outbox::record_digest_items(&tx, id, &addr, &item_keys).await?;
-            summary.queued += 1;
+        let base = format!("digest/{addr}/{today}");
+        // The day's first digest has the plain key. Reminders that became due after it went out
+        // get a second digest keyed by their own keys, so concurrent sweeps still agree on it.
+        for attempt in 0..2 {
+            let tx = crate::db::begin_write(db).await?;
+            let keys: Vec<String> = items.iter().map(|(r, _)| r.key.clone()).collect();
+            let done = outbox::digested(&tx, &keys).await?;
+            let fresh: Vec<&(&DueReminder, bool)> = items
+                .iter()
+                .filter(|(r, _)| !done.contains(&(r.key.clone(), addr.clone())))
+                .collect();
+            if fresh.is_empty() {
+                tx.commit().await?;
+                break;
+            }
+            let fresh_keys: Vec<String> = fresh.iter().map(|(r, _)| r.key.clone()).collect();
+            let key = if attempt == 0 {
+                base.clone()
+            } else {
+                let mut h = Sha256::new();
+                for k in &fresh_keys {
+                    h.update(k.as_bytes());
+                    h.update(b"\n");
+                }
+                let hex: String = h
+                    .finalize()
+                    .iter()
+                    .take(8)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("{base}/{hex}")
+            };
+            let views: Vec<ReminderView> = fresh
+                .iter()
+                .map(|(r, copy)| ReminderView {
+                    copy: *copy,
+                    ..view(r)
+                })
+                .collect();
+            let content = templates.digest(today, &views, now)?;
+            let created = outbox::insert(
+                &tx,
+                NewMessage {
+                    message_id: message_id(&key, now, &domain),
+                    dedupe_key: key,
+                    reference: "digest".to_owned(),
+                    kind: "digest".to_owned(),
+                    to: vec![addr.clone()],
+                    cc: Vec::new(),
+                    content,
+                },
+                now,
+            )
+            .await?;
+            if let Some(id) = created {
+                outbox::record_digest_items(&tx, id, &addr, &fresh_keys).await?;
+                summary.queued += 1;
+                tx.commit().await?;
+                break;
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
     }
     Ok(summary)
 }

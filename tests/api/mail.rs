@@ -342,6 +342,23 @@ async fn a_digest_sends_each_recipient_one_message_a_day(app: TestApp) {
             "one digest per recipient"
         );
     }
+    // A reminder that becomes due later the same day gets a second digest with just it.
+    put_changed(&app, "AGR-2025-0004", |doc| {
+        doc["options"][0]["decide_by"] = serde_json::json!("2026-12-15");
+    })
+    .await;
+    let third = run(&app, &s, &m).await;
+    let later: Vec<Received> = sink.messages().into_iter().skip(got.len()).collect();
+    let mut to: Vec<&str> = later.iter().map(|g| g.rcpt_to[0].as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(
+        to,
+        ["fatima@ljusglimt.example", "sara.nystrom@haninge.example"],
+        "{third}"
+    );
+    assert!(header(&parse(&later[0]), "Subject").contains("1 påminnelse "));
+    assert_eq!(run(&app, &s, &m).await.send.sent, 0);
+
     let hanna = got
         .iter()
         .find(|g| g.rcpt_to[0] == "hanna.berglund@uppsala.example")
