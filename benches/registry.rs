@@ -4,6 +4,9 @@
 //! - `list`: seed N synthetic agreements (once per database), then time three list filter mixes
 //!   through the real HTTP router, reporting p50 / p99 / max per mix.
 //! - `import`: generate a YAML registry file with N agreements and time parse + import into an empty database.
+//! - `notify`: seed N synthetic agreements into a fresh database, then time the reminder sweep
+//!   into an empty outbox, a repeated sweep (everything already queued) and one send pass to
+//!   `.eml` files.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +62,15 @@ enum Cmd {
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
+    /// Time the reminder sweep and one send pass (to `.eml` files) over N agreements.
+    Notify {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, default_value = "/opt/avtal-bench")]
+        dir: std::path::PathBuf,
+    },
 }
 
 const PG: &str = "postgres://postgres@127.0.0.1:5432";
@@ -86,6 +98,11 @@ async fn main() -> anyhow::Result<()> {
             count,
             dir,
         } => import(backend, count, &dir).await,
+        Cmd::Notify {
+            backend,
+            count,
+            dir,
+        } => notify(backend, count, &dir).await,
     }
 }
 
@@ -605,6 +622,41 @@ async fn import(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::
         "(generating the YAML took {:.1} s, not counted; file at {})",
         to_yaml.as_secs_f64(),
         path.display()
+    );
+    Ok(())
+}
+
+async fn notify(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::Result<()> {
+    use avtal::notify::{mailer, message::Templates, sweep};
+    let name = format!("avtal_bench_notify_{count}");
+    let settings = settings_for(backend, dir, &name, true).await?;
+    let db = avtal::db::connect(&settings).await?;
+    avtal::db::migrate(&db).await?;
+    seed(&db, count).await?;
+    let templates = Templates::new()?;
+    let mailer = mailer::Mailer::from_settings(&settings)?;
+    let t = Instant::now();
+    let first = sweep(&db, today(), &settings, &templates).await?;
+    let first_time = t.elapsed();
+    let t = Instant::now();
+    let again = sweep(&db, today(), &settings, &templates).await?;
+    let again_time = t.elapsed();
+    let t = Instant::now();
+    let sent = mailer::send_due(&db, &mailer, &settings.notify, Utc::now()).await?;
+    let send_time = t.elapsed();
+    println!(
+        "| backend | agreements | reminders due | first sweep s | repeated sweep s | send pass (.eml) s | messages/s |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {backend:?} | {count} | {} (queued {}, again {}) | {:.2} | {:.2} | {:.2} | {:.0} |",
+        first.due,
+        first.queued,
+        again.queued,
+        first_time.as_secs_f64(),
+        again_time.as_secs_f64(),
+        send_time.as_secs_f64(),
+        sent.sent as f64 / send_time.as_secs_f64().max(1e-9)
     );
     Ok(())
 }

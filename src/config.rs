@@ -65,6 +65,74 @@ pub struct Settings {
     pub render_timeout_secs: u64,
     /// Documents compiled at the same time.
     pub render_concurrency: usize,
+    /// E-mail delivery of the reminders.
+    pub notify: NotifySettings,
+}
+
+/// How reminders are turned into e-mail and delivered (`[notify]` in `avtal.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct NotifySettings {
+    /// The sender, e.g. `Avtalsregistret <avtal@kommun.example>`.
+    pub from: String,
+    /// One message a day per recipient listing all their reminders, instead of one each.
+    pub digest: bool,
+    /// Seconds between sweep + send runs in `avtal serve`; 0 disables them.
+    pub interval_seconds: u64,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: u32,
+    /// Messages claimed per batch.
+    pub batch_size: u32,
+    /// Seconds a claimed message is reserved for its sender; after that another run may send it.
+    pub claim_seconds: u32,
+    /// The SMTP server; without one, messages are written as `.eml` files to `<data_dir>/outbox/`.
+    pub smtp: Option<SmtpSettings>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            from: "Avtalsregistret <avtal@localhost>".to_owned(),
+            digest: false,
+            interval_seconds: 300,
+            max_attempts: 8,
+            batch_size: 50,
+            claim_seconds: 600,
+            smtp: None,
+        }
+    }
+}
+
+/// An SMTP server (`[notify.smtp]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// Host name (also the name its TLS certificate must carry).
+    pub host: String,
+    /// Port; default 25 without TLS, 587 with STARTTLS, 465 with TLS.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Transport security.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// User name for SMTP AUTH; never logged.
+    #[serde(default)]
+    pub username: Option<Secret>,
+    /// Password for SMTP AUTH; never logged.
+    #[serde(default)]
+    pub password: Option<Secret>,
+}
+
+/// Transport security towards the SMTP server.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (only for a relay on the same host or network).
+    None,
+    /// STARTTLS, required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
 }
 
 /// One direct-award threshold in the configuration.
@@ -95,6 +163,7 @@ impl Default for Settings {
             font_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu"),
             render_timeout_secs: 30,
             render_concurrency: 2,
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -114,7 +183,7 @@ impl Settings {
             fig = fig.merge(Toml::file_exact(&file));
         }
         fig = fig
-            .merge(Env::prefixed("AVTAL_").ignore(&["DATA_DIR"]))
+            .merge(Env::prefixed("AVTAL_").ignore(&["DATA_DIR"]).split("__"))
             .merge(Env::raw().only(&["DATABASE_URL"]));
         let mut settings: Settings = fig.extract()?;
         if let Some(d) = data_dir {
@@ -180,6 +249,26 @@ mod tests {
             ReminderLadders::default().report,
             "the other ladders keep their defaults"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn smtp_settings_come_from_the_file_and_the_password_stays_hidden() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("avtal.toml");
+        std::fs::write(
+            &file,
+            "[notify]\ndigest = true\n[notify.smtp]\nhost = \"smtp.kommun.example\"\ntls = \"tls\"\nusername = \"avtal\"\npassword = \"hunter2\"\n",
+        )?;
+        let s = Settings::load(Some(dir.path()), Some(&file))?;
+        assert!(s.notify.digest);
+        assert_eq!(
+            s.notify.max_attempts, 8,
+            "unset settings keep their defaults"
+        );
+        let smtp = s.notify.smtp.as_ref().map(|m| (m.host.as_str(), m.tls));
+        assert_eq!(smtp, Some(("smtp.kommun.example", SmtpTls::Tls)));
+        assert!(!format!("{s:?}").contains("hunter2"));
         Ok(())
     }
 

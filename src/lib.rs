@@ -3,8 +3,9 @@
 //! Data flows one way: the edges (`web` for HTTP, `transfer` for YAML files, `main.rs` for the CLI)
 //! parse input into `domain` types; `registry` applies the pure rules of `domain` and stores the
 //! result through `db` in one transaction. `domain` does no I/O; `notify` runs the pure deadline
-//! engine over every stored agreement. `documents` turns an agreement into a JSON view model and
-//! a PDF/A through the typst CLI, and stores the PDF with its hash.
+//! engine over every stored agreement, queues the reminders in an outbox and sends them as e-mail.
+//! `documents` turns an agreement into a JSON view model and a PDF/A through the typst CLI, and
+//! stores the PDF with its hash.
 
 pub mod config;
 pub mod db;

@@ -64,9 +64,9 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// List the deadline reminders due on a day and to whom they go (sending is not implemented yet).
+    /// Queue the deadline reminders due on a day and send the outbox once (for cron); `--dry-run` only lists them.
     Notify {
-        /// Only show what would be sent; required until sending is implemented.
+        /// Only show what would be sent; queue and send nothing.
         #[arg(long)]
         dry_run: bool,
         /// The day to sweep for (YYYY-MM-DD); default: the configured today, else the date in Sweden.
@@ -161,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             eprintln!("avtal listens on http://{}", listener.local_addr()?);
+            spawn_notifier(&registry)?;
             axum::serve(listener, web::router(AppState { registry }))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
@@ -232,14 +233,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             today,
             format,
         } => {
-            if !dry_run {
-                bail!(
-                    "sending reminders is not implemented yet; nothing was sent. Run `avtal notify --dry-run` to see what is due"
-                );
-            }
             let registry = open(&cli).await?;
             let settings = &registry.settings;
             let today = today.unwrap_or_else(|| settings.today());
+            if !dry_run {
+                let templates = notify::message::Templates::new()?;
+                let mailer = notify::mailer::Mailer::from_settings(settings)?;
+                let summary = notify::run_once(
+                    &registry.db,
+                    settings,
+                    &templates,
+                    &mailer,
+                    today,
+                    chrono::Utc::now(),
+                )
+                .await?;
+                match format {
+                    NotifyFormat::Text => {
+                        println!("{today}: {summary}");
+                        if let Some(dir) = &mailer.file_dir {
+                            println!(
+                                "no SMTP server configured: messages are written to {}",
+                                dir.display()
+                            );
+                        }
+                    }
+                    NotifyFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+                }
+                return Ok(());
+            }
             let tx = registry.read_tx().await?;
             let plan = notify::plan(&tx, today, &settings.reminders).await?;
             let mut out = std::io::BufWriter::new(std::io::stdout());
@@ -345,6 +367,47 @@ async fn render_all(
         }
     }
     eprintln!("rendered {done} of {total} agreements, {refused} refused for missing fields");
+    Ok(())
+}
+
+/// Runs sweep + send every `notify.interval_seconds` in the background; errors are logged and
+/// the next run tries again.
+fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
+    let settings = Arc::clone(&registry.settings);
+    if settings.notify.interval_seconds == 0 {
+        eprintln!("e-mail reminders are off (notify.interval_seconds = 0)");
+        return Ok(());
+    }
+    let templates = notify::message::Templates::new()?;
+    let mailer = notify::mailer::Mailer::from_settings(&settings)?;
+    if let Some(dir) = &mailer.file_dir {
+        eprintln!(
+            "no SMTP server configured: reminder e-mails are written to {}",
+            dir.display()
+        );
+    }
+    let db = registry.db.clone();
+    let every = std::time::Duration::from_secs(settings.notify.interval_seconds);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let today = settings.today();
+            if let Err(e) = notify::run_once(
+                &db,
+                &settings,
+                &templates,
+                &mailer,
+                today,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                tracing::error!(error = %e, "the reminder run failed; the next one tries again");
+            }
+        }
+    });
     Ok(())
 }
 

@@ -501,3 +501,40 @@ impl AgreementResponse {
         }
     }
 }
+
+// ---------- outbox ----------
+
+/// Query of `GET /api/v1/outbox`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    /// `pending`, `sending`, `sent` or `failed`; all when absent.
+    pub state: Option<String>,
+    /// At most this many, newest first (default 100).
+    pub limit: Option<u64>,
+}
+
+/// `GET /api/v1/outbox?state=failed`: queued e-mail, e.g. the messages that could not be sent.
+pub async fn list_outbox(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> Result<Json<Vec<crate::db::entities::outbox::Model>>, AppError> {
+    use crate::notify::outbox::{self, OutboxState};
+    let filter = q
+        .state
+        .as_deref()
+        .map(|s| {
+            OutboxState::parse(s).ok_or_else(|| {
+                bad(
+                    "state",
+                    format!("\"{s}\" is not pending, sending, sent or failed"),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let rows = outbox::list(&state.registry.db, filter, limit)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(rows))
+}

@@ -56,7 +56,8 @@ pub fn router(state: AppState) -> Router {
             post(api::agreement_action),
         )
         .route("/documents/{id}", get(documents::show_document))
-        .route("/templates", get(documents::list_templates));
+        .route("/templates", get(documents::list_templates))
+        .route("/outbox", get(api::list_outbox));
     Router::new()
         .route("/health", get(api::health))
         .nest("/api/v1", api)

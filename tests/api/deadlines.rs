@@ -190,16 +190,6 @@ fn avtal(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn notify_without_dry_run_says_sending_is_not_implemented_and_fails() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let out = avtal(dir.path(), &["notify"]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not implemented"), "{stderr}");
-    assert!(out.stdout.is_empty(), "nothing is printed as if sent");
-}
-
-#[test]
 fn notify_dry_run_prints_the_reminders_due_on_the_given_day() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/contracts/examples");
@@ -257,6 +247,34 @@ fn notify_dry_run_prints_the_reminders_due_on_the_given_day() {
         text.contains("AGR-2024-0003 renewal_dialogue 2026-11-30"),
         "{text}"
     );
+    let outbox = dir.path().join("outbox");
+    let eml_files = || {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(eml_files(), 0, "a dry run sends nothing");
+
+    let sent = avtal(dir.path(), &["notify", "--today", "2026-11-22"]);
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(
+        stdout.contains("10 queued") && stdout.contains("10 message(s) sent"),
+        "{stdout}"
+    );
+    assert_eq!(eml_files(), 10, "without SMTP the messages are .eml files");
+    let again = avtal(dir.path(), &["notify", "--today", "2026-11-22"]);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("0 queued, 10 already queued"), "{stdout}");
+    assert_eq!(eml_files(), 10, "a second run sends nothing again");
 }
 
 crate::on_both_backends!(

@@ -217,3 +217,150 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// One message an SMTP sink received: the envelope and the raw data.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+/// A real SMTP server on loopback that accepts everything and keeps what it got. Speaks the
+/// subset lettre uses without TLS: greeting, EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
+pub struct SmtpSink {
+    pub port: u16,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SmtpSink {
+    /// Starts a sink on a free port.
+    pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// Starts a sink on `port` (0: any free one).
+    pub async fn start_on(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("smtp sink bind: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("smtp sink addr: {e}"))
+            .port();
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = Arc::clone(&received);
+        let task = tokio::spawn(async move {
+            let mut sessions = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                sessions.spawn(smtp_session(stream, Arc::clone(&store)));
+            }
+        });
+        Self {
+            port,
+            received,
+            task,
+        }
+    }
+
+    /// A port nothing listens on (bound, then released).
+    pub async fn free_port() -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        l.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Everything received so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.received.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, store: Arc<std::sync::Mutex<Vec<Received>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (r, mut w) = stream.into_split();
+    let mut lines = BufReader::new(r);
+    let mut current = Received {
+        mail_from: String::new(),
+        rcpt_to: Vec::new(),
+        data: Vec::new(),
+    };
+    if w.write_all(b"220 sink.localhost ESMTP test sink\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let cmd = line.trim_end().to_owned();
+        let upper = cmd.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            b"250-sink.localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            b"250 OK\r\n"
+        } else if upper.starts_with("MAIL FROM:") {
+            current = Received {
+                mail_from: cmd[10..].trim().trim_matches(['<', '>']).to_owned(),
+                rcpt_to: Vec::new(),
+                data: Vec::new(),
+            };
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            let addr = cmd[8..].trim().trim_matches(['<', '>']).to_owned();
+            current.rcpt_to.push(addr);
+            b"250 OK\r\n"
+        } else if upper.starts_with("RSET") {
+            current.rcpt_to.clear();
+            current.mail_from.clear();
+            b"250 OK\r\n"
+        } else if upper == "DATA" {
+            if w.write_all(b"354 end with .\r\n").await.is_err() {
+                return;
+            }
+            let mut data = Vec::new();
+            loop {
+                let mut l = Vec::new();
+                match lines.read_until(b'\n', &mut l).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                if l == b".\r\n" {
+                    break;
+                }
+                let l = if l.starts_with(b"..") {
+                    &l[1..]
+                } else {
+                    &l[..]
+                };
+                data.extend_from_slice(l);
+            }
+            current.data = data;
+            if let Ok(mut v) = store.lock() {
+                v.push(current.clone());
+            }
+            b"250 OK queued\r\n"
+        } else if upper.starts_with("QUIT") {
+            let _ = w.write_all(b"221 bye\r\n").await;
+            return;
+        } else {
+            b"502 not implemented\r\n"
+        };
+        if w.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}

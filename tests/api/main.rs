@@ -6,6 +6,7 @@ mod actions;
 mod deadlines;
 mod documents;
 mod helpers;
+mod mail;
 mod rules;
 mod samples;
 mod transfer;

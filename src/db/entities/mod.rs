@@ -6,3 +6,5 @@ pub mod agreement_party;
 pub mod contact;
 pub mod document;
 pub mod organisation;
+pub mod outbox;
+pub mod outbox_reminder;

@@ -1,0 +1,264 @@
+//! Delivery: builds each outbox row into a MIME message (text + HTML alternatives and the `.ics`
+//! file) and hands it to lettre, over pooled SMTP or, with no SMTP server configured, as `.eml`
+//! files under `<data_dir>/outbox/`. Recipients and secrets never reach a log line.
+
+use chrono::{DateTime, Duration, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+
+use super::NotifyError;
+use super::outbox::{self, whole_seconds};
+use crate::config::{NotifySettings, Settings, SmtpTls};
+use crate::db::entities::outbox::Model as Row;
+
+/// Longest wait between two attempts.
+const MAX_BACKOFF_MINUTES: i64 = 6 * 60;
+
+#[derive(Debug)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Sends outbox messages; build it once and keep it (the SMTP connections are pooled).
+#[derive(Debug)]
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    /// Where `.eml` files go when no SMTP server is configured.
+    pub file_dir: Option<std::path::PathBuf>,
+}
+
+impl Mailer {
+    /// The mailer the settings ask for: SMTP when `notify.smtp` is set, else `.eml` files.
+    pub fn from_settings(settings: &Settings) -> Result<Self, NotifyError> {
+        let n = &settings.notify;
+        let from: Mailbox = n
+            .from
+            .parse()
+            .map_err(|e| NotifyError::Config(format!("notify.from is not an address: {e}")))?;
+        let (transport, file_dir) = match &n.smtp {
+            Some(smtp) => {
+                let tls_params = || {
+                    TlsParameters::new(smtp.host.clone()).map_err(|e| {
+                        NotifyError::Config(format!("notify.smtp TLS setup failed: {e}"))
+                    })
+                };
+                let (tls, default_port) = match smtp.tls {
+                    SmtpTls::None => (Tls::None, 25),
+                    SmtpTls::Starttls => (Tls::Required(tls_params()?), 587),
+                    SmtpTls::Tls => (Tls::Wrapper(tls_params()?), 465),
+                };
+                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    .port(smtp.port.unwrap_or(default_port))
+                    .tls(tls)
+                    .timeout(Some(std::time::Duration::from_secs(30)));
+                if let Some(user) = &smtp.username {
+                    let password = smtp
+                        .password
+                        .as_ref()
+                        .map(|p| p.expose().to_owned())
+                        .unwrap_or_default();
+                    b = b.credentials(Credentials::new(user.expose().to_owned(), password));
+                }
+                (Transport::Smtp(b.build()), None)
+            }
+            None => {
+                let dir = settings.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    NotifyError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                (Transport::File(AsyncFileTransport::new(&dir)), Some(dir))
+            }
+        };
+        Ok(Self {
+            transport,
+            from,
+            file_dir,
+        })
+    }
+
+    /// The domain of the sender address, for Message-IDs.
+    pub fn from_domain(&self) -> &str {
+        self.from.email.domain()
+    }
+
+    /// Builds the MIME message for a row.
+    pub fn build(&self, row: &Row) -> Result<Message, String> {
+        let addrs = |json: &str| -> Result<Vec<Mailbox>, String> {
+            let list: Vec<String> =
+                serde_json::from_str(json).map_err(|e| format!("stored recipients: {e}"))?;
+            list.iter()
+                .map(|a| {
+                    a.parse::<Mailbox>()
+                        .map_err(|e| format!("a stored recipient is not an address: {e}"))
+                })
+                .collect()
+        };
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(super::message::one_line(&row.subject))
+            .message_id(Some(row.message_id.clone()));
+        for m in addrs(&row.to_addrs)? {
+            b = b.to(m);
+        }
+        for m in addrs(&row.cc_addrs)? {
+            b = b.cc(m);
+        }
+        let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+            .map_err(|e| e.to_string())?;
+        b.multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(
+                    row.body_text.clone(),
+                    row.body_html.clone(),
+                ))
+                .singlepart(
+                    Attachment::new("paminnelse.ics".to_owned()).body(row.ics.clone(), calendar),
+                ),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    async fn send(&self, row: &Row) -> Result<(), String> {
+        let msg = self.build(row)?;
+        match &self.transport {
+            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
+            Transport::File(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        source = c.source();
+    }
+    scrub_addresses(&s)
+}
+
+/// Replaces anything that looks like an e-mail address (a server's "550 <x@y>: unknown user")
+/// so stored errors and logs hold no addresses.
+pub fn scrub_addresses(s: &str) -> String {
+    let is_sep = |c: char| c.is_whitespace() || "<>\"'(),;:[]".contains(c);
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str("[address]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in s.chars() {
+        if is_sep(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// When to try again after `attempts` attempts: 1 minute × 2^(attempts-1), at most 6 hours.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    Duration::minutes((1i64 << exp).min(MAX_BACKOFF_MINUTES))
+}
+
+/// What one send pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SendSummary {
+    /// Messages claimed.
+    pub claimed: usize,
+    /// Handed over.
+    pub sent: usize,
+    /// Failed this time, to be tried again.
+    pub retrying: usize,
+    /// Failed for the last time.
+    pub failed: usize,
+}
+
+/// Sends every message due at `now`, batch by batch, and records each outcome. A failure is
+/// logged (without addresses) and the pass goes on.
+pub async fn send_due(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) -> Result<SendSummary, NotifyError> {
+    let mut summary = SendSummary::default();
+    let claim_for = Duration::seconds(i64::from(settings.claim_seconds.max(1)));
+    let max_attempts = i32::try_from(settings.max_attempts.max(1)).unwrap_or(i32::MAX);
+    // Every claimed row leaves the due set (sent, or pending at a later time), so this ends;
+    // the bound guards against a clock that stands still.
+    for _ in 0..10_000 {
+        let rows = outbox::claim(db, now, u64::from(settings.batch_size.max(1)), claim_for).await?;
+        if rows.is_empty() {
+            break;
+        }
+        summary.claimed += rows.len();
+        for row in rows {
+            match mailer.send(&row).await {
+                Ok(()) => {
+                    outbox::mark_sent(db, row.id, now).await?;
+                    summary.sent += 1;
+                }
+                Err(error) => {
+                    let retry_at = (row.attempts < max_attempts)
+                        .then(|| whole_seconds(now) + backoff(row.attempts));
+                    tracing::warn!(
+                        outbox_id = row.id,
+                        reference = %row.reference,
+                        kind = %row.kind,
+                        attempts = row.attempts,
+                        retry_at = ?retry_at,
+                        %error,
+                        "sending a reminder failed"
+                    );
+                    outbox::mark_failed(db, row.id, &error, retry_at).await?;
+                    if retry_at.is_some() {
+                        summary.retrying += 1;
+                    } else {
+                        summary.failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_minute_and_stops_at_six_hours() {
+        let mins = |a| backoff(a).num_minutes();
+        assert_eq!((mins(1), mins(2), mins(3), mins(8)), (1, 2, 4, 128));
+        assert_eq!(mins(9), 256);
+        assert_eq!(mins(10), 360);
+        assert_eq!(mins(1000), 360);
+    }
+
+    #[test]
+    fn errors_lose_their_addresses() {
+        assert_eq!(
+            scrub_addresses("550 5.1.1 <olof.lund@vasteras.example>: user unknown"),
+            "550 5.1.1 <[address]>: user unknown"
+        );
+        assert_eq!(scrub_addresses("connection refused"), "connection refused");
+    }
+}

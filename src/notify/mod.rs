@@ -1,0 +1,398 @@
+//! Reminders by e-mail: the plan (`plan`: the pure deadline engine over every stored agreement
+//! for one day), the sweep that queues the plan's reminders in the outbox under their dedupe
+//! keys (`sweep`), and the sender that delivers the outbox (`mailer::send_due`).
+//!
+//! `message` renders the Swedish texts from `templates/emails/`, `ics` writes the calendar file,
+//! `outbox` holds the queue's queries.
+
+pub mod ics;
+pub mod mailer;
+pub mod message;
+pub mod outbox;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use mailer::{Mailer, SendSummary};
+use message::{ReminderView, Templates};
+use outbox::NewMessage;
+
+use crate::db::store::{self, AgreementFilter, StoreError};
+use crate::domain::deadlines::{
+    Deadline, DeadlineState, DueReminder, ReminderLadders, deadlines, due_reminders,
+};
+
+/// What a sweep on one day would send.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The day swept.
+    pub today: NaiveDate,
+    /// Agreements read.
+    pub agreements: u64,
+    /// Deadlines still open that day, over every agreement.
+    pub open_deadlines: usize,
+    /// Reminders due that day, most urgent deadline first.
+    pub reminders: Vec<DueReminder>,
+    /// Every deadline of every agreement (not serialised; for callers that want more than the reminders).
+    #[serde(skip)]
+    pub deadlines: Vec<Deadline>,
+    /// Agreement titles by reference (not serialised; for the messages).
+    #[serde(skip)]
+    pub titles: HashMap<String, String>,
+}
+
+/// Output formats of `avtal notify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NotifyFormat {
+    /// One block per reminder, for people.
+    Text,
+    /// The plan as JSON.
+    Json,
+}
+
+/// Reads every agreement and works out the reminders due on `today`.
+pub async fn plan(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+) -> Result<Plan, StoreError> {
+    let mut all = Vec::new();
+    let mut titles = HashMap::new();
+    let agreements = store::for_each_agreement(db, &AgreementFilter::default(), 500, |a| {
+        let found = deadlines(&a.data, today, ladders);
+        if found.iter().any(|d| d.state == DeadlineState::Open) {
+            titles.insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
+        }
+        all.extend(found);
+        Ok(())
+    })
+    .await?;
+    let reminders = due_reminders(&all, today, ladders);
+    Ok(Plan {
+        today,
+        agreements,
+        open_deadlines: all
+            .iter()
+            .filter(|d| d.state == DeadlineState::Open)
+            .count(),
+        reminders,
+        deadlines: all,
+        titles,
+    })
+}
+
+/// The plan as text: a summary line, then one block per reminder saying what, when, why and to whom.
+pub fn render_text(plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} reminder(s) due on {} ({} agreements, {} open deadlines); dry run, nothing was sent",
+        plan.reminders.len(),
+        plan.today,
+        plan.agreements,
+        plan.open_deadlines
+    );
+    for r in &plan.reminders {
+        let state = r
+            .report_state
+            .map(|st| format!(" [{st}]"))
+            .unwrap_or_default();
+        let join = |v: &[crate::domain::party::EmailAddress]| {
+            v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "\n{} {} {}: {}{}",
+            r.reference, r.kind, r.deadline, r.what, state
+        );
+        let _ = writeln!(
+            s,
+            "  step {} planned for {}; {} acts",
+            r.step,
+            r.date,
+            serde_json::to_value(r.actor)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        );
+        if r.recipients.to.is_empty() {
+            let _ = writeln!(
+                s,
+                "  to: nobody: register a contract owner for {}",
+                r.reference
+            );
+        } else {
+            let _ = writeln!(s, "  to: {}", join(&r.recipients.to));
+        }
+        if !r.recipients.cc.is_empty() {
+            let _ = writeln!(s, "  cc: {}", join(&r.recipients.cc));
+        }
+        let _ = writeln!(s, "  key: {}", r.key);
+    }
+    s
+}
+
+/// Errors of a sweep or a send pass.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Reading the agreements failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The outbox could not be read or written.
+    #[error("outbox: {0}")]
+    Db(#[from] DbErr),
+    /// A template failed to render.
+    #[error(transparent)]
+    Template(#[from] message::TemplateError),
+    /// The e-mail settings are unusable.
+    #[error("e-mail settings: {0}")]
+    Config(String),
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepSummary {
+    /// Reminders due that day.
+    pub due: usize,
+    /// Messages queued now.
+    pub queued: usize,
+    /// Reminders already queued or sent by an earlier sweep.
+    pub already_queued: usize,
+    /// Reminders with nobody to send them to (no contract owner registered).
+    pub no_recipient: usize,
+}
+
+/// A stable, unique Message-ID, fixed when the row is created.
+fn message_id(key: &str, now: DateTime<Utc>, domain: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    h.update(now.timestamp_nanos_opt().unwrap_or_default().to_be_bytes());
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("<{hex}.{}@{domain}>", now.timestamp())
+}
+
+/// Queues the reminders due on `today` in the outbox: one message per reminder, or with
+/// `notify.digest` one per recipient and day. Each insert is `ON CONFLICT (dedupe_key) DO
+/// NOTHING`, so a second sweep, or two at once, never queue a message twice.
+pub async fn sweep(
+    db: &DatabaseConnection,
+    today: NaiveDate,
+    settings: &Settings,
+    templates: &Templates,
+) -> Result<SweepSummary, NotifyError> {
+    let now = Utc::now();
+    let plan = plan(db, today, &settings.reminders).await?;
+    let domain = settings
+        .notify
+        .from
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email.domain().to_owned())
+        .unwrap_or_else(|_| "avtal.localhost".to_owned());
+    let mut summary = SweepSummary {
+        due: plan.reminders.len(),
+        ..SweepSummary::default()
+    };
+    let keys: Vec<String> = plan.reminders.iter().map(|r| r.key.clone()).collect();
+    let queued = outbox::queued_keys(db, &keys).await?;
+    let digested = outbox::digested(db, &keys).await?;
+    let view = |r: &DueReminder| {
+        let report = plan
+            .deadlines
+            .iter()
+            .find(|d| d.reference == r.reference && d.kind == r.kind && d.date == r.deadline)
+            .and_then(|d| d.report.as_ref());
+        let title = plan
+            .titles
+            .get(r.reference.as_str())
+            .map(String::as_str)
+            .unwrap_or_default();
+        ReminderView::new(r, title, report, today)
+    };
+
+    if !settings.notify.digest {
+        for r in &plan.reminders {
+            let (to, cc) = addresses(r);
+            if to.is_empty() {
+                summary.no_recipient += 1;
+                tracing::warn!(reference = %r.reference, kind = %r.kind, "a reminder has nobody to go to: register a contract owner");
+                continue;
+            }
+            if queued.contains(&r.key)
+                || to
+                    .iter()
+                    .chain(&cc)
+                    .all(|a| digested.contains(&(r.key.clone(), a.clone())))
+            {
+                summary.already_queued += 1;
+                continue;
+            }
+            let content = templates.reminder(&view(r), now)?;
+            let created = outbox::insert(
+                db,
+                NewMessage {
+                    dedupe_key: r.key.clone(),
+                    reference: r.reference.as_str().to_owned(),
+                    kind: r.kind.code().to_owned(),
+                    to,
+                    cc,
+                    content,
+                    message_id: message_id(&r.key, now, &domain),
+                },
+                now,
+            )
+            .await?;
+            if created.is_some() {
+                summary.queued += 1;
+            } else {
+                summary.already_queued += 1;
+            }
+        }
+        return Ok(summary);
+    }
+
+    // Digest: every recipient's reminders of the day, most urgent first (the plan's order).
+    let mut per_recipient: BTreeMap<String, Vec<(&DueReminder, bool)>> = BTreeMap::new();
+    for r in &plan.reminders {
+        let (to, cc) = addresses(r);
+        if to.is_empty() {
+            summary.no_recipient += 1;
+            continue;
+        }
+        let mut fresh = false;
+        for (addr, copy) in to
+            .into_iter()
+            .map(|a| (a, false))
+            .chain(cc.into_iter().map(|a| (a, true)))
+        {
+            if queued.contains(&r.key) || digested.contains(&(r.key.clone(), addr.clone())) {
+                continue;
+            }
+            fresh = true;
+            per_recipient.entry(addr).or_default().push((r, copy));
+        }
+        if !fresh {
+            summary.already_queued += 1;
+        }
+    }
+    for (addr, items) in per_recipient {
+        let base = format!("digest/{addr}/{today}");
+        // The day's first digest has the plain key. Reminders that became due after it went out
+        // get a second digest keyed by their own keys, so concurrent sweeps still agree on it.
+        for attempt in 0..2 {
+            let tx = crate::db::begin_write(db).await?;
+            let keys: Vec<String> = items.iter().map(|(r, _)| r.key.clone()).collect();
+            let done = outbox::digested(&tx, &keys).await?;
+            let fresh: Vec<&(&DueReminder, bool)> = items
+                .iter()
+                .filter(|(r, _)| !done.contains(&(r.key.clone(), addr.clone())))
+                .collect();
+            if fresh.is_empty() {
+                tx.commit().await?;
+                break;
+            }
+            let fresh_keys: Vec<String> = fresh.iter().map(|(r, _)| r.key.clone()).collect();
+            let key = if attempt == 0 {
+                base.clone()
+            } else {
+                let mut h = Sha256::new();
+                for k in &fresh_keys {
+                    h.update(k.as_bytes());
+                    h.update(b"\n");
+                }
+                let hex: String = h
+                    .finalize()
+                    .iter()
+                    .take(8)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("{base}/{hex}")
+            };
+            let views: Vec<ReminderView> = fresh
+                .iter()
+                .map(|(r, copy)| ReminderView {
+                    copy: *copy,
+                    ..view(r)
+                })
+                .collect();
+            let content = templates.digest(today, &views, now)?;
+            let created = outbox::insert(
+                &tx,
+                NewMessage {
+                    message_id: message_id(&key, now, &domain),
+                    dedupe_key: key,
+                    reference: "digest".to_owned(),
+                    kind: "digest".to_owned(),
+                    to: vec![addr.clone()],
+                    cc: Vec::new(),
+                    content,
+                },
+                now,
+            )
+            .await?;
+            if let Some(id) = created {
+                outbox::record_digest_items(&tx, id, &addr, &fresh_keys).await?;
+                summary.queued += 1;
+                tx.commit().await?;
+                break;
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(summary)
+}
+
+/// To and cc as strings; with no one to act, nobody (the sweep reports it).
+fn addresses(r: &DueReminder) -> (Vec<String>, Vec<String>) {
+    let list = |v: &[crate::domain::party::EmailAddress]| {
+        v.iter().map(|e| e.as_str().to_owned()).collect::<Vec<_>>()
+    };
+    (list(&r.recipients.to), list(&r.recipients.cc))
+}
+
+/// What one run (sweep + send) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// The sweep.
+    pub sweep: SweepSummary,
+    /// The send pass.
+    pub send: SendSummary,
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} reminder(s) due: {} queued, {} already queued, {} without recipient; {} message(s) sent, {} to retry, {} failed",
+            self.sweep.due,
+            self.sweep.queued,
+            self.sweep.already_queued,
+            self.sweep.no_recipient,
+            self.send.sent,
+            self.send.retrying,
+            self.send.failed
+        )
+    }
+}
+
+/// One sweep for `today`, then one send pass at `now`; logs a summary line.
+pub async fn run_once(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    templates: &Templates,
+    mailer: &Mailer,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<RunSummary, NotifyError> {
+    let sweep = sweep(db, today, settings, templates).await?;
+    let send = mailer::send_due(db, mailer, &settings.notify, now).await?;
+    let summary = RunSummary { sweep, send };
+    tracing::info!(%today, due = sweep.due, queued = sweep.queued, sent = send.sent, retrying = send.retrying, failed = send.failed, "notify run: {summary}");
+    Ok(summary)
+}

@@ -1,0 +1,299 @@
+//! The outbox table: queueing messages under their dedupe key, claiming due ones for a sender,
+//! and recording the outcome. Works on SQLite and PostgreSQL.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::db::begin_write;
+use crate::db::entities::{outbox, outbox_reminder};
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Claimed by a sender until `claimed_until`.
+    Sending,
+    /// Handed to the mail server (or written to a file).
+    Sent,
+    /// Gave up after the last attempt; an officer must look at it.
+    Failed,
+}
+
+impl OutboxState {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored or requested code.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Sending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|st| st.code() == s)
+    }
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// The reminder's key, or `digest/<email>/<date>`.
+    pub dedupe_key: String,
+    /// The agreement (`digest` for a digest).
+    pub reference: String,
+    /// The deadline kind, or `digest`.
+    pub kind: String,
+    /// Must act.
+    pub to: Vec<String>,
+    /// Informed.
+    pub cc: Vec<String>,
+    /// The rendered content.
+    pub content: super::message::Content,
+    /// The Message-ID header, fixed now so a re-send carries the same one.
+    pub message_id: String,
+}
+
+/// Seconds are enough, and whole seconds keep SQLite's text timestamps comparable.
+pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// Queues a message unless one with its dedupe key exists; returns its id when it was created.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    m: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
+    let now = whole_seconds(now);
+    let row = outbox::ActiveModel {
+        dedupe_key: Set(m.dedupe_key),
+        reference: Set(m.reference),
+        kind: Set(m.kind),
+        to_addrs: Set(serde_json::to_string(&m.to).unwrap_or_default()),
+        cc_addrs: Set(serde_json::to_string(&m.cc).unwrap_or_default()),
+        subject: Set(m.content.subject),
+        body_text: Set(m.content.text),
+        body_html: Set(m.content.html),
+        ics: Set(m.content.ics),
+        message_id: Set(m.message_id),
+        state: Set(OutboxState::Pending.code().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        claimed_until: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    };
+    let res = outbox::Entity::insert(row)
+        .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
+        .exec(db)
+        .await?;
+    Ok(match res {
+        TryInsertResult::Inserted(r) => Some(r.last_insert_id),
+        TryInsertResult::Empty | TryInsertResult::Conflicted => None,
+    })
+}
+
+/// Records that a digest carried these reminders to this recipient.
+pub async fn record_digest_items(
+    db: &impl ConnectionTrait,
+    outbox_id: i64,
+    recipient: &str,
+    keys: &[String],
+) -> Result<(), DbErr> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let rows = keys.iter().map(|k| outbox_reminder::ActiveModel {
+        reminder_key: Set(k.clone()),
+        recipient: Set(recipient.to_owned()),
+        outbox_id: Set(outbox_id),
+    });
+    outbox_reminder::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                outbox_reminder::Column::ReminderKey,
+                outbox_reminder::Column::Recipient,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Of `keys`, those already queued as messages of their own.
+pub async fn queued_keys(
+    db: &impl ConnectionTrait,
+    keys: &[String],
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in keys.chunks(500) {
+        let rows: Vec<String> = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::DedupeKey)
+            .filter(outbox::Column::DedupeKey.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Of `keys`, the (reminder key, recipient) pairs already sent in a digest.
+pub async fn digested(
+    db: &impl ConnectionTrait,
+    keys: &[String],
+) -> Result<std::collections::HashSet<(String, String)>, DbErr> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in keys.chunks(500) {
+        let rows: Vec<(String, String)> = outbox_reminder::Entity::find()
+            .select_only()
+            .column(outbox_reminder::Column::ReminderKey)
+            .column(outbox_reminder::Column::Recipient)
+            .filter(outbox_reminder::Column::ReminderKey.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Claims up to `limit` messages due at `now` (pending with `next_attempt_at <= now`, or sending
+/// with an expired claim): sets them to sending until `now + claim`, counts the attempt, and
+/// commits before returning, so no transaction stays open while the caller talks SMTP.
+/// PostgreSQL skips rows another sender has locked; SQLite serialises claimers with
+/// `BEGIN IMMEDIATE`.
+pub async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limit: u64,
+    claim: Duration,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    let now = whole_seconds(now);
+    let tx = begin_write(db).await?;
+    let due = Condition::any()
+        .add(
+            outbox::Column::State
+                .eq(OutboxState::Pending.code())
+                .and(outbox::Column::NextAttemptAt.lte(now)),
+        )
+        .add(
+            outbox::Column::State
+                .eq(OutboxState::Sending.code())
+                .and(outbox::Column::ClaimedUntil.lt(now)),
+        );
+    let mut q = outbox::Entity::find()
+        .filter(due)
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let mut rows = q.all(&tx).await?;
+    if rows.is_empty() {
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    let until = now + claim;
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::State,
+            Expr::value(OutboxState::Sending.code()),
+        )
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    for r in &mut rows {
+        r.state = OutboxState::Sending.code().to_owned();
+        r.claimed_until = Some(until);
+        r.attempts += 1;
+    }
+    Ok(rows)
+}
+
+/// Marks a message sent.
+pub async fn mark_sent(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(OutboxState::Sent.code()))
+        .col_expr(outbox::Column::SentAt, Expr::value(whole_seconds(now)))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: pending again at `retry_at`, or failed when `retry_at` is `None`.
+pub async fn mark_failed(
+    db: &impl ConnectionTrait,
+    id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    let (state, next) = match retry_at {
+        Some(t) => (OutboxState::Pending, Some(whole_seconds(t))),
+        None => (OutboxState::Failed, None),
+    };
+    let mut q = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(state.code()))
+        .col_expr(outbox::Column::LastError, Expr::value(error.to_owned()))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        );
+    if let Some(t) = next {
+        q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(t));
+    }
+    q.filter(outbox::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Messages in a state (all when `None`), newest first, at most `limit`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    state: Option<OutboxState>,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    let mut q = outbox::Entity::find();
+    if let Some(st) = state {
+        q = q.filter(outbox::Column::State.eq(st.code()));
+    }
+    q.order_by_desc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

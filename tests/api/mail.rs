@@ -1,0 +1,492 @@
+//! Reminder e-mail end to end: sweep the samples into the outbox, send it to a real SMTP server
+//! on loopback, and check what arrived; retries, crashes, digests and the `.eml` default.
+
+use std::collections::HashSet;
+
+use avtal::config::{Settings, SmtpSettings, SmtpTls};
+use avtal::db::entities::outbox::Model as Row;
+use avtal::notify::mailer::{Mailer, send_due};
+use avtal::notify::message::Templates;
+use avtal::notify::outbox::{self, OutboxState};
+use avtal::notify::{RunSummary, run_once, sweep};
+use chrono::{Duration, Utc};
+use mailparse::{MailHeaderMap, ParsedMail};
+
+use crate::helpers::{Received, SmtpSink, TestApp, sample_today};
+
+fn smtp_settings(app: &TestApp, port: u16) -> Settings {
+    let mut s = (*app.registry.settings).clone();
+    s.notify.smtp = Some(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        tls: SmtpTls::None,
+        username: None,
+        password: None,
+    });
+    s
+}
+
+fn templates() -> Templates {
+    Templates::new().unwrap_or_else(|e| panic!("templates: {e}"))
+}
+
+fn mailer(s: &Settings) -> Mailer {
+    Mailer::from_settings(s).unwrap_or_else(|e| panic!("mailer: {e}"))
+}
+
+async fn run(app: &TestApp, s: &Settings, m: &Mailer) -> RunSummary {
+    run_once(
+        &app.registry.db,
+        s,
+        &templates(),
+        m,
+        sample_today(),
+        Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("notify run on {:?}: {e}", app.backend))
+}
+
+async fn rows(app: &TestApp) -> Vec<Row> {
+    outbox::list(&app.registry.db, None, 500)
+        .await
+        .unwrap_or_else(|e| panic!("outbox: {e}"))
+}
+
+fn parse(m: &Received) -> ParsedMail<'_> {
+    mailparse::parse_mail(&m.data).unwrap_or_else(|e| panic!("not a MIME message: {e}"))
+}
+
+fn header(p: &ParsedMail<'_>, name: &str) -> String {
+    p.headers
+        .get_first_value(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+}
+
+fn find<'a>(got: &'a [Received], needle: &str) -> &'a Received {
+    got.iter()
+        .find(|m| header(&parse(m), "Subject").contains(needle))
+        .unwrap_or_else(|| panic!("no message whose subject has {needle:?}"))
+}
+
+/// Unfolds an iCalendar text and returns its lines, checking the folding on the way.
+fn ics_lines(ics: &str) -> Vec<String> {
+    for line in ics.split("\r\n") {
+        assert!(line.len() <= 75, "line over 75 octets: {line:?}");
+    }
+    ics.replace("\r\n ", "")
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_file(app: TestApp) {
+    app.load_examples().await;
+    let sink = SmtpSink::start().await;
+    let s = smtp_settings(&app, sink.port);
+    let m = mailer(&s);
+
+    let first = run(&app, &s, &m).await;
+
+    assert_eq!((first.sweep.due, first.sweep.queued), (10, 10), "{first}");
+    assert_eq!((first.send.sent, first.send.failed), (10, 0), "{first}");
+    let got = sink.messages();
+    assert_eq!(got.len(), 10);
+
+    // The option decision of AGR-2025-0004: the owner acts, the partner is informed.
+    let option = find(&got, "AGR-2025-0004");
+    let p = parse(option);
+    assert!(header(&p, "From").contains("avtal@localhost"));
+    assert_eq!(header(&p, "To"), "sara.nystrom@haninge.example");
+    assert_eq!(header(&p, "Cc"), "fatima@ljusglimt.example");
+    assert_eq!(header(&p, "MIME-Version"), "1.0");
+    assert!(
+        mailparse::dateparse(&header(&p, "Date")).is_ok(),
+        "Date header parses"
+    );
+    let row = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.dedupe_key == "AGR-2025-0004/option_decision/1@2026-12-31/d60")
+        .unwrap_or_else(|| panic!("no outbox row for the option reminder"));
+    assert_eq!(header(&p, "Message-ID"), row.message_id);
+    assert_eq!(row.state, "sent");
+    assert_eq!(
+        option.rcpt_to,
+        vec!["sara.nystrom@haninge.example", "fatima@ljusglimt.example"]
+    );
+    let raw_subject = p
+        .headers
+        .iter()
+        .find(|h| h.get_key_ref().eq_ignore_ascii_case("subject"))
+        .map(|h| String::from_utf8_lossy(h.get_value_raw()).into_owned())
+        .unwrap_or_default();
+    assert!(raw_subject.is_ascii(), "subject is encoded: {raw_subject}");
+    assert!(raw_subject.contains("=?utf-8?"), "RFC 2047: {raw_subject}");
+    let subject = header(&p, "Subject");
+    assert!(
+        subject.starts_with("Påminnelse: beslut om förlängning av AGR-2025-0004"),
+        "{subject}"
+    );
+    assert!(subject.contains("31 december 2026"), "{subject}");
+
+    assert_eq!(p.ctype.mimetype, "multipart/mixed");
+    assert_eq!(p.subparts.len(), 2);
+    let alt = &p.subparts[0];
+    assert_eq!(alt.ctype.mimetype, "multipart/alternative");
+    let kinds: Vec<&str> = alt
+        .subparts
+        .iter()
+        .map(|s| s.ctype.mimetype.as_str())
+        .collect();
+    assert_eq!(kinds, ["text/plain", "text/html"]);
+    let text = alt.subparts[0].get_body().unwrap_or_default();
+    assert!(text.contains("31 december 2026"), "{text}");
+    assert!(text.contains("optionen förfaller"), "{text}");
+    let html = alt.subparts[1].get_body().unwrap_or_default();
+    assert!(html.contains("<strong>31 december 2026</strong>"), "{html}");
+
+    let cal = &p.subparts[1];
+    assert_eq!(cal.ctype.mimetype, "text/calendar");
+    let ics = cal.get_body().unwrap_or_default();
+    let lines = ics_lines(&ics);
+    assert_eq!(lines.first().map(String::as_str), Some("BEGIN:VCALENDAR"));
+    assert_eq!(lines.last().map(String::as_str), Some("END:VCALENDAR"));
+    for want in [
+        "VERSION:2.0",
+        "BEGIN:VEVENT",
+        "UID:AGR-2025-0004/option_decision/1@2026-12-31/d60@avtal",
+        "DTSTART;VALUE=DATE:20261231",
+        "END:VEVENT",
+    ] {
+        assert!(lines.iter().any(|l| l == want), "{want} missing in\n{ics}");
+    }
+    for prefix in ["DTSTAMP:", "SUMMARY:Påminnelse", "DESCRIPTION:Hej!\\n"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(prefix)),
+            "{prefix} missing in\n{ics}"
+        );
+    }
+
+    // The escalated report goes to the escalation contact, reporter and owner in copy.
+    let escalated = parse(find(&got, "Eskalerad: rapport saknas för AGR-2025-0005"));
+    assert_eq!(
+        header(&escalated, "To"),
+        "sysselsattningskrav@malmo.example"
+    );
+    assert_eq!(
+        header(&escalated, "Cc"),
+        "johan@fargfasad.example, ahmed.yusuf@malmo.example"
+    );
+
+    // A second run queues and sends nothing.
+    let second = run(&app, &s, &m).await;
+    assert_eq!((second.sweep.queued, second.sweep.already_queued), (0, 10));
+    assert_eq!(second.send.claimed, 0);
+    assert_eq!(sink.messages().len(), 10);
+    assert_eq!(rows(&app).await.len(), 10);
+}
+
+async fn a_message_is_retried_after_the_server_was_down_and_sent_exactly_once(app: TestApp) {
+    app.load_examples().await;
+    let port = SmtpSink::free_port().await;
+    let s = smtp_settings(&app, port);
+    let m = mailer(&s);
+    let now = Utc::now();
+
+    let down = run(&app, &s, &m).await;
+
+    assert_eq!((down.send.sent, down.send.retrying), (0, 10), "{down}");
+    for r in rows(&app).await {
+        assert_eq!(r.state, "pending", "{}", r.dedupe_key);
+        assert_eq!(r.attempts, 1);
+        assert!(r.next_attempt_at > now, "{} retries later", r.dedupe_key);
+        let error = r.last_error.unwrap_or_default();
+        assert!(!error.is_empty() && !error.contains('@'), "{error}");
+    }
+
+    let sink = SmtpSink::start_on(port).await;
+    let early = send_due(&app.registry.db, &m, &s.notify, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(early.claimed, 0, "nothing is due before the backoff ends");
+
+    let later = now + Duration::minutes(2);
+    let up = send_due(&app.registry.db, &m, &s.notify, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(up.sent, 10);
+    let again = send_due(&app.registry.db, &m, &s.notify, later + Duration::hours(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.claimed, 0);
+    let got = sink.messages();
+    let ids: HashSet<String> = got
+        .iter()
+        .map(|g| header(&parse(g), "Message-ID"))
+        .collect();
+    assert_eq!(
+        (got.len(), ids.len()),
+        (10, 10),
+        "each message exactly once"
+    );
+    assert!(
+        rows(&app)
+            .await
+            .iter()
+            .all(|r| r.state == "sent" && r.attempts == 2)
+    );
+}
+
+async fn a_send_interrupted_by_a_crash_is_resent_with_the_same_message_id(app: TestApp) {
+    app.load_examples().await;
+    let sink = SmtpSink::start().await;
+    let s = smtp_settings(&app, sink.port);
+    let m = mailer(&s);
+    sweep(&app.registry.db, sample_today(), &s, &templates())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = Utc::now();
+    // A sender claims one message and dies before marking it.
+    let claimed = outbox::claim(&app.registry.db, now, 1, Duration::minutes(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(claimed.len(), 1);
+
+    let meanwhile = send_due(&app.registry.db, &m, &s.notify, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        meanwhile.sent, 9,
+        "the claimed message is left to its sender"
+    );
+    let after = send_due(&app.registry.db, &m, &s.notify, now + Duration::minutes(11))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(after.sent, 1, "an expired claim is taken over");
+
+    let resent = sink
+        .messages()
+        .into_iter()
+        .filter(|g| header(&parse(g), "Message-ID") == claimed[0].message_id)
+        .count();
+    assert_eq!(resent, 1);
+}
+
+async fn messages_that_keep_failing_are_listed_for_officers(app: TestApp) {
+    app.load_examples().await;
+    let mut s = smtp_settings(&app, SmtpSink::free_port().await);
+    s.notify.max_attempts = 1;
+    let m = mailer(&s);
+
+    let r = run(&app, &s, &m).await;
+
+    assert_eq!(r.send.failed, 10, "{r}");
+    let list = app.get("/api/v1/outbox?state=failed").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let items = list.body.as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 10);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["state"] == "failed" && i["last_error"].is_string())
+    );
+    assert_eq!(
+        app.get("/api/v1/outbox?state=sent").await.body,
+        serde_json::json!([])
+    );
+    assert_eq!(app.get("/api/v1/outbox?state=lost").await.status, 400);
+    assert_eq!(OutboxState::parse("failed"), Some(OutboxState::Failed));
+}
+
+async fn without_an_smtp_server_messages_are_written_as_eml_files(app: TestApp) {
+    app.load_examples().await;
+    let s = (*app.registry.settings).clone();
+    let m = mailer(&s);
+
+    let r = run(&app, &s, &m).await;
+
+    assert_eq!(r.send.sent, 10, "{r}");
+    let dir = s.data_dir.join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 10);
+    let eml = std::fs::read(files[0].path()).unwrap_or_default();
+    let p = mailparse::parse_mail(&eml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(header(&p, "Message-ID").ends_with("@localhost>"));
+    assert_eq!(p.ctype.mimetype, "multipart/mixed");
+}
+
+async fn a_digest_sends_each_recipient_one_message_a_day(app: TestApp) {
+    app.load_examples().await;
+    let sink = SmtpSink::start().await;
+    let mut s = smtp_settings(&app, sink.port);
+    s.notify.digest = true;
+    let m = mailer(&s);
+
+    let first = run(&app, &s, &m).await;
+    let second = run(&app, &s, &m).await;
+
+    let got = sink.messages();
+    assert_eq!(first.send.sent, got.len());
+    assert_eq!((second.sweep.queued, second.send.sent), (0, 0), "{second}");
+    let mut seen = HashSet::new();
+    for g in &got {
+        assert_eq!(g.rcpt_to.len(), 1, "a digest has one recipient");
+        assert!(
+            seen.insert(g.rcpt_to[0].clone()),
+            "one digest per recipient"
+        );
+    }
+    // A reminder that becomes due later the same day gets a second digest with just it.
+    put_changed(&app, "AGR-2025-0004", |doc| {
+        doc["options"][0]["decide_by"] = serde_json::json!("2026-12-15");
+    })
+    .await;
+    let third = run(&app, &s, &m).await;
+    let later: Vec<Received> = sink.messages().into_iter().skip(got.len()).collect();
+    let mut to: Vec<&str> = later.iter().map(|g| g.rcpt_to[0].as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(
+        to,
+        ["fatima@ljusglimt.example", "sara.nystrom@haninge.example"],
+        "{third}"
+    );
+    assert!(header(&parse(&later[0]), "Subject").contains("1 påminnelse "));
+    assert_eq!(run(&app, &s, &m).await.send.sent, 0);
+
+    let hanna = got
+        .iter()
+        .find(|g| g.rcpt_to[0] == "hanna.berglund@uppsala.example")
+        .unwrap_or_else(|| panic!("no digest for the Uppsala owner"));
+    let p = parse(hanna);
+    assert_eq!(
+        header(&p, "Subject"),
+        "Avtalsregistret: 3 påminnelser 22 november 2026"
+    );
+    let ics = p.subparts[1].get_body().unwrap_or_default();
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 3);
+}
+
+async fn two_sweeps_at_once_queue_each_reminder_once(app: TestApp) {
+    app.load_examples().await;
+    let s = (*app.registry.settings).clone();
+    let t = templates();
+
+    let (a, b) = tokio::join!(
+        sweep(&app.registry.db, sample_today(), &s, &t),
+        sweep(&app.registry.db, sample_today(), &s, &t)
+    );
+
+    let (a, b) = (
+        a.unwrap_or_else(|e| panic!("{e}")),
+        b.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(a.queued + b.queued, 10, "{a:?} {b:?}");
+    let keys: HashSet<String> = rows(&app).await.into_iter().map(|r| r.dedupe_key).collect();
+    assert_eq!(keys.len(), 10);
+    assert_eq!(rows(&app).await.len(), 10);
+}
+
+async fn put_changed(app: &TestApp, reference: &str, change: impl FnOnce(&mut serde_json::Value)) {
+    let before = app.agreement(reference).await;
+    let mut doc = before.body["agreement"].clone();
+    change(&mut doc);
+    let put = app
+        .put(
+            &format!("/api/v1/agreements/{reference}"),
+            &serde_json::json!({"version": before.body["version"], "agreement": doc}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{reference}: {}", put.body);
+}
+
+async fn a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none(app: TestApp) {
+    app.load_examples().await;
+    let sink = SmtpSink::start().await;
+    let s = smtp_settings(&app, sink.port);
+    let m = mailer(&s);
+    run(&app, &s, &m).await;
+
+    put_changed(&app, "AGR-2025-0004", |doc| {
+        doc["options"][0]["decide_by"] = serde_json::json!("2026-12-15");
+    })
+    .await;
+    put_changed(&app, "AGR-2025-0005", |doc| {
+        doc["reporting"][0]["occurrences"] = serde_json::json!([
+            {"period_end": "2026-09-30", "state": "submitted", "submitted_on": "2026-11-22"}
+        ]);
+    })
+    .await;
+    let second = run(&app, &s, &m).await;
+
+    assert_eq!((second.sweep.due, second.sweep.queued), (9, 1), "{second}");
+    assert_eq!(second.send.sent, 1);
+    let keys: Vec<String> = rows(&app).await.into_iter().map(|r| r.dedupe_key).collect();
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("AGR-2025-0004/option_decision/1@2026-12-15/")),
+        "{keys:?}"
+    );
+    assert_eq!(keys.len(), 11);
+    assert_eq!(sink.messages().len(), 11);
+}
+
+#[test]
+fn serve_sweeps_and_sends_in_the_background() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env_remove("AVTAL_TODAY")
+        .env("AVTAL_NOTIFY__INTERVAL_SECONDS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start avtal serve: {e}"));
+    let outbox = dir.path().join("outbox");
+    let count = || {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut seen = 0;
+    for _ in 0..120 {
+        seen = count();
+        if seen >= 10 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    // A few more runs must not send anything twice.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let after = count();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        (seen, after),
+        (10, 10),
+        "the demo's 10 reminders, once each"
+    );
+}
+
+crate::on_both_backends!(
+    reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_file,
+    a_message_is_retried_after_the_server_was_down_and_sent_exactly_once,
+    a_send_interrupted_by_a_crash_is_resent_with_the_same_message_id,
+    messages_that_keep_failing_are_listed_for_officers,
+    without_an_smtp_server_messages_are_written_as_eml_files,
+    a_digest_sends_each_recipient_one_message_a_day,
+    two_sweeps_at_once_queue_each_reminder_once,
+    a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none,
+);
