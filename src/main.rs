@@ -342,14 +342,15 @@ async fn render_all(
     drop(tx);
     let total = references.len();
     let (mut done, mut refused) = (0usize, 0usize);
-    for (i, key) in references.iter().enumerate() {
-        match documents::generate(registry, key, req, "cli").await {
+    documents::generate_many(registry, references, req, "cli", |key, result| {
+        let n = done + refused + 1;
+        match result {
             Ok((meta, rendered)) => {
                 let path = dir.join(&meta.file_name);
                 std::fs::write(&path, &rendered.pdf)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 done += 1;
-                eprintln!("[{}/{total}] {key}: wrote {}", i + 1, path.display());
+                eprintln!("[{n}/{total}] {key}: wrote {}", path.display());
             }
             Err(RenderError::MissingFields(m)) => {
                 refused += 1;
@@ -357,15 +358,13 @@ async fn render_all(
                     .iter()
                     .map(|f| format!("{} ({})", f.field, f.sv))
                     .collect();
-                eprintln!(
-                    "[{}/{total}] {key}: refused, missing {}",
-                    i + 1,
-                    names.join(", ")
-                );
+                eprintln!("[{n}/{total}] {key}: refused, missing {}", names.join(", "));
             }
             Err(e) => return Err(e).with_context(|| format!("cannot render {key}")),
         }
-    }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await?;
     eprintln!("rendered {done} of {total} agreements, {refused} refused for missing fields");
     Ok(())
 }

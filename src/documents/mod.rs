@@ -556,6 +556,39 @@ pub async fn generate(
     Ok((meta, rendered))
 }
 
+/// Makes and stores a document of each agreement in `references`: as many are in flight as twice
+/// the compile limit (`render_concurrency`), so loading and storing one overlaps compiling another
+/// and the limit is never left idle. `each` gets every result as it finishes, in completion order;
+/// an error it returns stops the batch (the renders still in flight are dropped).
+pub async fn generate_many<E>(
+    registry: &Registry,
+    references: Vec<Reference>,
+    req: &DocumentRequest,
+    created_by: &str,
+    mut each: impl FnMut(Reference, Result<(DocumentMeta, Rendered), RenderError>) -> Result<(), E>,
+) -> Result<(), E> {
+    let in_flight = registry.settings.render_concurrency.max(1) * 2;
+    let mut pending = references.into_iter();
+    let mut set = tokio::task::JoinSet::new();
+    loop {
+        while set.len() < in_flight {
+            let Some(key) = pending.next() else { break };
+            let (registry, req, by) = (registry.clone(), req.clone(), created_by.to_owned());
+            set.spawn(async move {
+                let result = generate(&registry, &key, &req, &by).await;
+                (key, result)
+            });
+        }
+        match set.join_next().await {
+            None => return Ok(()),
+            Some(Ok((key, result))) => each(key, result)?,
+            Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only aborting cancels a task, and nothing here aborts one.
+            Some(Err(_)) => {}
+        }
+    }
+}
+
 /// Lists the stored documents of agreement `reference`, newest first.
 pub async fn list(
     registry: &Registry,

@@ -378,7 +378,64 @@ async fn a_template_that_does_not_apply_or_does_not_exist_is_refused(app: TestAp
     assert_eq!(app.get("/api/v1/documents/abc").await.status, 400);
 }
 
+async fn a_batch_stores_every_complete_agreement_and_refuses_the_rest(app: TestApp) {
+    if !typst_available() {
+        return;
+    }
+    app.load_examples().await;
+    let registry = &app.registry;
+    let kinds = registry
+        .renderer
+        .catalog()
+        .get("iop")
+        .map(|t| t.manifest.kinds.clone())
+        .unwrap_or_default();
+    let references: Vec<_> = avtal::demo::example_files()
+        .unwrap_or_else(|e| panic!("samples: {e:?}"))
+        .into_iter()
+        .flat_map(|(_, f)| f.agreements)
+        .filter(|a| kinds.contains(&a.kind))
+        .map(|a| a.reference)
+        .collect();
+    assert!(references.len() > 2, "{references:?}");
+    let req = DocumentRequest {
+        template: "iop".into(),
+        ..DocumentRequest::default()
+    };
+    let (mut stored, mut refused) = (Vec::new(), Vec::new());
+    avtal::documents::generate_many(registry, references.clone(), &req, "test", |key, r| {
+        match r {
+            Ok((meta, rendered)) => {
+                assert_eq!(meta.agreement_reference, key.as_str());
+                assert_eq!(meta.sha256, sha256_hex(&rendered.pdf));
+                stored.push(key);
+            }
+            Err(avtal::documents::RenderError::MissingFields(_)) => refused.push(key),
+            Err(e) => return Err(format!("{key}: {e}")),
+        }
+        Ok(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("batch: {e}"));
+    assert_eq!(stored.len() + refused.len(), references.len());
+    assert!(
+        !stored.is_empty() && !refused.is_empty(),
+        "{stored:?} {refused:?}"
+    );
+    for key in &stored {
+        let list = app
+            .get(&format!("/api/v1/agreements/{key}/documents"))
+            .await;
+        assert_eq!(
+            list.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{key}"
+        );
+    }
+}
+
 crate::on_both_backends!(
+    a_batch_stores_every_complete_agreement_and_refuses_the_rest,
     every_template_renders_every_sample_it_applies_to,
     the_same_agreement_rendered_twice_has_the_same_sha256,
     a_draft_iop_without_required_fields_is_refused_with_every_missing_field,
