@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_registry;
 mod m20261123_000002_documents;
+mod m20261123_000004_audit;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_registry::Migration),
             Box::new(m20261123_000002_documents::Migration),
+            Box::new(m20261123_000004_audit::Migration),
         ]
     }
 }
