@@ -9,6 +9,7 @@ use std::io::Write;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
+use crate::db::audit::{Appender, NewEntry};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::agreement::Agreement;
 use crate::domain::codes::AgreementKind;
@@ -17,6 +18,9 @@ use crate::domain::party::{
 };
 use crate::domain::rules::{self, FrameworkFacts, OrgFacts};
 use crate::registry::{Registry, RegistryError};
+
+/// The actor of the audit entries an import writes.
+pub const IMPORT_ACTOR: &str = "import";
 
 /// The registry file format.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -279,6 +283,8 @@ pub async fn import(
     let summary = registry
         .in_write_tx(async |tx| {
             let mut s = ImportSummary::default();
+            // One audit entry per record written, batched into the same transaction.
+            let mut log = Appender::start(tx).await?;
             let mut done = 0usize;
             let mut tick = |done: &mut usize| {
                 *done += 1;
@@ -290,13 +296,32 @@ pub async fn import(
                 match store::get_organisation(tx, &org.org_number).await {
                     Ok(cur) => {
                         if cur.data != *org {
-                            store::update_organisation(tx, &org.org_number, cur.version, org)
-                                .await?;
+                            let new =
+                                store::update_organisation(tx, &org.org_number, cur.version, org)
+                                    .await?;
+                            let e = NewEntry::change(
+                                IMPORT_ACTOR,
+                                "organisation.update",
+                                "organisation",
+                                org.org_number.as_str(),
+                                Some(&cur.data),
+                                Some(&new.data),
+                            )?;
+                            log.push(tx, e).await?;
                             s.organisations_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        store::insert_organisation(tx, org).await?;
+                        let new = store::insert_organisation(tx, org).await?;
+                        let e = NewEntry::change(
+                            IMPORT_ACTOR,
+                            "organisation.create",
+                            "organisation",
+                            org.org_number.as_str(),
+                            None,
+                            Some(&new.data),
+                        )?;
+                        log.push(tx, e).await?;
                         s.organisations_created += 1;
                     }
                     Err(e) => return Err(e.into()),
@@ -307,12 +332,30 @@ pub async fn import(
                 match store::get_contact(tx, &c.email).await {
                     Ok(cur) => {
                         if cur.data != *c {
-                            store::update_contact(tx, &c.email, cur.version, c).await?;
+                            let new = store::update_contact(tx, &c.email, cur.version, c).await?;
+                            let e = NewEntry::change(
+                                IMPORT_ACTOR,
+                                "contact.update",
+                                "contact",
+                                c.email.as_str(),
+                                Some(&cur.data),
+                                Some(&new.data),
+                            )?;
+                            log.push(tx, e).await?;
                             s.contacts_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        store::insert_contact(tx, c).await?;
+                        let new = store::insert_contact(tx, c).await?;
+                        let e = NewEntry::change(
+                            IMPORT_ACTOR,
+                            "contact.create",
+                            "contact",
+                            c.email.as_str(),
+                            None,
+                            Some(&new.data),
+                        )?;
+                        log.push(tx, e).await?;
                         s.contacts_created += 1;
                     }
                     Err(e) => return Err(e.into()),
@@ -323,18 +366,32 @@ pub async fn import(
                 match store::get_agreement(tx, &a.reference).await {
                     Ok(cur) => {
                         if cur.data != *a {
-                            store::update_agreement(tx, &a.reference, cur.version, a).await?;
+                            let new =
+                                store::update_agreement(tx, &a.reference, cur.version, a).await?;
+                            let e = NewEntry::agreement(
+                                IMPORT_ACTOR,
+                                "update",
+                                Some(&cur.data),
+                                &new.data,
+                            )?;
+                            log.push(tx, e).await?;
                             s.agreements_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        store::insert_agreement(tx, a).await?;
+                        let new = store::insert_agreement(tx, a).await?;
+                        log.push(
+                            tx,
+                            NewEntry::agreement(IMPORT_ACTOR, "create", None, &new.data)?,
+                        )
+                        .await?;
                         s.agreements_created += 1;
                     }
                     Err(e) => return Err(e.into()),
                 }
                 tick(&mut done);
             }
+            log.finish(tx).await?;
             Ok(s)
         })
         .await?;
