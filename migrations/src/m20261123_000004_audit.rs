@@ -1,9 +1,12 @@
 //! The audit log: an append-only, hash-chained record of every change (issue 6, "Auditor trust").
 //!
 //! Ids are assigned by the writer under the chain lock (last id + 1), not by a database sequence,
-//! so they have no gaps and a gap means a deleted entry.
+//! so they have no gaps and a gap means a deleted entry. Triggers refuse `UPDATE` and `DELETE`
+//! (and `TRUNCATE` on PostgreSQL), so only someone who can change the schema can alter the log,
+//! and the hash chain shows that they did.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -81,12 +84,51 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(ix.to_owned()).await?;
         }
+        let db = manager.get_connection();
+        match manager.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared(
+                    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+                )
+                .await?;
+                db.execute_unprepared(
+                    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log \
+                     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+                )
+                .await?;
+                db.execute_unprepared(
+                    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log \
+                     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+                )
+                .await?;
+            }
+            _ => {
+                for (name, event) in [
+                    ("audit_log_no_update", "UPDATE"),
+                    ("audit_log_no_delete", "DELETE"),
+                ] {
+                    db.execute_unprepared(&format!(
+                        "CREATE TRIGGER {name} BEFORE {event} ON audit_log \
+                         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+                    ))
+                    .await?;
+                }
+            }
+        }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(AuditLog::Table).to_owned())
-            .await
+            .await?;
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS audit_log_append_only()")
+                .await?;
+        }
+        Ok(())
     }
 }

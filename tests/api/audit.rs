@@ -32,6 +32,17 @@ async fn sql(app: &TestApp, statement: &str) {
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
 }
 
+/// Drops the triggers that keep the log append-only, as someone with schema rights could.
+async fn allow_tampering(app: &TestApp) {
+    match app.backend {
+        Backend::Sqlite => {
+            sql(app, "DROP TRIGGER audit_log_no_update").await;
+            sql(app, "DROP TRIGGER audit_log_no_delete").await;
+        }
+        Backend::Postgres => sql(app, "DROP TRIGGER audit_log_append_only ON audit_log").await,
+    }
+}
+
 fn swedish_today() -> NaiveDate {
     Utc::now()
         .with_timezone(&chrono_tz::Europe::Stockholm)
@@ -349,6 +360,16 @@ async fn an_edited_entry_is_named_and_the_command_exits_1(app: TestApp) {
         out.starts_with("audit chain intact: 59 entries, last hash "),
         "{out}"
     );
+    // The database refuses changes to the log until its triggers are dropped.
+    for statement in [
+        r#"UPDATE audit_log SET "after" = '{}' WHERE id = 10"#,
+        "DELETE FROM audit_log WHERE id = 10",
+    ] {
+        let refused = app.registry.db.execute_unprepared(statement).await;
+        assert!(refused.is_err(), "{statement} was allowed");
+    }
+    assert!(verify(&app).await.intact);
+    allow_tampering(&app).await;
     sql(
         &app,
         r#"UPDATE audit_log SET "after" = '{"name":"Någon annan"}' WHERE id = 10"#,
@@ -372,6 +393,7 @@ async fn an_edited_entry_is_named_and_the_command_exits_1(app: TestApp) {
 
 async fn a_deleted_entry_is_named(app: TestApp) {
     app.load_examples().await;
+    allow_tampering(&app).await;
     sql(&app, "DELETE FROM audit_log WHERE id = 20").await;
     let v = verify(&app).await;
     let p = v.problem.clone().unwrap_or_else(|| panic!("not caught"));
@@ -387,6 +409,7 @@ async fn a_deleted_entry_is_named(app: TestApp) {
 
 async fn swapped_entries_are_named(app: TestApp) {
     app.load_examples().await;
+    allow_tampering(&app).await;
     // Swap the ids of entries 30 and 35 (the same as swapping all their contents).
     sql(&app, "UPDATE audit_log SET id = -1 WHERE id = 30").await;
     sql(&app, "UPDATE audit_log SET id = 30 WHERE id = 35").await;
