@@ -9,7 +9,7 @@ use std::io::Write;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
-use crate::db::audit::{Appender, NewEntry};
+use crate::db::audit::{self, NewEntry};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::agreement::Agreement;
 use crate::domain::codes::AgreementKind;
@@ -283,8 +283,9 @@ pub async fn import(
     let summary = registry
         .in_write_tx(async |tx| {
             let mut s = ImportSummary::default();
-            // One audit entry per record written, batched into the same transaction.
-            let mut log = Appender::start(tx).await?;
+            // One audit entry per record written, appended in batches at the end of the same
+            // transaction (the chain lock is taken last, see `db::audit`).
+            let mut log: Vec<NewEntry> = Vec::new();
             let mut done = 0usize;
             let mut tick = |done: &mut usize| {
                 *done += 1;
@@ -307,7 +308,7 @@ pub async fn import(
                                 Some(&cur.data),
                                 Some(&new.data),
                             )?;
-                            log.push(tx, e).await?;
+                            log.push(e);
                             s.organisations_updated += 1;
                         }
                     }
@@ -321,7 +322,7 @@ pub async fn import(
                             None,
                             Some(&new.data),
                         )?;
-                        log.push(tx, e).await?;
+                        log.push(e);
                         s.organisations_created += 1;
                     }
                     Err(e) => return Err(e.into()),
@@ -341,7 +342,7 @@ pub async fn import(
                                 Some(&cur.data),
                                 Some(&new.data),
                             )?;
-                            log.push(tx, e).await?;
+                            log.push(e);
                             s.contacts_updated += 1;
                         }
                     }
@@ -355,7 +356,7 @@ pub async fn import(
                             None,
                             Some(&new.data),
                         )?;
-                        log.push(tx, e).await?;
+                        log.push(e);
                         s.contacts_created += 1;
                     }
                     Err(e) => return Err(e.into()),
@@ -374,24 +375,25 @@ pub async fn import(
                                 Some(&cur.data),
                                 &new.data,
                             )?;
-                            log.push(tx, e).await?;
+                            log.push(e);
                             s.agreements_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
                         let new = store::insert_agreement(tx, a).await?;
-                        log.push(
-                            tx,
-                            NewEntry::agreement(IMPORT_ACTOR, "create", None, &new.data)?,
-                        )
-                        .await?;
+                        log.push(NewEntry::agreement(
+                            IMPORT_ACTOR,
+                            "create",
+                            None,
+                            &new.data,
+                        )?);
                         s.agreements_created += 1;
                     }
                     Err(e) => return Err(e.into()),
                 }
                 tick(&mut done);
             }
-            log.finish(tx).await?;
+            audit::record_all(tx, log).await?;
             Ok(s)
         })
         .await?;

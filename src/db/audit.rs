@@ -5,6 +5,8 @@
 //! Appending is safe with concurrent writers because the chain head is read and extended while
 //! the writer holds the chain: on SQLite the write transaction is `BEGIN IMMEDIATE` (one writer at
 //! a time); on PostgreSQL [`Appender::start`] takes a transaction-scoped advisory lock first.
+//! Append as the transaction's last write: a writer that holds the chain lock then never waits for
+//! a row lock, so two writers cannot deadlock on PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -94,6 +96,17 @@ impl NewEntry {
     }
 }
 
+/// Where an entry landed in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Its id.
+    pub id: i64,
+    /// Its time.
+    pub at: DateTime<Utc>,
+    /// Its hash (the chain's new head).
+    pub hash: String,
+}
+
 /// Extends the chain inside one write transaction, buffering rows into batched inserts.
 #[derive(Debug)]
 pub struct Appender {
@@ -153,7 +166,7 @@ impl Appender {
         &mut self,
         tx: &DatabaseTransaction,
         e: NewEntry,
-    ) -> Result<Entry, StoreError> {
+    ) -> Result<Appended, StoreError> {
         let now = chain::truncate_at(self.fixed_at.unwrap_or_else(Utc::now));
         // Time never goes backwards in the chain, even if the clock does.
         let at = match self.last_at {
@@ -179,23 +192,28 @@ impl Appender {
         self.next_id += 1;
         self.prev_hash.clone_from(&entry.hash);
         self.last_at = Some(entry.at);
+        let appended = Appended {
+            id: entry.id,
+            at: entry.at,
+            hash: entry.hash.clone(),
+        };
         self.buf.push(audit_log::ActiveModel {
             id: Set(entry.id),
             at: Set(entry.at),
-            actor: Set(entry.actor.clone()),
-            action: Set(entry.action.clone()),
-            entity_kind: Set(entry.entity_kind.clone()),
-            entity_key: Set(entry.entity_key.clone()),
-            agreement: Set(entry.agreement.clone()),
-            before: Set(entry.before.clone()),
-            after: Set(entry.after.clone()),
-            prev_hash: Set(entry.prev_hash.clone()),
-            hash: Set(entry.hash.clone()),
+            actor: Set(entry.actor),
+            action: Set(entry.action),
+            entity_kind: Set(entry.entity_kind),
+            entity_key: Set(entry.entity_key),
+            agreement: Set(entry.agreement),
+            before: Set(entry.before),
+            after: Set(entry.after),
+            prev_hash: Set(entry.prev_hash),
+            hash: Set(entry.hash),
         });
         if self.buf.len() >= BATCH {
             self.flush(tx).await?;
         }
-        Ok(entry)
+        Ok(appended)
     }
 
     async fn flush(&mut self, tx: &DatabaseTransaction) -> Result<(), StoreError> {
@@ -215,11 +233,26 @@ impl Appender {
 }
 
 /// Appends one entry to the chain inside the caller's write transaction.
-pub async fn record(tx: &DatabaseTransaction, entry: NewEntry) -> Result<Entry, StoreError> {
+pub async fn record(tx: &DatabaseTransaction, entry: NewEntry) -> Result<Appended, StoreError> {
     let mut a = Appender::start(tx).await?;
     let out = a.push(tx, entry).await?;
     a.finish(tx).await?;
     Ok(out)
+}
+
+/// Appends `entries` in order inside the caller's write transaction, in batched inserts.
+pub async fn record_all(
+    tx: &DatabaseTransaction,
+    entries: Vec<NewEntry>,
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut a = Appender::start(tx).await?;
+    for e in entries {
+        a.push(tx, e).await?;
+    }
+    a.finish(tx).await
 }
 
 fn entry_of(m: audit_log::Model) -> Entry {

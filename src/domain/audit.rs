@@ -50,30 +50,56 @@ pub fn canonical_at(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// The canonical serialisation of every field of `e` but `hash`: a compact JSON array.
-pub fn canonical(e: &Entry) -> String {
-    serde_json::json!([
+type CanonicalFields<'a> = (
+    i64,
+    String,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+);
+
+fn canonical_fields(e: &Entry) -> CanonicalFields<'_> {
+    (
         e.id,
         canonical_at(e.at),
-        e.actor,
-        e.action,
-        e.entity_kind,
-        e.entity_key,
-        e.agreement,
-        e.before,
-        e.after,
-        e.prev_hash,
-    ])
-    .to_string()
+        &e.actor,
+        &e.action,
+        &e.entity_kind,
+        &e.entity_key,
+        e.agreement.as_deref(),
+        e.before.as_deref(),
+        e.after.as_deref(),
+        &e.prev_hash,
+    )
 }
 
-/// The hash `e` should carry: hex SHA-256 of [`canonical`].
-pub fn compute_hash(e: &Entry) -> String {
-    Sha256::digest(canonical(e).as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The canonical serialisation of every field of `e` but `hash`: a compact JSON array
+/// `[id, at, actor, action, entity_kind, entity_key, agreement, before, after, prev_hash]`, with
+/// `before` and `after` as JSON strings holding the stored text, and null for an absent value.
+pub fn canonical(e: &Entry) -> String {
+    serde_json::to_string(&canonical_fields(e)).unwrap_or_default()
 }
+
+/// The hash `e` should carry: hex SHA-256 of [`canonical`] (streamed into the hasher).
+pub fn compute_hash(e: &Entry) -> String {
+    let mut hasher = Sha256::new();
+    // Writing into a hasher cannot fail, and the fields are plain strings and numbers.
+    let _ = serde_json::to_writer(&mut hasher, &canonical_fields(e));
+    let digest = hasher.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// How the chain was broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -424,6 +450,35 @@ mod tests {
             out.push(seal(e, &prev));
         }
         out
+    }
+
+    #[test]
+    fn the_canonical_form_is_a_plain_json_array() {
+        let e = Entry {
+            id: 7,
+            at: Utc.with_ymd_and_hms(2026, 11, 23, 10, 5, 1).unwrap(),
+            actor: "api".into(),
+            action: "agreement.create".into(),
+            entity_kind: "agreement".into(),
+            entity_key: "AGR-2026-0007".into(),
+            agreement: Some("AGR-2026-0007".into()),
+            before: None,
+            after: Some("{\"a\":\"ö\"}".into()),
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        };
+        let text = canonical(&e);
+        assert_eq!(
+            text,
+            format!(
+                "[7,\"2026-11-23T10:05:01.000000Z\",\"api\",\"agreement.create\",\"agreement\",\"AGR-2026-0007\",\"AGR-2026-0007\",null,\"{{\\\"a\\\":\\\"ö\\\"}}\",\"{GENESIS_HASH}\"]"
+            )
+        );
+        let expected: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(compute_hash(&e), expected);
     }
 
     #[test]
