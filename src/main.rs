@@ -76,6 +76,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: NotifyFormat,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Render a contract document (PDF/A) from a template, store it with its hash, and write it out.
     Render {
         /// The agreement's reference, e.g. AGR-2025-0001.
@@ -103,6 +108,13 @@ enum Command {
         #[arg(long)]
         report: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every entry's hash and its link to the one before; exit 1 naming the first entry
+    /// that was edited, deleted or reordered.
+    Verify,
 }
 
 fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
@@ -136,7 +148,7 @@ async fn open(cli: &Cli) -> anyhow::Result<Registry> {
     db::migrate(&conn)
         .await
         .context("cannot migrate the database")?;
-    Ok(Registry::new(conn, Arc::new(settings)))
+    Ok(Registry::new(conn, Arc::new(settings)).with_actor("cli"))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -273,6 +285,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             out.flush()?;
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let registry = open(&cli).await?;
+            let outcome = db::audit::verify(&registry.db).await?;
+            if !outcome.intact {
+                bail!("{outcome}");
+            }
+            println!("{outcome}");
         }
         Command::Render {
             reference,

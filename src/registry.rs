@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Deserialize;
 
 use crate::config::Settings;
+use crate::db::audit::{self, NewEntry};
 use crate::db::{self, store, store::StoreError, store::Stored};
 use crate::documents::Renderer;
 use crate::domain::actions;
@@ -86,6 +87,21 @@ pub enum AgreementAction {
     Cancel,
 }
 
+impl AgreementAction {
+    /// The action's name in the audit log, after `agreement.`.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            Self::Activate => "activate",
+            Self::Transition { .. } => "transition",
+            Self::ExerciseOption { .. } => "exercise_option",
+            Self::DeclineOption { .. } => "decline_option",
+            Self::RecordNotice { .. } => "record_notice",
+            Self::RecordAmendment { .. } => "record_amendment",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
 /// The registry's use cases over one database.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -95,6 +111,8 @@ pub struct Registry {
     pub settings: Arc<Settings>,
     /// Renders contract documents (templates, typst runner and its concurrency limit).
     pub renderer: Arc<Renderer>,
+    /// Who acts through this handle, as the audit log names it (`api`, `cli`, ...).
+    pub actor: Arc<str>,
 }
 
 impl Registry {
@@ -105,6 +123,15 @@ impl Registry {
             db,
             settings,
             renderer,
+            actor: Arc::from("system"),
+        }
+    }
+
+    /// The same registry acting as `actor` in the audit log.
+    pub fn with_actor(&self, actor: &str) -> Self {
+        Self {
+            actor: Arc::from(actor),
+            ..self.clone()
         }
     }
 
@@ -140,6 +167,19 @@ impl Registry {
         invalid_if_any(validate_organisation(&o))?;
         let tx = db::begin_write(&self.db).await?;
         let stored = store::insert_organisation(&tx, &o).await?;
+        let key = stored.data.org_number.to_string();
+        audit::record(
+            &tx,
+            NewEntry::change(
+                &self.actor,
+                "organisation.create",
+                "organisation",
+                &key,
+                None,
+                Some(&stored.data),
+            )?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -153,7 +193,20 @@ impl Registry {
     ) -> Result<Stored<Organisation>, RegistryError> {
         invalid_if_any(validate_organisation(&o))?;
         let tx = db::begin_write(&self.db).await?;
+        let before = store::get_organisation(&tx, key).await?;
         let stored = store::update_organisation(&tx, key, version, &o).await?;
+        audit::record(
+            &tx,
+            NewEntry::change(
+                &self.actor,
+                "organisation.update",
+                "organisation",
+                key.as_str(),
+                Some(&before.data),
+                Some(&stored.data),
+            )?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -165,6 +218,19 @@ impl Registry {
         let stored = store::insert_contact(&tx, &c)
             .await
             .map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
+        let key = stored.data.email.to_string();
+        audit::record(
+            &tx,
+            NewEntry::change(
+                &self.actor,
+                "contact.create",
+                "contact",
+                &key,
+                None,
+                Some(&stored.data),
+            )?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -178,9 +244,22 @@ impl Registry {
     ) -> Result<Stored<Contact>, RegistryError> {
         invalid_if_any(validate_contact(&c))?;
         let tx = db::begin_write(&self.db).await?;
+        let before = store::get_contact(&tx, key).await?;
         let stored = store::update_contact(&tx, key, version, &c)
             .await
             .map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
+        audit::record(
+            &tx,
+            NewEntry::change(
+                &self.actor,
+                "contact.update",
+                "contact",
+                key.as_str(),
+                Some(&before.data),
+                Some(&stored.data),
+            )?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -193,6 +272,11 @@ impl Registry {
         let tx = db::begin_write(&self.db).await?;
         self.check_agreement(&tx, &mut a).await?;
         let stored = store::insert_agreement(&tx, &a).await?;
+        audit::record(
+            &tx,
+            NewEntry::agreement(&self.actor, "create", None, &stored.data)?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -223,6 +307,11 @@ impl Registry {
         }
         self.check_agreement(&tx, &mut a).await?;
         let stored = store::update_agreement(&tx, key, version, &a).await?;
+        audit::record(
+            &tx,
+            NewEntry::agreement(&self.actor, "update", Some(&current.data), &stored.data)?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -249,6 +338,7 @@ impl Registry {
             .into());
         }
         let mut a = current.data.clone();
+        let name = action.audit_name();
         match action {
             AgreementAction::Activate => actions::transition(&mut a, AgreementStatus::Active)?,
             AgreementAction::Transition { to } => actions::transition(&mut a, to)?,
@@ -276,6 +366,11 @@ impl Registry {
         }
         self.check_agreement(&tx, &mut a).await?;
         let stored = store::update_agreement(&tx, key, current.version, &a).await?;
+        audit::record(
+            &tx,
+            NewEntry::agreement(&self.actor, name, Some(&current.data), &stored.data)?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -9,6 +9,7 @@ use std::io::Write;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
+use crate::db::audit::{self, NewEntry};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::agreement::Agreement;
 use crate::domain::codes::AgreementKind;
@@ -17,6 +18,9 @@ use crate::domain::party::{
 };
 use crate::domain::rules::{self, FrameworkFacts, OrgFacts};
 use crate::registry::{Registry, RegistryError};
+
+/// The actor of the audit entries an import writes.
+pub const IMPORT_ACTOR: &str = "import";
 
 /// The registry file format.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -292,6 +296,9 @@ pub async fn import(
     let summary = registry
         .in_write_tx(async |tx| {
             let mut s = ImportSummary::default();
+            // One audit entry per record written, appended in batches at the end of the same
+            // transaction (the chain lock is taken last, see `db::audit`).
+            let mut log: Vec<NewEntry> = Vec::new();
             let mut done = 0usize;
             let mut tick = |done: &mut usize| {
                 *done += 1;
@@ -303,13 +310,32 @@ pub async fn import(
                 match store::get_organisation(tx, &org.org_number).await {
                     Ok(cur) => {
                         if cur.data != *org {
-                            store::update_organisation(tx, &org.org_number, cur.version, org)
-                                .await?;
+                            let new =
+                                store::update_organisation(tx, &org.org_number, cur.version, org)
+                                    .await?;
+                            let e = NewEntry::change(
+                                IMPORT_ACTOR,
+                                "organisation.update",
+                                "organisation",
+                                org.org_number.as_str(),
+                                Some(&cur.data),
+                                Some(&new.data),
+                            )?;
+                            log.push(e);
                             s.organisations_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        store::insert_organisation(tx, org).await?;
+                        let new = store::insert_organisation(tx, org).await?;
+                        let e = NewEntry::change(
+                            IMPORT_ACTOR,
+                            "organisation.create",
+                            "organisation",
+                            org.org_number.as_str(),
+                            None,
+                            Some(&new.data),
+                        )?;
+                        log.push(e);
                         s.organisations_created += 1;
                     }
                     Err(e) => return Err(e.into()),
@@ -320,12 +346,30 @@ pub async fn import(
                 match store::get_contact(tx, &c.email).await {
                     Ok(cur) => {
                         if cur.data != *c {
-                            store::update_contact(tx, &c.email, cur.version, c).await?;
+                            let new = store::update_contact(tx, &c.email, cur.version, c).await?;
+                            let e = NewEntry::change(
+                                IMPORT_ACTOR,
+                                "contact.update",
+                                "contact",
+                                c.email.as_str(),
+                                Some(&cur.data),
+                                Some(&new.data),
+                            )?;
+                            log.push(e);
                             s.contacts_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        store::insert_contact(tx, c).await?;
+                        let new = store::insert_contact(tx, c).await?;
+                        let e = NewEntry::change(
+                            IMPORT_ACTOR,
+                            "contact.create",
+                            "contact",
+                            c.email.as_str(),
+                            None,
+                            Some(&new.data),
+                        )?;
+                        log.push(e);
                         s.contacts_created += 1;
                     }
                     Err(e) => return Err(e.into()),
@@ -336,18 +380,33 @@ pub async fn import(
                 match store::get_agreement(tx, &a.reference).await {
                     Ok(cur) => {
                         if cur.data != *a {
-                            store::update_agreement(tx, &a.reference, cur.version, a).await?;
+                            let new =
+                                store::update_agreement(tx, &a.reference, cur.version, a).await?;
+                            let e = NewEntry::agreement(
+                                IMPORT_ACTOR,
+                                "update",
+                                Some(&cur.data),
+                                &new.data,
+                            )?;
+                            log.push(e);
                             s.agreements_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        store::insert_agreement(tx, a).await?;
+                        let new = store::insert_agreement(tx, a).await?;
+                        log.push(NewEntry::agreement(
+                            IMPORT_ACTOR,
+                            "create",
+                            None,
+                            &new.data,
+                        )?);
                         s.agreements_created += 1;
                     }
                     Err(e) => return Err(e.into()),
                 }
                 tick(&mut done);
             }
+            audit::record_all(tx, log).await?;
             Ok(s)
         })
         .await?;

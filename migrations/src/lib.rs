@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_registry;
 mod m20261123_000002_documents;
 mod m20261123_000003_outbox;
+mod m20261123_000004_audit;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_registry::Migration),
             Box::new(m20261123_000002_documents::Migration),
             Box::new(m20261123_000003_outbox::Migration),
+            Box::new(m20261123_000004_audit::Migration),
         ]
     }
 }

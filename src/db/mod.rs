@@ -2,6 +2,7 @@
 //!
 //! Query functions take `&impl ConnectionTrait`, so they work on a pool or inside a transaction.
 
+pub mod audit;
 pub mod documents;
 pub mod entities;
 pub mod store;

@@ -537,8 +537,12 @@ pub async fn generate(
         .renderer
         .render(req, &stored, &dir, registry.settings.today())
         .await?;
+    // The document and its audit entry are written in one transaction.
+    let tx = crate::db::begin_write(&registry.db)
+        .await
+        .map_err(StoreError::from)?;
     let meta = doc_store::insert_document(
-        &registry.db,
+        &tx,
         &NewDocument {
             agreement_id: stored.id,
             agreement_reference: stored.data.reference.as_str(),
@@ -553,6 +557,27 @@ pub async fn generate(
         },
     )
     .await?;
+    let after = serde_json::json!({
+        "sha256": meta.sha256,
+        "agreement": meta.agreement_reference,
+        "agreement_version": meta.agreement_version,
+        "template": meta.template,
+        "template_version": meta.template_version,
+        "event": meta.event,
+        "file_name": meta.file_name,
+        "size_bytes": meta.size_bytes,
+    });
+    let mut entry = crate::db::audit::NewEntry::change(
+        created_by,
+        "document.create",
+        "document",
+        &meta.id.to_string(),
+        None,
+        Some(&after),
+    )?;
+    entry.agreement = Some(meta.agreement_reference.clone());
+    crate::db::audit::record(&tx, entry).await?;
+    tx.commit().await.map_err(StoreError::from)?;
     Ok((meta, rendered))
 }
 

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod agreement;
+pub mod audit;
 pub mod codes;
 pub mod dates;
 pub mod deadlines;

@@ -1,6 +1,7 @@
 //! The HTTP edge: one route table, shared state, and the JSON API.
 
 pub mod api;
+pub mod audit;
 pub mod documents;
 pub mod error;
 pub mod extract;
@@ -20,7 +21,9 @@ pub struct AppState {
 }
 
 /// Every URL of the service, in one place.
-pub fn router(state: AppState) -> Router {
+pub fn router(mut state: AppState) -> Router {
+    // Changes made through HTTP are logged as the `api` actor (until requests carry a user).
+    state.registry = state.registry.with_actor("api");
     let limit = state.registry.settings.max_body_bytes;
     let api = Router::new()
         .route(
@@ -51,6 +54,10 @@ pub fn router(state: AppState) -> Router {
             "/agreements/{reference}/documents",
             get(documents::list_documents).post(documents::create_document),
         )
+        .route("/agreements/{reference}/as-of/{date}", get(audit::as_of))
+        .route("/agreements/{reference}/diff", get(audit::diff_between))
+        .route("/audit", get(audit::list))
+        .route("/audit/verify", get(audit::verify))
         .route(
             "/agreements/{reference}/{action}",
             post(api::agreement_action),

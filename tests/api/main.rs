@@ -3,6 +3,7 @@
 #![expect(clippy::panic, reason = "a test reports a failure by panicking")]
 
 mod actions;
+mod audit;
 mod deadlines;
 mod documents;
 mod helpers;

@@ -3,6 +3,7 @@
 
 pub mod agreement;
 pub mod agreement_party;
+pub mod audit_log;
 pub mod contact;
 pub mod document;
 pub mod organisation;
