@@ -83,12 +83,18 @@ GOAL_TO_BT775 = {"social.disadvantagedEmploymentOpportunities": "opp"}
 # Facts the samples leave out but the rules (or a real IOP) need; all marked as sample data.
 IOP_FILL = {
     "AGR-2026-0002": {
+        "signatories": ["p08", "p09"],
+        "value_base": "Parterna delar synen att fysisk aktivitet och gemenskap stärker hälsan och delaktigheten för personer med psykisk funktionsnedsättning (sample).",
+        "goals": ["Minst 10 gruppaktiviteter per vecka under terminerna", "Minst 60 deltagare per termin"],
         "decision": {"body": "Socialnämnden Nordost", "date": "2026-03-12", "paragraph": "§ 31 (sample)"},
         "diarienummer": "SN-NO 2026/0212 (sample)",
         "purpose": "Att ge personer med psykisk funktionsnedsättning regelbunden fysisk aktivitet och gemenskap.",
         "target_group": "Vuxna med psykisk funktionsnedsättning i Nordost",
     },
     "AGR-2024-0003": {
+        "signatories": ["p15", "p16"],
+        "value_base": "Alla barn och unga ska ha tillgång till en meningsfull och trygg fritid; föreningens egen värdegrund bygger på delaktighet och hållbarhet (sample).",
+        "goals": ["Öppen verksamhet minst 3 kvällar i veckan", "Minst 150 unika besökare per år"],
         "purpose": "Att erbjuda barn och unga i prioriterade områden meningsfull fritid och en cykelverkstad som lärmiljö.",
         "target_group": "Barn och unga 10–20 år i prioriterade områden",
         "activities": [
@@ -100,6 +106,9 @@ IOP_FILL = {
         ],
     },
     "AGR-2026-0009": {
+        "signatories": ["p05", "p22"],
+        "value_base": "Arbete och gemenskap ger egenmakt; parterna utgår från kooperativets värdegrund om delaktighet (sample).",
+        "goals": ["8 deltagare i arbetsträning per år", "minst 40 % går vidare till arbete eller studier"],
         "decision": {"body": "Socialnämnden Haninge", "date": "2025-11-19", "paragraph": "§ 88 (sample)"},
         "diarienummer": "SN 2025/0977 (sample)",
         "purpose": "Arbetsträning i café på serviceboende för personer långt från arbetsmarknaden.",
@@ -111,6 +120,9 @@ IOP_FILL = {
         ],
     },
     "AGR-2024-0010": {
+        "signatories": ["p10", "p23"],
+        "value_base": "Varje ung vuxen har rätt till ett eget hem och en väg till egen försörjning (sample).",
+        "goals": ["Minst 8 unga vuxna i stödboende per år", "minst hälften flyttar till eget boende"],
         "decision": {"body": "Arbetsmarknads- och socialnämnden", "date": "2023-11-22", "paragraph": "§ 201 (sample)"},
         "diarienummer": "ASN-2023-1410 (sample)",
         "purpose": "Stödboende och vägledning för unga vuxna på väg till eget boende och sysselsättning.",
@@ -259,6 +271,8 @@ def agreement(a, orgs, people, by_id):
         },
         "framework": a.get("parent"),
     }
+    if "signatories" in fill and "signatories" not in out["contacts"]:
+        out["contacts"]["signatories"] = [people[x] for x in fill["signatories"]]
     if a["kind"] == "call_off" and "escalation" in src["contacts"]:
         out["contacts"]["escalation"] = people[src["contacts"]["escalation"]]
     if ef:
@@ -353,9 +367,9 @@ def iop(a, fill, orgs):
     src = a.get("iop", {})
     d = {
         "background": src.get("background"),
-        "value_base": src.get("value_base"),
+        "value_base": src.get("value_base") or fill.get("value_base"),
         "purpose": src.get("purpose") or fill.get("purpose"),
-        "goals": [{"text": g} for g in src.get("goals", [])],
+        "goals": [{"text": g} for g in (src.get("goals") or fill.get("goals", []))],
         "target_group": src.get("target_group") or fill.get("target_group"),
         "activities": [
             {"party": orgs[x.get("responsible", x.get("party"))], "text": x["text"], "min_volume": x.get("min_volume")}

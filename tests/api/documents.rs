@@ -338,7 +338,14 @@ async fn a_draft_iop_without_required_fields_is_refused_with_every_missing_field
     let fields: Vec<&str> = errors.iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(
         fields,
-        vec!["diarienummer", "decision", "iop.legal_assessment"],
+        vec![
+            "diarienummer",
+            "decision",
+            "iop.value_base",
+            "iop.goals",
+            "iop.legal_assessment",
+            "contacts.signatories"
+        ],
         "{}",
         r.body
     );
