@@ -193,10 +193,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let created = avtal::demo::create_users(&registry)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot create the demo users: {e}"))?;
-                if !created.is_empty() {
+                if created.is_empty() {
+                    eprintln!(
+                        "demo: the demo users exist already (their passwords were printed when they were made)"
+                    );
+                } else {
                     println!("demo users (shown once; the passwords are not stored in clear):");
                     for (email, role, password) in &created {
-                        println!("  {role:<10} {email:<32} {password}");
+                        println!("  {:<10} {email:<32} {password}", role.code());
                     }
                 }
                 if registry.settings.today.is_none() {

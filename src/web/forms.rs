@@ -375,10 +375,27 @@ fn show_form(
 ) -> Response {
     let mut by_field: HashMap<String, Vec<String>> = HashMap::new();
     let mut general = Vec::new();
+    let mut summary = Vec::new();
     for v in violations {
-        match field_of(v, attempted) {
-            Some(name) => by_field.entry(name).or_default().push(rule_sv(v)),
-            None => general.push(format!("{}: {}", v.field, rule_sv(v))),
+        let field = field_of(v, attempted).map(|name| {
+            // A new agreement's current end is its original end, which is the field shown.
+            if name == "period.current_end" && editing.is_none() {
+                "period.original_end".to_owned()
+            } else {
+                name
+            }
+        });
+        let text = rule_sv(v);
+        match field {
+            Some(name) => {
+                let list = by_field.entry(name.clone()).or_default();
+                if !list.contains(&text) {
+                    list.push(text.clone());
+                    summary
+                        .push(json!({"id": format!("f-{}", name.replace('.', "-")), "text": text}));
+                }
+            }
+            None => general.push(format!("{}: {text}", v.field)),
         }
     }
     let mut shown = fields.clone();
@@ -389,7 +406,8 @@ fn show_form(
     ctx.insert("f", &shown);
     ctx.insert("errors", &by_field);
     ctx.insert("general", &general);
-    ctx.insert("error_count", &violations.len());
+    ctx.insert("summary", &summary);
+    ctx.insert("error_count", &(summary.len() + general.len()));
     ctx.insert(
         "editing",
         &editing.map(|(r, v)| json!({"reference": r, "version": v})),

@@ -90,8 +90,44 @@ static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
             Ok(Value::String(LABELS.get(&code).cloned().unwrap_or(code)))
         },
     );
+    t.register_filter(
+        "kr",
+        |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+            let raw = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => return Ok(Value::String(String::new())),
+                other => other.to_string(),
+            };
+            Ok(Value::String(kronor(&raw)))
+        },
+    );
     Ok(t)
 });
+
+/// An amount as Swedes write it: `1450000.00` -> `1 450 000`, `12.50` -> `12,50`.
+pub fn kronor(raw: &str) -> String {
+    let (sign, rest) = match raw.strip_prefix('-') {
+        Some(r) => ("−", r),
+        None => ("", raw),
+    };
+    let (whole, frac) = rest.split_once('.').unwrap_or((rest, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return raw.to_owned();
+    }
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(ch);
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped},{frac:0<2}")
+    }
+}
 
 /// The Swedish sentence for a broken rule (the rule's own message when none is written).
 pub fn rule_sv(v: &Violation) -> String {
@@ -455,7 +491,7 @@ pub async fn agreement_context(
         .all()
         .into_iter()
         .map(|(field, e)| {
-            json!({"field": field, "email": e,
+            json!({"field": field.trim_start_matches("contacts.").split('[').next().unwrap_or_default(), "email": e,
                    "name": dir.contacts.get(e).map(|c| c.name.clone())})
         })
         .collect();
@@ -632,5 +668,13 @@ mod tests {
             .render("error.html", &ctx)
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(html.contains("&lt;b&gt;"));
+    }
+
+    #[test]
+    fn amounts_are_grouped_by_thousands_with_a_decimal_comma() {
+        assert_eq!(kronor("1450000.00"), "1\u{a0}450\u{a0}000");
+        assert_eq!(kronor("12.5"), "12,50");
+        assert_eq!(kronor("-999"), "−999");
+        assert_eq!(kronor("abc"), "abc");
     }
 }

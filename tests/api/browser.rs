@@ -189,6 +189,12 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
         .await
         .unwrap();
     assert_eq!(kept.as_deref(), Some("Läxhjälp för unga i Haninge"));
+    c.execute(
+        "document.getElementById('f-period-start').scrollIntoView(); window.scrollBy(0, -140);",
+        vec![],
+    )
+    .await
+    .unwrap();
     screenshot(&c, "ui-form-error.png").await;
 
     fill_date(&c, "#f-period-original_end", "2028-12-31").await;
@@ -234,6 +240,13 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
         .await
         .unwrap();
     screenshot(&c, "ui-agreement.png").await;
+    c.execute(
+        "document.getElementById('h-timeline').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-timeline.png").await;
     c.goto(&format!("{}/agreements?sort=-end", app.address))
         .await
         .unwrap();
