@@ -75,6 +75,7 @@ pub fn router(mut state: AppState) -> Router {
     let web = Router::new()
         .route("/", get(pages::start))
         .route("/deadlines", get(pages::start))
+        .route("/audit", get(pages::audit_log))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/avtal.css", get(pages::stylesheet))

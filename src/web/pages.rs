@@ -61,6 +61,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tokens.html",
         include_str!("../../templates/web/tokens.html"),
     ),
+    ("audit.html", include_str!("../../templates/web/audit.html")),
 ];
 
 /// The stylesheet, served at `/static/avtal.css`.
@@ -642,6 +643,57 @@ pub async fn tokens_page(
     );
     ctx.insert("error", &error);
     Ok(render("tokens.html", &ctx, status))
+}
+
+/// `GET /audit`: the change log for admins, officers and auditors, newest first, with the
+/// acting user's address beside `user:<id>`.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Extension(user): Extension<Principal>,
+    csrf: Option<Extension<Csrf>>,
+    ApiQuery(q): ApiQuery<super::audit::AuditQuery>,
+    raw: axum::extract::RawQuery,
+) -> Result<Response, PageError> {
+    let (filter, page, limit) = q.to_filter()?;
+    let result = crate::db::audit::list(&state.registry.db, &filter, page, limit).await?;
+    let users: HashMap<String, String> = users::list_users(&state.registry.db)
+        .await?
+        .into_iter()
+        .map(|u| (format!("user:{}", u.id), u.email))
+        .collect();
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(raw.0.unwrap_or_default().as_bytes())
+            .into_owned()
+            .filter(|(k, v)| !v.is_empty() && k != "page")
+            .collect();
+    let link = |p: u64| {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .append_pair("page", &p.to_string())
+            .finish();
+        format!("/audit?{q}")
+    };
+    let pages = result.total.div_ceil(limit).max(1);
+    let rows: Vec<Value> = result
+        .items
+        .iter()
+        .map(|e| {
+            json!({"id": e.id, "at": e.at.format("%Y-%m-%d %H:%M:%S").to_string(), "actor": e.actor,
+                   "who": users.get(&e.actor), "action": e.action, "entity_kind": e.entity_kind,
+                   "entity_key": e.entity_key, "agreement": e.agreement,
+                   "hash": e.hash.get(..12).unwrap_or_default()})
+        })
+        .collect();
+    let current: HashMap<String, String> = params.iter().cloned().collect();
+    let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
+    ctx.insert("rows", &rows);
+    ctx.insert("total", &result.total);
+    ctx.insert("page", &result.page);
+    ctx.insert("pages", &pages);
+    ctx.insert("q", &current);
+    ctx.insert("prev_link", &(page > 1).then(|| link(page - 1)));
+    ctx.insert("next_link", &(page < pages).then(|| link(page + 1)));
+    Ok(render("audit.html", &ctx, StatusCode::OK))
 }
 
 /// Makes `Arc<Ui>` for the router.

@@ -58,6 +58,7 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ),
     ("GET", "/documents/{id}", Rule::SignedIn),
     ("GET", "/deadlines", Rule::SignedIn),
+    ("GET", "/audit", Rule::Roles(READERS)),
     ("GET", "/tokens", Rule::SignedIn),
     ("POST", "/tokens", Rule::SignedIn),
     ("POST", "/tokens/{id}/revoke", Rule::SignedIn),

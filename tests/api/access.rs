@@ -286,6 +286,12 @@ fn table(
         ),
         ("GET", "/tokens".into(), None, [L, A, A, A, A]),
         (
+            "GET",
+            "/audit?agreement=AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
             "POST",
             "/tokens".into(),
             Some(json!("name=")),

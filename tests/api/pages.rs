@@ -257,7 +257,37 @@ async fn a_procurement_form_with_an_unknown_supplier_names_the_organisation_numb
     assert!(page.contains("id=\"e-partner\""), "{page}");
 }
 
+async fn the_audit_page_names_the_user_behind_each_change(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/do/decline-option",
+            app.address
+        ))
+        .form(&[("seq", "1"), ("decided_on", "2026-12-01")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let auditor = app.client_for(Role::Auditor).await;
+    let (status, page) = text(
+        &auditor,
+        format!("{}/audit?agreement=AGR-2025-0004", app.address),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("agreement.decline_option"));
+    assert!(
+        page.contains("officer-"),
+        "the officer's address is shown: {page}"
+    );
+    let (status, _) = text(&auditor, format!("{}/audit?from=nope", app.address)).await;
+    assert_eq!(status, 400);
+}
+
 crate::on_both_backends!(
+    the_audit_page_names_the_user_behind_each_change,
     the_officer_start_page_shows_overdue_reports_first_and_deadlines_coloured_by_urgency,
     the_agreement_list_filters_sorts_and_pages_like_the_api,
     an_auditor_sees_no_edit_button_or_action_forms_and_an_officer_does,
