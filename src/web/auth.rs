@@ -146,7 +146,7 @@ fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
 }
 
 /// Reads the CSRF token of a cookie request: the `x-csrf-token` header, else the `csrf` field
-/// of a URL-encoded form (the body is read and put back).
+/// of a URL-encoded or multipart form (the body is read, up to `limit`, and put back).
 async fn sent_csrf(req: Request, limit: usize) -> (Request, Option<String>) {
     if let Some(v) = req
         .headers()
@@ -156,20 +156,41 @@ async fn sent_csrf(req: Request, limit: usize) -> (Request, Option<String>) {
         let v = v.to_owned();
         return (req, Some(v));
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_owned();
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !form && !multipart {
         return (req, None);
     }
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit).await.unwrap_or_default();
-    let token = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.into_owned());
+    let token = if form {
+        form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v.into_owned())
+    } else {
+        multipart_field(&bytes, CSRF_FIELD)
+    };
     (Request::from_parts(parts, Body::from(bytes)), token)
+}
+
+/// The value of a short text field `name` of a multipart body (the part's content up to its
+/// line end); enough for the 64 hex digits of a form token.
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let at = body
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    let rest = &body[at + marker.len()..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.windows(2).position(|w| w == b"\r\n")?;
+    String::from_utf8(value[..end].to_vec()).ok()
 }
 
 /// Constant-time comparison of two tokens.
@@ -243,10 +264,12 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
         }
     }
 
-    // CSRF: every state-changing request authenticated by the cookie carries the session's token.
+    // CSRF: every state-changing request authenticated by the cookie carries the session's
+    // token. Public routes (the login form, signed links) do not act as the session's user.
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if let Some(expected) = &session_csrf
         && !safe
+        && rule != Rule::Public
         && bearer(req.headers()).is_none()
     {
         let (back, sent) = sent_csrf(req, reg.settings.max_body_bytes).await;
@@ -489,6 +512,13 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn the_form_token_is_found_in_a_multipart_body() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc123\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.pdf\"\r\n\r\n%PDF\r\n--b--\r\n";
+        assert_eq!(multipart_field(body, "csrf").as_deref(), Some("abc123"));
+        assert_eq!(multipart_field(body, "other"), None);
     }
 
     #[test]

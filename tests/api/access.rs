@@ -742,7 +742,33 @@ async fn a_user_is_created_with_a_hashed_password_and_an_audit_entry_without_it(
     }
 }
 
+async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::test_settings(app.backend, dir.path()).await;
+    settings.public_url = Some("https://avtal.kommun.example".into());
+    let https = crate::helpers::spawn_with(app.backend, settings, dir).await;
+    https
+        .create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
+        .await;
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/login", https.address))
+        .form(&[
+            ("email", "a@test.example"),
+            ("password", "ett långt lösenord"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
 crate::on_both_backends!(
+    behind_https_the_session_cookie_is_secure,
     every_route_gives_each_role_exactly_what_the_policy_table_says,
     an_enterprise_user_lists_only_its_own_organisations_agreements,
     an_officer_cannot_create_an_agreement_for_another_buyer_and_changes_are_logged_as_the_user,
