@@ -135,6 +135,15 @@ async fn login(c: &Client, app: &TestApp, email: &str, password: &str) {
     click(c, "main form button[type=submit]").await;
 }
 
+/// Waits (up to 30 s, for a loaded machine) until the page shows an element matching `css`.
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
 async fn path_of(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_owned()
 }
@@ -155,6 +164,7 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
     };
 
     login(&c, &app, "sara@haninge.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
     assert_eq!(path_of(&c).await, "/");
     let start = c.source().await.unwrap();
     assert!(start.contains("Tidsfrister") && start.contains("AGR-2025-0004"));
@@ -173,10 +183,8 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
     fill(&c, "#f-iop-purpose", "Fler unga klarar skolan").await;
     fill(&c, "#f-iop-goals", "50 elever per termin").await;
     click(&c, "main form button[type=submit]").await;
-    let error = c
-        .find(Locator::Css("#e-period-original_end"))
+    let error = wait_for(&c, "#e-period-original_end")
         .await
-        .expect("the error is shown at the end date")
         .text()
         .await
         .unwrap();
@@ -199,6 +207,7 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
 
     fill_date(&c, "#f-period-original_end", "2028-12-31").await;
     click(&c, "main form button[type=submit]").await;
+    wait_for(&c, "p.notice").await;
     assert_eq!(path_of(&c).await, "/agreements/AGR-2027-0300");
     assert!(c.source().await.unwrap().contains("Avtalet är sparat"));
 
@@ -213,16 +222,14 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
         println!("NOTE: AVTAL_TYPST is not set; the PDF step of the browser test is skipped");
     } else {
         click(&c, "form[action$='/documents'] button").await;
+        wait_for(&c, "div.alert").await;
         let page = c.source().await.unwrap();
         assert!(page.contains("Saknas för dokumentet"), "{page}");
         c.goto(&format!("{}/agreements/AGR-2026-0009", app.address))
             .await
             .unwrap();
         click(&c, "form[action$='/documents'] button").await;
-        let link = c
-            .find(Locator::Css("a[href^='/documents/']"))
-            .await
-            .expect("a download link for the new document");
+        let link = wait_for(&c, "a[href^='/documents/']").await;
         let href = link.attr("href").await.unwrap().unwrap_or_default();
         // Download it with the browser's session cookie.
         let cookie = c.get_named_cookie("avtal_session").await.unwrap();
@@ -269,6 +276,7 @@ async fn an_auditor_in_the_browser_sees_no_edit_button_and_is_refused_a_post() {
         return;
     };
     login(&c, &app, "revisor@test.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
     c.goto(&format!("{}/agreements/AGR-2025-0004", app.address))
         .await
         .unwrap();
