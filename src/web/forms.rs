@@ -377,6 +377,15 @@ fn show_form(
     let mut general = Vec::new();
     let mut summary = Vec::new();
     for v in violations {
+        // A new agreement's current end is its original end: one message at the shown field.
+        if editing.is_none()
+            && v.field == "period.current_end"
+            && violations
+                .iter()
+                .any(|o| o.field == "period.original_end" && o.rule == v.rule)
+        {
+            continue;
+        }
         let field = field_of(v, attempted).map(|name| {
             // A new agreement's current end is its original end, which is the field shown.
             if name == "period.current_end" && editing.is_none() {

@@ -132,7 +132,8 @@ pub fn kronor(raw: &str) -> String {
 
 /// The Swedish sentence for a broken rule (the rule's own message when none is written).
 pub fn rule_sv(v: &Violation) -> String {
-    match RULES_SV.get(v.rule) {
+    let specific = format!("{}@{}", v.rule, v.field);
+    match RULES_SV.get(&specific).or_else(|| RULES_SV.get(v.rule)) {
         Some(t) => t.replace("{value}", &v.value),
         None => v.message.clone(),
     }

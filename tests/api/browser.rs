@@ -188,7 +188,7 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
         .text()
         .await
         .unwrap();
-    assert!(error.contains("fel ordning"), "{error}");
+    assert!(error.contains("ligger före startdatumet"), "{error}");
     let kept = c
         .find(Locator::Css("#f-title"))
         .await

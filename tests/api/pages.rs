@@ -172,8 +172,13 @@ async fn the_iop_form_shows_each_error_next_to_its_field_keeps_the_input_and_sav
         .nth(1)
         .unwrap_or_default();
     assert!(
-        at_field.starts_with(">Datumen kommer i fel ordning"),
+        at_field.starts_with(">Slutdatumet 2026-06-30 ligger före startdatumet.<"),
         "{page}"
+    );
+    assert_eq!(
+        page.matches("class=\"error\"").count(),
+        1,
+        "one message for one mistake"
     );
     assert!(
         page.contains("value=\"2026-06-30\""),
