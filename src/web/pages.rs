@@ -318,8 +318,10 @@ pub async fn start(
         ..AgreementFilter::default()
     };
     let mut rows = Vec::new();
+    let mut in_scope = std::collections::HashSet::new();
     let tx = reg.read_tx().await.map_err(store::StoreError::from)?;
     store::for_each_agreement(&tx, &filter, 200, |s| {
+        in_scope.insert(s.data.reference.to_string());
         for d in deadlines(&s.data, today, &reg.settings.reminders) {
             if d.state != DeadlineState::Open || d.date > horizon {
                 continue;
@@ -369,6 +371,8 @@ pub async fn start(
         .await
         .map_err(store::StoreError::from)?
         .into_iter()
+        // An officer sees the failures of its own organisation's agreements.
+        .filter(|m| filter.party.is_none() || in_scope.contains(&m.reference))
         .map(|m| {
             json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
                    "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})

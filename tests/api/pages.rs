@@ -291,7 +291,64 @@ async fn the_audit_page_names_the_user_behind_each_change(app: TestApp) {
     assert_eq!(status, 400);
 }
 
+async fn sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages(app: TestApp) {
+    use avtal::notify::{mailer::Mailer, message::Templates, run_once};
+    app.load_examples().await;
+    // No SMTP server: the day's reminders are written as files and count as sent.
+    let settings = (*app.registry.settings).clone();
+    let mailer = Mailer::from_settings(&settings).unwrap();
+    let templates = Templates::new().unwrap();
+    let today = crate::helpers::sample_today();
+    run_once(
+        &app.registry.db,
+        &settings,
+        &templates,
+        &mailer,
+        today,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let officer = app.client_for(Role::Officer).await;
+    let (_, page) = text(
+        &officer,
+        format!("{}/agreements/AGR-2025-0004", app.address),
+    )
+    .await;
+    assert!(
+        page.contains("t-email"),
+        "the e-mails are on the timeline: {page}"
+    );
+    assert!(page.contains("Skickat"));
+    // A message that could not be sent is on top of the start page of the agreement's officers.
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    let row = avtal::db::entities::outbox::Entity::find()
+        .one(&app.registry.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let reference = row.reference.clone();
+    let mut failed: avtal::db::entities::outbox::ActiveModel = row.into();
+    failed.state = Set("failed".into());
+    failed.subject = Set("Påminnelse som fastnade".into());
+    failed.update(&app.registry.db).await.unwrap();
+    let (_, admin_start) = text(&app.client, format!("{}/", app.address)).await;
+    assert!(admin_start.contains("E-post som inte kunde skickas"));
+    assert!(admin_start.contains("Påminnelse som fastnade"));
+    let (_, officer_start) = text(&officer, format!("{}/", app.address)).await;
+    let officers_own = ["AGR-2025-0004", "AGR-2026-0009"].contains(&reference.as_str());
+    assert_eq!(
+        officer_start.contains("Påminnelse som fastnade"),
+        officers_own,
+        "{reference}"
+    );
+    let enterprise = app.client_for(Role::Enterprise).await;
+    let (_, own) = text(&enterprise, format!("{}/", app.address)).await;
+    assert!(!own.contains("E-post som inte kunde skickas"));
+}
+
 crate::on_both_backends!(
+    sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages,
     the_audit_page_names_the_user_behind_each_change,
     the_officer_start_page_shows_overdue_reports_first_and_deadlines_coloured_by_urgency,
     the_agreement_list_filters_sorts_and_pages_like_the_api,
