@@ -767,7 +767,77 @@ async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
 
+async fn avtal_user_add_prints_a_generated_password_that_signs_in(app: TestApp) {
+    app.load_examples().await;
+    let settings = &app.registry.settings;
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"));
+        cmd.arg("--data-dir")
+            .arg(&settings.data_dir)
+            .args(["user", "add"])
+            .args(args)
+            .env("DATABASE_URL", settings.database_url().expose())
+            .env("RUST_LOG", "error")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        &[
+            "--email",
+            "ny@haninge.example",
+            "--role",
+            "officer",
+            "--org",
+            "212900-0028",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let password = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(password.len(), 20);
+    let out = run(
+        &[
+            "--email",
+            "revisor@haninge.example",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ],
+        Some("ett eget långt lösenord\n"),
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "a password read from stdin is not printed"
+    );
+    let out = run(&["--email", "x@haninge.example", "--role", "officer"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("org_required"));
+    app.browser_login("ny@haninge.example", &password).await;
+    app.browser_login("revisor@haninge.example", "ett eget långt lösenord")
+        .await;
+    let log = app.get("/api/v1/audit?action=user.create&actor=cli").await;
+    assert_eq!(log.body["total"], json!(2), "{}", log.body);
+}
+
 crate::on_both_backends!(
+    avtal_user_add_prints_a_generated_password_that_signs_in,
     behind_https_the_session_cookie_is_secure,
     every_route_gives_each_role_exactly_what_the_policy_table_says,
     an_enterprise_user_lists_only_its_own_organisations_agreements,
