@@ -347,7 +347,53 @@ async fn sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages(
     assert!(!own.contains("E-post som inte kunde skickas"));
 }
 
+/// The ids of the form controls of `html` that have no `<label for=...>` (hidden inputs need none).
+fn unlabelled(html: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for tag in ["<input", "<select", "<textarea"] {
+        for chunk in html.split(tag).skip(1) {
+            let head = chunk.split('>').next().unwrap_or_default();
+            if head.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = head
+                .split("id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or_default();
+            if id.is_empty() || !html.contains(&format!("for=\"{id}\"")) {
+                missing.push(format!("{tag} {head}"));
+            }
+        }
+    }
+    missing
+}
+
+async fn every_form_control_on_every_page_has_a_label_and_one_h1(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    for path in [
+        "/",
+        "/agreements",
+        "/agreements/AGR-2025-0004",
+        "/agreements/AGR-2026-0009",
+        "/agreements/new?kind=iop",
+        "/agreements/new?kind=procurement_contract",
+        "/agreements/AGR-2025-0004/edit",
+        "/tokens",
+        "/audit",
+        "/login",
+    ] {
+        let (status, page) = text(&officer, format!("{}{path}", app.address)).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(unlabelled(&page), Vec::<String>::new(), "{path}");
+        assert_eq!(page.matches("<h1").count(), 1, "{path}: one h1");
+        assert!(page.contains("<html lang=\"sv\">"));
+    }
+}
+
 crate::on_both_backends!(
+    every_form_control_on_every_page_has_a_label_and_one_h1,
     sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages,
     the_audit_page_names_the_user_behind_each_change,
     the_officer_start_page_shows_overdue_reports_first_and_deadlines_coloured_by_urgency,
