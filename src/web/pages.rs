@@ -534,7 +534,11 @@ pub async fn agreement_context(
     }
     for d in &derived.deadlines {
         if let Some(r) = &d.report {
-            timeline.push(json!({"date": r.due, "what": format!("Rapport {} för perioden till {}", r.kind, r.period_end),
+            timeline.push(json!({"date": r.due, "what": format!(
+                    "Rapport: {} för perioden till {}",
+                    LABELS.get(&r.kind).unwrap_or(&r.kind),
+                    r.period_end
+                ),
                                  "state": r.state, "kind": "report"}));
         }
     }
