@@ -229,37 +229,38 @@ fn agreement_from(f: &Fields, base: Option<&Agreement>) -> Result<Agreement, Vec
             )),
         },
     }
-    // Parties: the buyer and the counterpart from the form; a funder or others are kept.
+    // Parties: the form holds the first buyer and the first supplier or IOP partner; they are
+    // replaced in place (or added, or removed when emptied) and every other party is kept.
     let counterpart = if kind == Some(AgreementKind::Iop) {
         PartyRole::IopPartner
     } else {
         PartyRole::Supplier
     };
-    let mut parties: Vec<Value> = doc["parties"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| {
-            !matches!(
-                p["role"].as_str(),
-                Some("buyer" | "supplier" | "iop_partner")
-            )
-        })
-        .collect();
-    for (name, role) in [("buyer", PartyRole::Buyer), ("partner", counterpart)] {
-        if let Some(raw) = text(name) {
-            match OrgNumber::parse(&raw) {
-                Ok(o) => parties.insert(
-                    if role == PartyRole::Buyer {
-                        0
-                    } else {
-                        parties.len().min(1)
-                    },
-                    json!({"org": o, "role": role}),
-                ),
-                Err(e) => errors.push(Violation::new(name, &raw, "org_number", e.to_string())),
+    let mut parties: Vec<Value> = doc["parties"].as_array().cloned().unwrap_or_default();
+    for (name, role, roles) in [
+        ("buyer", PartyRole::Buyer, &["buyer"][..]),
+        ("partner", counterpart, &["supplier", "iop_partner"][..]),
+    ] {
+        let at = parties
+            .iter()
+            .position(|p| p["role"].as_str().is_some_and(|r| roles.contains(&r)));
+        match (text(name).map(|raw| (OrgNumber::parse(&raw), raw)), at) {
+            (Some((Ok(o), _)), Some(i)) => parties[i] = json!({"org": o, "role": role}),
+            (Some((Ok(o), _)), None) => {
+                let i = if role == PartyRole::Buyer {
+                    0
+                } else {
+                    parties.len().min(1)
+                };
+                parties.insert(i, json!({"org": o, "role": role}));
             }
+            (Some((Err(e), raw)), _) => {
+                errors.push(Violation::new(name, &raw, "org_number", e.to_string()))
+            }
+            (None, Some(i)) => {
+                parties.remove(i);
+            }
+            (None, None) => {}
         }
     }
     doc["parties"] = json!(parties);

@@ -392,7 +392,85 @@ async fn every_form_control_on_every_page_has_a_label_and_one_h1(app: TestApp) {
     }
 }
 
+async fn editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show(app: TestApp) {
+    app.load_examples().await;
+    // AGR-2026-0009 has a funder, options or reporting the form does not show.
+    let before = app.agreement("AGR-2026-0009").await.body["agreement"].clone();
+    let officer = app.client_for(Role::Officer).await;
+    let url = format!("{}/agreements/AGR-2026-0009/edit", app.address);
+    let (_, form) = text(&officer, url.clone()).await;
+    // Send back exactly what the form shows, with a new title.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for chunk in form
+        .split("<input")
+        .skip(1)
+        .chain(form.split("<textarea").skip(1))
+    {
+        let head = chunk.split('>').next().unwrap_or_default();
+        let attr = |a: &str| {
+            head.split(&format!("{a}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(|v| v.replace("&amp;", "&").replace("&#x2F;", "/"))
+        };
+        let Some(name) = attr("name") else { continue };
+        let value = if chunk
+            .trim_start()
+            .starts_with(|c: char| c == ' ' || c.is_alphabetic())
+            && head.contains("rows=")
+        {
+            chunk
+                .split('>')
+                .nth(1)
+                .and_then(|r| r.split("</textarea").next())
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            attr("value").unwrap_or_default()
+        };
+        fields.push((name, value));
+    }
+    for chunk in form.split("<select").skip(1) {
+        let name = chunk
+            .split("name=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default();
+        let value = chunk
+            .split("<option value=\"")
+            .skip(1)
+            .find(|o| o.split('>').next().unwrap_or_default().contains("selected"))
+            .and_then(|o| o.split('"').next())
+            .unwrap_or_default();
+        fields.push((name.to_owned(), value.to_owned()));
+    }
+    fields.retain(|(k, _)| k != "title");
+    fields.push(("title".into(), "Ny titel".into()));
+    let r = officer.post(&url).form(&fields).send().await.unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    let after = app.agreement("AGR-2026-0009").await.body["agreement"].clone();
+    assert_eq!(after["title"], "Ny titel");
+    for key in [
+        "parties",
+        "options",
+        "reporting",
+        "iop",
+        "period",
+        "value",
+        "contacts",
+        "social_clauses",
+    ] {
+        assert_eq!(after[key], before[key], "{key} changed");
+    }
+}
+
 crate::on_both_backends!(
+    editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show,
     every_form_control_on_every_page_has_a_label_and_one_h1,
     sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages,
     the_audit_page_names_the_user_behind_each_change,
