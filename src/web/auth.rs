@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::AppState;
@@ -391,11 +391,10 @@ pub fn client_ip(parts_ext: &axum::http::Extensions) -> String {
 }
 
 /// The login form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct LoginForm {
     email: String,
     password: String,
-    #[serde(default)]
     next: Option<String>,
 }
 
@@ -427,13 +426,20 @@ pub async fn login(
     req: Request,
 ) -> Result<Response, AppError> {
     let ip = client_ip(req.extensions());
-    let Form(f): Form<LoginForm> =
-        Form::from_request(req, &state)
-            .await
-            .map_err(|e| AppError::BadRequest {
-                field: None,
-                message: e.body_text(),
-            })?;
+    let body = axum::body::to_bytes(req.into_body(), 16 * 1024)
+        .await
+        .unwrap_or_default();
+    // Missing fields are an ordinary failed login, not a malformed request.
+    let field = |name: &str| {
+        form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let f = LoginForm {
+        email: field("email").unwrap_or_default(),
+        password: field("password").unwrap_or_default(),
+        next: field("next"),
+    };
     let next = safe_next(f.next.as_deref());
     let account = f.email.trim().to_lowercase();
     if !ui.limiter.allowed(&account, &ip) {
@@ -491,8 +497,6 @@ pub async fn logout(
     }
     Ok(resp)
 }
-
-use axum::extract::FromRequest;
 
 #[cfg(test)]
 mod tests {

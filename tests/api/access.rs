@@ -482,6 +482,15 @@ async fn a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    // A login without fields is a failed login, not a malformed request.
+    let r = raw
+        .post(format!("{}/login", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
     // A wrong password and an unknown account get the same generic answer.
     for (email, pw) in [
         ("sara@haninge.example", "fel"),
