@@ -412,11 +412,8 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 /// `GET /login`
-pub async fn login_page(
-    Extension(ui): Extension<Arc<Ui>>,
-    axum::extract::Query(q): axum::extract::Query<NextQuery>,
-) -> Response {
-    pages::login(&ui, "", &safe_next(q.next.as_deref()), None, StatusCode::OK)
+pub async fn login_page(axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
+    pages::login("", &safe_next(q.next.as_deref()), None, StatusCode::OK)
 }
 
 /// `POST /login`: a generic error on any failure; attempts are limited per account and address.
@@ -444,7 +441,6 @@ pub async fn login(
     let account = f.email.trim().to_lowercase();
     if !ui.limiter.allowed(&account, &ip) {
         return Ok(pages::login(
-            &ui,
             &f.email,
             &next,
             Some("För många misslyckade inloggningar. Vänta en kvart och försök igen."),
@@ -454,7 +450,6 @@ pub async fn login(
     let Some(user) = accounts::authenticate(&state.registry, &account, &f.password).await? else {
         ui.limiter.failed(&account, &ip);
         return Ok(pages::login(
-            &ui,
             &f.email,
             &next,
             Some("Fel e-postadress eller lösenord."),

@@ -246,13 +246,7 @@ impl IntoResponse for PageError {
 }
 
 /// The login page.
-pub fn login(
-    _ui: &Ui,
-    email: &str,
-    next: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
+pub fn login(email: &str, next: &str, error: Option<&str>, status: StatusCode) -> Response {
     let mut ctx = base(None, None);
     ctx.insert("email", email);
     ctx.insert("next", next);
