@@ -526,12 +526,12 @@ async fn list(
     avtal::db::migrate(&db).await?;
     seed(&db, count).await?;
     let registry = Registry::new(db, Arc::new(settings));
+    let client = api_client(&registry).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
         let _ = axum::serve(listener, web::router(AppState { registry })).await;
     });
-    let client = reqwest::Client::new();
     // A supplier that is party to about count / ORGS agreements.
     let party = org_number(1009, 8);
     let mixes = [
@@ -659,4 +659,33 @@ async fn notify(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::
         sent.sent as f64 / send_time.as_secs_f64().max(1e-9)
     );
     Ok(())
+}
+
+/// An admin user (no password: it cannot sign in) with one API token, stored directly, and a
+/// client that sends the token: every route but `/health` needs one.
+async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
+    let user = avtal::db::users::insert_user(
+        &registry.db,
+        "bench@avtal.example",
+        "!",
+        avtal::domain::access::Role::Admin,
+        None,
+    )
+    .await?;
+    let token = format!("avt_{}", avtal::accounts::new_secret()?);
+    avtal::db::users::insert_token(
+        &registry.db,
+        user.id,
+        "bench",
+        &avtal::accounts::secret_hash(&token),
+    )
+    .await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
+    );
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }

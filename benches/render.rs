@@ -268,7 +268,7 @@ async fn run(
         registry: registry.clone(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
+    let client = api_client(&registry).await?;
     let url = format!("{address}/api/v1/agreements/{reference}/documents");
     let body = serde_json::json!({ "template": template });
 
@@ -455,4 +455,33 @@ async fn batch_throughput(
         rate(service) / rate(bare) * 100.0
     );
     Ok(())
+}
+
+/// An admin user (no password: it cannot sign in) with one API token, stored directly, and a
+/// client that sends the token: every route but `/health` needs one.
+async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
+    let user = avtal::db::users::insert_user(
+        &registry.db,
+        "bench@avtal.example",
+        "!",
+        avtal::domain::access::Role::Admin,
+        None,
+    )
+    .await?;
+    let token = format!("avt_{}", avtal::accounts::new_secret()?);
+    avtal::db::users::insert_token(
+        &registry.db,
+        user.id,
+        "bench",
+        &avtal::accounts::secret_hash(&token),
+    )
+    .await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
+    );
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }

@@ -67,6 +67,10 @@ pub struct Settings {
     pub render_concurrency: usize,
     /// E-mail delivery of the reminders.
     pub notify: NotifySettings,
+    /// The address users reach the service at, e.g. `https://avtal.kommun.example`; with
+    /// `https` the session cookie is marked `Secure`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// How reminders are turned into e-mail and delivered (`[notify]` in `avtal.toml`).
@@ -164,6 +168,7 @@ impl Default for Settings {
             render_timeout_secs: 30,
             render_concurrency: 2,
             notify: NotifySettings::default(),
+            public_url: None,
         }
     }
 }
@@ -212,6 +217,13 @@ impl Settings {
                 amount: t.amount_sek,
             })
             .collect()
+    }
+
+    /// Whether session cookies are `Secure`: the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// Today's date: the configured one, or the local date in Sweden.

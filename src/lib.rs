@@ -7,6 +7,7 @@
 //! `documents` turns an agreement into a JSON view model and a PDF/A through the typst CLI, and
 //! stores the PDF with its hash.
 
+pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod demo;

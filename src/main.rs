@@ -12,6 +12,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use avtal::config::Settings;
 use avtal::db::{self, entities::agreement, store::AgreementFilter};
 use avtal::documents::{self, DocumentRequest, RenderError};
+use avtal::domain::access::Role;
 use avtal::domain::agreement::Reference;
 use avtal::domain::dates::parse_iso_date;
 use avtal::notify::{self, NotifyFormat};
@@ -76,6 +77,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: NotifyFormat,
     },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -108,6 +114,29 @@ enum Command {
         #[arg(long)]
         report: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; prints a generated password unless one is read from standard input.
+    Add {
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
+        /// admin, officer, auditor or enterprise.
+        #[arg(long, value_parser = parse_role_arg)]
+        role: Role,
+        /// Organisation number of an officer's or enterprise user's organisation.
+        #[arg(long)]
+        org: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_role_arg(s: &str) -> Result<Role, String> {
+    Role::parse(s)
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +190,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut registry = open(&cli).await?;
             if *demo {
                 load_demo(&registry).await?;
+                let created = avtal::demo::create_users(&registry)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot create the demo users: {e}"))?;
+                if created.is_empty() {
+                    eprintln!(
+                        "demo: the demo users exist already (their passwords were printed when they were made)"
+                    );
+                } else {
+                    println!("demo users (shown once; the passwords are not stored in clear):");
+                    for (email, role, password) in &created {
+                        println!("  {:<10} {email:<32} {password}", role.code());
+                    }
+                }
                 if registry.settings.today.is_none() {
                     let (y, m, d) = avtal::demo::SAMPLE_TODAY;
                     let mut s = (*registry.settings).clone();
@@ -174,7 +216,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {addr}"))?;
             eprintln!("avtal listens on http://{}", listener.local_addr()?);
             spawn_notifier(&registry)?;
-            axum::serve(listener, web::router(AppState { registry }))
+            let app = web::router(AppState { registry })
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
@@ -285,6 +329,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             out.flush()?;
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    org,
+                    password_stdin,
+                },
+        } => {
+            let registry = open(&cli).await?;
+            let (password, generated) = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("cannot read the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (avtal::accounts::generate_password()?, true)
+            };
+            let user = avtal::accounts::create_user(
+                &registry,
+                avtal::accounts::NewUser {
+                    email: email.clone(),
+                    role: *role,
+                    org: org.clone(),
+                    password: password.clone(),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                avtal::registry::RegistryError::Invalid(v) => anyhow::anyhow!(
+                    "user refused: {}",
+                    v.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                other => other.into(),
+            })?;
+            eprintln!(
+                "created user {} ({}) with role {}",
+                user.id, user.email, user.role
+            );
+            if generated {
+                println!("{password}");
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify,

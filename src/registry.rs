@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::db::audit::{self, NewEntry};
 use crate::db::{self, store, store::StoreError, store::Stored};
 use crate::documents::Renderer;
+use crate::domain::access::Principal;
 use crate::domain::actions;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::AgreementStatus;
@@ -28,6 +29,9 @@ pub enum RegistryError {
     /// Storage said no or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The acting user may not change this record; nothing was written.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl From<sea_orm::DbErr> for RegistryError {
@@ -111,8 +115,11 @@ pub struct Registry {
     pub settings: Arc<Settings>,
     /// Renders contract documents (templates, typst runner and its concurrency limit).
     pub renderer: Arc<Renderer>,
-    /// Who acts through this handle, as the audit log names it (`api`, `cli`, ...).
+    /// Who acts through this handle, as the audit log names it (`api`, `cli`, `user:7`, ...).
     pub actor: Arc<str>,
+    /// The signed-in user this handle acts for; `None` for the CLI, imports and the system,
+    /// which may change everything.
+    pub principal: Option<Arc<Principal>>,
 }
 
 impl Registry {
@@ -124,6 +131,29 @@ impl Registry {
             settings,
             renderer,
             actor: Arc::from("system"),
+            principal: None,
+        }
+    }
+
+    /// The same registry acting for a signed-in user: the audit log names `user:<id>` and every
+    /// agreement change is checked against what the user may edit.
+    pub fn as_user(&self, user: &Principal) -> Self {
+        Self {
+            actor: Arc::from(user.actor()),
+            principal: Some(Arc::new(user.clone())),
+            ..self.clone()
+        }
+    }
+
+    /// Refuses a change of `a` the acting user may not make (an officer outside its buyer or
+    /// funder organisation, an auditor, an enterprise user).
+    pub fn ensure_may_edit(&self, a: &Agreement) -> Result<(), RegistryError> {
+        match &self.principal {
+            Some(p) if !p.may_edit(a) => Err(RegistryError::Forbidden(format!(
+                "you may not change agreement {}: only the buyer's or funder's officers can",
+                a.reference
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -269,6 +299,7 @@ impl Registry {
         &self,
         mut a: Agreement,
     ) -> Result<Stored<Agreement>, RegistryError> {
+        self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
         self.check_agreement(&tx, &mut a).await?;
         let stored = store::insert_agreement(&tx, &a).await?;
@@ -288,8 +319,10 @@ impl Registry {
         version: i32,
         mut a: Agreement,
     ) -> Result<Stored<Agreement>, RegistryError> {
+        self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
         let current = store::get_agreement(&tx, key).await?;
+        self.ensure_may_edit(&current.data)?;
         if current.version != version {
             return Err(StoreError::Stale {
                 what: "agreement",
@@ -326,6 +359,7 @@ impl Registry {
         let today = self.settings.today();
         let tx = db::begin_write(&self.db).await?;
         let current = store::get_agreement(&tx, key).await?;
+        self.ensure_may_edit(&current.data)?;
         if let Some(v) = version
             && v != current.version
         {

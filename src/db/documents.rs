@@ -145,3 +145,16 @@ pub async fn get_document(
     let content = std::mem::take(&mut m.content);
     Ok((meta_of(m), content))
 }
+
+/// The reference of the agreement document `id` belongs to, without loading the PDF.
+pub async fn document_reference(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<String>, StoreError> {
+    Ok(document::Entity::find_by_id(id)
+        .select_only()
+        .column(document::Column::AgreementReference)
+        .into_tuple::<String>()
+        .one(db)
+        .await?)
+}

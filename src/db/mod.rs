@@ -6,6 +6,7 @@ pub mod audit;
 pub mod documents;
 pub mod entities;
 pub mod store;
+pub mod users;
 
 use std::time::Duration;
 

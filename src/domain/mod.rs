@@ -1,5 +1,6 @@
 //! Pure domain types and rules: agreements, organisations, codes, money, dates and deadlines. No I/O here.
 
+pub mod access;
 pub mod actions;
 pub mod agreement;
 pub mod audit;

@@ -297,3 +297,17 @@ pub async fn list(
         .all(db)
         .await
 }
+
+/// The messages about agreement `reference`, newest first, at most `limit`.
+pub async fn list_for_reference(
+    db: &impl ConnectionTrait,
+    reference: &str,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    outbox::Entity::find()
+        .filter(outbox::Column::Reference.eq(reference))
+        .order_by_desc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use super::auth::Acting;
 use super::error::AppError;
 use super::extract::{ApiJson, ApiQuery};
 use crate::config::Settings;
@@ -113,7 +114,7 @@ pub async fn list_organisations(
 
 /// `POST /api/v1/organisations`
 pub async fn create_organisation(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     ApiJson(o): ApiJson<Organisation>,
 ) -> Result<(StatusCode, Json<Stored<Organisation>>), AppError> {
     Ok((
@@ -135,7 +136,7 @@ pub async fn show_organisation(
 
 /// `PUT /api/v1/organisations/{org_number}`
 pub async fn update_organisation(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Organisation>>,
 ) -> Result<Json<Stored<Organisation>>, AppError> {
@@ -173,7 +174,7 @@ pub async fn list_contacts(
 
 /// `POST /api/v1/contacts`
 pub async fn create_contact(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     ApiJson(c): ApiJson<Contact>,
 ) -> Result<(StatusCode, Json<Stored<Contact>>), AppError> {
     Ok((
@@ -193,7 +194,7 @@ pub async fn show_contact(
 
 /// `PUT /api/v1/contacts/{email}`
 pub async fn update_contact(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Contact>>,
 ) -> Result<Json<Stored<Contact>>, AppError> {
@@ -269,6 +270,11 @@ impl AgreementListQuery {
         })
     }
 
+    /// The page number and size, checked.
+    pub fn paging(&self) -> Result<(u64, u64), AppError> {
+        paging(self.page, self.limit)
+    }
+
     /// Parses `sort`: a key, `-` in front for descending.
     pub fn to_sort(&self) -> Result<(SortKey, bool), AppError> {
         let raw = self.sort.as_deref().unwrap_or("reference");
@@ -310,7 +316,7 @@ pub async fn list_agreements(
 
 /// `POST /api/v1/agreements`
 pub async fn create_agreement(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     ApiJson(a): ApiJson<Agreement>,
 ) -> Result<(StatusCode, Json<AgreementResponse>), AppError> {
     let stored = state.registry.create_agreement(a).await?;
@@ -335,7 +341,7 @@ pub async fn show_agreement(
 
 /// `PUT /api/v1/agreements/{reference}`
 pub async fn update_agreement(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Agreement>>,
 ) -> Result<Json<AgreementResponse>, AppError> {
@@ -372,7 +378,7 @@ fn need<T>(field: &str, v: Option<T>) -> Result<T, AppError> {
 /// `POST /api/v1/agreements/{reference}/{action}`: activate, transition, exercise-option,
 /// decline-option, notice, amendments, cancel.
 pub async fn agreement_action(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path((key, action)): Path<(String, String)>,
     body: Option<ApiJson<ActionBody>>,
 ) -> Result<Json<AgreementResponse>, AppError> {

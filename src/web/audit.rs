@@ -50,35 +50,44 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, AppError> {
-    let limit = q.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(bad("limit", format!("limit is between 1 and {MAX_LIMIT}")));
-    }
-    let page = q.page.unwrap_or(1);
-    if page == 0 {
-        return Err(bad("page", "pages are numbered from 1"));
-    }
-    let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
-    let agreement = nonempty(q.agreement)
-        .map(|r| reference(&r).map(|r| r.to_string()))
-        .transpose()?;
-    let from = nonempty(q.from).map(|d| date("from", &d)).transpose()?;
-    let to = nonempty(q.to).map(|d| date("to", &d)).transpose()?;
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        return Err(bad("to", "to is on or after from"));
-    }
-    let filter = AuditFilter {
-        agreement,
-        actor: nonempty(q.actor),
-        action: nonempty(q.action),
-        from: from.map(start_of_day),
-        to: to.map(end_of_day),
-    };
+    let (filter, page, limit) = q.to_filter()?;
     Ok(Json(
         audit::list(&state.registry.db, &filter, page, limit).await?,
     ))
+}
+
+impl AuditQuery {
+    /// The filter, page and page size, naming the first bad parameter.
+    pub fn to_filter(self) -> Result<(AuditFilter, u64, u64), AppError> {
+        let q = self;
+        let limit = q.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(bad("limit", format!("limit is between 1 and {MAX_LIMIT}")));
+        }
+        let page = q.page.unwrap_or(1);
+        if page == 0 {
+            return Err(bad("page", "pages are numbered from 1"));
+        }
+        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let agreement = nonempty(q.agreement)
+            .map(|r| reference(&r).map(|r| r.to_string()))
+            .transpose()?;
+        let from = nonempty(q.from).map(|d| date("from", &d)).transpose()?;
+        let to = nonempty(q.to).map(|d| date("to", &d)).transpose()?;
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(bad("to", "to is on or after from"));
+        }
+        let filter = AuditFilter {
+            agreement,
+            actor: nonempty(q.actor),
+            action: nonempty(q.action),
+            from: from.map(start_of_day),
+            to: to.map(end_of_day),
+        };
+        Ok((filter, page, limit))
+    }
 }
 
 /// `GET /api/v1/audit/verify`: checks the whole chain, like `avtal audit verify`.

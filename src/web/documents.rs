@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiJson;
 use crate::db::documents::{self as doc_store, DocumentMeta};
@@ -25,12 +26,12 @@ fn reference(raw: &str) -> Result<Reference, AppError> {
 
 /// `POST /api/v1/agreements/{reference}/documents`: renders, stores and describes a document.
 pub async fn create_document(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
     ApiJson(req): ApiJson<DocumentRequest>,
 ) -> Result<(StatusCode, Json<DocumentMeta>), AppError> {
     let key = reference(&key)?;
-    let (meta, _) = documents::generate(&state.registry, &key, &req, "api").await?;
+    let (meta, _) = documents::generate(&state.registry, &key, &req, &state.registry.actor).await?;
     Ok((StatusCode::CREATED, Json(meta)))
 }
 

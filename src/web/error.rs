@@ -28,6 +28,12 @@ pub enum AppError {
     /// Rules are broken.
     #[error("validation failed")]
     Invalid(Vec<Violation>),
+    /// No credentials, or they are no longer valid.
+    #[error("sign in or send an API token")]
+    Unauthorized,
+    /// The user's role or organisation does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// No such record.
     #[error("{0}")]
     NotFound(String),
@@ -54,6 +60,23 @@ struct ErrorBody<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [Violation]>,
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl IntoResponse for AppError {
@@ -95,6 +118,14 @@ impl IntoResponse for AppError {
                     },
                 )
             }
+            AppError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                plain(
+                    "unauthorized",
+                    "sign in, or send an API token as Authorization: Bearer".into(),
+                ),
+            ),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, plain("forbidden", m.clone())),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, plain("not_found", m.clone())),
             AppError::Conflict(m) => (StatusCode::CONFLICT, plain("conflict", m.clone())),
             AppError::Unavailable(m) => (
@@ -133,6 +164,7 @@ impl From<RegistryError> for AppError {
         match e {
             RegistryError::Invalid(v) => AppError::Invalid(v),
             RegistryError::Store(s) => s.into(),
+            RegistryError::Forbidden(m) => AppError::Forbidden(m),
         }
     }
 }

@@ -1,14 +1,19 @@
-//! The HTTP edge: one route table, shared state, and the JSON API.
+//! The HTTP edge: one route table, shared state, the JSON API and the pages. Every route passes
+//! `auth::guard`, which applies the access policy of `policy`.
 
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod documents;
 pub mod error;
 pub mod extract;
+pub mod forms;
+pub mod pages;
+pub mod policy;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tower_http::trace::TraceLayer;
 
 use crate::registry::Registry;
@@ -22,9 +27,11 @@ pub struct AppState {
 
 /// Every URL of the service, in one place.
 pub fn router(mut state: AppState) -> Router {
-    // Changes made through HTTP are logged as the `api` actor (until requests carry a user).
+    // Changes are logged as `user:<id>` (`auth::Acting`); `api` only for a handler that does not
+    // take the acting user.
     state.registry = state.registry.with_actor("api");
     let limit = state.registry.settings.max_body_bytes;
+    let ui = pages::ui(state.registry.settings.secure_cookies());
     let api = Router::new()
         .route(
             "/organisations",
@@ -65,10 +72,38 @@ pub fn router(mut state: AppState) -> Router {
         .route("/documents/{id}", get(documents::show_document))
         .route("/templates", get(documents::list_templates))
         .route("/outbox", get(api::list_outbox));
+    let web = Router::new()
+        .route("/", get(pages::start))
+        .route("/deadlines", get(pages::start))
+        .route("/audit", get(pages::audit_log))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/static/avtal.css", get(pages::stylesheet))
+        .route("/agreements", get(pages::agreements))
+        .route("/agreements/new", get(forms::new_form).post(forms::create))
+        .route("/agreements/{reference}", get(pages::agreement))
+        .route(
+            "/agreements/{reference}/edit",
+            get(forms::edit_form).post(forms::update),
+        )
+        .route("/agreements/{reference}/do/{action}", post(forms::act))
+        .route(
+            "/agreements/{reference}/documents",
+            post(forms::generate_document),
+        )
+        .route("/documents/{id}", get(documents::show_document))
+        .route("/tokens", get(pages::tokens).post(forms::create_token))
+        .route("/tokens/{id}/revoke", post(forms::revoke_token));
     Router::new()
         .route("/health", get(api::health))
+        .merge(web)
         .nest("/api/v1", api)
         .fallback(|| async { error::AppError::NotFound("no such page".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
+        .layer(Extension(ui))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

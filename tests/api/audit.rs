@@ -118,7 +118,7 @@ async fn every_change_writes_exactly_one_entry_and_a_refused_one_none(app: TestA
             e.entity_kind.as_str(),
             e.entity_key.as_str()
         ),
-        ("api", "organisation", "212900-0085")
+        (app.admin_actor().as_str(), "organisation", "212900-0085")
     );
     assert!(e.before.is_none());
     n += 1;
@@ -480,7 +480,7 @@ async fn as_of_today_is_the_agreement_as_it_was_then(app: TestApp) {
         r.body["items"][0]["action"],
         json!("agreement.exercise_option")
     );
-    assert_eq!(r.body["items"][0]["actor"], json!("api"));
+    assert_eq!(r.body["items"][0]["actor"], json!(app.admin_actor()));
     assert_eq!(r.body["items"][0]["after"], now);
     assert_eq!(r.body["items"][1]["action"], json!("agreement.create"));
     assert_eq!(r.body["items"][1]["actor"], json!("import"));
@@ -489,7 +489,10 @@ async fn as_of_today_is_the_agreement_as_it_was_then(app: TestApp) {
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(10));
     assert_eq!(r.body["items"][0]["id"], json!(49));
     let r = app
-        .get(&format!("/api/v1/audit?from={today}&to={today}&actor=api"))
+        .get(&format!(
+            "/api/v1/audit?from={today}&to={today}&actor={}",
+            app.admin_actor()
+        ))
         .await;
     assert_eq!(r.body["total"], json!(1));
     let r = app.get(&format!("/api/v1/audit?to={yesterday}")).await;
@@ -632,7 +635,7 @@ async fn a_generated_document_is_logged_with_its_hash(app: TestApp) {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let e = one_new_entry(&app, n, "document.create").await;
-    assert_eq!(e.actor, "api");
+    assert_eq!(e.actor, app.admin_actor());
     assert_eq!(e.entity_kind, "document");
     assert_eq!(e.entity_key, r.body["id"].to_string());
     assert_eq!(e.agreement.as_deref(), Some("AGR-2025-0001"));

@@ -322,7 +322,7 @@ async fn the_same_agreement_rendered_twice_has_the_same_sha256(app: TestApp) {
     assert_eq!(first.body["sha256"], second.body["sha256"]);
     assert_eq!(first.body["agreement_version"], json!(1));
     assert_eq!(first.body["template_version"], json!("1.0.0"));
-    assert_eq!(first.body["created_by"], json!("api"));
+    assert_eq!(first.body["created_by"], json!(app.admin_actor()));
 }
 
 async fn a_draft_iop_without_required_fields_is_refused_with_every_missing_field(app: TestApp) {

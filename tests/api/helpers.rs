@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use avtal::config::{Secret, Settings};
+use avtal::domain::access::Role;
+use avtal::domain::org_number::OrgNumber;
 use avtal::registry::Registry;
 use avtal::web::{self, AppState};
 use chrono::NaiveDate;
@@ -25,9 +27,12 @@ pub fn sample_today() -> NaiveDate {
 /// A running app with its own database.
 pub struct TestApp {
     pub address: String,
+    /// Sends the admin's API token with every request.
     pub client: reqwest::Client,
     pub registry: Registry,
     pub backend: Backend,
+    /// The admin user created at spawn, whose token `client` sends.
+    pub admin_id: i64,
     _dir: tempfile::TempDir,
 }
 
@@ -66,7 +71,7 @@ pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings 
     settings
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -104,18 +109,68 @@ pub async fn spawn_with(backend: Backend, settings: Settings, dir: tempfile::Tem
     );
     let app = web::router(AppState {
         registry: registry.clone(),
-    });
+    })
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
+    // An admin with an API token, made straight in storage (no audit entry, no slow hash), so
+    // the tests of every other feature call the API as before.
+    let (admin_id, token) =
+        user_with_token(&registry, "admin@test.example", Role::Admin, None).await;
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: bearer_client(&token),
         registry,
         backend,
+        admin_id,
         _dir: dir,
     }
 }
+
+/// A user of `role` stored directly (password login impossible) with a fresh API token.
+pub async fn user_with_token(
+    registry: &Registry,
+    email: &str,
+    role: Role,
+    org: Option<&str>,
+) -> (i64, String) {
+    let org = org.map(|o| OrgNumber::parse(o).unwrap_or_else(|e| panic!("{e}")));
+    let user = avtal::db::users::insert_user(&registry.db, email, "!", role, org.as_ref())
+        .await
+        .unwrap_or_else(|e| panic!("insert user: {e}"));
+    let token = format!(
+        "avt_{}",
+        avtal::accounts::new_secret().unwrap_or_else(|e| panic!("{e}"))
+    );
+    avtal::db::users::insert_token(
+        &registry.db,
+        user.id,
+        "tests",
+        &avtal::accounts::secret_hash(&token),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("insert token: {e}"));
+    (user.id, token)
+}
+
+/// A client that sends `token` as `Authorization: Bearer` and does not follow redirects.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// The organisations of the test users of each role: the officer works for Haninge (buyer of
+/// AGR-2025-0004 and AGR-2026-0009), the enterprise user for Ljusglimt (supplier of AGR-2025-0004).
+pub const OFFICER_ORG: &str = "212900-0028";
+pub const ENTERPRISE_ORG: &str = "769990-0051";
 
 /// A response's status and JSON body.
 pub struct Reply {
@@ -124,6 +179,72 @@ pub struct Reply {
 }
 
 impl TestApp {
+    /// The audit actor of the admin's changes.
+    pub fn admin_actor(&self) -> String {
+        format!("user:{}", self.admin_id)
+    }
+
+    /// A client with a fresh API token of a new user of `role` (officer and enterprise users
+    /// belong to `OFFICER_ORG` and `ENTERPRISE_ORG`); does not follow redirects.
+    pub async fn client_for(&self, role: Role) -> reqwest::Client {
+        let org = match role {
+            Role::Officer => Some(OFFICER_ORG),
+            Role::Enterprise => Some(ENTERPRISE_ORG),
+            Role::Admin | Role::Auditor => None,
+        };
+        let email = format!("{}-{}@test.example", role.code(), random_suffix());
+        let (_, token) = user_with_token(&self.registry, &email, role, org).await;
+        bearer_client(&token)
+    }
+
+    /// Creates a user with a password through the same use case as `avtal user add`.
+    pub async fn create_user(&self, email: &str, role: Role, org: Option<&str>, password: &str) {
+        avtal::accounts::create_user(
+            &self.registry,
+            avtal::accounts::NewUser {
+                email: email.to_owned(),
+                role,
+                org: org.map(str::to_owned),
+                password: password.to_owned(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create user: {e}"));
+    }
+
+    /// Signs in through the login form; returns a cookie-keeping client (no redirects) and
+    /// the session's CSRF token, read from the start page.
+    pub async fn browser_login(&self, email: &str, password: &str) -> (reqwest::Client, String) {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"));
+        let r = client
+            .post(format!("{}/login", self.address))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("login: {e}"));
+        assert_eq!(r.status().as_u16(), 303, "login of {email} failed");
+        let page = client
+            .get(format!("{}/tokens", self.address))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(csrf.len(), 64, "no CSRF token on the page");
+        (client, csrf)
+    }
+
     async fn reply(&self, req: reqwest::RequestBuilder) -> Reply {
         let resp = req
             .send()

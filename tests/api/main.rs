@@ -2,12 +2,15 @@
 
 #![expect(clippy::panic, reason = "a test reports a failure by panicking")]
 
+mod access;
 mod actions;
 mod audit;
+mod browser;
 mod deadlines;
 mod documents;
 mod helpers;
 mod mail;
+mod pages;
 mod rules;
 mod samples;
 mod transfer;

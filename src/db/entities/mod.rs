@@ -3,9 +3,12 @@
 
 pub mod agreement;
 pub mod agreement_party;
+pub mod api_token;
+pub mod app_user;
 pub mod audit_log;
 pub mod contact;
 pub mod document;
 pub mod organisation;
 pub mod outbox;
 pub mod outbox_reminder;
+pub mod user_session;

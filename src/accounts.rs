@@ -1,0 +1,330 @@
+//! Account use cases: creating users (Argon2id password hashes), signing in and out with
+//! server-side sessions, and API tokens. Secrets are random 256-bit values; only their SHA-256
+//! is stored. Every change to a user or token is written to the audit log in its transaction.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::db::audit::{self, NewEntry};
+use crate::db::store::{self, StoreError};
+use crate::db::users::{self, TokenInfo, UserInfo};
+use crate::domain::access::{Principal, Role};
+use crate::domain::org_number::OrgNumber;
+use crate::domain::party::{EmailAddress, Violation};
+use crate::registry::{Registry, RegistryError};
+
+/// How long a session lasts after sign-in.
+pub const SESSION_HOURS: i64 = 12;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login e-mail address.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation number (officer and enterprise users).
+    pub org: Option<String>,
+    /// The password in clear; only its hash is stored.
+    pub password: String,
+}
+
+/// A new session: the cookie value and the form token bound to it.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The secret cookie value.
+    pub token: String,
+    /// The CSRF token of the session's forms.
+    pub csrf: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A random 256-bit secret as 64 hex digits.
+pub fn new_secret() -> Result<String, RegistryError> {
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(|e| internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+/// A random password of 20 letters and digits without look-alikes (0/O, 1/l/I).
+pub fn generate_password() -> Result<String, RegistryError> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut out = String::with_capacity(20);
+    while out.len() < 20 {
+        let mut buf = [0u8; 32];
+        getrandom::fill(&mut buf).map_err(|e| internal(format!("no randomness: {e}")))?;
+        // Rejection sampling keeps every character equally likely.
+        let limit = 256 - 256 % ALPHABET.len();
+        for b in buf {
+            if (b as usize) < limit && out.len() < 20 {
+                out.push(char::from(ALPHABET[b as usize % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Hex SHA-256 of a secret, the form in which sessions and tokens are stored.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn internal(m: String) -> RegistryError {
+    RegistryError::Store(StoreError::Db(sea_orm::DbErr::Custom(m)))
+}
+
+async fn hash_password(password: String) -> Result<String, RegistryError> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| internal(format!("no randomness: {e}")))?;
+        let salt = SaltString::encode_b64(&bytes)
+            .map_err(|e| internal(format!("cannot encode a salt: {e}")))?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| internal(format!("cannot hash a password: {e}")))
+    })
+    .await
+    .map_err(|e| internal(format!("hashing stopped: {e}")))?
+}
+
+/// A hash of a password nobody has, verified when the e-mail address is unknown so that a
+/// failed login takes as long whether or not the account exists.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zr1v2hB0HrV/XbnTS4QuW0Oe+6QMoaGiZn6Vv05WTkg";
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Checks and creates a user; the audit entry holds the user without its password hash.
+pub async fn create_user(registry: &Registry, u: NewUser) -> Result<UserInfo, RegistryError> {
+    let mut violations = Vec::new();
+    let email = EmailAddress::parse(&u.email)
+        .map_err(|e| violations.push(Violation::new("email", &u.email, "email", e.to_string())))
+        .ok();
+    let org = match (&u.org, u.role.needs_org()) {
+        (Some(raw), true) => OrgNumber::parse(raw)
+            .map_err(|e| violations.push(Violation::new("org", raw, "org_number", e.to_string())))
+            .ok(),
+        (None, true) => {
+            violations.push(Violation::new(
+                "org",
+                "",
+                "org_required",
+                format!(
+                    "a user with role {} belongs to an organisation: give --org",
+                    u.role
+                ),
+            ));
+            None
+        }
+        (Some(raw), false) => {
+            violations.push(Violation::new(
+                "org",
+                raw,
+                "org_not_allowed",
+                format!("a user with role {} belongs to no organisation", u.role),
+            ));
+            None
+        }
+        (None, false) => None,
+    };
+    if u.password.chars().count() < MIN_PASSWORD_CHARS {
+        violations.push(Violation::new(
+            "password",
+            "",
+            "password_length",
+            format!("a password has at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    let Some(email) = email.filter(|_| violations.is_empty()) else {
+        return Err(RegistryError::Invalid(violations));
+    };
+    let hash = hash_password(u.password).await?;
+    registry
+        .in_write_tx(async |tx| {
+            if let Some(o) = &org {
+                store::get_organisation(tx, o).await.map_err(|e| match e {
+                    StoreError::NotFound { .. } => RegistryError::from(Violation::new(
+                        "org",
+                        o,
+                        "unknown_organisation",
+                        "no organisation with this number is registered",
+                    )),
+                    other => other.into(),
+                })?;
+            }
+            let info = users::insert_user(tx, email.as_str(), &hash, u.role, org.as_ref()).await?;
+            audit::record(
+                tx,
+                NewEntry::change(
+                    &registry.actor,
+                    "user.create",
+                    "user",
+                    &info.id.to_string(),
+                    None,
+                    Some(&info),
+                )?,
+            )
+            .await?;
+            Ok(info)
+        })
+        .await
+}
+
+/// The user with this e-mail address and password, if both match an active account.
+pub async fn authenticate(
+    registry: &Registry,
+    email: &str,
+    password: &str,
+) -> Result<Option<Principal>, RegistryError> {
+    let email = email.trim().to_lowercase();
+    let found = users::find_login(&registry.db, &email).await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.to_owned(), |(_, h)| h.clone());
+    let ok = verify_password(password.to_owned(), hash).await;
+    Ok(found.filter(|_| ok).map(|(p, _)| p))
+}
+
+/// Starts a session for `user`.
+pub async fn start_session(
+    registry: &Registry,
+    user: &Principal,
+) -> Result<NewSession, RegistryError> {
+    let token = new_secret()?;
+    let csrf = new_secret()?;
+    let expires_at = Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+    users::insert_session(
+        &registry.db,
+        &secret_hash(&token),
+        user.user_id,
+        &csrf,
+        expires_at,
+    )
+    .await?;
+    Ok(NewSession {
+        token,
+        csrf,
+        expires_at,
+    })
+}
+
+/// The user and CSRF token of a live session cookie.
+pub async fn session_user(
+    registry: &Registry,
+    token: &str,
+) -> Result<Option<(Principal, String)>, RegistryError> {
+    Ok(users::session(&registry.db, &secret_hash(token), Utc::now()).await?)
+}
+
+/// Ends a session (and clears expired ones).
+pub async fn end_session(registry: &Registry, token: &str) -> Result<(), RegistryError> {
+    Ok(users::delete_session(&registry.db, &secret_hash(token)).await?)
+}
+
+/// Creates an API token for `user`, acting as `registry.actor`; the secret is returned once.
+pub async fn create_token(
+    registry: &Registry,
+    user: &Principal,
+    name: &str,
+) -> Result<(TokenInfo, String), RegistryError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Violation::new(
+            "name",
+            name,
+            "token_name",
+            "a token needs a name of 1 to 100 characters",
+        )
+        .into());
+    }
+    let secret = format!("avt_{}", new_secret()?);
+    let info = registry
+        .in_write_tx(async |tx| {
+            let info = users::insert_token(tx, user.user_id, name, &secret_hash(&secret)).await?;
+            audit::record(
+                tx,
+                NewEntry::change(
+                    &registry.actor,
+                    "api_token.create",
+                    "api_token",
+                    &info.id.to_string(),
+                    None,
+                    Some(&serde_json::json!({"user": user.user_id, "name": info.name})),
+                )?,
+            )
+            .await?;
+            Ok(info)
+        })
+        .await?;
+    Ok((info, secret))
+}
+
+/// Revokes (deletes) token `id` of `user`.
+pub async fn revoke_token(
+    registry: &Registry,
+    user: &Principal,
+    id: i64,
+) -> Result<(), RegistryError> {
+    registry
+        .in_write_tx(async |tx| {
+            let info = users::delete_token(tx, user.user_id, id).await?;
+            audit::record(
+                tx,
+                NewEntry::change(
+                    &registry.actor,
+                    "api_token.revoke",
+                    "api_token",
+                    &id.to_string(),
+                    Some(&serde_json::json!({"user": user.user_id, "name": info.name})),
+                    None,
+                )?,
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+}
+
+/// The user an API token (`Authorization: Bearer ...`) belongs to.
+pub async fn token_user(
+    registry: &Registry,
+    token: &str,
+) -> Result<Option<Principal>, RegistryError> {
+    Ok(users::token_principal(&registry.db, &secret_hash(token), Utc::now()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let a = generate_password().unwrap_or_default();
+        let b = generate_password().unwrap_or_default();
+        assert_eq!(a.chars().count(), 20);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_accounts_cost_a_real_verification() {
+        use argon2::password_hash::PasswordHash;
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

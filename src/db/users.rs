@@ -1,0 +1,285 @@
+//! Storage of accounts: users, sessions and API tokens. Secrets arrive here already hashed.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, SqlErr,
+};
+use serde::Serialize;
+
+use super::entities::{api_token, app_user, user_session};
+use super::store::StoreError;
+use crate::domain::access::{Principal, Role};
+use crate::domain::org_number::OrgNumber;
+
+/// A user as pages and the audit log show it: everything but the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    /// Id.
+    pub id: i64,
+    /// E-mail address (the login name).
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation of an officer or enterprise user.
+    pub org: Option<String>,
+    /// Whether the user can sign in.
+    pub active: bool,
+}
+
+/// One API token as its owner sees it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// Id.
+    pub id: i64,
+    /// The owner's label.
+    pub name: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last request made with it.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+fn info(m: &app_user::Model) -> Result<UserInfo, StoreError> {
+    Ok(UserInfo {
+        id: m.id,
+        email: m.email.clone(),
+        role: Role::parse(&m.role).map_err(|e| corrupt(&m.email, e))?,
+        org: m.org_number.clone(),
+        active: m.active,
+    })
+}
+
+fn corrupt(key: &str, e: String) -> StoreError {
+    StoreError::Db(DbErr::Custom(format!(
+        "stored user {key} is unreadable: {e}"
+    )))
+}
+
+fn principal(m: &app_user::Model) -> Result<Principal, StoreError> {
+    Ok(Principal {
+        user_id: m.id,
+        email: m.email.clone(),
+        role: Role::parse(&m.role).map_err(|e| corrupt(&m.email, e))?,
+        org: m
+            .org_number
+            .as_deref()
+            .map(OrgNumber::parse)
+            .transpose()
+            .map_err(|e| corrupt(&m.email, e.to_string()))?,
+    })
+}
+
+/// Inserts a user; a taken e-mail address is `Duplicate`.
+pub async fn insert_user(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    org: Option<&OrgNumber>,
+) -> Result<UserInfo, StoreError> {
+    let now = Utc::now();
+    let model = app_user::ActiveModel {
+        email: Set(email.to_owned()),
+        password_hash: Set(password_hash.to_owned()),
+        role: Set(role.code().to_owned()),
+        org_number: Set(org.map(ToString::to_string)),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    match model.insert(db).await {
+        Ok(m) => info(&m),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(StoreError::Duplicate {
+                what: "user",
+                key: email.to_owned(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The active user with this e-mail address and its password hash.
+pub async fn find_login(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<(Principal, String)>, StoreError> {
+    let m = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(email))
+        .filter(app_user::Column::Active.eq(true))
+        .one(db)
+        .await?;
+    m.map(|m| Ok((principal(&m)?, m.password_hash))).transpose()
+}
+
+/// Every user, by e-mail address.
+pub async fn list_users(db: &impl ConnectionTrait) -> Result<Vec<UserInfo>, StoreError> {
+    app_user::Entity::find()
+        .order_by_asc(app_user::Column::Email)
+        .all(db)
+        .await?
+        .iter()
+        .map(info)
+        .collect()
+}
+
+async fn active_principal(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Option<Principal>, StoreError> {
+    let m = app_user::Entity::find_by_id(user_id)
+        .filter(app_user::Column::Active.eq(true))
+        .one(db)
+        .await?;
+    m.as_ref().map(principal).transpose()
+}
+
+/// Stores a session under the hash of its token.
+pub async fn insert_session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    user_id: i64,
+    csrf: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    user_session::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        user_id: Set(user_id),
+        csrf_token: Set(csrf.to_owned()),
+        created_at: Set(Utc::now()),
+        expires_at: Set(expires_at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The user and CSRF token of an unexpired session of an active user.
+pub async fn session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Principal, String)>, StoreError> {
+    let Some(s) = user_session::Entity::find_by_id(token_hash.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if s.expires_at <= now {
+        delete_session(db, token_hash).await?;
+        return Ok(None);
+    }
+    Ok(active_principal(db, s.user_id)
+        .await?
+        .map(|p| (p, s.csrf_token)))
+}
+
+/// Deletes one session (logout), and every expired one.
+pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), StoreError> {
+    user_session::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(user_session::Column::TokenHash.eq(token_hash))
+                .add(user_session::Column::ExpiresAt.lte(Utc::now())),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores an API token under the hash of its secret.
+pub async fn insert_token(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+) -> Result<TokenInfo, StoreError> {
+    let m = api_token::ActiveModel {
+        user_id: Set(user_id),
+        name: Set(name.to_owned()),
+        token_hash: Set(token_hash.to_owned()),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(TokenInfo {
+        id: m.id,
+        name: m.name,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+    })
+}
+
+/// The tokens of one user, newest first.
+pub async fn list_tokens(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<TokenInfo>, StoreError> {
+    Ok(api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user_id))
+        .order_by_desc(api_token::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| TokenInfo {
+            id: m.id,
+            name: m.name,
+            created_at: m.created_at,
+            last_used_at: m.last_used_at,
+        })
+        .collect())
+}
+
+/// Deletes token `id` of user `user_id`; `NotFound` when the user has no such token.
+pub async fn delete_token(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    id: i64,
+) -> Result<TokenInfo, StoreError> {
+    let not_found = || StoreError::NotFound {
+        what: "token",
+        key: id.to_string(),
+    };
+    let m = api_token::Entity::find_by_id(id)
+        .filter(api_token::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    api_token::Entity::delete_by_id(id).exec(db).await?;
+    Ok(TokenInfo {
+        id: m.id,
+        name: m.name,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+    })
+}
+
+/// The active user a token belongs to; notes when it was used (to the minute).
+pub async fn token_principal(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Principal>, StoreError> {
+    let Some(t) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let stale = t
+        .last_used_at
+        .is_none_or(|at| now - at > chrono::Duration::minutes(1));
+    let user_id = t.user_id;
+    if stale {
+        let mut am: api_token::ActiveModel = t.into();
+        am.last_used_at = Set(Some(now));
+        am.update(db).await?;
+    }
+    active_principal(db, user_id).await
+}

@@ -1,0 +1,549 @@
+//! Who is calling, and may they: the `guard` middleware on the whole router authenticates each
+//! request (API token or session cookie), applies the route policy of `policy`, checks the CSRF
+//! token of every state-changing cookie request, and scopes an enterprise user to its
+//! organisation's agreements. Also the login and logout handlers and the login rate limit.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::AppError;
+use super::pages::{self, Ui};
+use super::policy::{self, Rule};
+use crate::accounts;
+use crate::db::{documents as doc_store, store};
+use crate::domain::access::{Principal, Role};
+use crate::domain::agreement::Reference;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "avtal_session";
+/// Name of the CSRF form field (or the `x-csrf-token` header).
+pub const CSRF_FIELD: &str = "csrf";
+
+/// The CSRF token of the request's session, for the forms a page renders.
+#[derive(Debug, Clone)]
+pub struct Csrf(pub String);
+
+/// Failed logins allowed per account and per IP address within [`LOCKOUT_WINDOW`].
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+/// Failed logins allowed per client IP address within the window.
+pub const MAX_FAILURES_PER_IP: u32 = 20;
+/// How long failures count.
+pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Counts failed logins per account and per IP address, in memory (one instance's view;
+/// a restart forgets it).
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    fn count(&self, key: &str, now: Instant) -> u32 {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(key) {
+            Some((n, since)) if now.duration_since(*since) < LOCKOUT_WINDOW => *n,
+            _ => 0,
+        }
+    }
+
+    /// Whether another attempt for this account from this address may be tried now.
+    pub fn allowed(&self, account: &str, ip: &str) -> bool {
+        let now = Instant::now();
+        self.count(&format!("a:{account}"), now) < MAX_FAILURES_PER_ACCOUNT
+            && self.count(&format!("i:{ip}"), now) < MAX_FAILURES_PER_IP
+    }
+
+    /// Notes a failed attempt.
+    pub fn failed(&self, account: &str, ip: &str) {
+        let now = Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| now.duration_since(*since) < LOCKOUT_WINDOW);
+        }
+        for key in [format!("a:{account}"), format!("i:{ip}")] {
+            let e = map.entry(key).or_insert((0, now));
+            if now.duration_since(e.1) >= LOCKOUT_WINDOW {
+                *e = (0, now);
+            }
+            e.0 += 1;
+        }
+    }
+
+    /// Forgets the account's failures after a successful login.
+    pub fn succeeded(&self, account: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&format!("a:{account}"));
+    }
+}
+
+/// The registry acting for the signed-in user (audit actor `user:<id>`, edit scope checked).
+#[derive(Debug, Clone)]
+pub struct Acting(pub AppState);
+
+impl FromRequestParts<AppState> for Acting {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = parts
+            .extensions
+            .get::<Principal>()
+            .ok_or(AppError::Unauthorized)?;
+        Ok(Acting(AppState {
+            registry: state.registry.as_user(user),
+        }))
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
+    if is_api(path) {
+        match status {
+            StatusCode::UNAUTHORIZED => AppError::Unauthorized.into_response(),
+            StatusCode::NOT_FOUND => AppError::NotFound(message.to_owned()).into_response(),
+            _ => AppError::Forbidden(message.to_owned()).into_response(),
+        }
+    } else if status == StatusCode::UNAUTHORIZED {
+        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        Redirect::to(&format!("/login?next={next}")).into_response()
+    } else {
+        pages::error_page(status, Some(message).filter(|m| !m.is_empty()))
+    }
+}
+
+/// Reads the CSRF token of a cookie request: the `x-csrf-token` header, else the `csrf` field
+/// of a URL-encoded or multipart form (the body is read, up to `limit`, and put back).
+async fn sent_csrf(req: Request, limit: usize) -> (Request, Option<String>) {
+    if let Some(v) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        let v = v.to_owned();
+        return (req, Some(v));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !form && !multipart {
+        return (req, None);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.unwrap_or_default();
+    let token = if form {
+        form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v.into_owned())
+    } else {
+        multipart_field(&bytes, CSRF_FIELD)
+    };
+    (Request::from_parts(parts, Body::from(bytes)), token)
+}
+
+/// The value of a short text field `name` of a multipart body (the part's content up to its
+/// line end); enough for the 64 hex digits of a form token.
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let at = body
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    let rest = &body[at + marker.len()..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.windows(2).position(|w| w == b"\r\n")?;
+    String::from_utf8(value[..end].to_vec()).ok()
+}
+
+/// Constant-time comparison of two tokens.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn path_param<'a>(pattern: &str, path: &'a str, name: &str) -> Option<&'a str> {
+    let want = format!("{{{name}}}");
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(p, _)| *p == want)
+        .map(|(_, v)| v)
+}
+
+/// The middleware on every route: authenticate, apply the policy, check CSRF, scope data.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match guarded(state, req, next).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Response, Response> {
+    let path = req.uri().path().to_owned();
+    let pattern = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let rule = policy::rule(req.method(), pattern.as_deref());
+    let reg = &state.registry;
+    let internal = |e: crate::registry::RegistryError| AppError::from(e).into_response();
+
+    // Who is calling: an API token wins over a session cookie.
+    let mut session_csrf = None;
+    let user = if let Some(token) = bearer(req.headers()) {
+        let found = accounts::token_user(reg, token).await.map_err(internal)?;
+        if found.is_none() && rule != Rule::Public {
+            return Err(AppError::Unauthorized.into_response());
+        }
+        found
+    } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
+        match accounts::session_user(reg, &token)
+            .await
+            .map_err(internal)?
+        {
+            Some((p, csrf)) => {
+                session_csrf = Some(csrf);
+                Some(p)
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+
+    if rule != Rule::Public {
+        let Some(user) = &user else {
+            return Err(refuse(&path, StatusCode::UNAUTHORIZED, ""));
+        };
+        if !policy::allows(rule, user.role) {
+            return Err(refuse(
+                &path,
+                StatusCode::FORBIDDEN,
+                &format!("the role {} may not do this", user.role),
+            ));
+        }
+    }
+
+    // CSRF: every state-changing request authenticated by the cookie carries the session's
+    // token. Public routes (the login form, signed links) do not act as the session's user.
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(expected) = &session_csrf
+        && !safe
+        && rule != Rule::Public
+        && bearer(req.headers()).is_none()
+    {
+        let (back, sent) = sent_csrf(req, reg.settings.max_body_bytes).await;
+        req = back;
+        if !sent.is_some_and(|s| same(&s, expected)) {
+            return Err(refuse(
+                &path,
+                StatusCode::FORBIDDEN,
+                "the form's security token is missing or stale; reload the page",
+            ));
+        }
+    }
+
+    if let (Some(user), Some(pattern)) = (&user, &pattern) {
+        scope(&state, user, pattern, &mut req, safe).await?;
+    }
+    if let Some(user) = user {
+        req.extensions_mut().insert(user);
+    }
+    if let Some(csrf) = session_csrf {
+        req.extensions_mut().insert(Csrf(csrf));
+    }
+    Ok(next.run(req).await)
+}
+
+/// Data scoping: an enterprise user reaches only agreements (and their documents) where its
+/// organisation is a party, and lists only those; an officer changes only agreements where its
+/// organisation is the buyer or the funder. Refusals look like "not found" for reads, so that
+/// guessing a reference reveals nothing.
+async fn scope(
+    state: &AppState,
+    user: &Principal,
+    pattern: &str,
+    req: &mut Request,
+    safe: bool,
+) -> Result<(), Response> {
+    let path = req.uri().path().to_owned();
+    let db = &state.registry.db;
+    let not_found = || refuse(&path, StatusCode::NOT_FOUND, "no such agreement");
+    // Only an enterprise user's reads and an officer's writes depend on the agreement.
+    let depends = match user.role {
+        Role::Enterprise => true,
+        Role::Officer => !safe,
+        Role::Admin | Role::Auditor => false,
+    };
+    let mut reference = None;
+    if depends {
+        reference = path_param(pattern, &path, "reference").and_then(|r| Reference::parse(r).ok());
+        if reference.is_none()
+            && pattern.ends_with("/documents/{id}")
+            && let Some(id) = path_param(pattern, &path, "id").and_then(|s| s.parse::<i64>().ok())
+        {
+            reference = doc_store::document_reference(db, id)
+                .await
+                .map_err(|e| AppError::from(e).into_response())?
+                .and_then(|r| Reference::parse(&r).ok());
+        }
+    }
+    if let Some(key) = reference {
+        match store::get_agreement(db, &key).await {
+            Ok(stored) => {
+                if !user.may_read(&stored.data) {
+                    return Err(not_found());
+                }
+                if !safe && !user.may_edit(&stored.data) {
+                    return Err(refuse(
+                        &path,
+                        StatusCode::FORBIDDEN,
+                        "only the buyer's or funder's officers may change this agreement",
+                    ));
+                }
+            }
+            // Missing: the handler answers 404 (or 400 for a malformed reference) itself.
+            Err(store::StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(AppError::from(e).into_response()),
+        }
+    }
+    if user.role == Role::Enterprise
+        && (pattern == "/api/v1/agreements" || pattern == "/agreements")
+    {
+        let own = user
+            .org
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let mut pairs: Vec<(String, String)> =
+            form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        if pairs
+            .iter()
+            .any(|(k, v)| k == "party" && !v.is_empty() && *v != own)
+        {
+            return Err(refuse(
+                &path,
+                StatusCode::FORBIDDEN,
+                "you see only your own organisation's agreements",
+            ));
+        }
+        pairs.retain(|(k, _)| k != "party");
+        pairs.push(("party".into(), own));
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        let uri = format!("{path}?{query}");
+        if let Ok(u) = uri.parse() {
+            *req.uri_mut() = u;
+        }
+    }
+    Ok(())
+}
+
+/// The peer address of a request, when the server was started with connect info.
+pub fn client_ip(parts_ext: &axum::http::Extensions) -> String {
+    parts_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The login form.
+#[derive(Debug)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// Query of the login page.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// `GET /login`
+pub async fn login_page(axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
+    pages::login("", &safe_next(q.next.as_deref()), None, StatusCode::OK)
+}
+
+/// `POST /login`: a generic error on any failure; attempts are limited per account and address.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(ui): Extension<Arc<Ui>>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let ip = client_ip(req.extensions());
+    let body = axum::body::to_bytes(req.into_body(), 16 * 1024)
+        .await
+        .unwrap_or_default();
+    // Missing fields are an ordinary failed login, not a malformed request.
+    let field = |name: &str| {
+        form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let f = LoginForm {
+        email: field("email").unwrap_or_default(),
+        password: field("password").unwrap_or_default(),
+        next: field("next"),
+    };
+    let next = safe_next(f.next.as_deref());
+    let account = f.email.trim().to_lowercase();
+    if !ui.limiter.allowed(&account, &ip) {
+        return Ok(pages::login(
+            &f.email,
+            &next,
+            Some("För många misslyckade inloggningar. Vänta en kvart och försök igen."),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let Some(user) = accounts::authenticate(&state.registry, &account, &f.password).await? else {
+        ui.limiter.failed(&account, &ip);
+        return Ok(pages::login(
+            &f.email,
+            &next,
+            Some("Fel e-postadress eller lösenord."),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    ui.limiter.succeeded(&account);
+    let session = accounts::start_session(&state.registry, &user).await?;
+    let mut cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        session.token,
+        accounts::SESSION_HOURS * 3600
+    );
+    if ui.secure_cookies {
+        cookie.push_str("; Secure");
+    }
+    let mut resp = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `POST /logout`: deletes the session and the cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(ui): Extension<Arc<Ui>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        accounts::end_session(&state.registry, &token).await?;
+    }
+    let mut clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if ui.secure_cookies {
+        clear.push_str("; Secure");
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_stops_an_account_after_five_failures_and_forgets_after_success() {
+        let l = LoginLimiter::default();
+        for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+            assert!(l.allowed("a@x.se", "1.2.3.4"));
+            l.failed("a@x.se", "1.2.3.4");
+        }
+        assert!(!l.allowed("a@x.se", "5.6.7.8"));
+        assert!(l.allowed("b@x.se", "1.2.3.4"));
+        l.succeeded("a@x.se");
+        assert!(l.allowed("a@x.se", "1.2.3.4"));
+    }
+
+    #[test]
+    fn the_limiter_stops_an_address_after_twenty_failures_on_any_accounts() {
+        let l = LoginLimiter::default();
+        for i in 0..MAX_FAILURES_PER_IP {
+            l.failed(&format!("user{i}@x.se"), "9.9.9.9");
+        }
+        assert!(!l.allowed("fresh@x.se", "9.9.9.9"));
+        assert!(l.allowed("fresh@x.se", "8.8.8.8"));
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next(Some("/agreements")), "/agreements");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn the_form_token_is_found_in_a_multipart_body() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc123\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.pdf\"\r\n\r\n%PDF\r\n--b--\r\n";
+        assert_eq!(multipart_field(body, "csrf").as_deref(), Some("abc123"));
+        assert_eq!(multipart_field(body, "other"), None);
+    }
+
+    #[test]
+    fn path_parameters_are_read_by_the_pattern() {
+        assert_eq!(
+            path_param(
+                "/api/v1/agreements/{reference}/diff",
+                "/api/v1/agreements/AGR-1/diff",
+                "reference"
+            ),
+            Some("AGR-1")
+        );
+    }
+}

@@ -1,0 +1,857 @@
+//! Access control: the role x route table (every route, every role and anonymous, with the
+//! expected outcome), data scoping by organisation, sessions, CSRF, the login rate limit and
+//! API tokens.
+
+#![expect(clippy::unwrap_used, reason = "a test reports a failure by panicking")]
+
+use avtal::domain::access::Role;
+use serde_json::json;
+
+use crate::helpers::{ENTERPRISE_ORG, TestApp};
+
+/// What a caller gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Past the guard: 2xx, 3xx to somewhere else than the login, or a validation answer.
+    Allowed,
+    /// 401 (API) or a redirect to the login page.
+    Login,
+    /// 403.
+    Forbidden,
+    /// 404.
+    NotFound,
+    /// A server error: never expected.
+    Broken,
+}
+
+use Outcome::{Allowed as A, Forbidden as F, Login as L, NotFound as N};
+
+fn outcome(status: u16, location: Option<&str>) -> Outcome {
+    match status {
+        401 => L,
+        303 | 302 | 307 if location.is_some_and(|l| l.starts_with("/login")) => L,
+        403 => F,
+        404 => N,
+        500.. => Outcome::Broken,
+        _ => A,
+    }
+}
+
+/// (method, path, JSON body or form, expected for [anonymous, admin, officer, auditor, enterprise]).
+/// The officer works for the buyer of AGR-2025-0004 (not of AGR-2025-0001); the enterprise user
+/// for the supplier of AGR-2025-0004 (not a party to AGR-2025-0001). Writes send bodies that
+/// pass the guard but fail validation, so the table's rows do not change each other's data.
+fn table(
+    doc_other: i64,
+) -> Vec<(
+    &'static str,
+    String,
+    Option<serde_json::Value>,
+    [Outcome; 5],
+)> {
+    // The audit routes read the log as of days in Sweden; the samples were imported today.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive();
+    let bad_action = json!({"seq": 99});
+    vec![
+        // Public.
+        ("GET", "/health".into(), None, [A, A, A, A, A]),
+        ("GET", "/static/avtal.css".into(), None, [A, A, A, A, A]),
+        ("GET", "/login".into(), None, [A, A, A, A, A]),
+        // The JSON API: reads.
+        ("GET", "/api/v1/agreements".into(), None, [L, A, A, A, A]),
+        (
+            "GET",
+            "/api/v1/agreements?party=212900-0010".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
+            "GET",
+            "/api/v1/agreements/AGR-2025-0004".into(),
+            None,
+            [L, A, A, A, A],
+        ),
+        (
+            "GET",
+            "/api/v1/agreements/AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            "/api/v1/agreements/AGR-2025-0001/documents".into(),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            "/api/v1/agreements/AGR-2025-0004/documents".into(),
+            None,
+            [L, A, A, A, A],
+        ),
+        (
+            "GET",
+            format!("/api/v1/documents/{doc_other}"),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            format!("/api/v1/agreements/AGR-2025-0001/as-of/{today}"),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
+            "GET",
+            format!("/api/v1/agreements/AGR-2025-0004/diff?from={today}&to={today}"),
+            None,
+            [L, A, A, A, F],
+        ),
+        ("GET", "/api/v1/organisations".into(), None, [L, A, A, A, F]),
+        (
+            "GET",
+            "/api/v1/organisations/212900-0028".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        ("GET", "/api/v1/contacts".into(), None, [L, A, A, A, F]),
+        (
+            "GET",
+            "/api/v1/contacts/sara.nystrom@haninge.example".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        ("GET", "/api/v1/audit".into(), None, [L, A, A, A, F]),
+        ("GET", "/api/v1/audit/verify".into(), None, [L, A, A, A, F]),
+        ("GET", "/api/v1/outbox".into(), None, [L, A, A, A, F]),
+        ("GET", "/api/v1/templates".into(), None, [L, A, A, A, A]),
+        ("GET", "/api/v1/no-such-route".into(), None, [L, N, N, N, N]),
+        // The JSON API: writes.
+        (
+            "POST",
+            "/api/v1/organisations".into(),
+            Some(json!({})),
+            [L, A, A, F, F],
+        ),
+        (
+            "PUT",
+            "/api/v1/organisations/212900-0028".into(),
+            Some(json!({})),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/contacts".into(),
+            Some(json!({})),
+            [L, A, A, F, F],
+        ),
+        (
+            "PUT",
+            "/api/v1/contacts/sara.nystrom@haninge.example".into(),
+            Some(json!({})),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/agreements".into(),
+            Some(json!({})),
+            [L, A, A, F, F],
+        ),
+        (
+            "PUT",
+            "/api/v1/agreements/AGR-2025-0004".into(),
+            Some(json!({})),
+            [L, A, A, F, F],
+        ),
+        (
+            "PUT",
+            "/api/v1/agreements/AGR-2025-0001".into(),
+            Some(json!({})),
+            [L, A, F, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/agreements/AGR-2025-0004/exercise-option".into(),
+            Some(bad_action.clone()),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/agreements/AGR-2025-0001/exercise-option".into(),
+            Some(bad_action),
+            [L, A, F, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/agreements/AGR-2025-0004/documents".into(),
+            Some(json!({"template": "nope"})),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/agreements/AGR-2025-0001/documents".into(),
+            Some(json!({"template": "nope"})),
+            [L, A, F, F, F],
+        ),
+        (
+            "DELETE",
+            "/api/v1/agreements/AGR-2025-0004".into(),
+            None,
+            [L, A, A, F, F],
+        ),
+        // Pages.
+        ("GET", "/".into(), None, [L, A, A, A, A]),
+        ("GET", "/deadlines".into(), None, [L, A, A, A, A]),
+        ("GET", "/agreements".into(), None, [L, A, A, A, A]),
+        (
+            "GET",
+            "/agreements?party=212900-0010".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
+            "GET",
+            "/agreements/AGR-2025-0004".into(),
+            None,
+            [L, A, A, A, A],
+        ),
+        (
+            "GET",
+            "/agreements/AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            "/agreements/AGR-2099-0404".into(),
+            None,
+            [L, N, N, N, N],
+        ),
+        ("GET", "/agreements/new".into(), None, [L, A, A, F, F]),
+        (
+            "GET",
+            "/agreements/AGR-2025-0004/edit".into(),
+            None,
+            [L, A, A, F, F],
+        ),
+        (
+            "GET",
+            "/agreements/AGR-2025-0001/edit".into(),
+            None,
+            [L, A, F, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/new".into(),
+            Some(json!("title=")),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0004/edit".into(),
+            Some(json!("title=")),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0001/edit".into(),
+            Some(json!("title=")),
+            [L, A, F, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0004/do/exercise-option".into(),
+            Some(json!("seq=99")),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0001/do/notice".into(),
+            Some(json!("by=x")),
+            [L, A, F, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0004/documents".into(),
+            Some(json!("template=nope")),
+            [L, A, A, F, F],
+        ),
+        (
+            "GET",
+            format!("/documents/{doc_other}"),
+            None,
+            [L, A, A, A, N],
+        ),
+        ("GET", "/tokens".into(), None, [L, A, A, A, A]),
+        (
+            "GET",
+            "/audit?agreement=AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
+            "POST",
+            "/tokens".into(),
+            Some(json!("name=")),
+            [L, A, A, A, A],
+        ),
+        (
+            "POST",
+            "/tokens/999999/revoke".into(),
+            Some(json!("")),
+            [L, N, N, N, N],
+        ),
+        ("GET", "/no-such-page".into(), None, [L, N, N, N, N]),
+    ]
+}
+
+async fn every_route_gives_each_role_exactly_what_the_policy_table_says(app: TestApp) {
+    app.load_examples().await;
+    // A stored document of AGR-2025-0001 (another enterprise's agreement), without typst.
+    let other = app.agreement("AGR-2025-0001").await;
+    let stored = avtal::db::store::get_agreement(
+        &app.registry.db,
+        &avtal::domain::agreement::Reference::parse("AGR-2025-0001").unwrap(),
+    )
+    .await
+    .unwrap();
+    let doc = avtal::db::documents::insert_document(
+        &app.registry.db,
+        &avtal::db::documents::NewDocument {
+            agreement_id: stored.id,
+            agreement_reference: "AGR-2025-0001",
+            agreement_version: other.body["version"].as_i64().unwrap_or(1) as i32,
+            template: "iop",
+            template_version: "1",
+            event: None,
+            file_name: "x.pdf",
+            sha256: "00",
+            content: b"%PDF-1.7",
+            created_by: "test",
+        },
+    )
+    .await
+    .unwrap();
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let clients = [
+        anonymous,
+        app.client.clone(),
+        app.client_for(Role::Officer).await,
+        app.client_for(Role::Auditor).await,
+        app.client_for(Role::Enterprise).await,
+    ];
+    let names = ["anonymous", "admin", "officer", "auditor", "enterprise"];
+    let mut wrong = Vec::new();
+    for (method, path, body, expected) in table(doc.id) {
+        for (i, client) in clients.iter().enumerate() {
+            let url = format!("{}{path}", app.address);
+            let mut req = client.request(method.parse().unwrap(), &url);
+            match &body {
+                Some(serde_json::Value::String(form)) => {
+                    req = req
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(form.clone())
+                }
+                Some(json) => req = req.json(json),
+                None => {}
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let text = resp.text().await.unwrap_or_default();
+            let got = outcome(status, location.as_deref());
+            if got != expected[i] {
+                wrong.push(format!(
+                    "{method} {path} as {}: expected {:?}, got {status} {:?}",
+                    names[i], expected[i], location
+                ));
+            }
+            // A refusal never carries the agreement.
+            if got != A && path.contains("AGR-2025-0001") {
+                assert!(
+                    !text.contains("Farsta"),
+                    "{method} {path} as {} leaks data: {text}",
+                    names[i]
+                );
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+async fn an_enterprise_user_lists_only_its_own_organisations_agreements(app: TestApp) {
+    app.load_examples().await;
+    let client = app.client_for(Role::Enterprise).await;
+    let r: serde_json::Value = client
+        .get(format!("{}/api/v1/agreements?limit=100", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refs: Vec<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["reference"].as_str())
+        .collect();
+    assert_eq!(refs, vec!["AGR-2025-0004"], "{r}");
+    let page = client
+        .get(format!("{}/agreements?q=AGR", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("AGR-2025-0004"));
+    assert!(!page.contains("AGR-2025-0001"), "{page}");
+    // The same party given explicitly is fine.
+    let own = client
+        .get(format!(
+            "{}/api/v1/agreements?party={ENTERPRISE_ORG}",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 200);
+}
+
+async fn an_officer_cannot_create_an_agreement_for_another_buyer_and_changes_are_logged_as_the_user(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let mut doc = app.agreement("AGR-2025-0001").await.body["agreement"].clone();
+    doc["reference"] = json!("AGR-2026-0900");
+    doc["status"] = json!("draft");
+    // Farsta's buyer: not the officer's organisation.
+    let r = officer
+        .post(format!("{}/api/v1/agreements", app.address))
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(app.agreement("AGR-2026-0900").await.status, 404);
+    // As Haninge's officer, with Haninge as the buyer: created, and logged as the user.
+    doc["parties"][0]["org"] = json!("212900-0028");
+    doc["contacts"] = json!({});
+    let r = officer
+        .post(format!("{}/api/v1/agreements", app.address))
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        201,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    let log = app.get("/api/v1/audit?agreement=AGR-2026-0900").await;
+    let actor = log.body["items"][0]["actor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(actor.starts_with("user:"), "{actor}");
+    assert_ne!(actor, app.admin_actor());
+}
+
+async fn a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token(app: TestApp) {
+    app.load_examples().await;
+    app.create_user(
+        "sara@haninge.example",
+        Role::Officer,
+        Some("212900-0028"),
+        "rätt lösenord 123",
+    )
+    .await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A login without fields is a failed login, not a malformed request.
+    let r = raw
+        .post(format!("{}/login", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // A wrong password and an unknown account get the same generic answer.
+    for (email, pw) in [
+        ("sara@haninge.example", "fel"),
+        ("nobody@haninge.example", "fel"),
+    ] {
+        let r = raw
+            .post(format!("{}/login", app.address))
+            .form(&[("email", email), ("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert!(r.headers().get("set-cookie").is_none());
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Fel e-postadress eller lösenord")
+        );
+    }
+    let r = raw
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("email", "Sara@Haninge.example"),
+            ("password", "rätt lösenord 123"),
+            ("next", "/agreements"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/agreements");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+    // The session row holds only a hash of the cookie value.
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let rows = avtal::db::users::session(&app.registry.db, &token, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        rows.is_none(),
+        "the clear cookie value must not be a stored key"
+    );
+
+    let (browser, csrf) = app
+        .browser_login("sara@haninge.example", "rätt lösenord 123")
+        .await;
+    let post = |body: String| {
+        browser
+            .post(format!("{}/tokens", app.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post("name=utan".into()).await.unwrap().status().as_u16(),
+        403
+    );
+    assert_eq!(
+        post(format!("name=fel&csrf={}", "0".repeat(64)))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    let ok = post(format!("name=Rapporter&csrf={csrf}")).await.unwrap();
+    assert_eq!(ok.status().as_u16(), 201);
+    let page = ok.text().await.unwrap();
+    let secret = page
+        .split("value=\"avt_")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let secret = format!("avt_{secret}");
+    // The token works once shown, and is never shown again.
+    let api = crate::helpers::bearer_client(&secret);
+    let r = api
+        .get(format!("{}/api/v1/agreements", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let again = browser
+        .get(format!("{}/tokens", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("Rapporter") && !again.contains(&secret));
+    // Revoked: refused.
+    let (sara, _) = avtal::db::users::find_login(&app.registry.db, "sara@haninge.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let id = avtal::db::users::list_tokens(&app.registry.db, sara.user_id)
+        .await
+        .unwrap();
+    let id = id.first().map(|t| t.id).unwrap_or_default();
+    let r = browser
+        .post(format!("{}/tokens/{id}/revoke", app.address))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let r = api
+        .get(format!("{}/api/v1/agreements", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // The token's creation and revocation are in the audit log, without the secret.
+    let log = app.get("/api/v1/audit?action=api_token.revoke").await;
+    assert_eq!(log.body["total"], json!(1), "{}", log.body);
+    assert!(!log.body.to_string().contains(&secret));
+    // Logout ends the session: the cookie no longer opens pages.
+    let first = cookie.split(';').next().unwrap().to_owned();
+    let page = raw
+        .get(format!("{}/tokens", app.address))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let first_csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_ne!(first_csrf, csrf, "each session has its own form token");
+    let r = raw
+        .post(format!("{}/logout", app.address))
+        .header("cookie", &first)
+        .form(&[("csrf", first_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let r = raw
+        .get(format!("{}/", app.address))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    // The other session still works.
+    let r = browser
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+async fn login_attempts_are_limited_per_account_even_with_the_right_password(app: TestApp) {
+    app.create_user(
+        "admin2@test.example",
+        Role::Admin,
+        None,
+        "ett långt lösenord",
+    )
+    .await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let try_login = |pw: &'static str| {
+        raw.post(format!("{}/login", app.address))
+            .form(&[("email", "admin2@test.example"), ("password", pw)])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(try_login("fel").await.unwrap().status().as_u16(), 401);
+    }
+    let r = try_login("ett långt lösenord").await.unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.text().await.unwrap().contains("För många"));
+}
+
+async fn a_user_is_created_with_a_hashed_password_and_an_audit_entry_without_it(app: TestApp) {
+    app.load_examples().await;
+    app.create_user(
+        "ny@ljusglimt.example",
+        Role::Enterprise,
+        Some(ENTERPRISE_ORG),
+        "hemligt lösenord 42",
+    )
+    .await;
+    let log = app.get("/api/v1/audit?action=user.create").await;
+    assert_eq!(log.body["total"], json!(1));
+    let text = log.body.to_string();
+    assert!(text.contains("ny@ljusglimt.example") && text.contains("enterprise"));
+    assert!(
+        !text.contains("argon2") && !text.contains("hemligt"),
+        "{text}"
+    );
+    let stored = avtal::db::users::find_login(&app.registry.db, "ny@ljusglimt.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.1.starts_with("$argon2id$"));
+    // Rules: an enterprise user needs a registered organisation; a password has 12 characters.
+    for (org, pw, rule) in [
+        (None, "hemligt lösenord 42", "org_required"),
+        (
+            Some("212900-0093"),
+            "hemligt lösenord 42",
+            "unknown_organisation",
+        ),
+        (Some(ENTERPRISE_ORG), "kort", "password_length"),
+    ] {
+        let e = avtal::accounts::create_user(
+            &app.registry,
+            avtal::accounts::NewUser {
+                email: "x@ljusglimt.example".into(),
+                role: Role::Enterprise,
+                org: org.map(str::to_owned),
+                password: pw.into(),
+            },
+        )
+        .await
+        .unwrap_err();
+        match e {
+            avtal::registry::RegistryError::Invalid(v) => assert_eq!(v[0].rule, rule),
+            other => panic!("{other}"),
+        }
+    }
+}
+
+async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::test_settings(app.backend, dir.path()).await;
+    settings.public_url = Some("https://avtal.kommun.example".into());
+    let https = crate::helpers::spawn_with(app.backend, settings, dir).await;
+    https
+        .create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
+        .await;
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/login", https.address))
+        .form(&[
+            ("email", "a@test.example"),
+            ("password", "ett långt lösenord"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+async fn avtal_user_add_prints_a_generated_password_that_signs_in(app: TestApp) {
+    app.load_examples().await;
+    let settings = &app.registry.settings;
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"));
+        cmd.arg("--data-dir")
+            .arg(&settings.data_dir)
+            .args(["user", "add"])
+            .args(args)
+            .env("DATABASE_URL", settings.database_url().expose())
+            .env("RUST_LOG", "error")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        &[
+            "--email",
+            "ny@haninge.example",
+            "--role",
+            "officer",
+            "--org",
+            "212900-0028",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let password = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(password.len(), 20);
+    let out = run(
+        &[
+            "--email",
+            "revisor@haninge.example",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ],
+        Some("ett eget långt lösenord\n"),
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "a password read from stdin is not printed"
+    );
+    let out = run(&["--email", "x@haninge.example", "--role", "officer"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("org_required"));
+    app.browser_login("ny@haninge.example", &password).await;
+    app.browser_login("revisor@haninge.example", "ett eget långt lösenord")
+        .await;
+    let log = app.get("/api/v1/audit?action=user.create&actor=cli").await;
+    assert_eq!(log.body["total"], json!(2), "{}", log.body);
+}
+
+crate::on_both_backends!(
+    avtal_user_add_prints_a_generated_password_that_signs_in,
+    behind_https_the_session_cookie_is_secure,
+    every_route_gives_each_role_exactly_what_the_policy_table_says,
+    an_enterprise_user_lists_only_its_own_organisations_agreements,
+    an_officer_cannot_create_an_agreement_for_another_buyer_and_changes_are_logged_as_the_user,
+    a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token,
+    login_attempts_are_limited_per_account_even_with_the_right_password,
+    a_user_is_created_with_a_hashed_password_and_an_audit_entry_without_it,
+);

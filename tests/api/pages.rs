@@ -1,0 +1,483 @@
+//! The pages, per role: the start page with deadlines, the list, the agreement page and its
+//! actions, and the create/edit form with its Swedish errors next to the fields.
+
+#![expect(clippy::unwrap_used, reason = "a test reports a failure by panicking")]
+
+use avtal::domain::access::Role;
+use serde_json::json;
+
+use crate::helpers::{OFFICER_ORG, TestApp};
+
+async fn text(client: &reqwest::Client, url: String) -> (u16, String) {
+    let r = client.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+async fn the_officer_start_page_shows_overdue_reports_first_and_deadlines_coloured_by_urgency(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let (status, page) = text(&officer, format!("{}/", app.address)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1>Tidsfrister</h1>"), "{page}");
+    assert!(page.contains("Kommande 90 dagar"));
+    // Haninge's AGR-2025-0004: option 1 must be decided by 2026-12-31, within 90 days of 2026-11-22.
+    assert!(page.contains("AGR-2025-0004"));
+    assert!(page.contains("class=\"u-"), "rows carry an urgency class");
+    // Other buyers' agreements are not on an officer's start page.
+    assert!(!page.contains("AGR-2025-0001"));
+    // Admin sees all buyers, and failed e-mails would be listed; an enterprise user sees its own.
+    let (_, all) = text(&app.client, format!("{}/", app.address)).await;
+    assert!(all.contains("AGR-2025-0001") || all.contains("AGR-2026-0002"));
+    let enterprise = app.client_for(Role::Enterprise).await;
+    let (_, own) = text(&enterprise, format!("{}/deadlines", app.address)).await;
+    assert!(own.contains("Mina tidsfrister"));
+    assert!(!own.contains("AGR-2026-0009"));
+}
+
+async fn the_agreement_list_filters_sorts_and_pages_like_the_api(app: TestApp) {
+    app.load_examples().await;
+    let (status, page) = text(
+        &app.client,
+        format!("{}/agreements?kind=iop&sort=-end&limit=2", app.address),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let api = app
+        .get("/api/v1/agreements?kind=iop&sort=-end&limit=2")
+        .await;
+    for item in api.body["items"].as_array().unwrap() {
+        assert!(page.contains(item["reference"].as_str().unwrap()));
+    }
+    assert!(page.contains("aria-sort=\"descending\""));
+    assert!(
+        page.contains("rel=\"next\""),
+        "more than 2 IOPs: a next link"
+    );
+    // A bad filter is a 400 page, not a 500.
+    let (status, _) = text(&app.client, format!("{}/agreements?kind=nope", app.address)).await;
+    assert_eq!(status, 400);
+}
+
+async fn an_auditor_sees_no_edit_button_or_action_forms_and_an_officer_does(app: TestApp) {
+    app.load_examples().await;
+    let auditor = app.client_for(Role::Auditor).await;
+    let (status, page) = text(
+        &auditor,
+        format!("{}/agreements/AGR-2025-0004", app.address),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Tidslinje") && page.contains("Parter"));
+    assert!(!page.contains("Redigera avtalet"));
+    assert!(!page.contains("/do/exercise-option"));
+    let officer = app.client_for(Role::Officer).await;
+    let (_, page) = text(
+        &officer,
+        format!("{}/agreements/AGR-2025-0004", app.address),
+    )
+    .await;
+    assert!(page.contains("Redigera avtalet"));
+    assert!(
+        page.contains("/do/exercise-option"),
+        "option 1 can be decided"
+    );
+    assert!(page.contains("Skapa PDF"));
+}
+
+async fn exercising_an_option_through_the_page_uses_the_registry_and_refusals_show_in_swedish(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let v = app.agreement("AGR-2025-0004").await.body["version"].clone();
+    // Option 2 before option 1: refused by the same rule as the API, shown in Swedish.
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/do/exercise-option",
+            app.address
+        ))
+        .form(&[
+            ("seq", "2"),
+            ("decided_on", "2026-12-01"),
+            ("version", &v.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Optioner utnyttjas i tur och ordning")
+    );
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/do/exercise-option",
+            app.address
+        ))
+        .form(&[
+            ("seq", "1"),
+            ("decided_on", "2026-12-01"),
+            ("version", &v.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let a = app.agreement("AGR-2025-0004").await;
+    assert_eq!(a.body["agreement"]["options"][0]["state"], "exercised");
+    assert_eq!(a.body["agreement"]["period"]["current_end"], "2028-03-31");
+}
+
+fn iop_form(reference: &str, end: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("reference", reference.to_owned()),
+        ("kind", "iop".into()),
+        ("title", "Läxhjälp <script>alert(1)</script>".into()),
+        ("legal_basis", "iop".into()),
+        ("buyer", OFFICER_ORG.into()),
+        ("partner", "769990-0077".into()),
+        ("period.start", "2027-01-01".into()),
+        ("period.original_end", end.to_owned()),
+        ("value.amount_sek", "250000".into()),
+        ("value.basis", "fixed_total".into()),
+        ("iop.purpose", "Fler unga klarar skolan".into()),
+        ("iop.goals", "50 elever per termin\nHögre betyg".into()),
+    ]
+}
+
+async fn the_iop_form_shows_each_error_next_to_its_field_keeps_the_input_and_saves_when_fixed(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let url = format!("{}/agreements/new", app.address);
+    let (status, blank) = text(&officer, format!("{url}?kind=iop")).await;
+    assert_eq!(status, 200);
+    assert!(blank.contains("for=\"f-title\"") && blank.contains("id=\"f-title\""));
+    // The end before the start: the registry's period_order rule, in Swedish, at the field.
+    let r = officer
+        .post(&url)
+        .form(&iop_form("AGR-2027-0100", "2026-06-30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let page = r.text().await.unwrap();
+    let at_field = page
+        .split("id=\"e-period-original_end\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        at_field.starts_with(">Slutdatumet 2026-06-30 ligger före startdatumet.<"),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches("class=\"error\"").count(),
+        1,
+        "one message for one mistake"
+    );
+    assert!(
+        page.contains("value=\"2026-06-30\""),
+        "what was typed is kept"
+    );
+    assert!(page.contains("Fler unga klarar skolan"));
+    assert!(
+        page.contains("Läxhjälp &lt;script&gt;"),
+        "user text is escaped"
+    );
+    assert!(!page.contains("<script>alert"));
+    assert_eq!(
+        app.agreement("AGR-2027-0100").await.status,
+        404,
+        "nothing saved"
+    );
+    // Fixed: saved, and the API shows the same agreement.
+    let r = officer
+        .post(&url)
+        .form(&iop_form("AGR-2027-0100", "2028-12-31"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/agreements/AGR-2027-0100?ok=saved"
+    );
+    let a = app.agreement("AGR-2027-0100").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        a.body["agreement"]["iop"]["goals"][1]["text"],
+        "Högre betyg"
+    );
+    assert_eq!(a.body["agreement"]["parties"][1]["role"], "iop_partner");
+    assert_eq!(a.body["agreement"]["status"], "draft");
+    // Edit keeps what the form does not show, and refuses a stale version.
+    let (_, edit) = text(
+        &officer,
+        format!("{}/agreements/AGR-2027-0100/edit", app.address),
+    )
+    .await;
+    assert!(edit.contains("name=\"version\" value=\"1\""));
+    let mut form = iop_form("AGR-2027-0100", "2028-12-31");
+    form.push(("version", "1".into()));
+    form.retain(|(k, _)| *k != "title");
+    form.push(("title", "Läxhjälp i Haninge".into()));
+    let edit_url = format!("{}/agreements/AGR-2027-0100/edit", app.address);
+    let r = officer.post(&edit_url).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        app.agreement("AGR-2027-0100").await.body["agreement"]["title"],
+        json!("Läxhjälp i Haninge")
+    );
+    let r = officer.post(&edit_url).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("ändrats av någon annan"));
+}
+
+async fn a_procurement_form_with_an_unknown_supplier_names_the_organisation_number(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let form = [
+        ("reference", "AGR-2027-0200"),
+        ("kind", "procurement_contract"),
+        ("title", "Städning"),
+        ("legal_basis", "lou"),
+        ("buyer", OFFICER_ORG),
+        ("partner", "556677-8899"),
+        ("period.start", "2027-01-01"),
+        ("period.original_end", "2028-12-31"),
+    ];
+    let r = officer
+        .post(format!("{}/agreements/new", app.address))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"e-partner\""), "{page}");
+}
+
+async fn the_audit_page_names_the_user_behind_each_change(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/do/decline-option",
+            app.address
+        ))
+        .form(&[("seq", "1"), ("decided_on", "2026-12-01")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let auditor = app.client_for(Role::Auditor).await;
+    let (status, page) = text(
+        &auditor,
+        format!("{}/audit?agreement=AGR-2025-0004", app.address),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("agreement.decline_option"));
+    assert!(
+        page.contains("officer-"),
+        "the officer's address is shown: {page}"
+    );
+    let (status, _) = text(&auditor, format!("{}/audit?from=nope", app.address)).await;
+    assert_eq!(status, 400);
+}
+
+async fn sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages(app: TestApp) {
+    use avtal::notify::{mailer::Mailer, message::Templates, run_once};
+    app.load_examples().await;
+    // No SMTP server: the day's reminders are written as files and count as sent.
+    let settings = (*app.registry.settings).clone();
+    let mailer = Mailer::from_settings(&settings).unwrap();
+    let templates = Templates::new().unwrap();
+    let today = crate::helpers::sample_today();
+    run_once(
+        &app.registry.db,
+        &settings,
+        &templates,
+        &mailer,
+        today,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let officer = app.client_for(Role::Officer).await;
+    let (_, page) = text(
+        &officer,
+        format!("{}/agreements/AGR-2025-0004", app.address),
+    )
+    .await;
+    assert!(
+        page.contains("t-email"),
+        "the e-mails are on the timeline: {page}"
+    );
+    assert!(page.contains("Skickat"));
+    // A message that could not be sent is on top of the start page of the agreement's officers.
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    let row = avtal::db::entities::outbox::Entity::find()
+        .one(&app.registry.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let reference = row.reference.clone();
+    let mut failed: avtal::db::entities::outbox::ActiveModel = row.into();
+    failed.state = Set("failed".into());
+    failed.subject = Set("Påminnelse som fastnade".into());
+    failed.update(&app.registry.db).await.unwrap();
+    let (_, admin_start) = text(&app.client, format!("{}/", app.address)).await;
+    assert!(admin_start.contains("E-post som inte kunde skickas"));
+    assert!(admin_start.contains("Påminnelse som fastnade"));
+    let (_, officer_start) = text(&officer, format!("{}/", app.address)).await;
+    let officers_own = ["AGR-2025-0004", "AGR-2026-0009"].contains(&reference.as_str());
+    assert_eq!(
+        officer_start.contains("Påminnelse som fastnade"),
+        officers_own,
+        "{reference}"
+    );
+    let enterprise = app.client_for(Role::Enterprise).await;
+    let (_, own) = text(&enterprise, format!("{}/", app.address)).await;
+    assert!(!own.contains("E-post som inte kunde skickas"));
+}
+
+/// The ids of the form controls of `html` that have no `<label for=...>` (hidden inputs need none).
+fn unlabelled(html: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for tag in ["<input", "<select", "<textarea"] {
+        for chunk in html.split(tag).skip(1) {
+            let head = chunk.split('>').next().unwrap_or_default();
+            if head.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = head
+                .split("id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or_default();
+            if id.is_empty() || !html.contains(&format!("for=\"{id}\"")) {
+                missing.push(format!("{tag} {head}"));
+            }
+        }
+    }
+    missing
+}
+
+async fn every_form_control_on_every_page_has_a_label_and_one_h1(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    for path in [
+        "/",
+        "/agreements",
+        "/agreements/AGR-2025-0004",
+        "/agreements/AGR-2026-0009",
+        "/agreements/new?kind=iop",
+        "/agreements/new?kind=procurement_contract",
+        "/agreements/AGR-2025-0004/edit",
+        "/tokens",
+        "/audit",
+        "/login",
+    ] {
+        let (status, page) = text(&officer, format!("{}{path}", app.address)).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(unlabelled(&page), Vec::<String>::new(), "{path}");
+        assert_eq!(page.matches("<h1").count(), 1, "{path}: one h1");
+        assert!(page.contains("<html lang=\"sv\">"));
+    }
+}
+
+async fn editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show(app: TestApp) {
+    app.load_examples().await;
+    // AGR-2026-0009 has a funder, options or reporting the form does not show.
+    let before = app.agreement("AGR-2026-0009").await.body["agreement"].clone();
+    let officer = app.client_for(Role::Officer).await;
+    let url = format!("{}/agreements/AGR-2026-0009/edit", app.address);
+    let (_, form) = text(&officer, url.clone()).await;
+    // Send back exactly what the form shows, with a new title.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for chunk in form
+        .split("<input")
+        .skip(1)
+        .chain(form.split("<textarea").skip(1))
+    {
+        let head = chunk.split('>').next().unwrap_or_default();
+        let attr = |a: &str| {
+            head.split(&format!("{a}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(|v| v.replace("&amp;", "&").replace("&#x2F;", "/"))
+        };
+        let Some(name) = attr("name") else { continue };
+        let value = if chunk
+            .trim_start()
+            .starts_with(|c: char| c == ' ' || c.is_alphabetic())
+            && head.contains("rows=")
+        {
+            chunk
+                .split('>')
+                .nth(1)
+                .and_then(|r| r.split("</textarea").next())
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            attr("value").unwrap_or_default()
+        };
+        fields.push((name, value));
+    }
+    for chunk in form.split("<select").skip(1) {
+        let name = chunk
+            .split("name=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default();
+        let value = chunk
+            .split("<option value=\"")
+            .skip(1)
+            .find(|o| o.split('>').next().unwrap_or_default().contains("selected"))
+            .and_then(|o| o.split('"').next())
+            .unwrap_or_default();
+        fields.push((name.to_owned(), value.to_owned()));
+    }
+    fields.retain(|(k, _)| k != "title");
+    fields.push(("title".into(), "Ny titel".into()));
+    let r = officer.post(&url).form(&fields).send().await.unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    let after = app.agreement("AGR-2026-0009").await.body["agreement"].clone();
+    assert_eq!(after["title"], "Ny titel");
+    for key in [
+        "parties",
+        "options",
+        "reporting",
+        "iop",
+        "period",
+        "value",
+        "contacts",
+        "social_clauses",
+    ] {
+        assert_eq!(after[key], before[key], "{key} changed");
+    }
+}
+
+crate::on_both_backends!(
+    editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show,
+    every_form_control_on_every_page_has_a_label_and_one_h1,
+    sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages,
+    the_audit_page_names_the_user_behind_each_change,
+    the_officer_start_page_shows_overdue_reports_first_and_deadlines_coloured_by_urgency,
+    the_agreement_list_filters_sorts_and_pages_like_the_api,
+    an_auditor_sees_no_edit_button_or_action_forms_and_an_officer_does,
+    exercising_an_option_through_the_page_uses_the_registry_and_refusals_show_in_swedish,
+    the_iop_form_shows_each_error_next_to_its_field_keeps_the_input_and_saves_when_fixed,
+    a_procurement_form_with_an_unknown_supplier_names_the_organisation_number,
+);
