@@ -67,6 +67,29 @@ pub struct Settings {
     pub render_concurrency: usize,
     /// E-mail delivery of the reminders.
     pub notify: NotifySettings,
+    /// OCDS exports.
+    #[serde(default)]
+    pub ocds: OcdsSettings,
+}
+
+/// How OCDS exports name their releases (`[ocds]` in `avtal.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OcdsSettings {
+    /// Prefix of every ocid; the agreement's reference follows it. Register your own with the
+    /// Open Contracting Partnership before publishing.
+    pub prefix: String,
+    /// Publisher name in every package.
+    pub publisher: String,
+}
+
+impl Default for OcdsSettings {
+    fn default() -> Self {
+        Self {
+            prefix: "ocds-avtal-".to_owned(),
+            publisher: "Avtalsregistret".to_owned(),
+        }
+    }
 }
 
 /// How reminders are turned into e-mail and delivered (`[notify]` in `avtal.toml`).
@@ -164,6 +187,7 @@ impl Default for Settings {
             render_timeout_secs: 30,
             render_concurrency: 2,
             notify: NotifySettings::default(),
+            ocds: OcdsSettings::default(),
         }
     }
 }

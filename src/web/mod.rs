@@ -4,7 +4,9 @@ pub mod api;
 pub mod audit;
 pub mod documents;
 pub mod error;
+pub mod export;
 pub mod extract;
+pub mod openapi;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -64,7 +66,12 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route("/documents/{id}", get(documents::show_document))
         .route("/templates", get(documents::list_templates))
-        .route("/outbox", get(api::list_outbox));
+        .route("/outbox", get(api::list_outbox))
+        .route("/export", get(export::export))
+        .route("/ocds/releases", get(export::ocds_releases))
+        .route("/ocds/releases/{reference}", get(export::ocds_release))
+        .route("/ocds/records/{reference}", get(export::ocds_record))
+        .route("/openapi.json", get(openapi::openapi));
     Router::new()
         .route("/health", get(api::health))
         .nest("/api/v1", api)

@@ -1,0 +1,216 @@
+//! Export and OCDS handlers: streamed downloads of the filtered agreements, and the OCDS release
+//! and record of one agreement.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::api::AgreementListQuery;
+use super::error::AppError;
+use crate::db::store;
+use crate::domain::agreement::Reference;
+use crate::domain::ocds::{self, PackageMeta, ReleaseMeta};
+use crate::export::{self, ExportOptions, Format, Sink};
+
+/// Chunks buffered between the export task and the HTTP body (each up to about 64 KiB).
+const CHANNEL_CHUNKS: usize = 4;
+
+/// Parses a query string into `T`, naming the failing parameter.
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        AppError::BadRequest {
+            field: (path != ".").then_some(path),
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// Splits `format` off a query string; the rest are the list filters.
+fn split_format(query: &str) -> (Option<String>, String) {
+    let mut format = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k == "format" {
+            format = Some(v.into_owned());
+        } else {
+            rest.append_pair(&k, &v);
+        }
+    }
+    (format, rest.finish())
+}
+
+fn filters(query: &str) -> Result<store::AgreementFilter, AppError> {
+    let q: AgreementListQuery = parse_query(query)?;
+    if q.has_paging() {
+        return Err(AppError::BadRequest {
+            field: Some("page".into()),
+            message: "an export holds every matching agreement: leave out sort, page and limit"
+                .into(),
+        });
+    }
+    q.to_filter()
+}
+
+fn package_uri(headers: &HeaderMap, path: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}{path}")
+}
+
+/// Streams an export: the task reads pages and sends chunks through a bounded channel, so a
+/// slow client slows the export down instead of filling memory.
+fn stream(
+    state: &AppState,
+    format: Format,
+    filter: store::AgreementFilter,
+    uri: String,
+) -> Response {
+    let (tx, mut rx) =
+        tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(CHANNEL_CHUNKS);
+    let registry = state.registry.clone();
+    tokio::spawn(async move {
+        let opts = ExportOptions::from_settings(&registry.settings, &uri);
+        let result = async {
+            let db = registry.read_tx().await.map_err(store::StoreError::from)?;
+            let mut sink = Sink::Channel(tx.clone());
+            export::export(&db, format, &filter, &opts, &mut sink, &mut |_| {}).await
+        }
+        .await;
+        if let Err(e) = result {
+            // The status line is gone already: cut the body so the client sees an incomplete download.
+            tracing::error!(error = %e, "export failed mid-stream");
+            let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut resp = Body::from_stream(body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", format.file_name()))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// `GET /api/v1/export?format=csv|json|yaml|ocds&<list filters>`: every matching agreement, streamed.
+pub async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let (format, rest) = split_format(query.as_deref().unwrap_or_default());
+    let format =
+        Format::parse(format.as_deref().unwrap_or("csv")).map_err(|m| AppError::BadRequest {
+            field: Some("format".into()),
+            message: m,
+        })?;
+    let filter = filters(&rest)?;
+    let uri = package_uri(&headers, "/api/v1/export?format=ocds");
+    Ok(stream(&state, format, filter, uri))
+}
+
+/// `GET /api/v1/ocds/releases?<list filters>`: a release package of the matching agreements, streamed.
+pub async fn ocds_releases(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    let filter = filters(&query)?;
+    let path = if query.is_empty() {
+        "/api/v1/ocds/releases".to_owned()
+    } else {
+        format!("/api/v1/ocds/releases?{query}")
+    };
+    let uri = package_uri(&headers, &path);
+    let mut resp = stream(&state, Format::Ocds, filter, uri);
+    resp.headers_mut().remove(header::CONTENT_DISPOSITION);
+    Ok(resp)
+}
+
+async fn one_release(
+    state: &AppState,
+    key: &str,
+) -> Result<(serde_json::Value, String, ExportOptions), AppError> {
+    let key = Reference::parse(key).map_err(|e| AppError::BadRequest {
+        field: Some("reference".into()),
+        message: e.to_string(),
+    })?;
+    let db = &state.registry.db;
+    let stored = store::get_agreement(db, &key).await?;
+    let numbers: Vec<_> = stored.data.parties.iter().map(|p| p.org.clone()).collect();
+    let organisations: HashMap<_, _> = store::organisations_by_number(db, &numbers).await?;
+    let opts = ExportOptions::from_settings(&state.registry.settings, "");
+    let ctx = ocds::ReleaseContext {
+        ocid_prefix: &opts.ocid_prefix,
+        today: opts.today,
+        ladders: &opts.ladders,
+        organisations: &organisations,
+    };
+    let release = ocds::release(
+        &stored.data,
+        ReleaseMeta {
+            version: stored.version,
+            updated_at: stored.updated_at,
+        },
+        &ctx,
+    );
+    let ocid = ocds::ocid(&opts.ocid_prefix, &stored.data);
+    Ok((release, ocid, opts))
+}
+
+/// `GET /api/v1/ocds/releases/{reference}`: a release package with the agreement's release.
+pub async fn ocds_release(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (release, _, opts) = one_release(&state, &key).await?;
+    let uri = package_uri(&headers, &format!("/api/v1/ocds/releases/{key}"));
+    let mut package = ocds::package_head(&PackageMeta {
+        uri: &uri,
+        publisher: &opts.publisher,
+        published: opts.published,
+    });
+    package.insert("releases".into(), serde_json::json!([release]));
+    Ok(Json(serde_json::Value::Object(package)))
+}
+
+/// `GET /api/v1/ocds/records/{reference}`: a record package with the agreement's record.
+pub async fn ocds_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (release, ocid, opts) = one_release(&state, &key).await?;
+    let uri = package_uri(&headers, &format!("/api/v1/ocds/records/{key}"));
+    let mut package = ocds::package_head(&PackageMeta {
+        uri: &uri,
+        publisher: &opts.publisher,
+        published: opts.published,
+    });
+    package.insert(
+        "records".into(),
+        serde_json::json!([ocds::record(&ocid, vec![release])]),
+    );
+    Ok(Json(serde_json::Value::Object(package)))
+}
