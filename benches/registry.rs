@@ -7,6 +7,8 @@
 //! - `notify`: seed N synthetic agreements into a fresh database, then time the reminder sweep
 //!   into an empty outbox, a repeated sweep (everything already queued) and one send pass to
 //!   `.eml` files.
+//! - `export`: seed (once, the same databases as `list`) N agreements for each N given, then run the
+//!   real CLI (`avtal export`) under `/usr/bin/time` per format, reporting time and peak memory.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +64,19 @@ enum Cmd {
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
+    /// Time `avtal export` (CSV and OCDS) and its peak memory over each count of agreements.
+    Export {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        /// Agreement counts to compare, e.g. `--counts 100000,1000000`.
+        #[arg(long, value_delimiter = ',', default_values_t = [100_000u64, 1_000_000])]
+        counts: Vec<u64>,
+        /// Formats to time.
+        #[arg(long, value_delimiter = ',', default_values_t = ["csv".to_owned(), "ocds".to_owned()])]
+        formats: Vec<String>,
+        #[arg(long, default_value = "/opt/avtal-bench")]
+        dir: std::path::PathBuf,
+    },
     /// Time the reminder sweep and one send pass (to `.eml` files) over N agreements.
     Notify {
         #[arg(long, value_enum)]
@@ -103,6 +118,12 @@ async fn main() -> anyhow::Result<()> {
             count,
             dir,
         } => notify(backend, count, &dir).await,
+        Cmd::Export {
+            backend,
+            counts,
+            formats,
+            dir,
+        } => export(backend, &counts, &formats, &dir).await,
     }
 }
 
@@ -658,5 +679,72 @@ async fn notify(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::
         send_time.as_secs_f64(),
         sent.sent as f64 / send_time.as_secs_f64().max(1e-9)
     );
+    Ok(())
+}
+
+/// Seeds (once) a database of each count, then runs `avtal export` on it per format under
+/// `/usr/bin/time`: wall time and peak resident memory of the whole CLI process. Output goes to
+/// /dev/null; the CLI reports the bytes it wrote.
+async fn export(
+    backend: Backend,
+    counts: &[u64],
+    formats: &[String],
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let exe = env!("CARGO_BIN_EXE_avtal");
+    let mut rows = Vec::new();
+    for &count in counts {
+        let name = format!("avtal_bench_{count}");
+        let settings = settings_for(backend, dir, &name, false).await?;
+        {
+            let db = avtal::db::connect(&settings).await?;
+            avtal::db::migrate(&db).await?;
+            seed(&db, count).await?;
+            db.close().await?;
+        }
+        for format in formats {
+            let mut cmd = std::process::Command::new("/usr/bin/time");
+            cmd.args(["-f", "time: %e s, peak %M KB"])
+                .arg(exe)
+                .arg("--data-dir")
+                .arg(&settings.data_dir)
+                .args(["export", "--format", format, "-o", "/dev/null"])
+                .env("AVTAL_TODAY", today().to_string())
+                .env("RUST_LOG", "warn");
+            if let Some(url) = &settings.database_url {
+                cmd.env("DATABASE_URL", url.expose());
+            }
+            eprintln!("exporting {count} agreements as {format}");
+            let out = cmd.output()?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            anyhow::ensure!(out.status.success(), "avtal export failed: {stderr}");
+            let num = |after: &str, upto: &str| -> f64 {
+                stderr
+                    .lines()
+                    .rev()
+                    .find_map(|l| {
+                        let rest = &l[l.find(after)? + after.len()..];
+                        rest[..rest.find(upto)?].trim().parse().ok()
+                    })
+                    .unwrap_or(f64::NAN)
+            };
+            let secs = num("time:", " s,");
+            let peak_kb = num("peak", "KB");
+            let mb = num("agreements (", " MB)");
+            let exported = num("exported", " agreements (");
+            rows.push(format!(
+                "| {backend:?} | {count} | {format} | {exported:.0} | {mb:.1} | {secs:.1} | {:.0} | {:.0} |",
+                exported / secs,
+                peak_kb / 1024.0
+            ));
+        }
+    }
+    println!(
+        "| backend | agreements | format | exported | output MB | wall s | agreements/s | peak RSS MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
     Ok(())
 }

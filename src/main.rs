@@ -290,11 +290,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let tx = registry.read_tx().await?;
+            let mut bytes = 0u64;
             let n = match output {
                 Some(path) => {
                     let file = std::fs::File::create(path)
                         .with_context(|| format!("cannot create {}", path.display()))?;
-                    let mut w = std::io::BufWriter::new(file);
+                    let mut w = Counted::new(std::io::BufWriter::new(file), &mut bytes);
                     let n = export::export(
                         &tx,
                         *format,
@@ -308,7 +309,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     n
                 }
                 None => {
-                    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+                    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+                    let mut w = Counted::new(out, &mut bytes);
                     let n = export::export(
                         &tx,
                         *format,
@@ -323,7 +325,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             eprintln!(
-                "exported {n} agreements in {:.1} s",
+                "exported {n} agreements ({:.1} MB) in {:.1} s",
+                bytes as f64 / 1e6,
                 started.elapsed().as_secs_f64()
             );
         }
@@ -423,6 +426,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A writer that counts the bytes written through it.
+struct Counted<'a, W: Write> {
+    inner: W,
+    bytes: &'a mut u64,
+}
+
+impl<'a, W: Write> Counted<'a, W> {
+    fn new(inner: W, bytes: &'a mut u64) -> Self {
+        Self { inner, bytes }
+    }
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        *self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Renders `req` for every agreement its template applies to, with progress on stderr.
