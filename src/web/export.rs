@@ -147,10 +147,11 @@ pub async fn ocds_releases(
     Ok(resp)
 }
 
+/// The current release of one agreement, its ocid, the options used and its reference.
 async fn one_release(
     state: &AppState,
     key: &str,
-) -> Result<(serde_json::Value, String, ExportOptions), AppError> {
+) -> Result<(serde_json::Value, String, ExportOptions, Reference), AppError> {
     let key = Reference::parse(key).map_err(|e| AppError::BadRequest {
         field: Some("reference".into()),
         message: e.to_string(),
@@ -175,7 +176,7 @@ async fn one_release(
         &ctx,
     );
     let ocid = ocds::ocid(&opts.ocid_prefix, &stored.data);
-    Ok((release, ocid, opts))
+    Ok((release, ocid, opts, key))
 }
 
 /// `GET /api/v1/ocds/releases/{reference}`: a release package with the agreement's release.
@@ -184,7 +185,7 @@ pub async fn ocds_release(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (release, _, opts) = one_release(&state, &key).await?;
+    let (release, _, opts, _) = one_release(&state, &key).await?;
     let uri = package_uri(&headers, &format!("/api/v1/ocds/releases/{key}"));
     let mut package = ocds::package_head(&PackageMeta {
         uri: &uri,
@@ -195,22 +196,72 @@ pub async fn ocds_release(
     Ok(Json(serde_json::Value::Object(package)))
 }
 
-/// `GET /api/v1/ocds/records/{reference}`: a record package with the agreement's record.
+/// `GET /api/v1/ocds/records/{reference}`: a record package with the agreement's record: one
+/// release per stored version, rebuilt from the audit log (states derived as of the day each
+/// version was stored), and the current version as the compiled release.
 pub async fn ocds_record(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (release, ocid, opts) = one_release(&state, &key).await?;
+    let (current, ocid, opts, reference) = one_release(&state, &key).await?;
+    let db = &state.registry.db;
+    let entries = crate::db::audit::history(db, "agreement", reference.as_str()).await?;
+    let mut versions = Vec::new();
+    for e in &entries {
+        let Some(text) = e.after.as_deref() else {
+            continue;
+        };
+        let a: crate::domain::agreement::Agreement =
+            serde_json::from_str(text).map_err(|source| store::StoreError::Corrupt {
+                what: "audit entry",
+                key: e.id.to_string(),
+                source,
+            })?;
+        versions.push((e.at, a));
+    }
+    let numbers: Vec<_> = versions
+        .iter()
+        .flat_map(|(_, a)| a.parties.iter().map(|p| p.org.clone()))
+        .collect();
+    let organisations = store::organisations_by_number(db, &numbers).await?;
+    let mut releases: Vec<serde_json::Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, (at, a))| {
+            let day = at.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+            let ctx = ocds::ReleaseContext {
+                ocid_prefix: &opts.ocid_prefix,
+                today: day,
+                ladders: &opts.ladders,
+                organisations: &organisations,
+            };
+            let meta = ReleaseMeta {
+                version: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                updated_at: *at,
+            };
+            ocds::release(a, meta, &ctx)
+        })
+        .collect();
+    // A registry loaded before the audit log existed has fewer entries than versions.
+    if releases.last().map(|r| &r["id"]) != Some(&current["id"]) {
+        releases.retain(|r| r["id"] != current["id"]);
+        releases.push(current.clone());
+    }
     let uri = package_uri(&headers, &format!("/api/v1/ocds/records/{key}"));
     let mut package = ocds::package_head(&PackageMeta {
         uri: &uri,
         publisher: &opts.publisher,
         published: opts.published,
     });
-    package.insert(
-        "records".into(),
-        serde_json::json!([ocds::record(&ocid, vec![release])]),
-    );
+    let mut record = ocds::record(&ocid, releases);
+    // The compiled release is the current state, derived as of today.
+    let mut compiled = current;
+    if let Some(obj) = compiled.as_object_mut() {
+        obj.insert("id".into(), serde_json::json!(format!("{ocid}-compiled")));
+        obj.insert("tag".into(), serde_json::json!(["compiled"]));
+    }
+    record["compiledRelease"] = compiled;
+    package.insert("records".into(), serde_json::json!([record]));
     Ok(Json(serde_json::Value::Object(package)))
 }

@@ -153,21 +153,60 @@ async fn the_samples_as_an_ocds_release_package_pass_the_validator(app: TestApp)
     );
 }
 
-async fn one_agreement_as_a_release_and_as_a_record_passes_the_validator(app: TestApp) {
+async fn one_agreement_as_a_release_and_as_a_record_of_its_versions_passes_the_validator(
+    app: TestApp,
+) {
     app.load_examples().await;
     let r = app.get("/api/v1/ocds/releases/AGR-2025-0001").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["releases"].as_array().map(Vec::len), Some(1));
     assert_valid(&r.body).await;
 
-    let r = app.get("/api/v1/ocds/records/AGR-2025-0001").await;
+    // A change gives the record a second release; the first keeps the old end.
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2025-0004/exercise-option",
+            &serde_json::json!({"seq": 1, "decided_on": "2026-11-20"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app.get("/api/v1/ocds/records/AGR-2025-0004").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let record = &r.body["records"][0];
+    let ends: Vec<&str> = record["releases"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["contracts"][0]["period"]["endDate"].as_str())
+                .map(|d| &d[..10])
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        ends,
+        ["2027-03-31", "2028-03-31"],
+        "one release per version"
+    );
+    assert_eq!(
+        record["compiledRelease"]["contracts"][0]["period"]["endDate"]
+            .as_str()
+            .map(|d| &d[..10]),
+        Some("2028-03-31")
+    );
+    assert!(
+        record["compiledRelease"]["contracts"][0]["amendments"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+
+    let r = app.get("/api/v1/ocds/records/AGR-2025-0004").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let package = &r.body;
     for field in ["uri", "version", "publisher", "publishedDate", "extensions"] {
         assert!(!package[field].is_null(), "record package has {field}");
     }
     let record = &package["records"][0];
-    assert_eq!(record["ocid"], "ocds-avtal-AGR-2025-0001");
+    assert_eq!(record["ocid"], "ocds-avtal-AGR-2025-0004");
     assert_eq!(record["compiledRelease"]["tag"][0], "compiled");
     // validate.py cannot check a record package offline: libcoveocds then fetches
     // versioned-release-validation-schema.json from standard.open-contracting.org. The record's
@@ -208,7 +247,7 @@ async fn the_release_package_takes_the_list_filters(app: TestApp) {
 
 crate::on_both_backends!(
     the_samples_as_an_ocds_release_package_pass_the_validator,
-    one_agreement_as_a_release_and_as_a_record_passes_the_validator,
+    one_agreement_as_a_release_and_as_a_record_of_its_versions_passes_the_validator,
     the_release_package_takes_the_list_filters,
 );
 
