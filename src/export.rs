@@ -197,6 +197,24 @@ impl Out<'_, '_> {
     }
 }
 
+/// A read-only transaction for an export, so that it is one consistent snapshot however long it
+/// runs: `REPEATABLE READ` on PostgreSQL; on SQLite (WAL) a read transaction is a snapshot anyway.
+pub async fn snapshot(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
 /// Writes the agreements matching `filter` in `format` to `sink`, a page at a time, calling
 /// `progress(agreements written)` after each page. Returns the number of agreements written.
 pub async fn export(

@@ -289,7 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     next_report += 100_000;
                 }
             };
-            let tx = registry.read_tx().await?;
+            let tx = export::snapshot(&registry.db).await?;
             let mut bytes = 0u64;
             let n = match output {
                 Some(path) => {

@@ -85,7 +85,9 @@ fn stream(
     tokio::spawn(async move {
         let opts = ExportOptions::from_settings(&registry.settings, &uri);
         let result = async {
-            let db = registry.read_tx().await.map_err(store::StoreError::from)?;
+            let db = export::snapshot(&registry.db)
+                .await
+                .map_err(store::StoreError::from)?;
             let mut sink = Sink::Channel(tx.clone());
             export::export(&db, format, &filter, &opts, &mut sink, &mut |_| {}).await
         }

@@ -105,6 +105,10 @@ async fn the_csv_export_reads_back_field_by_field_with_a_csv_parser(app: TestApp
         disposition.contains("filename=\"avtal.csv\""),
         "{disposition}"
     );
+    assert!(
+        headers.get("content-length").is_none(),
+        "the body is streamed, its length unknown up front"
+    );
 
     // Every record ends in CRLF; the header line is `;`-separated.
     let text = String::from_utf8(body.clone()).unwrap_or_else(|e| panic!("UTF-8: {e}"));
