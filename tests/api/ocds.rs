@@ -327,3 +327,20 @@ async fn the_cli_exports_the_samples_as_ocds_and_csv_with_filters() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--kind"));
 }
+
+/// The ocid prefix is a setting.
+#[tokio::test]
+async fn the_ocid_prefix_comes_from_the_settings() {
+    use crate::helpers::{Backend, spawn_with, test_settings};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut settings = test_settings(Backend::Sqlite, dir.path()).await;
+    settings.ocds.prefix = "ocds-x1y2z3-".into();
+    settings.ocds.publisher = "Haninge kommun".into();
+    let app = spawn_with(Backend::Sqlite, settings, dir).await;
+    app.load_examples().await;
+    let r = app.get("/api/v1/ocds/releases/AGR-2025-0004").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["releases"][0]["ocid"], "ocds-x1y2z3-AGR-2025-0004");
+    assert_eq!(r.body["releases"][0]["id"], "ocds-x1y2z3-AGR-2025-0004-1");
+    assert_eq!(r.body["publisher"]["name"], "Haninge kommun");
+}
