@@ -74,6 +74,10 @@ enum Cmd {
         /// Formats to time.
         #[arg(long, value_delimiter = ',', default_values_t = ["csv".to_owned(), "ocds".to_owned()])]
         formats: Vec<String>,
+        /// `cli` (`avtal export` under /usr/bin/time) and/or `http` (`GET /api/v1/export` from
+        /// `avtal serve`, its VmHWM read from /proc after the download).
+        #[arg(long, value_delimiter = ',', default_values_t = ["cli".to_owned(), "http".to_owned()])]
+        via: Vec<String>,
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
@@ -122,8 +126,9 @@ async fn main() -> anyhow::Result<()> {
             backend,
             counts,
             formats,
+            via,
             dir,
-        } => export(backend, &counts, &formats, &dir).await,
+        } => export(backend, &counts, &formats, &via, &dir).await,
     }
 }
 
@@ -689,6 +694,7 @@ async fn export(
     backend: Backend,
     counts: &[u64],
     formats: &[String],
+    via: &[String],
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let exe = env!("CARGO_BIN_EXE_avtal");
@@ -703,6 +709,19 @@ async fn export(
             db.close().await?;
         }
         for format in formats {
+            if via.iter().any(|v| v == "http") {
+                eprintln!("exporting {count} agreements as {format} over HTTP");
+                let (secs, bytes, peak_kb) = export_over_http(exe, &settings, format).await?;
+                rows.push(format!(
+                    "| {backend:?} | {count} | {format} | http | {:.1} | {secs:.1} | {:.0} | {:.0} |",
+                    bytes as f64 / 1e6,
+                    count as f64 / secs,
+                    peak_kb as f64 / 1024.0
+                ));
+            }
+            if !via.iter().any(|v| v == "cli") {
+                continue;
+            }
             let mut cmd = std::process::Command::new("/usr/bin/time");
             cmd.args(["-f", "time: %e s, peak %M KB"])
                 .arg(exe)
@@ -733,18 +752,84 @@ async fn export(
             let mb = num("agreements (", " MB)");
             let exported = num("exported", " agreements (");
             rows.push(format!(
-                "| {backend:?} | {count} | {format} | {exported:.0} | {mb:.1} | {secs:.1} | {:.0} | {:.0} |",
+                "| {backend:?} | {exported:.0} | {format} | cli | {mb:.1} | {secs:.1} | {:.0} | {:.0} |",
                 exported / secs,
                 peak_kb / 1024.0
             ));
         }
     }
     println!(
-        "| backend | agreements | format | exported | output MB | wall s | agreements/s | peak RSS MB |"
+        "| backend | agreements | format | via | output MB | wall s | agreements/s | peak RSS MB |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!("{r}");
     }
     Ok(())
+}
+
+/// Peak resident memory (VmHWM) of a running process, in KB.
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Starts `avtal serve` on the database, downloads `GET /api/v1/export?format=F` chunk by chunk,
+/// then reads the server's peak memory and stops it. Returns seconds, bytes and peak KB.
+async fn export_over_http(
+    exe: &str,
+    settings: &Settings,
+    format: &str,
+) -> anyhow::Result<(f64, u64, u64)> {
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await?
+        .local_addr()?
+        .port();
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("--data-dir")
+        .arg(&settings.data_dir)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("AVTAL_TODAY", today().to_string())
+        .env("AVTAL_NOTIFY__INTERVAL_SECONDS", "0")
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(url) = &settings.database_url {
+        cmd.env("DATABASE_URL", url.expose());
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id().context("avtal serve has no pid")?;
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..600 {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::ensure!(up, "avtal serve did not start");
+    let t = Instant::now();
+    let mut resp = client
+        .get(format!("{base}/api/v1/export?format={format}"))
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status().is_success(), "export: {}", resp.status());
+    let mut bytes = 0u64;
+    while let Some(chunk) = resp.chunk().await? {
+        bytes += chunk.len() as u64;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let peak = vm_hwm_kb(pid).unwrap_or_default();
+    child.kill().await?;
+    Ok((secs, bytes, peak))
 }
