@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document of the JSON API (`GET /api/v1/openapi.json`), built from the code.
 //!
 //! [`ROUTES`] lists every route of the `/api/v1` router once, next to the request types it takes;
-//! query parameters and body properties are read from those types' serde field lists, so a field
-//! added to a query struct appears in the document. A test (`tests/api/openapi.rs`) checks that
+//! query parameters and body schemas are read from those types' `Deserialize` impls (a probe
+//! that notes what serde asks for), so a field added to a request type appears in the document. A test (`tests/api/openapi.rs`) checks that
 //! every route of the route table in `web/mod.rs` is listed here and the other way round.
 
 use axum::Json;
@@ -15,16 +15,79 @@ use crate::documents::DocumentRequest;
 use crate::domain::agreement::Agreement;
 use crate::domain::party::{Contact, Organisation};
 
-/// The serde field names of a struct `T`, read by deserialising it from a recorder that only
-/// notes the names serde asks for.
+/// The serde field names of a struct `T` (its query parameters or body properties).
 pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
-    let mut rec = FieldRecorder { fields: &[] };
-    let _ = T::deserialize(&mut rec);
-    rec.fields
+    match shape::<T>(&[]) {
+        Some(Shape::Struct(fields)) => fields,
+        _ => &[],
+    }
 }
 
-struct FieldRecorder {
-    fields: &'static [&'static str],
+/// A JSON Schema of `T` read from its `Deserialize` impl: objects with their fields, arrays,
+/// strings (dates, references, organisation numbers), integers, numbers, booleans, and the codes
+/// of each code list as an `enum`; `{}` where serde decides only at run time (an untagged enum).
+pub fn schema_of<T: DeserializeOwned>() -> Value {
+    build::<T>(&mut Vec::new())
+}
+
+fn build<T: DeserializeOwned>(path: &mut Vec<Step>) -> Value {
+    // Deep enough for every request type; a recursive type stops here.
+    if path.len() > 8 {
+        return json!({});
+    }
+    match shape::<T>(path) {
+        Some(Shape::Struct(fields)) => {
+            let mut props = Map::new();
+            for (i, f) in fields.iter().enumerate() {
+                path.push(Step::Field(i));
+                props.insert((*f).to_owned(), build::<T>(path));
+                path.pop();
+            }
+            json!({ "type": "object", "properties": props })
+        }
+        Some(Shape::Seq) => {
+            path.push(Step::Items);
+            let items = build::<T>(path);
+            path.pop();
+            json!({ "type": "array", "items": items })
+        }
+        Some(Shape::Enum(codes)) => json!({ "type": "string", "enum": codes }),
+        Some(Shape::Leaf(t)) => json!({ "type": t }),
+        Some(Shape::Map) => json!({ "type": "object" }),
+        Some(Shape::Any) | None => json!({}),
+    }
+}
+
+/// One step from a value to a part of it.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// The struct field with this index.
+    Field(usize),
+    /// The elements of a sequence.
+    Items,
+}
+
+/// What serde asked for at a point of a type.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Struct(&'static [&'static str]),
+    Seq,
+    Enum(&'static [&'static str]),
+    Leaf(&'static str),
+    Map,
+    Any,
+}
+
+/// Deserialises `T` from a probe that walks `path` and notes what serde asks for at its end.
+fn shape<T: DeserializeOwned>(path: &[Step]) -> Option<Shape> {
+    let out = std::cell::Cell::new(None);
+    let _ = T::deserialize(Probe { path, out: &out });
+    out.get()
+}
+
+struct Probe<'a> {
+    path: &'a [Step],
+    out: &'a std::cell::Cell<Option<Shape>>,
 }
 
 #[derive(Debug)]
@@ -44,27 +107,178 @@ impl de::Error for Recorded {
     }
 }
 
-impl<'de> de::Deserializer<'de> for &mut FieldRecorder {
+impl Probe<'_> {
+    fn leaf<V>(self, shape: Shape) -> Result<V, Recorded> {
+        if self.path.is_empty() {
+            self.out.set(Some(shape));
+        }
+        Err(Recorded)
+    }
+}
+
+macro_rules! leaves {
+    ($($method:ident => $shape:expr),* $(,)?) => {
+        $(fn $method<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Recorded> {
+            self.leaf($shape)
+        })*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for Probe<'_> {
     type Error = Recorded;
 
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Recorded> {
-        Err(Recorded)
+    leaves! {
+        deserialize_any => Shape::Any,
+        deserialize_ignored_any => Shape::Any,
+        deserialize_bool => Shape::Leaf("boolean"),
+        deserialize_i8 => Shape::Leaf("integer"),
+        deserialize_i16 => Shape::Leaf("integer"),
+        deserialize_i32 => Shape::Leaf("integer"),
+        deserialize_i64 => Shape::Leaf("integer"),
+        deserialize_i128 => Shape::Leaf("integer"),
+        deserialize_u8 => Shape::Leaf("integer"),
+        deserialize_u16 => Shape::Leaf("integer"),
+        deserialize_u32 => Shape::Leaf("integer"),
+        deserialize_u64 => Shape::Leaf("integer"),
+        deserialize_u128 => Shape::Leaf("integer"),
+        deserialize_f32 => Shape::Leaf("number"),
+        deserialize_f64 => Shape::Leaf("number"),
+        deserialize_char => Shape::Leaf("string"),
+        deserialize_str => Shape::Leaf("string"),
+        deserialize_string => Shape::Leaf("string"),
+        deserialize_bytes => Shape::Leaf("string"),
+        deserialize_byte_buf => Shape::Leaf("string"),
+        deserialize_identifier => Shape::Leaf("string"),
+        deserialize_unit => Shape::Leaf("null"),
+        deserialize_map => Shape::Map,
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Recorded> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _: V,
+    ) -> Result<V::Value, Recorded> {
+        self.leaf(Shape::Leaf("null"))
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Recorded> {
+        match self.path.split_first() {
+            None => self.leaf(Shape::Seq),
+            Some((Step::Items, rest)) => visitor.visit_seq(OneItem(Some(Probe {
+                path: rest,
+                out: self.out,
+            }))),
+            Some(_) => Err(Recorded),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        self.deserialize_seq(visitor)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         fields: &'static [&'static str],
-        _visitor: V,
+        visitor: V,
     ) -> Result<V::Value, Recorded> {
-        self.fields = fields;
-        Err(Recorded)
+        match self.path.split_first() {
+            None => self.leaf(Shape::Struct(fields)),
+            Some((Step::Field(i), rest)) => {
+                let key = fields.get(*i).copied().ok_or(Recorded)?;
+                visitor.visit_map(OneField {
+                    key: Some(key),
+                    value: Some(Probe {
+                        path: rest,
+                        out: self.out,
+                    }),
+                })
+            }
+            Some(_) => Err(Recorded),
+        }
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Recorded> {
+        self.leaf(Shape::Enum(variants))
+    }
+}
+
+/// A map with one key, whose value is probed further.
+struct OneField<'a> {
+    key: Option<&'static str>,
+    value: Option<Probe<'a>>,
+}
+
+impl<'de> de::MapAccess<'de> for OneField<'_> {
+    type Error = Recorded;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Recorded> {
+        match self.key.take() {
+            Some(k) => seed
+                .deserialize(de::value::StrDeserializer::<Recorded>::new(k))
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Recorded> {
+        match self.value.take() {
+            Some(p) => seed.deserialize(p),
+            None => Err(Recorded),
+        }
+    }
+}
+
+/// A sequence with one element, which is probed further.
+struct OneItem<'a>(Option<Probe<'a>>);
+
+impl<'de> de::SeqAccess<'de> for OneItem<'_> {
+    type Error = Recorded;
+
+    fn next_element_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Recorded> {
+        match self.0.take() {
+            Some(p) => seed.deserialize(p).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -75,10 +289,10 @@ pub enum Input {
     None,
     /// Query parameters: the fields of a query struct (and any listed extra ones).
     Query(fn() -> &'static [&'static str], &'static [&'static str]),
-    /// A JSON body with the fields of a type.
-    Body(fn() -> &'static [&'static str]),
+    /// A JSON body of a type (its schema).
+    Body(fn() -> Value),
     /// A versioned JSON body `{"version": N, "<record>": {...}}`.
-    Versioned(&'static str, fn() -> &'static [&'static str]),
+    Versioned(&'static str, fn() -> Value),
 }
 
 /// One operation of the API.
@@ -140,7 +354,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/organisations",
         "Register an organisation",
-        Input::Body(field_names::<Organisation>),
+        Input::Body(schema_of::<Organisation>),
     ),
     route(
         "get",
@@ -152,7 +366,7 @@ pub const ROUTES: &[Route] = &[
         "put",
         "/organisations/{org_number}",
         "Replace an organisation at the version read",
-        Input::Versioned("organisation", field_names::<Organisation>),
+        Input::Versioned("organisation", schema_of::<Organisation>),
     ),
     route(
         "get",
@@ -163,14 +377,14 @@ pub const ROUTES: &[Route] = &[
     created(
         "/contacts",
         "Register a contact",
-        Input::Body(field_names::<Contact>),
+        Input::Body(schema_of::<Contact>),
     ),
     route("get", "/contacts/{email}", "One contact", Input::None),
     route(
         "put",
         "/contacts/{email}",
         "Replace a contact at the version read",
-        Input::Versioned("contact", field_names::<Contact>),
+        Input::Versioned("contact", schema_of::<Contact>),
     ),
     route(
         "get",
@@ -181,7 +395,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/agreements",
         "Register an agreement",
-        Input::Body(field_names::<Agreement>),
+        Input::Body(schema_of::<Agreement>),
     ),
     route(
         "get",
@@ -193,7 +407,7 @@ pub const ROUTES: &[Route] = &[
         "put",
         "/agreements/{reference}",
         "Replace an agreement at the version read",
-        Input::Versioned("agreement", field_names::<Agreement>),
+        Input::Versioned("agreement", schema_of::<Agreement>),
     ),
     route(
         "get",
@@ -204,7 +418,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/agreements/{reference}/documents",
         "Render and store a contract document",
-        Input::Body(field_names::<DocumentRequest>),
+        Input::Body(schema_of::<DocumentRequest>),
     ),
     route(
         "get",
@@ -234,7 +448,7 @@ pub const ROUTES: &[Route] = &[
         "post",
         "/agreements/{reference}/{action}",
         "An action: activate, transition, exercise-option, decline-option, notice, amendments, cancel",
-        Input::Body(field_names::<ActionBody>),
+        Input::Body(schema_of::<ActionBody>),
     ),
     Route {
         content_type: "application/pdf",
@@ -282,14 +496,6 @@ pub const ROUTES: &[Route] = &[
     route("get", "/openapi.json", "This document", Input::None),
 ];
 
-fn properties(fields: &[&str]) -> Value {
-    let props: Map<String, Value> = fields
-        .iter()
-        .map(|f| ((*f).to_owned(), json!({})))
-        .collect();
-    json!({ "type": "object", "properties": props })
-}
-
 fn operation(r: &Route) -> Value {
     let mut params: Vec<Value> = path_params(r.path)
         .into_iter()
@@ -314,17 +520,17 @@ fn operation(r: &Route) -> Value {
                 params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
             }
         }
-        Input::Body(fields) => {
+        Input::Body(schema) => {
             op.insert(
                 "requestBody".into(),
-                json!({ "required": true, "content": { JSON: { "schema": properties(fields()) } } }),
+                json!({ "required": true, "content": { JSON: { "schema": schema() } } }),
             );
         }
-        Input::Versioned(name, fields) => {
+        Input::Versioned(name, schema) => {
             let schema = json!({
                 "type": "object",
                 "required": ["version", name],
-                "properties": { "version": { "type": "integer" }, name: properties(fields()) },
+                "properties": { "version": { "type": "integer" }, name: schema() },
             });
             op.insert(
                 "requestBody".into(),

@@ -77,6 +77,27 @@ async fn the_openapi_document_lists_every_route_of_the_api_router(app: TestApp) 
     for p in ["active_on", "social_objective", "reserved", "sort", "page"] {
         assert!(params.iter().any(|x| x == p), "{p} in {params:?}");
     }
+    // Body schemas come from the request types, code lists as enums.
+    let agreement = &doc["paths"]["/agreements"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"];
+    assert!(
+        agreement["kind"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|c| c == "iop")),
+        "{}",
+        agreement["kind"]
+    );
+    assert!(
+        agreement["eforms"]["properties"]["bt_71"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|c| c == "res-ws"))
+    );
+    assert_eq!(agreement["parties"]["type"], "array");
+    assert_eq!(
+        doc["paths"]["/agreements/{reference}"]["put"]["requestBody"]["content"]["application/json"]
+            ["schema"]["required"],
+        serde_json::json!(["version", "agreement"])
+    );
     let export = &doc["paths"]["/export"]["get"]["parameters"];
     assert!(
         export
