@@ -287,8 +287,12 @@ impl<'de> de::SeqAccess<'de> for OneItem<'_> {
 pub enum Input {
     /// Nothing besides the path.
     None,
-    /// Query parameters: the fields of a query struct (and any listed extra ones).
-    Query(fn() -> &'static [&'static str], &'static [&'static str]),
+    /// Query parameters: the fields of a query struct, with extra ones and without omitted ones.
+    Query(
+        fn() -> &'static [&'static str],
+        &'static [&'static str],
+        &'static [&'static str],
+    ),
     /// A JSON body of a type (its schema).
     Body(fn() -> Value),
     /// A versioned JSON body `{"version": N, "<record>": {...}}`.
@@ -342,6 +346,8 @@ const fn created(path: &'static str, summary: &'static str, input: Input) -> Rou
 }
 
 const LIST_FILTERS: fn() -> &'static [&'static str] = field_names::<AgreementListQuery>;
+/// List parameters an export refuses.
+const NOT_FOR_EXPORTS: &[&str] = &["sort", "page", "limit"];
 
 /// Every operation under `/api/v1`.
 pub const ROUTES: &[Route] = &[
@@ -349,7 +355,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/organisations",
         "Organisations by number, paged",
-        Input::Query(field_names::<PageQuery>, &[]),
+        Input::Query(field_names::<PageQuery>, &[], &[]),
     ),
     created(
         "/organisations",
@@ -372,7 +378,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/contacts",
         "Contacts by e-mail address, paged, optionally of one organisation",
-        Input::Query(field_names::<PageQuery>, &[]),
+        Input::Query(field_names::<PageQuery>, &[], &[]),
     ),
     created(
         "/contacts",
@@ -390,7 +396,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/agreements",
         "Filtered, sorted, paged agreement list",
-        Input::Query(LIST_FILTERS, &[]),
+        Input::Query(LIST_FILTERS, &[], &[]),
     ),
     created(
         "/agreements",
@@ -430,13 +436,13 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/agreements/{reference}/diff",
         "Fields that differ between two days",
-        Input::Query(field_names::<DiffQuery>, &[]),
+        Input::Query(field_names::<DiffQuery>, &[], &[]),
     ),
     route(
         "get",
         "/audit",
         "Audit log entries, newest first",
-        Input::Query(field_names::<AuditQuery>, &[]),
+        Input::Query(field_names::<AuditQuery>, &[], &[]),
     ),
     route(
         "get",
@@ -464,7 +470,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/outbox",
         "Queued reminder e-mails, newest first",
-        Input::Query(field_names::<OutboxQuery>, &[]),
+        Input::Query(field_names::<OutboxQuery>, &[], &[]),
     ),
     Route {
         content_type: "text/csv",
@@ -472,14 +478,14 @@ pub const ROUTES: &[Route] = &[
             "get",
             "/export",
             "Every agreement matching the list filters, streamed as csv (default), json, yaml or ocds",
-            Input::Query(LIST_FILTERS, &["format"]),
+            Input::Query(LIST_FILTERS, &["format"], NOT_FOR_EXPORTS),
         )
     },
     route(
         "get",
         "/ocds/releases",
         "An OCDS 1.1 release package of the agreements matching the list filters, streamed",
-        Input::Query(LIST_FILTERS, &[]),
+        Input::Query(LIST_FILTERS, &[], NOT_FOR_EXPORTS),
     ),
     route(
         "get",
@@ -515,8 +521,12 @@ fn operation(r: &Route) -> Value {
     );
     match r.input {
         Input::None => {}
-        Input::Query(fields, extra) => {
-            for f in extra.iter().chain(fields().iter()) {
+        Input::Query(fields, extra, omit) => {
+            for f in extra
+                .iter()
+                .chain(fields().iter())
+                .filter(|f| !omit.contains(f))
+            {
                 params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
             }
         }
