@@ -92,10 +92,16 @@ fn stream(
             export::export(&db, format, &filter, &opts, &mut sink, &mut |_| {}).await
         }
         .await;
-        if let Err(e) = result {
-            // The status line is gone already: cut the body so the client sees an incomplete download.
-            tracing::error!(error = %e, "export failed mid-stream");
-            let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+        match result {
+            Ok(n) => tracing::info!(agreements = n, ?format, "export streamed"),
+            Err(export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                tracing::info!(?format, "export stopped: the client went away");
+            }
+            Err(e) => {
+                // The status line is gone already: cut the body so the client sees an incomplete download.
+                tracing::error!(error = %e, ?format, "export failed mid-stream");
+                let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+            }
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
