@@ -265,8 +265,8 @@ pub async fn export(
             });
             let head = serde_json::to_string(&serde_json::Value::Object(head))?;
             // `{...}` without its closing brace, then the releases array.
-            out.buf
-                .extend_from_slice(head.trim_end_matches('}').as_bytes());
+            let open = head.strip_suffix('}').unwrap_or(&head);
+            out.buf.extend_from_slice(open.as_bytes());
             out.buf.extend_from_slice(b",\"releases\":[");
         }
     }

@@ -240,6 +240,15 @@ async fn the_release_package_takes_the_list_filters(app: TestApp) {
             "{rel}"
         );
     }
+    let r = app
+        .get("/api/v1/ocds/releases?q=nothing-matches-this")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["releases"],
+        serde_json::json!([]),
+        "an empty package is still JSON"
+    );
     let r = app.get("/api/v1/ocds/releases?kind=lease").await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["field"], "kind");
