@@ -78,6 +78,9 @@ enum Cmd {
         /// `avtal serve`, its VmHWM read from /proc after the download).
         #[arg(long, value_delimiter = ',', default_values_t = ["cli".to_owned(), "http".to_owned()])]
         via: Vec<String>,
+        /// Export only the agreements in force on this day (default: all).
+        #[arg(long)]
+        active_on: Option<String>,
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
@@ -127,8 +130,9 @@ async fn main() -> anyhow::Result<()> {
             counts,
             formats,
             via,
+            active_on,
             dir,
-        } => export(backend, &counts, &formats, &via, &dir).await,
+        } => export(backend, &counts, &formats, &via, active_on.as_deref(), &dir).await,
     }
 }
 
@@ -695,9 +699,13 @@ async fn export(
     counts: &[u64],
     formats: &[String],
     via: &[String],
+    active_on: Option<&str>,
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let exe = env!("CARGO_BIN_EXE_avtal");
+    let filter = active_on
+        .map(|d| format!(" active_on={d}"))
+        .unwrap_or_default();
     let mut rows = Vec::new();
     for &count in counts {
         let name = format!("avtal_bench_{count}");
@@ -709,59 +717,64 @@ async fn export(
             db.close().await?;
         }
         for format in formats {
-            if via.iter().any(|v| v == "http") {
-                eprintln!("exporting {count} agreements as {format} over HTTP");
-                let (secs, bytes, peak_kb) = export_over_http(exe, &settings, format).await?;
+            // Agreements the filter matches: all of them, or what the CLI counted.
+            let mut matched = active_on.is_none().then_some(count as f64);
+            if via.iter().any(|v| v == "cli") {
+                let mut cmd = std::process::Command::new("/usr/bin/time");
+                cmd.args(["-f", "time: %e s, peak %M KB"])
+                    .arg(exe)
+                    .arg("--data-dir")
+                    .arg(&settings.data_dir)
+                    .args(["export", "--format", format, "-o", "/dev/null"])
+                    .args(active_on.map(|d| ["--active-on", d]).into_iter().flatten())
+                    .env("AVTAL_TODAY", today().to_string())
+                    .env("RUST_LOG", "warn");
+                if let Some(url) = &settings.database_url {
+                    cmd.env("DATABASE_URL", url.expose());
+                }
+                eprintln!("exporting {count} agreements as {format}{filter} with the CLI");
+                let out = cmd.output()?;
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                anyhow::ensure!(out.status.success(), "avtal export failed: {stderr}");
+                let num = |after: &str, upto: &str| -> f64 {
+                    stderr
+                        .lines()
+                        .rev()
+                        .find_map(|l| {
+                            let rest = &l[l.find(after)? + after.len()..];
+                            rest[..rest.find(upto)?].trim().parse().ok()
+                        })
+                        .unwrap_or(f64::NAN)
+                };
+                let secs = num("time:", " s,");
+                let peak_kb = num("peak", "KB");
+                let mb = num("agreements (", " MB)");
+                let exported = num("exported", " agreements (");
+                matched = Some(exported);
                 rows.push(format!(
-                    "| {backend:?} | {count} | {format} | http | {:.1} | {secs:.1} | {:.0} | {:.0} |",
+                    "| {backend:?} | {count} | {exported:.0} | {format}{filter} | cli | {mb:.1} | {secs:.1} | {:.0} | {:.0} |",
+                    exported / secs,
+                    peak_kb / 1024.0
+                ));
+            }
+            if via.iter().any(|v| v == "http") {
+                eprintln!("exporting {count} agreements as {format}{filter} over HTTP");
+                let (secs, bytes, peak_kb) =
+                    export_over_http(exe, &settings, format, active_on).await?;
+                let m = matched.unwrap_or(f64::NAN);
+                rows.push(format!(
+                    "| {backend:?} | {count} | {m:.0} | {format}{filter} | http | {:.1} | {secs:.1} | {:.0} | {:.0} |",
                     bytes as f64 / 1e6,
-                    count as f64 / secs,
+                    m / secs,
                     peak_kb as f64 / 1024.0
                 ));
             }
-            if !via.iter().any(|v| v == "cli") {
-                continue;
-            }
-            let mut cmd = std::process::Command::new("/usr/bin/time");
-            cmd.args(["-f", "time: %e s, peak %M KB"])
-                .arg(exe)
-                .arg("--data-dir")
-                .arg(&settings.data_dir)
-                .args(["export", "--format", format, "-o", "/dev/null"])
-                .env("AVTAL_TODAY", today().to_string())
-                .env("RUST_LOG", "warn");
-            if let Some(url) = &settings.database_url {
-                cmd.env("DATABASE_URL", url.expose());
-            }
-            eprintln!("exporting {count} agreements as {format}");
-            let out = cmd.output()?;
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            anyhow::ensure!(out.status.success(), "avtal export failed: {stderr}");
-            let num = |after: &str, upto: &str| -> f64 {
-                stderr
-                    .lines()
-                    .rev()
-                    .find_map(|l| {
-                        let rest = &l[l.find(after)? + after.len()..];
-                        rest[..rest.find(upto)?].trim().parse().ok()
-                    })
-                    .unwrap_or(f64::NAN)
-            };
-            let secs = num("time:", " s,");
-            let peak_kb = num("peak", "KB");
-            let mb = num("agreements (", " MB)");
-            let exported = num("exported", " agreements (");
-            rows.push(format!(
-                "| {backend:?} | {exported:.0} | {format} | cli | {mb:.1} | {secs:.1} | {:.0} | {:.0} |",
-                exported / secs,
-                peak_kb / 1024.0
-            ));
         }
     }
     println!(
-        "| backend | agreements | format | via | output MB | wall s | agreements/s | peak RSS MB |"
+        "| backend | in the database | exported | format | via | output MB | wall s | agreements/s | peak RSS MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!("{r}");
     }
@@ -783,6 +796,7 @@ async fn export_over_http(
     exe: &str,
     settings: &Settings,
     format: &str,
+    active_on: Option<&str>,
 ) -> anyhow::Result<(f64, u64, u64)> {
     let port = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await?
@@ -820,7 +834,12 @@ async fn export_over_http(
     anyhow::ensure!(up, "avtal serve did not start");
     let t = Instant::now();
     let mut resp = client
-        .get(format!("{base}/api/v1/export?format={format}"))
+        .get(format!(
+            "{base}/api/v1/export?format={format}{}",
+            active_on
+                .map(|d| format!("&active_on={d}"))
+                .unwrap_or_default()
+        ))
         .send()
         .await?;
     anyhow::ensure!(resp.status().is_success(), "export: {}", resp.status());
