@@ -7,6 +7,8 @@
 //! - `notify`: seed N synthetic agreements into a fresh database, then time the reminder sweep
 //!   into an empty outbox, a repeated sweep (everything already queued) and one send pass to
 //!   `.eml` files.
+//! - `export`: seed (once, the same databases as `list`) N agreements for each N given, then run the
+//!   real CLI (`avtal export`) under `/usr/bin/time` per format, reporting time and peak memory.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +64,26 @@ enum Cmd {
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
+    /// Time `avtal export` (CSV and OCDS) and its peak memory over each count of agreements.
+    Export {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        /// Agreement counts to compare, e.g. `--counts 100000,1000000`.
+        #[arg(long, value_delimiter = ',', default_values_t = [100_000u64, 1_000_000])]
+        counts: Vec<u64>,
+        /// Formats to time.
+        #[arg(long, value_delimiter = ',', default_values_t = ["csv".to_owned(), "ocds".to_owned()])]
+        formats: Vec<String>,
+        /// `cli` (`avtal export` under /usr/bin/time) and/or `http` (`GET /api/v1/export` from
+        /// `avtal serve`, its VmHWM read from /proc after the download).
+        #[arg(long, value_delimiter = ',', default_values_t = ["cli".to_owned(), "http".to_owned()])]
+        via: Vec<String>,
+        /// Export only the agreements in force on this day (default: all).
+        #[arg(long)]
+        active_on: Option<String>,
+        #[arg(long, default_value = "/opt/avtal-bench")]
+        dir: std::path::PathBuf,
+    },
     /// Time the reminder sweep and one send pass (to `.eml` files) over N agreements.
     Notify {
         #[arg(long, value_enum)]
@@ -103,6 +125,14 @@ async fn main() -> anyhow::Result<()> {
             count,
             dir,
         } => notify(backend, count, &dir).await,
+        Cmd::Export {
+            backend,
+            counts,
+            formats,
+            via,
+            active_on,
+            dir,
+        } => export(backend, &counts, &formats, &via, active_on.as_deref(), &dir).await,
     }
 }
 
@@ -688,4 +718,171 @@ async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .default_headers(headers)
         .build()?)
+}
+
+/// Seeds (once) a database of each count, then runs `avtal export` on it per format under
+/// `/usr/bin/time`: wall time and peak resident memory of the whole CLI process. Output goes to
+/// /dev/null; the CLI reports the bytes it wrote.
+async fn export(
+    backend: Backend,
+    counts: &[u64],
+    formats: &[String],
+    via: &[String],
+    active_on: Option<&str>,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let exe = env!("CARGO_BIN_EXE_avtal");
+    let filter = active_on
+        .map(|d| format!(" active_on={d}"))
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for &count in counts {
+        let name = format!("avtal_bench_{count}");
+        let settings = settings_for(backend, dir, &name, false).await?;
+        {
+            let db = avtal::db::connect(&settings).await?;
+            avtal::db::migrate(&db).await?;
+            seed(&db, count).await?;
+            db.close().await?;
+        }
+        for format in formats {
+            // Agreements the filter matches: all of them, or what the CLI counted.
+            let mut matched = active_on.is_none().then_some(count as f64);
+            if via.iter().any(|v| v == "cli") {
+                let mut cmd = std::process::Command::new("/usr/bin/time");
+                cmd.args(["-f", "time: %e s, peak %M KB"])
+                    .arg(exe)
+                    .arg("--data-dir")
+                    .arg(&settings.data_dir)
+                    .args(["export", "--format", format, "-o", "/dev/null"])
+                    .args(active_on.map(|d| ["--active-on", d]).into_iter().flatten())
+                    .env("AVTAL_TODAY", today().to_string())
+                    .env("RUST_LOG", "warn");
+                if let Some(url) = &settings.database_url {
+                    cmd.env("DATABASE_URL", url.expose());
+                }
+                eprintln!("exporting {count} agreements as {format}{filter} with the CLI");
+                let out = cmd.output()?;
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                anyhow::ensure!(out.status.success(), "avtal export failed: {stderr}");
+                let num = |after: &str, upto: &str| -> f64 {
+                    stderr
+                        .lines()
+                        .rev()
+                        .find_map(|l| {
+                            let rest = &l[l.find(after)? + after.len()..];
+                            rest[..rest.find(upto)?].trim().parse().ok()
+                        })
+                        .unwrap_or(f64::NAN)
+                };
+                let secs = num("time:", " s,");
+                let peak_kb = num("peak", "KB");
+                let mb = num("agreements (", " MB)");
+                let exported = num("exported", " agreements (");
+                matched = Some(exported);
+                rows.push(format!(
+                    "| {backend:?} | {count} | {exported:.0} | {format}{filter} | cli | {mb:.1} | {secs:.1} | {:.0} | {:.0} |",
+                    exported / secs,
+                    peak_kb / 1024.0
+                ));
+            }
+            if via.iter().any(|v| v == "http") {
+                eprintln!("exporting {count} agreements as {format}{filter} over HTTP");
+                let (secs, bytes, peak_kb) =
+                    export_over_http(exe, &settings, format, active_on).await?;
+                let m = matched.unwrap_or(f64::NAN);
+                rows.push(format!(
+                    "| {backend:?} | {count} | {m:.0} | {format}{filter} | http | {:.1} | {secs:.1} | {:.0} | {:.0} |",
+                    bytes as f64 / 1e6,
+                    m / secs,
+                    peak_kb as f64 / 1024.0
+                ));
+            }
+        }
+    }
+    println!(
+        "| backend | in the database | exported | format | via | output MB | wall s | agreements/s | peak RSS MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    Ok(())
+}
+
+/// Peak resident memory (VmHWM) of a running process, in KB.
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Starts `avtal serve` on the database, downloads `GET /api/v1/export?format=F` chunk by chunk,
+/// then reads the server's peak memory and stops it. Returns seconds, bytes and peak KB.
+async fn export_over_http(
+    exe: &str,
+    settings: &Settings,
+    format: &str,
+    active_on: Option<&str>,
+) -> anyhow::Result<(f64, u64, u64)> {
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await?
+        .local_addr()?
+        .port();
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("--data-dir")
+        .arg(&settings.data_dir)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("AVTAL_TODAY", today().to_string())
+        .env("AVTAL_NOTIFY__INTERVAL_SECONDS", "0")
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(url) = &settings.database_url {
+        cmd.env("DATABASE_URL", url.expose());
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id().context("avtal serve has no pid")?;
+    // Every API route needs a token: make one in the bench database before asking.
+    let client = {
+        let db = avtal::db::connect(settings).await?;
+        let registry = Registry::new(db, Arc::new(settings.clone()));
+        api_client(&registry).await?
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..600 {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::ensure!(up, "avtal serve did not start");
+    let t = Instant::now();
+    let mut resp = client
+        .get(format!(
+            "{base}/api/v1/export?format={format}{}",
+            active_on
+                .map(|d| format!("&active_on={d}"))
+                .unwrap_or_default()
+        ))
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status().is_success(), "export: {}", resp.status());
+    let mut bytes = 0u64;
+    while let Some(chunk) = resp.chunk().await? {
+        bytes += chunk.len() as u64;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let peak = vm_hwm_kb(pid).unwrap_or_default();
+    child.kill().await?;
+    Ok((secs, bytes, peak))
 }

@@ -4,6 +4,7 @@
 # - system tools the document and browser tests use (poppler-utils, chromium)
 # - the fonts contract documents are set in (fonts-dejavu-core: DejaVu Serif and Sans)
 # - the pinned typst CLI under $AVTAL_TOOLS (default /opt/avtal-tools), built once with cargo
+# - the OCDS validator (libcoveocds) in /opt/avtal-tools/ocds-venv
 set -euo pipefail
 
 TOOLS="${AVTAL_TOOLS:-/opt/avtal-tools}"
@@ -16,6 +17,7 @@ command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
+python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -39,3 +41,9 @@ if [ ! -x "$TYPST_BIN" ]; then
     --target-dir "$TOOLS/typst-build"
 fi
 echo "setup: typst at $TYPST_BIN ($("$TYPST_BIN" --version))"
+
+# The official OCDS validator (libcoveocds) for the OCDS export tests; ../shared/ocds/validate.py runs it offline.
+if [ ! -x /opt/avtal-tools/ocds-venv/bin/python ] || ! /opt/avtal-tools/ocds-venv/bin/python -c 'import libcoveocds' 2>/dev/null; then
+  echo "setup: installing libcoveocds into /opt/avtal-tools/ocds-venv"
+  python3 -m venv /opt/avtal-tools/ocds-venv && /opt/avtal-tools/ocds-venv/bin/pip install libcoveocds
+fi

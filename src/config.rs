@@ -71,6 +71,29 @@ pub struct Settings {
     /// `https` the session cookie is marked `Secure`.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// OCDS exports.
+    #[serde(default)]
+    pub ocds: OcdsSettings,
+}
+
+/// How OCDS exports name their releases (`[ocds]` in `avtal.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OcdsSettings {
+    /// Prefix of every ocid; the agreement's reference follows it. Register your own with the
+    /// Open Contracting Partnership before publishing.
+    pub prefix: String,
+    /// Publisher name in every package.
+    pub publisher: String,
+}
+
+impl Default for OcdsSettings {
+    fn default() -> Self {
+        Self {
+            prefix: "ocds-avtal-".to_owned(),
+            publisher: "Avtalsregistret".to_owned(),
+        }
+    }
 }
 
 /// How reminders are turned into e-mail and delivered (`[notify]` in `avtal.toml`).
@@ -169,6 +192,7 @@ impl Default for Settings {
             render_concurrency: 2,
             notify: NotifySettings::default(),
             public_url: None,
+            ocds: OcdsSettings::default(),
         }
     }
 }

@@ -5,7 +5,8 @@
 //! result through `db` in one transaction. `domain` does no I/O; `notify` runs the pure deadline
 //! engine over every stored agreement, queues the reminders in an outbox and sends them as e-mail.
 //! `documents` turns an agreement into a JSON view model and a PDF/A through the typst CLI, and
-//! stores the PDF with its hash.
+//! stores the PDF with its hash. `export` streams the filtered agreements as YAML, JSON, CSV or
+//! OCDS (the pure OCDS mapping is `domain::ocds`).
 
 pub mod accounts;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
+pub mod export;
 pub mod notify;
 pub mod registry;
 pub mod transfer;

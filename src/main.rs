@@ -1,4 +1,4 @@
-//! The `avtal` command line: serve, migrate, import, export, render and notify.
+//! The `avtal` command line: serve, migrate, import, export, render, notify and audit.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,9 +15,12 @@ use avtal::documents::{self, DocumentRequest, RenderError};
 use avtal::domain::access::Role;
 use avtal::domain::agreement::Reference;
 use avtal::domain::dates::parse_iso_date;
+use avtal::export;
 use avtal::notify::{self, NotifyFormat};
 use avtal::registry::Registry;
-use avtal::transfer::{self, ExportFormat, ImportError, parse_file};
+use avtal::transfer::{self, ImportError, parse_file};
+use avtal::web::api::AgreementListQuery;
+use avtal::web::error::AppError;
 use avtal::web::{self, AppState};
 
 /// avtal: registry of procurement contracts with social clauses and IOP agreements.
@@ -53,14 +56,38 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Export the registry (organisations, contacts and agreements).
+    /// Export the agreements matching the filters: the registry file (yaml, json), CSV for Excel, or OCDS.
     Export {
         /// Output format.
         #[arg(long, value_enum, default_value = "yaml")]
-        format: ExportFormat,
+        format: export::Format,
         /// Only agreements in force on this date (YYYY-MM-DD).
         #[arg(long, value_parser = parse_date_arg)]
         active_on: Option<NaiveDate>,
+        /// Only this kind (iop, procurement_contract, framework_agreement, call_off, direct_award).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this legal basis (e.g. lou_4_18_1, iop).
+        #[arg(long)]
+        legal_basis: Option<String>,
+        /// Only agreements with this BT-775 social objective (e.g. opp).
+        #[arg(long)]
+        social_objective: Option<String>,
+        /// Reservation: true, false, participation, execution or idea_based.
+        #[arg(long)]
+        reserved: Option<String>,
+        /// Only agreements with this organisation number as a party.
+        #[arg(long)]
+        party: Option<String>,
+        /// Only agreements whose current end is before this date (YYYY-MM-DD).
+        #[arg(long)]
+        ends_before: Option<String>,
+        /// Text in the title or reference.
+        #[arg(long)]
+        q: Option<String>,
         /// Write here instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -258,31 +285,94 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export {
             format,
             active_on,
+            kind,
+            status,
+            legal_basis,
+            social_objective,
+            reserved,
+            party,
+            ends_before,
+            q,
             output,
         } => {
             let registry = open(&cli).await?;
-            let filter = AgreementFilter {
-                active_on: *active_on,
-                ..AgreementFilter::default()
+            // The same parameters, parsed by the same code, as `GET /api/v1/agreements`.
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in [
+                ("active_on", active_on.map(|d| d.to_string())),
+                ("kind", kind.clone()),
+                ("status", status.clone()),
+                ("legal_basis", legal_basis.clone()),
+                ("social_objective", social_objective.clone()),
+                ("reserved", reserved.clone()),
+                ("party", party.clone()),
+                ("ends_before", ends_before.clone()),
+                ("q", q.clone()),
+            ] {
+                if let Some(v) = value {
+                    query.append_pair(name, &v);
+                }
+            }
+            let query: AgreementListQuery = serde_urlencoded::from_str(&query.finish())?;
+            let filter = query.to_filter().map_err(|e| match e {
+                AppError::BadRequest {
+                    field: Some(f),
+                    message,
+                } => anyhow::anyhow!("--{}: {message}", f.replace('_', "-")),
+                other => anyhow::anyhow!("{other}"),
+            })?;
+            let opts = export::ExportOptions::from_settings(&registry.settings, "urn:avtal:export");
+            let started = std::time::Instant::now();
+            let mut next_report = 100_000u64;
+            let mut progress = |n: u64| {
+                if n >= next_report {
+                    eprintln!(
+                        "exported {n} agreements ({:.0} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                    next_report += 100_000;
+                }
             };
-            let tx = registry.read_tx().await?;
+            let tx = export::snapshot(&registry.db).await?;
+            let mut bytes = 0u64;
             let n = match output {
                 Some(path) => {
                     let file = std::fs::File::create(path)
                         .with_context(|| format!("cannot create {}", path.display()))?;
-                    let mut w = std::io::BufWriter::new(file);
-                    let n = transfer::export(&tx, *format, &filter, &mut w).await?;
+                    let mut w = Counted::new(std::io::BufWriter::new(file), &mut bytes);
+                    let n = export::export(
+                        &tx,
+                        *format,
+                        &filter,
+                        &opts,
+                        &mut export::Sink::Writer(&mut w),
+                        &mut progress,
+                    )
+                    .await?;
                     w.flush()?;
                     n
                 }
                 None => {
-                    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-                    let n = transfer::export(&tx, *format, &filter, &mut w).await?;
+                    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+                    let mut w = Counted::new(out, &mut bytes);
+                    let n = export::export(
+                        &tx,
+                        *format,
+                        &filter,
+                        &opts,
+                        &mut export::Sink::Writer(&mut w),
+                        &mut progress,
+                    )
+                    .await?;
                     w.flush()?;
                     n
                 }
             };
-            eprintln!("exported {n} agreements");
+            eprintln!(
+                "exported {n} agreements ({:.1} MB) in {:.1} s",
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Notify {
             dry_run,
@@ -427,6 +517,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A writer that counts the bytes written through it.
+struct Counted<'a, W: Write> {
+    inner: W,
+    bytes: &'a mut u64,
+}
+
+impl<'a, W: Write> Counted<'a, W> {
+    fn new(inner: W, bytes: &'a mut u64) -> Self {
+        Self { inner, bytes }
+    }
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        *self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Renders `req` for every agreement its template applies to, with progress on stderr.

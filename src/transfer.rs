@@ -423,88 +423,31 @@ pub enum ExportFormat {
 }
 
 /// Writes the registry (agreements matching `filter`, with every organisation and contact) to `out`,
-/// one agreement at a time so memory stays flat. Returns the number of agreements written.
+/// a page at a time so memory stays flat (see `crate::export`). Returns the number of agreements written.
 pub async fn export(
     db: &impl ConnectionTrait,
     format: ExportFormat,
     filter: &AgreementFilter,
     out: &mut (dyn Write + Send),
 ) -> Result<u64, ExportError> {
-    let (orgs, contacts) = store::all_parties(db).await?;
-    match format {
-        ExportFormat::Yaml => {
-            let head = RegistryFile {
-                organisations: orgs,
-                contacts,
-                agreements: Vec::new(),
-            };
-            let text =
-                serde_saphyr::to_string(&head).map_err(|e| ExportError::Encode(e.to_string()))?;
-            // The empty `agreements: []` line closes the head; the agreements follow as a block list.
-            let text = text.replace("agreements: []\n", "");
-            out.write_all(text.as_bytes())?;
-            out.write_all(b"agreements:\n")?;
-            let mut io_err = None;
-            let n = store::for_each_agreement(db, filter, 500, |a| {
-                let item = serde_saphyr::to_string(&[&a.data])
-                    .map_err(|e| StoreError::InUse(e.to_string()))?;
-                if let Err(e) = out.write_all(item.as_bytes()) {
-                    io_err = Some(e);
-                    return Err(StoreError::InUse("write failed".into()));
-                }
-                Ok(())
-            })
-            .await;
-            if let Some(e) = io_err {
-                return Err(e.into());
-            }
-            Ok(n?)
-        }
-        ExportFormat::Json => {
-            out.write_all(b"{\"organisations\":")?;
-            serde_json::to_writer(&mut *out, &orgs)
-                .map_err(|e| ExportError::Encode(e.to_string()))?;
-            out.write_all(b",\"contacts\":")?;
-            serde_json::to_writer(&mut *out, &contacts)
-                .map_err(|e| ExportError::Encode(e.to_string()))?;
-            out.write_all(b",\"agreements\":[")?;
-            let mut first = true;
-            let mut io_err = None;
-            let n = store::for_each_agreement(db, filter, 500, |a| {
-                let sep: &[u8] = if first { b"\n" } else { b",\n" };
-                first = false;
-                let res = out.write_all(sep).and_then(|_| {
-                    serde_json::to_writer(&mut *out, &a.data).map_err(std::io::Error::other)
-                });
-                if let Err(e) = res {
-                    io_err = Some(e);
-                    return Err(StoreError::InUse("write failed".into()));
-                }
-                Ok(())
-            })
-            .await;
-            if let Some(e) = io_err {
-                return Err(e.into());
-            }
-            out.write_all(b"]}\n")?;
-            Ok(n?)
-        }
-    }
+    let format = match format {
+        ExportFormat::Yaml => crate::export::Format::Yaml,
+        ExportFormat::Json => crate::export::Format::Json,
+    };
+    // The registry file needs no derived dates or OCDS settings.
+    let opts = crate::export::ExportOptions::from_settings(&crate::config::Settings::default(), "");
+    crate::export::export(
+        db,
+        format,
+        filter,
+        &opts,
+        &mut crate::export::Sink::Writer(out),
+        &mut |_| {},
+    )
+    .await
 }
 
-/// Why an export stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// Reading failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Writing failed.
-    #[error("cannot write the export: {0}")]
-    Io(#[from] std::io::Error),
-    /// Encoding failed.
-    #[error("cannot encode the export: {0}")]
-    Encode(String),
-}
+pub use crate::export::ExportError;
 
 #[cfg(test)]
 mod tests {

@@ -469,3 +469,21 @@ pub async fn document_as_of(
     })?;
     Ok(Some((e, doc)))
 }
+
+/// Every entry about record `kind`/`key`, oldest first (the versions of an agreement, for OCDS records).
+pub async fn history(
+    db: &impl ConnectionTrait,
+    entity_kind: &str,
+    entity_key: &str,
+) -> Result<Vec<Entry>, StoreError> {
+    use audit_log::Column as C;
+    Ok(audit_log::Entity::find()
+        .filter(C::EntityKind.eq(entity_kind))
+        .filter(C::EntityKey.eq(entity_key))
+        .order_by_asc(C::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(entry_of)
+        .collect())
+}

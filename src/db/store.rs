@@ -1,7 +1,7 @@
 //! Hand-written queries: organisations, contacts and agreements as stored documents with
 //! indexed projection columns, optimistic versions, and the filtered agreement list.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
@@ -884,7 +884,63 @@ pub async fn list_agreements(
     })
 }
 
-/// Streams every agreement in reference order, `batch` at a time, to `sink` (for exports).
+/// The `party` filter of `f` as an organisation id; an unknown party becomes `-1`, which matches
+/// nothing rather than failing the whole list.
+pub async fn party_filter_id(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+) -> Result<Option<i64>, StoreError> {
+    match &f.party {
+        None => Ok(None),
+        Some(org) => match organisation_id(db, org).await {
+            Ok(id) => Ok(Some(id)),
+            Err(StoreError::NotFound { .. }) => Ok(Some(-1)),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// At most `batch` agreements matching `f` with ids above `after_id`, in id order: the cursor of
+/// the streamed exports. `party_org` is [`party_filter_id`] of `f`.
+pub async fn agreements_after(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+    party_org: Option<i64>,
+    after_id: i64,
+    batch: u64,
+) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    filtered(party_org, f, true)
+        .filter(agreement::Column::Id.gt(after_id))
+        .order_by_asc(agreement::Column::Id)
+        .limit(batch)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(agreement_from)
+        .collect()
+}
+
+/// The organisations with these numbers (for exports that name the parties of a batch).
+pub async fn organisations_by_number(
+    db: &impl ConnectionTrait,
+    numbers: &[OrgNumber],
+) -> Result<HashMap<OrgNumber, Organisation>, StoreError> {
+    let keys = dedup(numbers.iter().map(|o| o.to_string()).collect());
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(500) {
+        for m in organisation::Entity::find()
+            .filter(organisation::Column::OrgNumber.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            let o: Organisation = parse_doc("organisation", &m.org_number, &m.document)?;
+            out.insert(o.org_number.clone(), o);
+        }
+    }
+    Ok(out)
+}
+
+/// Streams every agreement in id order, `batch` at a time, to `sink` (for exports).
 pub async fn for_each_agreement<F>(
     db: &impl ConnectionTrait,
     f: &AgreementFilter,
@@ -894,26 +950,18 @@ pub async fn for_each_agreement<F>(
 where
     F: FnMut(Stored<Agreement>) -> Result<(), StoreError>,
 {
-    let party_org = match &f.party {
-        None => None,
-        Some(org) => Some(organisation_id(db, org).await.unwrap_or(-1)),
-    };
+    let party_org = party_filter_id(db, f).await?;
     let mut last_id = 0i64;
     let mut count = 0u64;
     loop {
-        let rows = filtered(party_org, f, true)
-            .filter(agreement::Column::Id.gt(last_id))
-            .order_by_asc(agreement::Column::Id)
-            .limit(batch)
-            .all(db)
-            .await?;
+        let rows = agreements_after(db, f, party_org, last_id, batch).await?;
         if rows.is_empty() {
             return Ok(count);
         }
-        for m in rows {
-            last_id = m.id;
+        for a in rows {
+            last_id = a.id;
             count += 1;
-            sink(agreement_from(m)?)?;
+            sink(a)?;
         }
     }
 }

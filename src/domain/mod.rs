@@ -8,6 +8,7 @@ pub mod codes;
 pub mod dates;
 pub mod deadlines;
 pub mod money;
+pub mod ocds;
 pub mod org_number;
 pub mod party;
 pub mod rules;

@@ -275,6 +275,11 @@ impl AgreementListQuery {
         paging(self.page, self.limit)
     }
 
+    /// Whether sort or paging parameters were given (an export takes only the filters).
+    pub fn has_paging(&self) -> bool {
+        self.sort.is_some() || self.page.is_some() || self.limit.is_some()
+    }
+
     /// Parses `sort`: a key, `-` in front for descending.
     pub fn to_sort(&self) -> Result<(SortKey, bool), AppError> {
         let raw = self.sort.as_deref().unwrap_or("reference");

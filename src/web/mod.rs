@@ -6,8 +6,10 @@ pub mod audit;
 pub mod auth;
 pub mod documents;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod forms;
+pub mod openapi;
 pub mod pages;
 pub mod policy;
 
@@ -71,7 +73,12 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route("/documents/{id}", get(documents::show_document))
         .route("/templates", get(documents::list_templates))
-        .route("/outbox", get(api::list_outbox));
+        .route("/outbox", get(api::list_outbox))
+        .route("/export", get(export::export))
+        .route("/ocds/releases", get(export::ocds_releases))
+        .route("/ocds/releases/{reference}", get(export::ocds_release))
+        .route("/ocds/records/{reference}", get(export::ocds_record))
+        .route("/openapi.json", get(openapi::openapi));
     let web = Router::new()
         .route("/", get(pages::start))
         .route("/deadlines", get(pages::start))

@@ -1,0 +1,607 @@
+//! The OpenAPI 3.1 document of the JSON API (`GET /api/v1/openapi.json`), built from the code.
+//!
+//! [`ROUTES`] lists every route of the `/api/v1` router once, next to the request types it takes;
+//! query parameters and body schemas are read from those types' `Deserialize` impls (a probe
+//! that notes what serde asks for), so a field added to a request type appears in the document. A test (`tests/api/openapi.rs`) checks that
+//! every route of the route table in `web/mod.rs` is listed here and the other way round.
+
+use axum::Json;
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde_json::{Map, Value, json};
+
+use super::api::{ActionBody, AgreementListQuery, OutboxQuery, PageQuery};
+use super::audit::{AuditQuery, DiffQuery};
+use crate::documents::DocumentRequest;
+use crate::domain::agreement::Agreement;
+use crate::domain::party::{Contact, Organisation};
+
+/// The serde field names of a struct `T` (its query parameters or body properties).
+pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    match shape::<T>(&[]) {
+        Some(Shape::Struct(fields)) => fields,
+        _ => &[],
+    }
+}
+
+/// A JSON Schema of `T` read from its `Deserialize` impl: objects with their fields, arrays,
+/// strings (dates, references, organisation numbers), integers, numbers, booleans, and the codes
+/// of each code list as an `enum`; `{}` where serde decides only at run time (an untagged enum).
+pub fn schema_of<T: DeserializeOwned>() -> Value {
+    build::<T>(&mut Vec::new())
+}
+
+fn build<T: DeserializeOwned>(path: &mut Vec<Step>) -> Value {
+    // Deep enough for every request type; a recursive type stops here.
+    if path.len() > 8 {
+        return json!({});
+    }
+    match shape::<T>(path) {
+        Some(Shape::Struct(fields)) => {
+            let mut props = Map::new();
+            for (i, f) in fields.iter().enumerate() {
+                path.push(Step::Field(i));
+                props.insert((*f).to_owned(), build::<T>(path));
+                path.pop();
+            }
+            json!({ "type": "object", "properties": props })
+        }
+        Some(Shape::Seq) => {
+            path.push(Step::Items);
+            let items = build::<T>(path);
+            path.pop();
+            json!({ "type": "array", "items": items })
+        }
+        Some(Shape::Enum(codes)) => json!({ "type": "string", "enum": codes }),
+        Some(Shape::Leaf(t)) => json!({ "type": t }),
+        Some(Shape::Map) => json!({ "type": "object" }),
+        Some(Shape::Any) | None => json!({}),
+    }
+}
+
+/// One step from a value to a part of it.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// The struct field with this index.
+    Field(usize),
+    /// The elements of a sequence.
+    Items,
+}
+
+/// What serde asked for at a point of a type.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Struct(&'static [&'static str]),
+    Seq,
+    Enum(&'static [&'static str]),
+    Leaf(&'static str),
+    Map,
+    Any,
+}
+
+/// Deserialises `T` from a probe that walks `path` and notes what serde asks for at its end.
+fn shape<T: DeserializeOwned>(path: &[Step]) -> Option<Shape> {
+    let out = std::cell::Cell::new(None);
+    let _ = T::deserialize(Probe { path, out: &out });
+    out.get()
+}
+
+struct Probe<'a> {
+    path: &'a [Step],
+    out: &'a std::cell::Cell<Option<Shape>>,
+}
+
+#[derive(Debug)]
+struct Recorded;
+
+impl std::fmt::Display for Recorded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("recorded")
+    }
+}
+
+impl std::error::Error for Recorded {}
+
+impl de::Error for Recorded {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Recorded
+    }
+}
+
+impl Probe<'_> {
+    fn leaf<V>(self, shape: Shape) -> Result<V, Recorded> {
+        if self.path.is_empty() {
+            self.out.set(Some(shape));
+        }
+        Err(Recorded)
+    }
+}
+
+macro_rules! leaves {
+    ($($method:ident => $shape:expr),* $(,)?) => {
+        $(fn $method<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Recorded> {
+            self.leaf($shape)
+        })*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for Probe<'_> {
+    type Error = Recorded;
+
+    leaves! {
+        deserialize_any => Shape::Any,
+        deserialize_ignored_any => Shape::Any,
+        deserialize_bool => Shape::Leaf("boolean"),
+        deserialize_i8 => Shape::Leaf("integer"),
+        deserialize_i16 => Shape::Leaf("integer"),
+        deserialize_i32 => Shape::Leaf("integer"),
+        deserialize_i64 => Shape::Leaf("integer"),
+        deserialize_i128 => Shape::Leaf("integer"),
+        deserialize_u8 => Shape::Leaf("integer"),
+        deserialize_u16 => Shape::Leaf("integer"),
+        deserialize_u32 => Shape::Leaf("integer"),
+        deserialize_u64 => Shape::Leaf("integer"),
+        deserialize_u128 => Shape::Leaf("integer"),
+        deserialize_f32 => Shape::Leaf("number"),
+        deserialize_f64 => Shape::Leaf("number"),
+        deserialize_char => Shape::Leaf("string"),
+        deserialize_str => Shape::Leaf("string"),
+        deserialize_string => Shape::Leaf("string"),
+        deserialize_bytes => Shape::Leaf("string"),
+        deserialize_byte_buf => Shape::Leaf("string"),
+        deserialize_identifier => Shape::Leaf("string"),
+        deserialize_unit => Shape::Leaf("null"),
+        deserialize_map => Shape::Map,
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Recorded> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _: V,
+    ) -> Result<V::Value, Recorded> {
+        self.leaf(Shape::Leaf("null"))
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Recorded> {
+        match self.path.split_first() {
+            None => self.leaf(Shape::Seq),
+            Some((Step::Items, rest)) => visitor.visit_seq(OneItem(Some(Probe {
+                path: rest,
+                out: self.out,
+            }))),
+            Some(_) => Err(Recorded),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        match self.path.split_first() {
+            None => self.leaf(Shape::Struct(fields)),
+            Some((Step::Field(i), rest)) => {
+                let key = fields.get(*i).copied().ok_or(Recorded)?;
+                visitor.visit_map(OneField {
+                    key: Some(key),
+                    value: Some(Probe {
+                        path: rest,
+                        out: self.out,
+                    }),
+                })
+            }
+            Some(_) => Err(Recorded),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Recorded> {
+        self.leaf(Shape::Enum(variants))
+    }
+}
+
+/// A map with one key, whose value is probed further.
+struct OneField<'a> {
+    key: Option<&'static str>,
+    value: Option<Probe<'a>>,
+}
+
+impl<'de> de::MapAccess<'de> for OneField<'_> {
+    type Error = Recorded;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Recorded> {
+        match self.key.take() {
+            Some(k) => seed
+                .deserialize(de::value::StrDeserializer::<Recorded>::new(k))
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Recorded> {
+        match self.value.take() {
+            Some(p) => seed.deserialize(p),
+            None => Err(Recorded),
+        }
+    }
+}
+
+/// A sequence with one element, which is probed further.
+struct OneItem<'a>(Option<Probe<'a>>);
+
+impl<'de> de::SeqAccess<'de> for OneItem<'_> {
+    type Error = Recorded;
+
+    fn next_element_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Recorded> {
+        match self.0.take() {
+            Some(p) => seed.deserialize(p).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Where a route's input comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Input {
+    /// Nothing besides the path.
+    None,
+    /// Query parameters: the fields of a query struct, with extra ones and without omitted ones.
+    Query(
+        fn() -> &'static [&'static str],
+        &'static [&'static str],
+        &'static [&'static str],
+    ),
+    /// A JSON body of a type (its schema).
+    Body(fn() -> Value),
+    /// A versioned JSON body `{"version": N, "<record>": {...}}`.
+    Versioned(&'static str, fn() -> Value),
+}
+
+/// One operation of the API.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `get`, `post`, `put`, `delete`.
+    pub method: &'static str,
+    /// The path under `/api/v1`, with `{param}` as in the route table.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Its input.
+    pub input: Input,
+    /// The success status.
+    pub status: u16,
+    /// The success content type.
+    pub content_type: &'static str,
+}
+
+const JSON: &str = "application/json";
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    input: Input,
+) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+        input,
+        status: 200,
+        content_type: JSON,
+    }
+}
+
+const fn created(path: &'static str, summary: &'static str, input: Input) -> Route {
+    Route {
+        method: "post",
+        path,
+        summary,
+        input,
+        status: 201,
+        content_type: JSON,
+    }
+}
+
+const LIST_FILTERS: fn() -> &'static [&'static str] = field_names::<AgreementListQuery>;
+/// List parameters an export refuses.
+const NOT_FOR_EXPORTS: &[&str] = &["sort", "page", "limit"];
+
+/// Every operation under `/api/v1`.
+pub const ROUTES: &[Route] = &[
+    route(
+        "get",
+        "/organisations",
+        "Organisations by number, paged",
+        Input::Query(field_names::<PageQuery>, &[], &[]),
+    ),
+    created(
+        "/organisations",
+        "Register an organisation",
+        Input::Body(schema_of::<Organisation>),
+    ),
+    route(
+        "get",
+        "/organisations/{org_number}",
+        "One organisation",
+        Input::None,
+    ),
+    route(
+        "put",
+        "/organisations/{org_number}",
+        "Replace an organisation at the version read",
+        Input::Versioned("organisation", schema_of::<Organisation>),
+    ),
+    route(
+        "get",
+        "/contacts",
+        "Contacts by e-mail address, paged, optionally of one organisation",
+        Input::Query(field_names::<PageQuery>, &[], &[]),
+    ),
+    created(
+        "/contacts",
+        "Register a contact",
+        Input::Body(schema_of::<Contact>),
+    ),
+    route("get", "/contacts/{email}", "One contact", Input::None),
+    route(
+        "put",
+        "/contacts/{email}",
+        "Replace a contact at the version read",
+        Input::Versioned("contact", schema_of::<Contact>),
+    ),
+    route(
+        "get",
+        "/agreements",
+        "Filtered, sorted, paged agreement list",
+        Input::Query(LIST_FILTERS, &[], &[]),
+    ),
+    created(
+        "/agreements",
+        "Register an agreement",
+        Input::Body(schema_of::<Agreement>),
+    ),
+    route(
+        "get",
+        "/agreements/{reference}",
+        "One agreement with its derived dates and deadlines",
+        Input::None,
+    ),
+    route(
+        "put",
+        "/agreements/{reference}",
+        "Replace an agreement at the version read",
+        Input::Versioned("agreement", schema_of::<Agreement>),
+    ),
+    route(
+        "get",
+        "/agreements/{reference}/documents",
+        "The agreement's generated documents",
+        Input::None,
+    ),
+    created(
+        "/agreements/{reference}/documents",
+        "Render and store a contract document",
+        Input::Body(schema_of::<DocumentRequest>),
+    ),
+    route(
+        "get",
+        "/agreements/{reference}/as-of/{date}",
+        "The agreement as it stood at the end of a day, from the audit log",
+        Input::None,
+    ),
+    route(
+        "get",
+        "/agreements/{reference}/diff",
+        "Fields that differ between two days",
+        Input::Query(field_names::<DiffQuery>, &[], &[]),
+    ),
+    route(
+        "get",
+        "/audit",
+        "Audit log entries, newest first",
+        Input::Query(field_names::<AuditQuery>, &[], &[]),
+    ),
+    route(
+        "get",
+        "/audit/verify",
+        "Verify the audit log's hash chain",
+        Input::None,
+    ),
+    route(
+        "post",
+        "/agreements/{reference}/{action}",
+        "An action: activate, transition, exercise-option, decline-option, notice, amendments, cancel",
+        Input::Body(schema_of::<ActionBody>),
+    ),
+    Route {
+        content_type: "application/pdf",
+        ..route(
+            "get",
+            "/documents/{id}",
+            "Download a stored document",
+            Input::None,
+        )
+    },
+    route("get", "/templates", "The document templates", Input::None),
+    route(
+        "get",
+        "/outbox",
+        "Queued reminder e-mails, newest first",
+        Input::Query(field_names::<OutboxQuery>, &[], &[]),
+    ),
+    Route {
+        content_type: "text/csv",
+        ..route(
+            "get",
+            "/export",
+            "Every agreement matching the list filters, streamed as csv (default), json, yaml or ocds",
+            Input::Query(LIST_FILTERS, &["format"], NOT_FOR_EXPORTS),
+        )
+    },
+    route(
+        "get",
+        "/ocds/releases",
+        "An OCDS 1.1 release package of the agreements matching the list filters, streamed",
+        Input::Query(LIST_FILTERS, &[], NOT_FOR_EXPORTS),
+    ),
+    route(
+        "get",
+        "/ocds/releases/{reference}",
+        "An OCDS release package with one agreement's release",
+        Input::None,
+    ),
+    route(
+        "get",
+        "/ocds/records/{reference}",
+        "An OCDS record package with one agreement's record",
+        Input::None,
+    ),
+    route("get", "/openapi.json", "This document", Input::None),
+];
+
+fn operation(r: &Route) -> Value {
+    let mut params: Vec<Value> = path_params(r.path)
+        .into_iter()
+        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect();
+    let mut op = Map::new();
+    op.insert("summary".into(), json!(r.summary));
+    op.insert(
+        "operationId".into(),
+        json!(format!(
+            "{}{}",
+            r.method,
+            r.path
+                .replace(['/', '{', '}', '-', '.'], "_")
+                .trim_end_matches('_')
+        )),
+    );
+    match r.input {
+        Input::None => {}
+        Input::Query(fields, extra, omit) => {
+            for f in extra
+                .iter()
+                .chain(fields().iter())
+                .filter(|f| !omit.contains(f))
+            {
+                params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
+            }
+        }
+        Input::Body(schema) => {
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { JSON: { "schema": schema() } } }),
+            );
+        }
+        Input::Versioned(name, schema) => {
+            let schema = json!({
+                "type": "object",
+                "required": ["version", name],
+                "properties": { "version": { "type": "integer" }, name: schema() },
+            });
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { JSON: { "schema": schema } } }),
+            );
+        }
+    }
+    if !params.is_empty() {
+        op.insert("parameters".into(), json!(params));
+    }
+    let error = json!({ "description": "Error", "content": { JSON: { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    op.insert(
+        "responses".into(),
+        json!({
+            r.status.to_string(): { "description": "Success", "content": { r.content_type: {} } },
+            "400": error.clone(), "404": error.clone(), "409": error.clone(), "413": error.clone(), "422": error,
+        }),
+    );
+    Value::Object(op)
+}
+
+fn path_params(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for r in ROUTES {
+        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert(r.method.to_owned(), operation(r));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "avtal JSON API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Registry of procurement contracts with social clauses and IOP agreements. Field shapes: docs/format.md.",
+        },
+        "servers": [{ "url": "/api/v1" }],
+        "paths": paths,
+        "components": { "schemas": { "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": { "type": "string" },
+                "field": { "type": "string" },
+                "value": { "type": "string" },
+                "rule": { "type": "string" },
+                "message": { "type": "string" },
+                "errors": { "type": "array", "items": { "type": "object" } },
+            },
+        } } },
+    })
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi() -> Json<Value> {
+    Json(document())
+}

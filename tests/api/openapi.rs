@@ -1,0 +1,109 @@
+//! The OpenAPI document lists exactly the routes of the `/api/v1` router, so the two cannot drift.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::TestApp;
+
+/// `(method, path)` of every route of the `api` router in `src/web/mod.rs`, read from its source.
+fn routes_in_the_route_table() -> BTreeSet<(String, String)> {
+    let source = include_str!("../../src/web/mod.rs");
+    let start = source.find("let api = Router::new()").unwrap_or_else(|| {
+        panic!("src/web/mod.rs builds the api router as `let api = Router::new()`")
+    });
+    let block = &source[start..];
+    let block = &block[..block.find(';').unwrap_or(block.len())];
+    let mut out = BTreeSet::new();
+    for call in block.split(".route(").skip(1) {
+        let path = call
+            .split('"')
+            .nth(1)
+            .unwrap_or_else(|| panic!("a route without a path: {call}"));
+        let after_path = &call[call.find(',').unwrap_or(0)..];
+        let mut found = false;
+        for method in ["get", "post", "put", "delete", "patch"] {
+            // `get(handler)` or `.post(handler)`: the method name not inside a longer identifier.
+            let pattern = format!("{method}(");
+            let routed = after_path.match_indices(&pattern).any(|(i, _)| {
+                after_path[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            });
+            if routed {
+                out.insert((method.to_owned(), path.to_owned()));
+                found = true;
+            }
+        }
+        assert!(found, "no method found for route {path}");
+    }
+    out
+}
+
+async fn the_openapi_document_lists_every_route_of_the_api_router(app: TestApp) {
+    let r = app.get("/api/v1/openapi.json").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = r.body;
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().cloned().unwrap_or_default() {
+        for (method, op) in item.as_object().cloned().unwrap_or_default() {
+            assert!(op["responses"].is_object(), "{method} {path} has responses");
+            documented.insert((method, path.clone()));
+        }
+    }
+    let routed = routes_in_the_route_table();
+    assert!(routed.len() >= 25, "the route table was read: {routed:?}");
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from src/web/openapi.rs ROUTES: {missing:?}"
+    );
+    let phantom: Vec<_> = documented.difference(&routed).collect();
+    assert!(phantom.is_empty(), "documented but not routed: {phantom:?}");
+
+    // Query parameters come from the query types.
+    let params: Vec<String> = doc["paths"]["/agreements"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    for p in ["active_on", "social_objective", "reserved", "sort", "page"] {
+        assert!(params.iter().any(|x| x == p), "{p} in {params:?}");
+    }
+    // Body schemas come from the request types, code lists as enums.
+    let agreement = &doc["paths"]["/agreements"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"];
+    assert!(
+        agreement["kind"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|c| c == "iop")),
+        "{}",
+        agreement["kind"]
+    );
+    assert!(
+        agreement["eforms"]["properties"]["bt_71"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|c| c == "res-ws"))
+    );
+    assert_eq!(agreement["parties"]["type"], "array");
+    assert_eq!(
+        doc["paths"]["/agreements/{reference}"]["put"]["requestBody"]["content"]["application/json"]
+            ["schema"]["required"],
+        serde_json::json!(["version", "agreement"])
+    );
+    let export = &doc["paths"]["/export"]["get"]["parameters"];
+    assert!(
+        export
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "format"))
+    );
+}
+
+crate::on_both_backends!(the_openapi_document_lists_every_route_of_the_api_router);
