@@ -82,13 +82,14 @@ static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     t.autoescape_on(vec![".html"]);
     t.register_filter(
         "sv",
-        |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+        |v: &Value, args: &HashMap<String, Value>| -> tera::Result<Value> {
             let code = match v {
                 Value::String(s) => s.clone(),
                 Value::Null => return Ok(Value::String(String::new())),
                 other => other.to_string(),
             };
-            Ok(Value::String(LABELS.get(&code).cloned().unwrap_or(code)))
+            let list = args.get("list").and_then(Value::as_str);
+            Ok(Value::String(label_sv(list, &code)))
         },
     );
     t.register_filter(
@@ -104,6 +105,15 @@ static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     );
     Ok(t)
 });
+
+/// The Swedish name of `code` from `templates/web/labels.json`: `list:code` first (a code whose
+/// name depends on its list, e.g. `bt_775:opp`), then `code`, else the code itself.
+pub fn label_sv(list: Option<&str>, code: &str) -> String {
+    list.and_then(|l| LABELS.get(&format!("{l}:{code}")))
+        .or_else(|| LABELS.get(code))
+        .cloned()
+        .unwrap_or_else(|| code.to_owned())
+}
 
 /// An amount as Swedes write it: `1450000.00` -> `1 450 000`, `12.50` -> `12,50`.
 pub fn kronor(raw: &str) -> String {

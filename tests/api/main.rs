@@ -8,6 +8,7 @@ mod audit;
 mod browser;
 mod deadlines;
 mod documents;
+mod forms;
 mod helpers;
 mod mail;
 mod pages;

@@ -145,7 +145,8 @@ fn iop_form(reference: &str, end: &str) -> Vec<(&'static str, String)> {
         ("value.amount_sek", "250000".into()),
         ("value.basis", "fixed_total".into()),
         ("iop.purpose", "Fler unga klarar skolan".into()),
-        ("iop.goals", "50 elever per termin\nHögre betyg".into()),
+        ("iop.goals[0].text", "50 elever per termin".into()),
+        ("iop.goals[1].text", "Högre betyg".into()),
     ]
 }
 
