@@ -721,6 +721,73 @@ pub fn ui(secure_cookies: bool) -> Arc<Ui> {
 mod tests {
     use super::*;
 
+    /// Every code of a list, by the list name the templates pass to `sv`.
+    fn codes_of<T: Serialize>(all: &[T]) -> Vec<String> {
+        all.iter()
+            .map(|c| {
+                serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_code_of_every_list_the_pages_show_has_a_swedish_label() {
+        use crate::domain::codes::*;
+        let lists: Vec<(Option<&str>, Vec<String>)> = vec![
+            (None, codes_of(AgreementKind::ALL)),
+            (None, codes_of(AgreementStatus::ALL)),
+            (Some("basis"), codes_of(LegalBasis::ALL)),
+            (None, codes_of(ProcedureType::ALL)),
+            (None, codes_of(PartyRole::ALL)),
+            (None, codes_of(ValueBasis::ALL)),
+            (None, codes_of(AmendmentGround::ALL)),
+            (None, codes_of(OptionState::ALL)),
+            (None, codes_of(OccurrenceState::ALL)),
+            (Some("bt_775"), codes_of(SocialObjective::ALL)),
+            (Some("bt_71"), codes_of(ReservedParticipation::ALL)),
+            (Some("bt_736"), codes_of(ReservedExecution::ALL)),
+            (Some("bt_06"), codes_of(StrategicProcurement::ALL)),
+            (Some("bt_765"), codes_of(FrameworkType::ALL)),
+            (Some("bt_23"), codes_of(ContractNature::ALL)),
+            (Some("strategy"), codes_of(SustainabilityStrategy::ALL)),
+            (Some("contribution"), codes_of(ContributionKind::ALL)),
+            (Some("recurrence"), codes_of(Recurrence::ALL)),
+            (Some("decider"), codes_of(OptionDecider::ALL)),
+            (Some("effect"), codes_of(NoticeEffect::ALL)),
+        ];
+        let mut missing = Vec::new();
+        for (list, codes) in lists {
+            for code in codes {
+                let key = list.map_or(code.clone(), |l| format!("{l}:{code}"));
+                if !LABELS.contains_key(&key) && !LABELS.contains_key(&code) {
+                    missing.push(key);
+                }
+            }
+        }
+        assert_eq!(
+            missing,
+            Vec::<String>::new(),
+            "codes without a Swedish label"
+        );
+        assert_eq!(
+            label_sv(Some("bt_775"), "opp"),
+            "Sysselsättning för personer långt från arbetsmarknaden"
+        );
+        assert_eq!(label_sv(Some("basis"), "iop"), "IOP utanför upphandling");
+        assert_eq!(
+            label_sv(None, "iop"),
+            "IOP (idéburet offentligt partnerskap)"
+        );
+        assert_eq!(
+            label_sv(Some("bt_71"), "none"),
+            "Inget reserverat deltagande"
+        );
+        assert_eq!(label_sv(Some("nolist"), "no-such-code"), "no-such-code");
+    }
+
     #[test]
     fn the_templates_compile_and_the_error_page_renders_without_a_user() {
         let t = TERA.as_ref().unwrap_or_else(|e| panic!("{e}"));

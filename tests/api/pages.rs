@@ -470,7 +470,47 @@ async fn editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show(a
     }
 }
 
+async fn the_agreement_page_names_every_code_in_swedish(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    // AGR-2025-0004: a procurement with an employment clause (BT-775 opp), options and reports.
+    let (status, page) = text(
+        &officer,
+        format!("{}/agreements/AGR-2025-0004", app.address),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Sysselsättning för personer långt från arbetsmarknaden"),
+        "{page}"
+    );
+    assert!(page.contains("Sociala mål (soc-obj)"), "BT-06 in Swedish");
+    for code in [
+        ">opp<",
+        ": opp",
+        ">soc-obj<",
+        ">contractPerformanceConditions<",
+        ">yearly<",
+    ] {
+        assert!(!page.contains(code), "{code} shown as a bare code");
+    }
+    // An IOP: its legal basis, contributions and reporting in Swedish.
+    let (_, iop) = text(
+        &officer,
+        format!("{}/agreements/AGR-2026-0009", app.address),
+    )
+    .await;
+    assert!(iop.contains("IOP utanför upphandling"));
+    assert!(iop.contains("Lokaler") && iop.contains("Ekonomiskt bidrag"));
+    assert!(iop.contains("varje tertial"));
+    assert!(!iop.contains(">premises<") && !iop.contains("tertial,"));
+    // The list's filter names the social objectives in Swedish too.
+    let (_, list) = text(&officer, format!("{}/agreements", app.address)).await;
+    assert!(list.contains(">Jämställdhet</option>"));
+}
+
 crate::on_both_backends!(
+    the_agreement_page_names_every_code_in_swedish,
     editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show,
     every_form_control_on_every_page_has_a_label_and_one_h1,
     sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages,
