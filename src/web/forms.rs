@@ -1534,3 +1534,31 @@ pub async fn revoke_token(
     accounts::revoke_token(&state.registry, &user, id).await?;
     Ok(Redirect::to("/tokens").into_response())
 }
+
+/// `POST /admin/users/disable`: deactivates a user, ending its sessions and API tokens.
+pub async fn disable_user(
+    Acting(state): Acting,
+    Extension(user): Extension<Principal>,
+    csrf: Option<Extension<Csrf>>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = parse_form(&body);
+    let csrf = csrf.as_ref().map(|e| &e.0);
+    match accounts::disable_user(&state.registry, get(&f, "email"), Some(&user)).await {
+        // The id, not the address, goes in the URL: addresses stay out of request logs.
+        Ok(u) => Ok(Redirect::to(&format!("/admin/users?ok={}", u.id)).into_response()),
+        Err(RegistryError::Invalid(v)) => {
+            let text = v.iter().map(rule_sv).collect::<Vec<_>>().join(" ");
+            pages::users_page(
+                &state,
+                &user,
+                csrf,
+                None,
+                Some(text),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -62,6 +62,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/web/tokens.html"),
     ),
     ("audit.html", include_str!("../../templates/web/audit.html")),
+    ("users.html", include_str!("../../templates/web/users.html")),
 ];
 
 /// The stylesheet, served at `/static/avtal.css`.
@@ -656,6 +657,46 @@ pub async fn tokens_page(
     );
     ctx.insert("error", &error);
     Ok(render("tokens.html", &ctx, status))
+}
+
+/// `GET /admin/users`: every user, with a form to deactivate each active one (admins only).
+pub async fn admin_users(
+    State(state): State<AppState>,
+    Extension(user): Extension<Principal>,
+    csrf: Option<Extension<Csrf>>,
+    axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
+) -> Result<Response, PageError> {
+    users_page(
+        &state,
+        &user,
+        csrf.as_ref().map(|e| &e.0),
+        flash.ok.as_deref(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The users page, with a message after a deactivation or an error.
+pub async fn users_page(
+    state: &AppState,
+    user: &Principal,
+    csrf: Option<&Csrf>,
+    done: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let list = crate::accounts::list_users(&state.registry).await?;
+    let done = done
+        .and_then(|id| id.parse::<i64>().ok())
+        .and_then(|id| list.iter().find(|u| u.id == id))
+        .map(|u| u.email.clone());
+    let mut ctx = base(Some(user), csrf);
+    ctx.insert("users", &list);
+    ctx.insert("me", &user.user_id);
+    ctx.insert("done", &done);
+    ctx.insert("error", &error);
+    Ok(render("users.html", &ctx, status))
 }
 
 /// `GET /audit`: the change log for admins, officers and auditors, newest first, with the

@@ -303,6 +303,13 @@ fn table(
             Some(json!("")),
             [L, N, N, N, N],
         ),
+        ("GET", "/admin/users".into(), None, [L, A, F, F, F]),
+        (
+            "POST",
+            "/admin/users/disable".into(),
+            Some(json!("email=nobody%40test.example")),
+            [L, N, F, F, F],
+        ),
         ("GET", "/no-such-page".into(), None, [L, N, N, N, N]),
     ]
 }
@@ -845,7 +852,250 @@ async fn avtal_user_add_prints_a_generated_password_that_signs_in(app: TestApp) 
     assert_eq!(log.body["total"], json!(2), "{}", log.body);
 }
 
+async fn an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_and_tokens(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    app.create_user(
+        "chef@test.example",
+        Role::Admin,
+        None,
+        "ett långt adminlösenord",
+    )
+    .await;
+    app.create_user(
+        "sara@haninge.example",
+        Role::Officer,
+        Some(crate::helpers::OFFICER_ORG),
+        "ett långt lösenord",
+    )
+    .await;
+    let (officer, officer_csrf) = app
+        .browser_login("sara@haninge.example", "ett långt lösenord")
+        .await;
+    let r = officer
+        .post(format!("{}/tokens", app.address))
+        .form(&[("csrf", officer_csrf.as_str()), ("name", "skript")])
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    let token = page
+        .split("id=\"secret\" type=\"text\" readonly value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let api = |t: &str| {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/agreements", app.address))
+            .bearer_auth(t.to_owned())
+    };
+    assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 200);
+
+    let (admin, csrf) = app
+        .browser_login("chef@test.example", "ett långt adminlösenord")
+        .await;
+    let list = admin
+        .get(format!("{}/admin/users", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("<h1>Användare</h1>"));
+    assert!(list.contains("sara@haninge.example") && list.contains("Upphandlare"));
+    assert!(list.contains("aria-label=\"Inaktivera sara@haninge.example\""));
+    assert!(
+        !list.contains("aria-label=\"Inaktivera chef@test.example\""),
+        "no button to deactivate oneself"
+    );
+    // Without the form token: refused, nothing changes.
+    let r = admin
+        .post(format!("{}/admin/users/disable", app.address))
+        .form(&[("email", "sara@haninge.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 200);
+    // Oneself: refused in Swedish.
+    let r = admin
+        .post(format!("{}/admin/users/disable", app.address))
+        .form(&[("csrf", csrf.as_str()), ("email", "chef@test.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("ditt eget konto"));
+    let r = admin
+        .post(format!("{}/admin/users/disable", app.address))
+        .form(&[("csrf", csrf.as_str()), ("email", "sara@haninge.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!location.contains('@'), "no address in the URL: {location}");
+    let done = admin
+        .get(format!("{}{location}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("Kontot sara@haninge.example är inaktiverat"));
+    assert!(done.contains("Inaktiverat"));
+    // Her session, her token and her password no longer work.
+    let r = officer
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 401);
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("email", "sara@haninge.example"),
+            ("password", "ett långt lösenord"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.status().as_u16(),
+        303,
+        "a deactivated user cannot sign in"
+    );
+    let log = app.get("/api/v1/audit?action=user.disable").await;
+    assert_eq!(log.body["total"], json!(1), "{}", log.body);
+    let entry = &log.body["items"][0];
+    assert!(entry["actor"].as_str().unwrap().starts_with("user:"));
+    assert!(!entry.to_string().contains("password_hash"));
+}
+
+fn run_user(app: &TestApp, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let settings = &app.registry.settings;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"));
+    cmd.arg("--data-dir")
+        .arg(&settings.data_dir)
+        .arg("user")
+        .args(args)
+        .env("DATABASE_URL", settings.database_url().expose())
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+async fn avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_line(app: TestApp) {
+    app.create_user(
+        "revisor@test.example",
+        Role::Auditor,
+        None,
+        "det första lösenordet",
+    )
+    .await;
+    let out = run_user(&app, &["list"], None);
+    assert!(out.status.success());
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert!(list.starts_with("id\temail\trole\torg\tactive\n"), "{list}");
+    assert!(
+        list.contains("\trevisor@test.example\tauditor\t-\tyes\n"),
+        "{list}"
+    );
+    // A new password from stdin: the old one stops working, the new one works.
+    let out = run_user(
+        &app,
+        &[
+            "passwd",
+            "--email",
+            "revisor@test.example",
+            "--password-stdin",
+        ],
+        Some("det andra långa lösenordet\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    app.browser_login("revisor@test.example", "det andra långa lösenordet")
+        .await;
+    let short = run_user(
+        &app,
+        &[
+            "passwd",
+            "--email",
+            "revisor@test.example",
+            "--password-stdin",
+        ],
+        Some("kort\n"),
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password_length"));
+    // A generated one is printed once.
+    let out = run_user(&app, &["passwd", "--email", "revisor@test.example"], None);
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(generated.len(), 20);
+    app.browser_login("revisor@test.example", &generated).await;
+    let unknown = run_user(&app, &["disable", "--email", "ingen@test.example"], None);
+    assert!(!unknown.status.success());
+    let out = run_user(&app, &["disable", "--email", "revisor@test.example"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8(run_user(&app, &["list"], None).stdout).unwrap();
+    assert!(
+        list.contains("\trevisor@test.example\tauditor\t-\tno\n"),
+        "{list}"
+    );
+    let log = app.get("/api/v1/audit?actor=cli").await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "user.password").count(),
+        2,
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"user.disable"));
+    assert!(!log.body.to_string().contains("det andra långa lösenordet"));
+}
+
 crate::on_both_backends!(
+    an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_and_tokens,
+    avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_line,
     avtal_user_add_prints_a_generated_password_that_signs_in,
     behind_https_the_session_cookie_is_secure,
     every_route_gives_each_role_exactly_what_the_policy_table_says,
