@@ -257,8 +257,15 @@ impl IntoResponse for PageError {
 }
 
 /// The login page.
-pub fn login(email: &str, next: &str, error: Option<&str>, status: StatusCode) -> Response {
+pub fn login(
+    email: &str,
+    next: &str,
+    token: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let mut ctx = base(None, None);
+    ctx.insert("login_token", token);
     ctx.insert("email", email);
     ctx.insert("next", next);
     ctx.insert("error", &error);

@@ -490,25 +490,16 @@ async fn a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token
         .build()
         .unwrap();
     // A login without fields is a failed login, not a malformed request.
-    let r = raw
-        .post(format!("{}/login", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("")
-        .send()
-        .await
-        .unwrap();
+    let r = app.login_post(&raw, &[]).await;
     assert_eq!(r.status().as_u16(), 401);
     // A wrong password and an unknown account get the same generic answer.
     for (email, pw) in [
         ("sara@haninge.example", "fel"),
         ("nobody@haninge.example", "fel"),
     ] {
-        let r = raw
-            .post(format!("{}/login", app.address))
-            .form(&[("email", email), ("password", pw)])
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .login_post(&raw, &[("email", email), ("password", pw)])
+            .await;
         assert_eq!(r.status().as_u16(), 401);
         assert!(r.headers().get("set-cookie").is_none());
         assert!(
@@ -518,16 +509,16 @@ async fn a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token
                 .contains("Fel e-postadress eller lösenord")
         );
     }
-    let r = raw
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("email", "Sara@Haninge.example"),
-            ("password", "rätt lösenord 123"),
-            ("next", "/agreements"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .login_post(
+            &raw,
+            &[
+                ("email", "Sara@Haninge.example"),
+                ("password", "rätt lösenord 123"),
+                ("next", "/agreements"),
+            ],
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(r.headers()["location"], "/agreements");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -695,15 +686,24 @@ async fn login_attempts_are_limited_per_account_even_with_the_right_password(app
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let try_login = |pw: &'static str| {
-        raw.post(format!("{}/login", app.address))
-            .form(&[("email", "admin2@test.example"), ("password", pw)])
-            .send()
-    };
     for _ in 0..5 {
-        assert_eq!(try_login("fel").await.unwrap().status().as_u16(), 401);
+        let r = app
+            .login_post(
+                &raw,
+                &[("email", "admin2@test.example"), ("password", "fel")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 401);
     }
-    let r = try_login("ett långt lösenord").await.unwrap();
+    let r = app
+        .login_post(
+            &raw,
+            &[
+                ("email", "admin2@test.example"),
+                ("password", "ett långt lösenord"),
+            ],
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 429);
     assert!(r.text().await.unwrap().contains("För många"));
 }
@@ -766,18 +766,18 @@ async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
     https
         .create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
         .await;
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/login", https.address))
-        .form(&[
-            ("email", "a@test.example"),
-            ("password", "ett långt lösenord"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = https
+        .login_post(
+            &reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            &[
+                ("email", "a@test.example"),
+                ("password", "ett långt lösenord"),
+            ],
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
@@ -962,21 +962,21 @@ async fn an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_a
             .starts_with("/login")
     );
     assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 401);
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("email", "sara@haninge.example"),
-            ("password", "ett långt lösenord"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(
+    let r = app
+        .login_post(
+            &reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            &[
+                ("email", "sara@haninge.example"),
+                ("password", "ett långt lösenord"),
+            ],
+        )
+        .await;
+    assert_eq!(
         r.status().as_u16(),
-        303,
+        401,
         "a deactivated user cannot sign in"
     );
     let log = app.get("/api/v1/audit?action=user.disable").await;
@@ -1093,7 +1093,94 @@ async fn avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_lin
     assert!(!log.body.to_string().contains("det andra långa lösenordet"));
 }
 
+async fn a_forged_login_without_the_login_forms_token_and_cookie_is_refused(app: TestApp) {
+    app.create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
+        .await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The login page sets a pre-session token cookie and puts the same value in its form.
+    let (cookie, token) = app.login_token().await;
+    assert_eq!(token.len(), 64);
+    assert_eq!(cookie, format!("avtal_login={token}"));
+    let r = raw
+        .get(format!("{}/login", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("set-cookie").is_none(), "the token is kept");
+    assert!(r.text().await.unwrap().contains(&token));
+    let first = reqwest::get(format!("{}/login", app.address))
+        .await
+        .unwrap();
+    let set = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/login"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let right = [
+        ("email", "a@test.example"),
+        ("password", "ett långt lösenord"),
+    ];
+    let post = |form: Vec<(&'static str, String)>, cookie: Option<String>| {
+        let mut req = raw.post(format!("{}/login", app.address)).form(&form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let with = |csrf: &str| {
+        let mut f: Vec<(&'static str, String)> =
+            right.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        f.push(("csrf", csrf.to_owned()));
+        f
+    };
+    // A cross-site form: the right password, but no token, a token without the cookie (the
+    // attacker's own), or a cookie with another token.
+    let (other_cookie, other_token) = app.login_token().await;
+    for (form, cookie) in [
+        (with(""), None),
+        (with(""), Some(cookie.clone())),
+        (with(&other_token), None),
+        (with(&other_token), Some(cookie.clone())),
+        (with(&token), Some(other_cookie.clone())),
+    ] {
+        let r = post(form, cookie).await.unwrap();
+        assert_eq!(r.status().as_u16(), 403);
+        assert!(
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .all(|c| !c.to_str().unwrap_or_default().starts_with("avtal_session=")),
+            "no session for a forged login"
+        );
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Inloggningsformuläret har gått ut")
+        );
+    }
+    // The browser's own form: signed in, and the spent login token is cleared.
+    let r = post(with(&token), Some(cookie)).await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    assert!(cookies.iter().any(|c| c.starts_with("avtal_session=")));
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("avtal_login=;") && c.contains("Max-Age=0"))
+    );
+}
+
 crate::on_both_backends!(
+    a_forged_login_without_the_login_forms_token_and_cookie_is_refused,
     an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_and_tokens,
     avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_line,
     avtal_user_add_prints_a_generated_password_that_signs_in,
