@@ -366,6 +366,9 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
             }
         }
     }
+    c.execute("document.getElementById('h-iop').scrollIntoView();", vec![])
+        .await
+        .unwrap();
     screenshot(&c, "ui-agreement-new.png").await;
     c.goto(&format!("{}/agreements/AGR-2025-0004", app.address))
         .await
@@ -432,5 +435,16 @@ async fn an_auditor_in_the_browser_sees_no_edit_button_and_is_refused_a_post() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    // The accounts page, as an admin.
+    app.create_user("chef@test.example", Role::Admin, None, "ett bra lösenord")
+        .await;
+    login(&c, &app, "chef@test.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
+    c.goto(&format!("{}/admin/users", app.address))
+        .await
+        .unwrap();
+    let users = wait_for(&c, "table").await.text().await.unwrap();
+    assert!(users.contains("revisor@test.example") && users.contains("Revisor"));
+    screenshot(&c, "ui-users.png").await;
     c.close().await.unwrap();
 }
