@@ -233,7 +233,101 @@ async fn an_error_in_a_row_shows_next_to_that_rows_input_in_swedish(app: TestApp
     assert_eq!(app.agreement("AGR-2027-0402").await.status, 404);
 }
 
+async fn a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_choices(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let r = officer
+        .get(format!(
+            "{}/agreements/new?kind=procurement_contract",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    let blank = r.text().await.unwrap();
+    for choice in [
+        "<option value=\"opp\">Sysselsättning för personer långt från arbetsmarknaden</option>",
+        "<option value=\"res-ws\">Reserverat för skyddade verkstäder och sociala företag (res-ws)</option>",
+        "<option value=\"contractPerformanceConditions\">Särskilt kontraktsvillkor</option>",
+        "Sociala mål (soc-obj)</label>",
+    ] {
+        assert!(blank.contains(choice), "{choice} missing");
+    }
+    let mut form: Vec<(&str, String)> = [
+        ("reference", "AGR-2027-0500"),
+        ("kind", "procurement_contract"),
+        ("title", "Lokalvård med sysselsättningskrav"),
+        ("legal_basis", "lou_4_18_1"),
+        ("procedure_type", "open"),
+        ("buyer", OFFICER_ORG),
+        ("partner", crate::helpers::ENTERPRISE_ORG),
+        ("period.start", "2027-04-01"),
+        ("period.original_end", "2029-03-31"),
+        ("value.amount_sek", "1200000"),
+        ("value.basis", "per_year"),
+        ("social_clauses[0].lou_basis", "lou_17_1"),
+        ("social_clauses[0].objective", "opp"),
+        (
+            "social_clauses[0].strategy",
+            "contractPerformanceConditions",
+        ),
+        (
+            "social_clauses[0].target",
+            "Tre anställningar av personer långt från arbetsmarknaden",
+        ),
+        ("social_clauses[0].target_value", "3"),
+        ("social_clauses[0].target_unit", "anställningar per år"),
+        ("social_clauses[0].follow_up", "Årlig redovisning"),
+        ("options[0].months", "12"),
+        ("options[0].decided_by", "buyer"),
+        ("options[0].decide_by", "2028-12-31"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect();
+    // Reserved participation without its codes: each rule at its own input.
+    let (status, page) = post_new(&officer, &app, &form).await;
+    assert_eq!(status, 422, "{page}");
+    let at = |id: &str| {
+        page.split(&format!("id=\"e-{id}\">"))
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        at("eforms-bt_71"),
+        "LOU 4 kap. 18 § 1 p. kräver eForms-koden BT-71 res-ws."
+    );
+    assert!(
+        at("share_requirement_percent").contains("minst 30 %"),
+        "{page}"
+    );
+    assert_eq!(
+        at("eforms-bt_06"),
+        "Ett socialt mål (BT-775) kräver strategisk upphandling BT-06 soc-obj."
+    );
+    assert!(page.contains("value=\"Tre anställningar av personer långt från arbetsmarknaden\""));
+    assert!(page.contains("<option value=\"opp\" selected>"));
+    form.push(("eforms.bt_71", "res-ws".into()));
+    form.push(("eforms.bt_06", "soc-obj".into()));
+    form.push(("share_requirement_percent", "30".into()));
+    let (status, page) = post_new(&officer, &app, &form).await;
+    assert_eq!(status, 303, "{page}");
+    let a = app.agreement("AGR-2027-0500").await.body["agreement"].clone();
+    assert_eq!(a["eforms"]["bt_71"], "res-ws");
+    assert_eq!(a["eforms"]["bt_06"], serde_json::json!(["soc-obj"]));
+    assert_eq!(a["share_requirement_percent"], 30);
+    assert_eq!(a["procedure_type"], "open");
+    assert_eq!(a["social_clauses"][0]["objective"], "opp");
+    assert_eq!(a["social_clauses"][0]["target_value"], 3.0);
+    assert_eq!(a["options"][0]["decide_by"], "2028-12-31");
+}
+
 crate::on_both_backends!(
+    a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_choices,
     a_completely_filled_iop_form_yields_an_agreement_the_iop_document_can_be_made_from,
     add_row_shows_one_more_blank_row_keeps_what_was_typed_and_saves_nothing,
     an_error_in_a_row_shows_next_to_that_rows_input_in_swedish,
