@@ -437,6 +437,9 @@ fn login_response(
     status: StatusCode,
 ) -> Response {
     let mut resp = pages::login(email, next, token, error, status);
+    // The form holds this browser's login token: no cache may keep it for another.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if fresh {
         let mut c = format!(
             "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age={LOGIN_TOKEN_SECONDS}"

@@ -1119,6 +1119,7 @@ async fn a_forged_login_without_the_login_forms_token_and_cookie_is_refused(app:
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/login"] {
         assert!(set.contains(attr), "{set}");
     }
+    assert_eq!(first.headers()["cache-control"], "no-store");
     let right = [
         ("email", "a@test.example"),
         ("password", "ett långt lösenord"),
