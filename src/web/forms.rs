@@ -28,9 +28,9 @@ use crate::documents::{self, DocumentRequest};
 use crate::domain::access::Principal;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::{
-    AgreementKind, ContributionKind, LegalBasis, OptionDecider, PartyRole, ProcedureType,
-    Recurrence, ReservedExecution, ReservedParticipation, SocialObjective, StrategicProcurement,
-    SustainabilityStrategy, ValueBasis,
+    AgreementKind, ContractNature, ContributionKind, FrameworkType, LegalBasis, OptionDecider,
+    PartyRole, ProcedureType, Recurrence, ReservedExecution, ReservedParticipation,
+    SocialObjective, StrategicProcurement, SustainabilityStrategy, ValueBasis,
 };
 use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Sek;
@@ -90,6 +90,11 @@ const TEXT_FIELDS: &[&str] = &[
     "eforms.bt_71",
     "eforms.bt_736",
     "eforms.bt_06",
+    "eforms.bt_765",
+    "eforms.bt_23",
+    "eforms.cpv",
+    "framework",
+    "framework_special_reasons",
     "share_requirement_percent",
     "iop.purpose",
     "iop.background",
@@ -344,6 +349,23 @@ fn fields_of(a: &Agreement) -> Fields {
                 .collect::<Vec<_>>()
                 .join(","),
         ),
+    );
+    put(
+        "eforms.bt_765".into(),
+        a.eforms.bt_765.map(|c| c.code().into()),
+    );
+    put(
+        "eforms.bt_23".into(),
+        a.eforms.bt_23.map(|c| c.code().into()),
+    );
+    put("eforms.cpv".into(), s(&a.eforms.cpv));
+    put(
+        "framework".into(),
+        a.framework.as_ref().map(ToString::to_string),
+    );
+    put(
+        "framework_special_reasons".into(),
+        s(&a.framework_special_reasons),
     );
     put(
         "share_requirement_percent".into(),
@@ -712,6 +734,23 @@ fn procurement_part(r: &mut Reader<'_>, doc: &mut Value) {
     }
     doc["eforms"]["bt_71"] = json!(r.choice("eforms.bt_71", ReservedParticipation::parse));
     doc["eforms"]["bt_736"] = json!(r.choice("eforms.bt_736", ReservedExecution::parse));
+    doc["eforms"]["bt_765"] = json!(r.choice("eforms.bt_765", FrameworkType::parse));
+    doc["eforms"]["bt_23"] = json!(r.choice("eforms.bt_23", ContractNature::parse));
+    doc["eforms"]["cpv"] = json!(r.text("eforms.cpv"));
+    doc["framework"] = match r.text("framework").map(|raw| (Reference::parse(&raw), raw)) {
+        Some((Ok(x), _)) => json!(x),
+        Some((Err(e), raw)) => {
+            r.errors.push(Violation::new(
+                "framework",
+                &raw,
+                "reference",
+                e.to_string(),
+            ));
+            Value::Null
+        }
+        None => Value::Null,
+    };
+    doc["framework_special_reasons"] = json!(r.text("framework_special_reasons"));
     let bt06: Vec<StrategicProcurement> = get(r.f, "eforms.bt_06")
         .split(',')
         .filter(|c| !c.is_empty())
@@ -1133,6 +1172,14 @@ fn show_form(
     ctx.insert("bt_71", &ReservedParticipation::ALL);
     ctx.insert("bt_736", &ReservedExecution::ALL);
     ctx.insert("bt_06", &StrategicProcurement::ALL);
+    ctx.insert("bt_765", &FrameworkType::ALL);
+    ctx.insert("bt_23", &ContractNature::ALL);
+    let procurement_kinds: Vec<AgreementKind> = AgreementKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.is_procurement())
+        .collect();
+    ctx.insert("procurement_kinds", &procurement_kinds);
     ctx.insert("objectives", &SocialObjective::ALL);
     ctx.insert("strategies", &SustainabilityStrategy::ALL);
     ctx.insert("contribution_kinds", &ContributionKind::ALL);

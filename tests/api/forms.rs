@@ -283,6 +283,9 @@ async fn a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_ch
         ("options[0].months", "12"),
         ("options[0].decided_by", "buyer"),
         ("options[0].decide_by", "2028-12-31"),
+        ("eforms.bt_23", "services"),
+        ("eforms.cpv", "90910000"),
+        ("framework", "AGR-2024-0003"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))
@@ -301,6 +304,7 @@ async fn a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_ch
         at("eforms-bt_71"),
         "LOU 4 kap. 18 § 1 p. kräver eForms-koden BT-71 res-ws."
     );
+    assert_eq!(at("framework"), "Bara ett avrop anger ett ramavtal.");
     assert!(
         at("share_requirement_percent").contains("minst 30 %"),
         "{page}"
@@ -311,6 +315,7 @@ async fn a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_ch
     );
     assert!(page.contains("value=\"Tre anställningar av personer långt från arbetsmarknaden\""));
     assert!(page.contains("<option value=\"opp\" selected>"));
+    form.retain(|(k, _)| *k != "framework");
     form.push(("eforms.bt_71", "res-ws".into()));
     form.push(("eforms.bt_06", "soc-obj".into()));
     form.push(("share_requirement_percent", "30".into()));
@@ -321,6 +326,8 @@ async fn a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_ch
     assert_eq!(a["eforms"]["bt_06"], serde_json::json!(["soc-obj"]));
     assert_eq!(a["share_requirement_percent"], 30);
     assert_eq!(a["procedure_type"], "open");
+    assert_eq!(a["eforms"]["bt_23"], "services");
+    assert_eq!(a["eforms"]["cpv"], "90910000");
     assert_eq!(a["social_clauses"][0]["objective"], "opp");
     assert_eq!(a["social_clauses"][0]["target_value"], 3.0);
     assert_eq!(a["options"][0]["decide_by"], "2028-12-31");
