@@ -28,8 +28,8 @@ use crate::documents::{self, DocumentRequest};
 use crate::domain::access::Principal;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::{
-    AgreementKind, ContractNature, ContributionKind, FrameworkType, LegalBasis, OptionDecider,
-    PartyRole, ProcedureType, Recurrence, ReservedExecution, ReservedParticipation,
+    AgreementKind, ContractNature, ContributionKind, FrameworkType, LegalBasis, NoticeEffect,
+    OptionDecider, PartyRole, ProcedureType, Recurrence, ReservedExecution, ReservedParticipation,
     SocialObjective, StrategicProcurement, SustainabilityStrategy, ValueBasis,
 };
 use crate::domain::dates::parse_iso_date;
@@ -80,6 +80,7 @@ const TEXT_FIELDS: &[&str] = &[
     "period.outer_limit",
     "value.amount_sek",
     "value.basis",
+    "value.estimated_total_sek",
     "buyer",
     "partner",
     "contacts.owner",
@@ -102,6 +103,8 @@ const TEXT_FIELDS: &[&str] = &[
     "iop.partner_value_base",
     "iop.target_group",
     "iop.governance",
+    "iop.changes",
+    "iop.disputes",
     "iop.legal_assessment.date",
     "iop.legal_assessment.by",
     "iop.legal_assessment.conclusion",
@@ -109,6 +112,11 @@ const TEXT_FIELDS: &[&str] = &[
     "tacit_renewal.notice_months",
     "tacit_renewal.max_renewals",
     "termination.notice_months",
+    "termination.effective",
+    "termination.form",
+    "renewal_dialogue.text",
+    "renewal_dialogue.months_before_end",
+    "renewal_dialogue.due",
     "notes",
 ];
 
@@ -183,6 +191,7 @@ const GROUPS: &[Group] = &[
             "grace_days",
             "escalation_days",
             "responsible",
+            "recipient",
         ],
     },
 ];
@@ -305,6 +314,12 @@ fn fields_of(a: &Agreement) -> Fields {
         "value.basis".into(),
         a.value.as_ref().map(|v| v.basis.code().into()),
     );
+    put(
+        "value.estimated_total_sek".into(),
+        a.value
+            .as_ref()
+            .and_then(|v| v.estimated_total_sek.map(|x| x.to_string())),
+    );
     let buyer = a
         .parties_in(PartyRole::Buyer)
         .next()
@@ -391,6 +406,8 @@ fn fields_of(a: &Agreement) -> Fields {
     put("iop.partner_value_base".into(), iop.partner_value_base);
     put("iop.target_group".into(), iop.target_group);
     put("iop.governance".into(), iop.governance);
+    put("iop.changes".into(), iop.changes);
+    put("iop.disputes".into(), iop.disputes);
     if let Some(la) = &iop.legal_assessment {
         put(
             "iop.legal_assessment.date".into(),
@@ -449,6 +466,19 @@ fn fields_of(a: &Agreement) -> Fields {
             "termination.notice_months".into(),
             Some(t.notice_months.to_string()),
         );
+        put(
+            "termination.effective".into(),
+            Some(t.effective.code().into()),
+        );
+        put("termination.form".into(), s(&t.form));
+    }
+    if let Some(r) = &a.renewal_dialogue {
+        put("renewal_dialogue.text".into(), s(&r.text));
+        put(
+            "renewal_dialogue.months_before_end".into(),
+            n(r.months_before_end),
+        );
+        put("renewal_dialogue.due".into(), d(r.due));
     }
     for (i, r) in a.reporting.iter().enumerate() {
         let p = format!("reporting[{i}]");
@@ -469,6 +499,10 @@ fn fields_of(a: &Agreement) -> Fields {
         put(
             format!("{p}.responsible"),
             Some(party_choice(&r.responsible, &buyer, &partner)),
+        );
+        put(
+            format!("{p}.recipient"),
+            r.recipient.as_ref().map(ToString::to_string),
         );
     }
     put("notes".into(), s(&a.notes));
@@ -659,6 +693,7 @@ fn agreement_from(f: &Fields, base: Option<&Agreement>) -> Result<Agreement, Vec
             }
             v["amount_sek"] = json!(amount);
             v["basis"] = json!(basis);
+            v["estimated_total_sek"] = json!(r.amount("value.estimated_total_sek"));
             doc["value"] = v;
         }
     }
@@ -820,6 +855,8 @@ fn iop_part(r: &mut Reader<'_>, doc: &mut Value) {
         "partner_value_base",
         "target_group",
         "governance",
+        "changes",
+        "disputes",
     ];
     let mut iop = if doc["iop"].is_object() {
         doc["iop"].clone()
@@ -942,20 +979,37 @@ fn terms_part(r: &mut Reader<'_>, doc: &mut Value, base: Option<&Agreement>) {
     } else if r.text("tacit_renewal.months").is_none() {
         doc["tacit_renewal"] = Value::Null;
     }
+    let form = r.text("termination.form");
     match r.whole("termination.notice_months") {
         Some(m) => {
             if !doc["termination"].is_object() {
                 doc["termination"] = json!({});
             }
             doc["termination"]["notice_months"] = json!(m);
+            doc["termination"]["form"] = json!(form);
+            if let Some(e) = r.choice("termination.effective", NoticeEffect::parse) {
+                doc["termination"]["effective"] = json!(e);
+            }
         }
         None if r.text("termination.notice_months").is_none()
             && doc["termination"]["notice"].is_null() =>
         {
+            if form.is_some() {
+                r.required("termination.notice_months");
+            }
             doc["termination"] = Value::Null
         }
         None => {}
     }
+    let dialogue = (
+        r.text("renewal_dialogue.text"),
+        r.whole("renewal_dialogue.months_before_end"),
+        r.date("renewal_dialogue.due"),
+    );
+    doc["renewal_dialogue"] = match dialogue {
+        (None, None, None) => Value::Null,
+        (text, months, due) => json!({"text": text, "months_before_end": months, "due": due}),
+    };
     let g = &GROUPS[6];
     let old_reports: Vec<Value> = doc["reporting"].as_array().cloned().unwrap_or_default();
     let reports: Vec<Value> = (0..filled_rows(r.f, g))
@@ -986,6 +1040,7 @@ fn terms_part(r: &mut Reader<'_>, doc: &mut Value, base: Option<&Agreement>) {
                 r.required(&c("responsible"));
             }
             x["responsible"] = json!(responsible);
+            x["recipient"] = json!(r.email(&c("recipient")));
             x
         })
         .collect();
@@ -1185,6 +1240,7 @@ fn show_form(
     ctx.insert("contribution_kinds", &ContributionKind::ALL);
     ctx.insert("deciders", &OptionDecider::ALL);
     ctx.insert("recurrences", &Recurrence::ALL);
+    ctx.insert("effects", &NoticeEffect::ALL);
     ctx.insert(
         "report_kinds",
         &[

@@ -77,6 +77,12 @@ pub fn complete_iop_form(reference: &str) -> Vec<(&'static str, String)> {
         ("options[0].decided_by", "mutual"),
         ("options[0].notice_months", "6"),
         ("termination.notice_months", "3"),
+        ("termination.effective", "month_end"),
+        ("termination.form", "skriftligen"),
+        ("renewal_dialogue.months_before_end", "9"),
+        ("iop.changes", "Ändringar görs skriftligen av båda parter."),
+        ("value.estimated_total_sek", "600000"),
+        ("reporting[0].recipient", "sara.nystrom@haninge.example"),
         ("reporting[0].kind", "annual_report"),
         ("reporting[0].recurrence", "yearly"),
         ("reporting[0].first_period_end", "2027-12-31"),
@@ -136,6 +142,21 @@ async fn a_completely_filled_iop_form_yields_an_agreement_the_iop_document_can_b
     assert_eq!(a.options.len(), 1);
     assert_eq!(a.options[0].notice_months, Some(6));
     assert_eq!(a.termination.as_ref().unwrap().notice_months, 3);
+    assert_eq!(
+        a.termination.as_ref().unwrap().form.as_deref(),
+        Some("skriftligen")
+    );
+    assert_eq!(body["termination"]["effective"], "month_end");
+    assert_eq!(body["renewal_dialogue"]["months_before_end"], 9);
+    assert_eq!(body["value"]["estimated_total_sek"], "600000.00");
+    assert_eq!(
+        body["reporting"][0]["recipient"],
+        "sara.nystrom@haninge.example"
+    );
+    assert_eq!(
+        iop.changes.as_deref(),
+        Some("Ändringar görs skriftligen av båda parter.")
+    );
     assert_eq!(a.reporting[0].responsible.to_string(), "769990-0077");
     assert_eq!(a.reporting[0].due_offset_days, 60);
     let catalog = Catalog::builtin().unwrap();
