@@ -296,9 +296,12 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
         Some("Femtio elever per termin får läxhjälp")
     );
     fill(&c, "#f-contacts-signatories-1", "jenny@solrosen.example").await;
-    c.execute("document.querySelector('#s-iop').scrollIntoView();", vec![])
-        .await
-        .unwrap();
+    c.execute(
+        "document.getElementById('f-iop-target_group').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
     screenshot(&c, "ui-form-iop.png").await;
     click(&c, "#save").await;
     let error = wait_for(&c, "#e-period-original_end")
