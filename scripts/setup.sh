@@ -16,6 +16,8 @@ command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+# The Swedish locale of Chromium, so date inputs in the browser tests show Swedish dates.
+[ -f /usr/lib/chromium/locales/sv.pak ] || need_apt+=(chromium-l10n)
 command -v pg_isready >/dev/null || need_apt+=(postgresql-client)
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then

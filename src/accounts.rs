@@ -186,6 +186,100 @@ pub async fn create_user(registry: &Registry, u: NewUser) -> Result<UserInfo, Re
         .await
 }
 
+/// Every user, by e-mail address (never a password hash).
+pub async fn list_users(registry: &Registry) -> Result<Vec<UserInfo>, RegistryError> {
+    Ok(users::list_users(&registry.db).await?)
+}
+
+/// Deactivates the user with this e-mail address: it can no longer sign in, and its sessions
+/// and API tokens end, in one audited transaction. `by` (when a signed-in admin acts) may not
+/// deactivate itself.
+pub async fn disable_user(
+    registry: &Registry,
+    email: &str,
+    by: Option<&Principal>,
+) -> Result<UserInfo, RegistryError> {
+    let email = email.trim().to_lowercase();
+    registry
+        .in_write_tx(async |tx| {
+            let before = users::find_user(tx, &email).await?;
+            if by.is_some_and(|p| p.user_id == before.id) {
+                return Err(Violation::new(
+                    "email",
+                    &email,
+                    "disable_self",
+                    "an admin cannot deactivate its own account",
+                )
+                .into());
+            }
+            users::set_active(tx, before.id, false).await?;
+            let sessions = users::delete_user_sessions(tx, before.id).await?;
+            let tokens = users::delete_user_tokens(tx, before.id).await?;
+            let after = UserInfo {
+                active: false,
+                ..before.clone()
+            };
+            audit::record(
+                tx,
+                NewEntry::change(
+                    &registry.actor,
+                    "user.disable",
+                    "user",
+                    &before.id.to_string(),
+                    Some(&serde_json::json!({"user": before})),
+                    Some(
+                        &serde_json::json!({"user": after, "sessions_ended": sessions,
+                                             "tokens_revoked": tokens}),
+                    ),
+                )?,
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
+}
+
+/// Sets a new password for the user with this e-mail address and ends its sessions; the audit
+/// entry says that the password changed, never the password or its hash.
+pub async fn set_password(
+    registry: &Registry,
+    email: &str,
+    password: String,
+) -> Result<UserInfo, RegistryError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Violation::new(
+            "password",
+            "",
+            "password_length",
+            format!("a password has at least {MIN_PASSWORD_CHARS} characters"),
+        )
+        .into());
+    }
+    let email = email.trim().to_lowercase();
+    let hash = hash_password(password).await?;
+    registry
+        .in_write_tx(async |tx| {
+            let user = users::find_user(tx, &email).await?;
+            users::set_password_hash(tx, user.id, &hash).await?;
+            let sessions = users::delete_user_sessions(tx, user.id).await?;
+            audit::record(
+                tx,
+                NewEntry::change(
+                    &registry.actor,
+                    "user.password",
+                    "user",
+                    &user.id.to_string(),
+                    None,
+                    Some(&serde_json::json!({"user": user, "password": "changed",
+                                             "sessions_ended": sessions})),
+                )?,
+            )
+            .await?;
+            Ok(user)
+        })
+        .await
+}
+
 /// The user with this e-mail address and password, if both match an active account.
 pub async fn authenticate(
     registry: &Registry,

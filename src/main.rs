@@ -160,6 +160,51 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List every user: id, e-mail address, role, organisation and whether it can sign in.
+    List,
+    /// Deactivate a user: it can no longer sign in, and its sessions and API tokens end.
+    Disable {
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password (and end the user's sessions); prints a generated password unless one
+    /// is read from standard input.
+    Passwd {
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// A password from the first line of standard input, or a generated one (and whether it was).
+fn password_arg(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        Ok((avtal::accounts::generate_password()?, true))
+    }
+}
+
+/// A refused account change as one readable error.
+fn account_error(e: avtal::registry::RegistryError) -> anyhow::Error {
+    match e {
+        avtal::registry::RegistryError::Invalid(v) => anyhow::anyhow!(
+            "user refused: {}",
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => other.into(),
+    }
 }
 
 fn parse_role_arg(s: &str) -> Result<Role, String> {
@@ -430,15 +475,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let registry = open(&cli).await?;
-            let (password, generated) = if *password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .context("cannot read the password from standard input")?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-            } else {
-                (avtal::accounts::generate_password()?, true)
-            };
+            let (password, generated) = password_arg(*password_stdin)?;
             let user = avtal::accounts::create_user(
                 &registry,
                 avtal::accounts::NewUser {
@@ -449,20 +486,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )
             .await
-            .map_err(|e| match e {
-                avtal::registry::RegistryError::Invalid(v) => anyhow::anyhow!(
-                    "user refused: {}",
-                    v.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                other => other.into(),
-            })?;
+            .map_err(account_error)?;
             eprintln!(
                 "created user {} ({}) with role {}",
                 user.id, user.email, user.role
             );
+            if generated {
+                println!("{password}");
+            }
+        }
+        Command::User {
+            command: UserCommand::List,
+        } => {
+            let registry = open(&cli).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "id\temail\trole\torg\tactive")?;
+            for u in avtal::accounts::list_users(&registry).await? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    u.org.as_deref().unwrap_or("-"),
+                    if u.active { "yes" } else { "no" }
+                )?;
+            }
+            out.flush()?;
+        }
+        Command::User {
+            command: UserCommand::Disable { email },
+        } => {
+            let registry = open(&cli).await?;
+            let user = avtal::accounts::disable_user(&registry, email, None)
+                .await
+                .map_err(account_error)?;
+            eprintln!("deactivated user {} ({})", user.id, user.email);
+        }
+        Command::User {
+            command:
+                UserCommand::Passwd {
+                    email,
+                    password_stdin,
+                },
+        } => {
+            let registry = open(&cli).await?;
+            let (password, generated) = password_arg(*password_stdin)?;
+            let user = avtal::accounts::set_password(&registry, email, password.clone())
+                .await
+                .map_err(account_error)?;
+            eprintln!("set a new password for user {} ({})", user.id, user.email);
             if generated {
                 println!("{password}");
             }

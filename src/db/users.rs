@@ -125,6 +125,73 @@ pub async fn list_users(db: &impl ConnectionTrait) -> Result<Vec<UserInfo>, Stor
         .collect()
 }
 
+/// The user with this e-mail address, active or not.
+pub async fn find_user(db: &impl ConnectionTrait, email: &str) -> Result<UserInfo, StoreError> {
+    app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(email))
+        .one(db)
+        .await?
+        .as_ref()
+        .map(info)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "user",
+            key: email.to_owned(),
+        })
+}
+
+/// Marks user `id` active or not.
+pub async fn set_active(
+    db: &impl ConnectionTrait,
+    id: i64,
+    active: bool,
+) -> Result<(), StoreError> {
+    app_user::ActiveModel {
+        id: Set(id),
+        active: Set(active),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the password hash of user `id`.
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: i64,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    app_user::ActiveModel {
+        id: Set(id),
+        password_hash: Set(password_hash.to_owned()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of user `id`; returns how many there were.
+pub async fn delete_user_sessions(db: &impl ConnectionTrait, id: i64) -> Result<u64, StoreError> {
+    Ok(user_session::Entity::delete_many()
+        .filter(user_session::Column::UserId.eq(id))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Deletes every API token of user `id`; returns how many there were.
+pub async fn delete_user_tokens(db: &impl ConnectionTrait, id: i64) -> Result<u64, StoreError> {
+    Ok(api_token::Entity::delete_many()
+        .filter(api_token::Column::UserId.eq(id))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 async fn active_principal(
     db: &impl ConnectionTrait,
     user_id: i64,

@@ -30,6 +30,11 @@ use crate::domain::agreement::Reference;
 pub const SESSION_COOKIE: &str = "avtal_session";
 /// Name of the CSRF form field (or the `x-csrf-token` header).
 pub const CSRF_FIELD: &str = "csrf";
+/// Name of the login form's pre-session token cookie (a double-submit cookie: the login form
+/// carries the same value, which a forged cross-site form cannot know).
+pub const LOGIN_COOKIE: &str = "avtal_login";
+/// How long a login form's token lasts.
+const LOGIN_TOKEN_SECONDS: i64 = 2 * 3600;
 
 /// The CSRF token of the request's session, for the forms a page renders.
 #[derive(Debug, Clone)]
@@ -411,9 +416,60 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The login form's token: the browser's current one, or a new one (then also set as cookie).
+fn login_token(headers: &HeaderMap) -> Result<(String, bool), AppError> {
+    match cookie(headers, LOGIN_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        Some(t) => Ok((t, false)),
+        None => Ok((accounts::new_secret()?, true)),
+    }
+}
+
+/// The login page with `token` in its form, setting the token cookie when it is new.
+fn login_response(
+    ui: &Ui,
+    token: &str,
+    fresh: bool,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let mut resp = pages::login(email, next, token, error, status);
+    // The form holds this browser's login token: no cache may keep it for another.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if fresh {
+        let mut c = format!(
+            "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age={LOGIN_TOKEN_SECONDS}"
+        );
+        if ui.secure_cookies {
+            c.push_str("; Secure");
+        }
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
 /// `GET /login`
-pub async fn login_page(axum::extract::Query(q): axum::extract::Query<NextQuery>) -> Response {
-    pages::login("", &safe_next(q.next.as_deref()), None, StatusCode::OK)
+pub async fn login_page(
+    Extension(ui): Extension<Arc<Ui>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let (token, fresh) = login_token(&headers)?;
+    Ok(login_response(
+        &ui,
+        &token,
+        fresh,
+        "",
+        &safe_next(q.next.as_deref()),
+        None,
+        StatusCode::OK,
+    ))
 }
 
 /// `POST /login`: a generic error on any failure; attempts are limited per account and address.
@@ -423,6 +479,8 @@ pub async fn login(
     req: Request,
 ) -> Result<Response, AppError> {
     let ip = client_ip(req.extensions());
+    let sent_cookie = cookie(req.headers(), LOGIN_COOKIE);
+    let (token, fresh) = login_token(req.headers())?;
     let body = axum::body::to_bytes(req.into_body(), 16 * 1024)
         .await
         .unwrap_or_default();
@@ -438,9 +496,26 @@ pub async fn login(
         next: field("next"),
     };
     let next = safe_next(f.next.as_deref());
+    // Login CSRF: the form's token must match the browser's token cookie, so another site
+    // cannot sign the browser in to an account of its choosing.
+    let form_token = field(CSRF_FIELD).unwrap_or_default();
+    if !sent_cookie.is_some_and(|c| !form_token.is_empty() && same(&c, &form_token)) {
+        return Ok(login_response(
+            &ui,
+            &token,
+            fresh,
+            &f.email,
+            &next,
+            Some("Inloggningsformuläret har gått ut. Försök igen."),
+            StatusCode::FORBIDDEN,
+        ));
+    }
     let account = f.email.trim().to_lowercase();
     if !ui.limiter.allowed(&account, &ip) {
-        return Ok(pages::login(
+        return Ok(login_response(
+            &ui,
+            &token,
+            fresh,
             &f.email,
             &next,
             Some("För många misslyckade inloggningar. Vänta en kvart och försök igen."),
@@ -449,7 +524,10 @@ pub async fn login(
     }
     let Some(user) = accounts::authenticate(&state.registry, &account, &f.password).await? else {
         ui.limiter.failed(&account, &ip);
-        return Ok(pages::login(
+        return Ok(login_response(
+            &ui,
+            &token,
+            fresh,
             &f.email,
             &next,
             Some("Fel e-postadress eller lösenord."),
@@ -469,6 +547,14 @@ pub async fn login(
     let mut resp = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    // The login token has done its work: a new one is made for the next login form.
+    let mut spent = format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
+    if ui.secure_cookies {
+        spent.push_str("; Secure");
+    }
+    if let Ok(v) = HeaderValue::from_str(&spent) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
 }

@@ -100,7 +100,9 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route("/documents/{id}", get(documents::show_document))
         .route("/tokens", get(pages::tokens).post(forms::create_token))
-        .route("/tokens/{id}/revoke", post(forms::revoke_token));
+        .route("/tokens/{id}/revoke", post(forms::revoke_token))
+        .route("/admin/users", get(pages::admin_users))
+        .route("/admin/users/disable", post(forms::disable_user));
     Router::new()
         .route("/health", get(api::health))
         .merge(web)

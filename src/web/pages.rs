@@ -62,6 +62,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/web/tokens.html"),
     ),
     ("audit.html", include_str!("../../templates/web/audit.html")),
+    ("users.html", include_str!("../../templates/web/users.html")),
 ];
 
 /// The stylesheet, served at `/static/avtal.css`.
@@ -82,13 +83,14 @@ static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     t.autoescape_on(vec![".html"]);
     t.register_filter(
         "sv",
-        |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+        |v: &Value, args: &HashMap<String, Value>| -> tera::Result<Value> {
             let code = match v {
                 Value::String(s) => s.clone(),
                 Value::Null => return Ok(Value::String(String::new())),
                 other => other.to_string(),
             };
-            Ok(Value::String(LABELS.get(&code).cloned().unwrap_or(code)))
+            let list = args.get("list").and_then(Value::as_str);
+            Ok(Value::String(label_sv(list, &code)))
         },
     );
     t.register_filter(
@@ -104,6 +106,15 @@ static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     );
     Ok(t)
 });
+
+/// The Swedish name of `code` from `templates/web/labels.json`: `list:code` first (a code whose
+/// name depends on its list, e.g. `bt_775:opp`), then `code`, else the code itself.
+pub fn label_sv(list: Option<&str>, code: &str) -> String {
+    list.and_then(|l| LABELS.get(&format!("{l}:{code}")))
+        .or_else(|| LABELS.get(code))
+        .cloned()
+        .unwrap_or_else(|| code.to_owned())
+}
 
 /// An amount as Swedes write it: `1450000.00` -> `1 450 000`, `12.50` -> `12,50`.
 pub fn kronor(raw: &str) -> String {
@@ -246,8 +257,15 @@ impl IntoResponse for PageError {
 }
 
 /// The login page.
-pub fn login(email: &str, next: &str, error: Option<&str>, status: StatusCode) -> Response {
+pub fn login(
+    email: &str,
+    next: &str,
+    token: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let mut ctx = base(None, None);
+    ctx.insert("login_token", token);
     ctx.insert("email", email);
     ctx.insert("next", next);
     ctx.insert("error", &error);
@@ -648,6 +666,46 @@ pub async fn tokens_page(
     Ok(render("tokens.html", &ctx, status))
 }
 
+/// `GET /admin/users`: every user, with a form to deactivate each active one (admins only).
+pub async fn admin_users(
+    State(state): State<AppState>,
+    Extension(user): Extension<Principal>,
+    csrf: Option<Extension<Csrf>>,
+    axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
+) -> Result<Response, PageError> {
+    users_page(
+        &state,
+        &user,
+        csrf.as_ref().map(|e| &e.0),
+        flash.ok.as_deref(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The users page, with a message after a deactivation or an error.
+pub async fn users_page(
+    state: &AppState,
+    user: &Principal,
+    csrf: Option<&Csrf>,
+    done: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let list = crate::accounts::list_users(&state.registry).await?;
+    let done = done
+        .and_then(|id| id.parse::<i64>().ok())
+        .and_then(|id| list.iter().find(|u| u.id == id))
+        .map(|u| u.email.clone());
+    let mut ctx = base(Some(user), csrf);
+    ctx.insert("users", &list);
+    ctx.insert("me", &user.user_id);
+    ctx.insert("done", &done);
+    ctx.insert("error", &error);
+    Ok(render("users.html", &ctx, status))
+}
+
 /// `GET /audit`: the change log for admins, officers and auditors, newest first, with the
 /// acting user's address beside `user:<id>`.
 pub async fn audit_log(
@@ -710,6 +768,73 @@ pub fn ui(secure_cookies: bool) -> Arc<Ui> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code of a list, by the list name the templates pass to `sv`.
+    fn codes_of<T: Serialize>(all: &[T]) -> Vec<String> {
+        all.iter()
+            .map(|c| {
+                serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_code_of_every_list_the_pages_show_has_a_swedish_label() {
+        use crate::domain::codes::*;
+        let lists: Vec<(Option<&str>, Vec<String>)> = vec![
+            (None, codes_of(AgreementKind::ALL)),
+            (None, codes_of(AgreementStatus::ALL)),
+            (Some("basis"), codes_of(LegalBasis::ALL)),
+            (None, codes_of(ProcedureType::ALL)),
+            (None, codes_of(PartyRole::ALL)),
+            (None, codes_of(ValueBasis::ALL)),
+            (None, codes_of(AmendmentGround::ALL)),
+            (None, codes_of(OptionState::ALL)),
+            (None, codes_of(OccurrenceState::ALL)),
+            (Some("bt_775"), codes_of(SocialObjective::ALL)),
+            (Some("bt_71"), codes_of(ReservedParticipation::ALL)),
+            (Some("bt_736"), codes_of(ReservedExecution::ALL)),
+            (Some("bt_06"), codes_of(StrategicProcurement::ALL)),
+            (Some("bt_765"), codes_of(FrameworkType::ALL)),
+            (Some("bt_23"), codes_of(ContractNature::ALL)),
+            (Some("strategy"), codes_of(SustainabilityStrategy::ALL)),
+            (Some("contribution"), codes_of(ContributionKind::ALL)),
+            (Some("recurrence"), codes_of(Recurrence::ALL)),
+            (Some("decider"), codes_of(OptionDecider::ALL)),
+            (Some("effect"), codes_of(NoticeEffect::ALL)),
+        ];
+        let mut missing = Vec::new();
+        for (list, codes) in lists {
+            for code in codes {
+                let key = list.map_or(code.clone(), |l| format!("{l}:{code}"));
+                if !LABELS.contains_key(&key) && !LABELS.contains_key(&code) {
+                    missing.push(key);
+                }
+            }
+        }
+        assert_eq!(
+            missing,
+            Vec::<String>::new(),
+            "codes without a Swedish label"
+        );
+        assert_eq!(
+            label_sv(Some("bt_775"), "opp"),
+            "Sysselsättning för personer långt från arbetsmarknaden"
+        );
+        assert_eq!(label_sv(Some("basis"), "iop"), "IOP utanför upphandling");
+        assert_eq!(
+            label_sv(None, "iop"),
+            "IOP (idéburet offentligt partnerskap)"
+        );
+        assert_eq!(
+            label_sv(Some("bt_71"), "none"),
+            "Inget reserverat deltagande"
+        );
+        assert_eq!(label_sv(Some("nolist"), "no-such-code"), "no-such-code");
+    }
 
     #[test]
     fn the_templates_compile_and_the_error_page_renders_without_a_user() {

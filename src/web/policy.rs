@@ -28,6 +28,8 @@ use Role::{Admin, Auditor, Enterprise, Officer};
 pub const EVERYONE: &[Role] = &[Admin, Officer, Auditor, Enterprise];
 /// The roles that read the whole registry.
 pub const READERS: &[Role] = &[Admin, Officer, Auditor];
+/// The roles that administer accounts.
+pub const ADMINS: &[Role] = &[Admin];
 /// The roles that change agreements.
 pub const WRITERS: &[Role] = &[Admin, Officer];
 
@@ -62,6 +64,9 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/tokens", Rule::SignedIn),
     ("POST", "/tokens", Rule::SignedIn),
     ("POST", "/tokens/{id}/revoke", Rule::SignedIn),
+    // Accounts administration.
+    ("GET", "/admin/users", Rule::Roles(ADMINS)),
+    ("POST", "/admin/users/disable", Rule::Roles(ADMINS)),
     // The JSON API: what an enterprise user may read (scoped); the rest takes the defaults.
     ("GET", "/api/v1/agreements", Rule::Roles(EVERYONE)),
     (

@@ -303,6 +303,13 @@ fn table(
             Some(json!("")),
             [L, N, N, N, N],
         ),
+        ("GET", "/admin/users".into(), None, [L, A, F, F, F]),
+        (
+            "POST",
+            "/admin/users/disable".into(),
+            Some(json!("email=nobody%40test.example")),
+            [L, N, F, F, F],
+        ),
         ("GET", "/no-such-page".into(), None, [L, N, N, N, N]),
     ]
 }
@@ -483,25 +490,16 @@ async fn a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token
         .build()
         .unwrap();
     // A login without fields is a failed login, not a malformed request.
-    let r = raw
-        .post(format!("{}/login", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("")
-        .send()
-        .await
-        .unwrap();
+    let r = app.login_post(&raw, &[]).await;
     assert_eq!(r.status().as_u16(), 401);
     // A wrong password and an unknown account get the same generic answer.
     for (email, pw) in [
         ("sara@haninge.example", "fel"),
         ("nobody@haninge.example", "fel"),
     ] {
-        let r = raw
-            .post(format!("{}/login", app.address))
-            .form(&[("email", email), ("password", pw)])
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .login_post(&raw, &[("email", email), ("password", pw)])
+            .await;
         assert_eq!(r.status().as_u16(), 401);
         assert!(r.headers().get("set-cookie").is_none());
         assert!(
@@ -511,16 +509,16 @@ async fn a_session_login_sets_a_safe_cookie_and_a_form_post_needs_its_csrf_token
                 .contains("Fel e-postadress eller lösenord")
         );
     }
-    let r = raw
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("email", "Sara@Haninge.example"),
-            ("password", "rätt lösenord 123"),
-            ("next", "/agreements"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .login_post(
+            &raw,
+            &[
+                ("email", "Sara@Haninge.example"),
+                ("password", "rätt lösenord 123"),
+                ("next", "/agreements"),
+            ],
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(r.headers()["location"], "/agreements");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -688,15 +686,24 @@ async fn login_attempts_are_limited_per_account_even_with_the_right_password(app
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let try_login = |pw: &'static str| {
-        raw.post(format!("{}/login", app.address))
-            .form(&[("email", "admin2@test.example"), ("password", pw)])
-            .send()
-    };
     for _ in 0..5 {
-        assert_eq!(try_login("fel").await.unwrap().status().as_u16(), 401);
+        let r = app
+            .login_post(
+                &raw,
+                &[("email", "admin2@test.example"), ("password", "fel")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 401);
     }
-    let r = try_login("ett långt lösenord").await.unwrap();
+    let r = app
+        .login_post(
+            &raw,
+            &[
+                ("email", "admin2@test.example"),
+                ("password", "ett långt lösenord"),
+            ],
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 429);
     assert!(r.text().await.unwrap().contains("För många"));
 }
@@ -759,18 +766,18 @@ async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
     https
         .create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
         .await;
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/login", https.address))
-        .form(&[
-            ("email", "a@test.example"),
-            ("password", "ett långt lösenord"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = https
+        .login_post(
+            &reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            &[
+                ("email", "a@test.example"),
+                ("password", "ett långt lösenord"),
+            ],
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
@@ -845,7 +852,338 @@ async fn avtal_user_add_prints_a_generated_password_that_signs_in(app: TestApp) 
     assert_eq!(log.body["total"], json!(2), "{}", log.body);
 }
 
+async fn an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_and_tokens(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    app.create_user(
+        "chef@test.example",
+        Role::Admin,
+        None,
+        "ett långt adminlösenord",
+    )
+    .await;
+    app.create_user(
+        "sara@haninge.example",
+        Role::Officer,
+        Some(crate::helpers::OFFICER_ORG),
+        "ett långt lösenord",
+    )
+    .await;
+    let (officer, officer_csrf) = app
+        .browser_login("sara@haninge.example", "ett långt lösenord")
+        .await;
+    let r = officer
+        .post(format!("{}/tokens", app.address))
+        .form(&[("csrf", officer_csrf.as_str()), ("name", "skript")])
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    let token = page
+        .split("id=\"secret\" type=\"text\" readonly value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let api = |t: &str| {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/agreements", app.address))
+            .bearer_auth(t.to_owned())
+    };
+    assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 200);
+
+    let (admin, csrf) = app
+        .browser_login("chef@test.example", "ett långt adminlösenord")
+        .await;
+    let list = admin
+        .get(format!("{}/admin/users", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("<h1>Användare</h1>"));
+    assert!(list.contains("sara@haninge.example") && list.contains("Upphandlare"));
+    assert!(list.contains("aria-label=\"Inaktivera sara@haninge.example\""));
+    assert!(
+        !list.contains("aria-label=\"Inaktivera chef@test.example\""),
+        "no button to deactivate oneself"
+    );
+    // Without the form token: refused, nothing changes.
+    let r = admin
+        .post(format!("{}/admin/users/disable", app.address))
+        .form(&[("email", "sara@haninge.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 200);
+    // Oneself: refused in Swedish.
+    let r = admin
+        .post(format!("{}/admin/users/disable", app.address))
+        .form(&[("csrf", csrf.as_str()), ("email", "chef@test.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("ditt eget konto"));
+    let r = admin
+        .post(format!("{}/admin/users/disable", app.address))
+        .form(&[("csrf", csrf.as_str()), ("email", "sara@haninge.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!location.contains('@'), "no address in the URL: {location}");
+    let done = admin
+        .get(format!("{}{location}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("Kontot sara@haninge.example är inaktiverat"));
+    assert!(done.contains("Inaktiverat"));
+    // Her session, her token and her password no longer work.
+    let r = officer
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    assert_eq!(api(&token).send().await.unwrap().status().as_u16(), 401);
+    let r = app
+        .login_post(
+            &reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            &[
+                ("email", "sara@haninge.example"),
+                ("password", "ett långt lösenord"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status().as_u16(),
+        401,
+        "a deactivated user cannot sign in"
+    );
+    let log = app.get("/api/v1/audit?action=user.disable").await;
+    assert_eq!(log.body["total"], json!(1), "{}", log.body);
+    let entry = &log.body["items"][0];
+    assert!(entry["actor"].as_str().unwrap().starts_with("user:"));
+    assert!(!entry.to_string().contains("password_hash"));
+}
+
+fn run_user(app: &TestApp, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let settings = &app.registry.settings;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"));
+    cmd.arg("--data-dir")
+        .arg(&settings.data_dir)
+        .arg("user")
+        .args(args)
+        .env("DATABASE_URL", settings.database_url().expose())
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+async fn avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_line(app: TestApp) {
+    app.create_user(
+        "revisor@test.example",
+        Role::Auditor,
+        None,
+        "det första lösenordet",
+    )
+    .await;
+    let out = run_user(&app, &["list"], None);
+    assert!(out.status.success());
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert!(list.starts_with("id\temail\trole\torg\tactive\n"), "{list}");
+    assert!(
+        list.contains("\trevisor@test.example\tauditor\t-\tyes\n"),
+        "{list}"
+    );
+    // A new password from stdin: the old one stops working, the new one works.
+    let out = run_user(
+        &app,
+        &[
+            "passwd",
+            "--email",
+            "revisor@test.example",
+            "--password-stdin",
+        ],
+        Some("det andra långa lösenordet\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    app.browser_login("revisor@test.example", "det andra långa lösenordet")
+        .await;
+    let short = run_user(
+        &app,
+        &[
+            "passwd",
+            "--email",
+            "revisor@test.example",
+            "--password-stdin",
+        ],
+        Some("kort\n"),
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password_length"));
+    // A generated one is printed once.
+    let out = run_user(&app, &["passwd", "--email", "revisor@test.example"], None);
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(generated.len(), 20);
+    app.browser_login("revisor@test.example", &generated).await;
+    let unknown = run_user(&app, &["disable", "--email", "ingen@test.example"], None);
+    assert!(!unknown.status.success());
+    let out = run_user(&app, &["disable", "--email", "revisor@test.example"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8(run_user(&app, &["list"], None).stdout).unwrap();
+    assert!(
+        list.contains("\trevisor@test.example\tauditor\t-\tno\n"),
+        "{list}"
+    );
+    let log = app.get("/api/v1/audit?actor=cli").await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "user.password").count(),
+        2,
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"user.disable"));
+    assert!(!log.body.to_string().contains("det andra långa lösenordet"));
+}
+
+async fn a_forged_login_without_the_login_forms_token_and_cookie_is_refused(app: TestApp) {
+    app.create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
+        .await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The login page sets a pre-session token cookie and puts the same value in its form.
+    let (cookie, token) = app.login_token().await;
+    assert_eq!(token.len(), 64);
+    assert_eq!(cookie, format!("avtal_login={token}"));
+    let r = raw
+        .get(format!("{}/login", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("set-cookie").is_none(), "the token is kept");
+    assert!(r.text().await.unwrap().contains(&token));
+    let first = reqwest::get(format!("{}/login", app.address))
+        .await
+        .unwrap();
+    let set = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/login"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    let right = [
+        ("email", "a@test.example"),
+        ("password", "ett långt lösenord"),
+    ];
+    let post = |form: Vec<(&'static str, String)>, cookie: Option<String>| {
+        let mut req = raw.post(format!("{}/login", app.address)).form(&form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let with = |csrf: &str| {
+        let mut f: Vec<(&'static str, String)> =
+            right.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        f.push(("csrf", csrf.to_owned()));
+        f
+    };
+    // A cross-site form: the right password, but no token, a token without the cookie (the
+    // attacker's own), or a cookie with another token.
+    let (other_cookie, other_token) = app.login_token().await;
+    for (form, cookie) in [
+        (with(""), None),
+        (with(""), Some(cookie.clone())),
+        (with(&other_token), None),
+        (with(&other_token), Some(cookie.clone())),
+        (with(&token), Some(other_cookie.clone())),
+    ] {
+        let r = post(form, cookie).await.unwrap();
+        assert_eq!(r.status().as_u16(), 403);
+        assert!(
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .all(|c| !c.to_str().unwrap_or_default().starts_with("avtal_session=")),
+            "no session for a forged login"
+        );
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Inloggningsformuläret har gått ut")
+        );
+    }
+    // The browser's own form: signed in, and the spent login token is cleared.
+    let r = post(with(&token), Some(cookie)).await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    assert!(cookies.iter().any(|c| c.starts_with("avtal_session=")));
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("avtal_login=;") && c.contains("Max-Age=0"))
+    );
+}
+
 crate::on_both_backends!(
+    a_forged_login_without_the_login_forms_token_and_cookie_is_refused,
+    an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_and_tokens,
+    avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_line,
     avtal_user_add_prints_a_generated_password_that_signs_in,
     behind_https_the_session_cookie_is_secure,
     every_route_gives_each_role_exactly_what_the_policy_table_says,

@@ -1,7 +1,8 @@
 //! End-to-end tests in headless Chromium, driven through chromedriver with fantoccini: an
-//! officer signs in, creates an IOP through the form, fixes a validation error and generates and
-//! downloads a PDF; an auditor sees no edit button and is refused a POST. Screenshots of the
-//! main pages are written to `docs/ui-*.png`.
+//! officer signs in, creates a complete IOP through the form, fixes a validation error, and
+//! generates and downloads that IOP's own PDF, whose text `pdftotext` reads back; an auditor sees
+//! no edit button and is refused a POST. Screenshots of the main pages are written to
+//! `docs/ui-*.png`.
 //!
 //! Without chromedriver the tests print a note and pass, except under `CI`, where they fail.
 //! They run on SQLite only: what they add over the HTTP tests is the browser, not the database.
@@ -61,8 +62,11 @@ async fn start_browser() -> Option<(Driver, Client)> {
         return None;
     };
     let port = crate::helpers::SmtpSink::free_port().await;
+    // Chromium on Linux takes its locale (and so the date inputs' format) from the environment.
     let child = Command::new(path)
         .arg(format!("--port={port}"))
+        .env("LANGUAGE", "sv")
+        .env("LANG", "sv_SE.UTF-8")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -72,7 +76,8 @@ async fn start_browser() -> Option<(Driver, Client)> {
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                                    "--window-size=1280,1100", "--lang=sv-SE"]}),
+                                    "--window-size=1280,1100", "--lang=sv-SE"],
+                           "prefs": {"intl.accept_languages": "sv-SE,sv"}}),
     );
     let url = format!("http://127.0.0.1:{}", driver.port);
     for _ in 0..100 {
@@ -148,8 +153,42 @@ async fn path_of(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_owned()
 }
 
+/// Chooses `value` in the select `css`.
+async fn choose(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+}
+
+/// The text of a PDF by `pdftotext`, whitespace collapsed; None (a note) when it is missing locally.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    match Command::new("pdftotext").arg(&path).arg("-").output() {
+        Ok(out) if out.status.success() => Some(
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => {
+            assert!(
+                !in_ci(),
+                "CI must check the PDF's text: install poppler-utils (scripts/setup.sh)"
+            );
+            println!("NOTE: pdftotext not found; the PDF's text is not checked");
+            None
+        }
+    }
+}
+
 #[tokio::test]
-async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a_pdf() {
+async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_downloads_its_own_pdf()
+{
     let app = spawn_app(Backend::Sqlite).await;
     app.load_examples().await;
     app.create_user(
@@ -170,19 +209,101 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
     assert!(start.contains("Tidsfrister") && start.contains("AGR-2025-0004"));
     screenshot(&c, "ui-start.png").await;
 
-    // The form, keyboard-free but as a person would: an end before the start first.
+    // Every section of the form, as a person would fill it in; first with the end before the start.
     c.goto(&format!("{}/agreements/new?kind=iop", app.address))
         .await
         .unwrap();
-    fill(&c, "#f-reference", "AGR-2027-0300").await;
-    fill(&c, "#f-title", "Läxhjälp för unga i Haninge").await;
-    fill(&c, "#f-partner", "769990-0077").await;
+    wait_for(&c, "#f-reference").await;
+    let language = c
+        .execute("return navigator.language;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        language.as_str().is_some_and(|l| l.starts_with("sv")),
+        "Chromium runs in Swedish (chromium-l10n), so date inputs show ÅÅÅÅ-MM-DD: {language}"
+    );
+    for (css, text) in [
+        ("#f-reference", "AGR-2027-0300"),
+        ("#f-title", "Läxhjälp för unga i Haninge"),
+        ("#f-diarienummer", "SN 2026/0412"),
+        ("#f-decision-body", "Socialnämnden Haninge"),
+        ("#f-decision-paragraph", "§ 92"),
+        ("#f-partner", "769990-0077"),
+        ("#f-contacts-owner", "sara.nystrom@haninge.example"),
+        ("#f-contacts-partner", "jenny@solrosen.example"),
+        ("#f-contacts-signatories-0", "sara.nystrom@haninge.example"),
+        ("#f-value-amount_sek", "300000"),
+        (
+            "#f-iop-background",
+            "Många unga lämnar grundskolan utan godkända betyg.",
+        ),
+        ("#f-iop-purpose", "Fler unga klarar skolan"),
+        (
+            "#f-iop-value_base",
+            "Alla unga har rätt till stöd i skolan.",
+        ),
+        ("#f-iop-target_group", "Elever i årskurs 7–9"),
+        (
+            "#f-iop-goals-0-text",
+            "Femtio elever per termin får läxhjälp",
+        ),
+        ("#f-iop-goals-0-indicator", "antal elever per termin"),
+        ("#f-iop-activities-0-text", "Läxhjälp två kvällar i veckan"),
+        (
+            "#f-iop-activities-0-min_volume",
+            "minst 60 tillfällen per år",
+        ),
+        ("#f-iop-contributions-0-amount_sek", "300000"),
+        ("#f-iop-contributions-0-per", "år"),
+        ("#f-iop-contributions-0-text", "Bidrag till samordningen"),
+        ("#f-iop-governance", "Styrgrupp som möts varje kvartal."),
+        ("#f-iop-legal_assessment-by", "Kommunjurist Haninge"),
+        (
+            "#f-iop-legal_assessment-conclusion",
+            "Ingen ersättning för tjänster på en marknad.",
+        ),
+        ("#f-options-0-months", "12"),
+        ("#f-options-0-notice_months", "6"),
+        ("#f-termination-notice_months", "3"),
+        ("#f-reporting-0-due_offset_days", "60"),
+    ] {
+        fill(&c, css, text).await;
+    }
+    choose(&c, "#f-value-basis", "per_year").await;
+    choose(&c, "#f-iop-activities-0-party", "partner").await;
+    choose(&c, "#f-iop-contributions-0-party", "buyer").await;
+    choose(&c, "#f-iop-contributions-0-kind", "money").await;
+    choose(&c, "#f-options-0-decided_by", "mutual").await;
+    choose(&c, "#f-reporting-0-kind", "annual_report").await;
+    choose(&c, "#f-reporting-0-recurrence", "yearly").await;
+    fill_date(&c, "#f-decision-date", "2026-11-18").await;
+    fill_date(&c, "#f-iop-legal_assessment-date", "2026-11-01").await;
     fill_date(&c, "#f-period-start", "2027-01-01").await;
     fill_date(&c, "#f-period-original_end", "2026-12-31").await;
-    fill(&c, "#f-value-amount_sek", "300000").await;
-    fill(&c, "#f-iop-purpose", "Fler unga klarar skolan").await;
-    fill(&c, "#f-iop-goals", "50 elever per termin").await;
-    click(&c, "main form button[type=submit]").await;
+    fill_date(&c, "#f-reporting-0-first_period_end", "2027-12-31").await;
+    // A second signatory: "Lägg till rad" shows one more row and keeps what was typed.
+    click(&c, "button[name=add][value=signatories]").await;
+    wait_for(&c, "#f-contacts-signatories-1").await;
+    let kept = c
+        .find(Locator::Css("#f-iop-goals-0-text"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("Femtio elever per termin får läxhjälp")
+    );
+    fill(&c, "#f-contacts-signatories-1", "jenny@solrosen.example").await;
+    c.execute(
+        "document.getElementById('f-iop-target_group').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-form-iop.png").await;
+    click(&c, "#save").await;
     let error = wait_for(&c, "#e-period-original_end")
         .await
         .text()
@@ -206,13 +327,12 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
     screenshot(&c, "ui-form-error.png").await;
 
     fill_date(&c, "#f-period-original_end", "2028-12-31").await;
-    click(&c, "main form button[type=submit]").await;
+    click(&c, "#save").await;
     wait_for(&c, "p.notice").await;
     assert_eq!(path_of(&c).await, "/agreements/AGR-2027-0300");
     assert!(c.source().await.unwrap().contains("Avtalet är sparat"));
 
-    // A PDF: the new draft lacks what the IOP document needs, and the page says what in Swedish;
-    // Haninge's complete IOP AGR-2026-0009 renders.
+    // Its own IOP document: generated from the agreement page, downloaded, read back.
     let typst = std::env::var_os("AVTAL_TYPST");
     if typst.is_none() {
         assert!(
@@ -221,16 +341,11 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
         );
         println!("NOTE: AVTAL_TYPST is not set; the PDF step of the browser test is skipped");
     } else {
-        click(&c, "form[action$='/documents'] button").await;
-        wait_for(&c, "div.alert").await;
-        let page = c.source().await.unwrap();
-        assert!(page.contains("Saknas för dokumentet"), "{page}");
-        c.goto(&format!("{}/agreements/AGR-2026-0009", app.address))
-            .await
-            .unwrap();
+        choose(&c, "#template", "iop").await;
         click(&c, "form[action$='/documents'] button").await;
         let link = wait_for(&c, "a[href^='/documents/']").await;
         let href = link.attr("href").await.unwrap().unwrap_or_default();
+        assert!(link.text().await.unwrap().starts_with("AGR-2027-0300"));
         // Download it with the browser's session cookie.
         let cookie = c.get_named_cookie("avtal_session").await.unwrap();
         let pdf = reqwest::Client::new()
@@ -241,8 +356,23 @@ async fn an_officer_creates_an_iop_in_the_browser_fixes_an_error_and_downloads_a
             .unwrap();
         assert_eq!(pdf.status().as_u16(), 200);
         assert_eq!(pdf.headers()["content-type"], "application/pdf");
-        assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+        let bytes = pdf.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF"));
+        if let Some(text) = pdf_text(&bytes) {
+            for expected in [
+                "Läxhjälp för unga i Haninge",
+                OFFICER_ORG,
+                "769990-0077",
+                "Femtio elever per termin får läxhjälp",
+            ] {
+                assert!(text.contains(expected), "{expected} not in the PDF: {text}");
+            }
+        }
     }
+    c.execute("document.getElementById('h-iop').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    screenshot(&c, "ui-agreement-new.png").await;
     c.goto(&format!("{}/agreements/AGR-2025-0004", app.address))
         .await
         .unwrap();
@@ -308,5 +438,16 @@ async fn an_auditor_in_the_browser_sees_no_edit_button_and_is_refused_a_post() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    // The accounts page, as an admin.
+    app.create_user("chef@test.example", Role::Admin, None, "ett bra lösenord")
+        .await;
+    login(&c, &app, "chef@test.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
+    c.goto(&format!("{}/admin/users", app.address))
+        .await
+        .unwrap();
+    let users = wait_for(&c, "table").await.text().await.unwrap();
+    assert!(users.contains("revisor@test.example") && users.contains("Revisor"));
+    screenshot(&c, "ui-users.png").await;
     c.close().await.unwrap();
 }

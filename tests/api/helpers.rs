@@ -212,6 +212,49 @@ impl TestApp {
         .unwrap_or_else(|e| panic!("create user: {e}"));
     }
 
+    /// A login form's token and the cookie that goes with it, as a browser gets them from
+    /// `GET /login`: (`Cookie` header value, form token).
+    pub async fn login_token(&self) -> (String, String) {
+        let r = reqwest::get(format!("{}/login", self.address))
+            .await
+            .unwrap_or_else(|e| panic!("login page: {e}"));
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("avtal_login="))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_owned();
+        let page = r.text().await.unwrap_or_default();
+        let token = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        (cookie, token)
+    }
+
+    /// Posts the login form with `fields` from `client`, with a fresh login token and its cookie.
+    pub async fn login_post(
+        &self,
+        client: &reqwest::Client,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (cookie, token) = self.login_token().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &token));
+        client
+            .post(format!("{}/login", self.address))
+            .header("cookie", cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("login: {e}"))
+    }
+
     /// Signs in through the login form; returns a cookie-keeping client (no redirects) and
     /// the session's CSRF token, read from the start page.
     pub async fn browser_login(&self, email: &str, password: &str) -> (reqwest::Client, String) {
@@ -220,12 +263,9 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|e| panic!("client: {e}"));
-        let r = client
-            .post(format!("{}/login", self.address))
-            .form(&[("email", email), ("password", password)])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("login: {e}"));
+        let r = self
+            .login_post(&client, &[("email", email), ("password", password)])
+            .await;
         assert_eq!(r.status().as_u16(), 303, "login of {email} failed");
         let page = client
             .get(format!("{}/tokens", self.address))

@@ -9,6 +9,7 @@ mod browser;
 mod deadlines;
 mod documents;
 mod export;
+mod forms;
 mod helpers;
 mod mail;
 mod ocds;

@@ -145,7 +145,8 @@ fn iop_form(reference: &str, end: &str) -> Vec<(&'static str, String)> {
         ("value.amount_sek", "250000".into()),
         ("value.basis", "fixed_total".into()),
         ("iop.purpose", "Fler unga klarar skolan".into()),
-        ("iop.goals", "50 elever per termin\nHögre betyg".into()),
+        ("iop.goals[0].text", "50 elever per termin".into()),
+        ("iop.goals[1].text", "Högre betyg".into()),
     ]
 }
 
@@ -394,10 +395,20 @@ async fn every_form_control_on_every_page_has_a_label_and_one_h1(app: TestApp) {
 
 async fn editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show(app: TestApp) {
     app.load_examples().await;
-    // AGR-2026-0009 has a funder, options or reporting the form does not show.
-    let before = app.agreement("AGR-2026-0009").await.body["agreement"].clone();
+    // AGR-2026-0009: an IOP with a funder, a contribution of the funder, tacit renewal and a
+    // report with a recipient the form does not show. AGR-2025-0004: a reserved procurement
+    // with eForms codes, a social clause, options and an estimated total.
+    for reference in ["AGR-2026-0009", "AGR-2025-0004"] {
+        send_the_edit_form_back_with_a_new_title(&app, reference).await;
+    }
+}
+
+/// Reads the edit form of `reference`, sends back exactly what it shows with a new title, and
+/// checks that nothing else of the agreement changed.
+async fn send_the_edit_form_back_with_a_new_title(app: &TestApp, reference: &str) {
+    let before = app.agreement(reference).await.body["agreement"].clone();
     let officer = app.client_for(Role::Officer).await;
-    let url = format!("{}/agreements/AGR-2026-0009/edit", app.address);
+    let url = format!("{}/agreements/{reference}/edit", app.address);
     let (_, form) = text(&officer, url.clone()).await;
     // Send back exactly what the form shows, with a new title.
     let mut fields: Vec<(String, String)> = Vec::new();
@@ -414,6 +425,9 @@ async fn editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show(a
                 .map(|v| v.replace("&amp;", "&").replace("&#x2F;", "/"))
         };
         let Some(name) = attr("name") else { continue };
+        if head.contains("type=\"checkbox\"") && !head.contains(" checked") {
+            continue;
+        }
         let value = if chunk
             .trim_start()
             .starts_with(|c: char| c == ' ' || c.is_alphabetic())
@@ -453,23 +467,54 @@ async fn editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show(a
         "{}",
         r.text().await.unwrap_or_default()
     );
-    let after = app.agreement("AGR-2026-0009").await.body["agreement"].clone();
+    let after = app.agreement(reference).await.body["agreement"].clone();
     assert_eq!(after["title"], "Ny titel");
-    for key in [
-        "parties",
-        "options",
-        "reporting",
-        "iop",
-        "period",
-        "value",
-        "contacts",
-        "social_clauses",
+    let mut expected = before.clone();
+    expected["title"] = serde_json::json!("Ny titel");
+    assert_eq!(after, expected, "{reference}: only the title changed");
+}
+
+async fn the_agreement_page_names_every_code_in_swedish(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    // AGR-2025-0004: a procurement with an employment clause (BT-775 opp), options and reports.
+    let (status, page) = text(
+        &officer,
+        format!("{}/agreements/AGR-2025-0004", app.address),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Sysselsättning för personer långt från arbetsmarknaden"),
+        "{page}"
+    );
+    assert!(page.contains("Sociala mål (soc-obj)"), "BT-06 in Swedish");
+    for code in [
+        ">opp<",
+        ": opp",
+        ">soc-obj<",
+        ">contractPerformanceConditions<",
+        ">yearly<",
     ] {
-        assert_eq!(after[key], before[key], "{key} changed");
+        assert!(!page.contains(code), "{code} shown as a bare code");
     }
+    // An IOP: its legal basis, contributions and reporting in Swedish.
+    let (_, iop) = text(
+        &officer,
+        format!("{}/agreements/AGR-2026-0009", app.address),
+    )
+    .await;
+    assert!(iop.contains("IOP utanför upphandling"));
+    assert!(iop.contains("Lokaler") && iop.contains("Ekonomiskt bidrag"));
+    assert!(iop.contains("varje tertial"));
+    assert!(!iop.contains(">premises<") && !iop.contains("tertial,"));
+    // The list's filter names the social objectives in Swedish too.
+    let (_, list) = text(&officer, format!("{}/agreements", app.address)).await;
+    assert!(list.contains(">Jämställdhet</option>"));
 }
 
 crate::on_both_backends!(
+    the_agreement_page_names_every_code_in_swedish,
     editing_through_the_form_keeps_the_parties_and_terms_it_does_not_show,
     every_form_control_on_every_page_has_a_label_and_one_h1,
     sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages,
