@@ -1052,12 +1052,14 @@ mod tests {
             state: OccurrenceState::Submitted,
             submitted_on: Some(d("2026-10-19")),
             escalated_on: None,
+            ..OccurrenceRecord::open(d("2026-01-01"))
         });
         records.push(OccurrenceRecord {
             period_end: d("2026-06-30"),
             state: OccurrenceState::Rejected,
             submitted_on: Some(d("2026-07-19")),
             escalated_on: None,
+            ..OccurrenceRecord::open(d("2026-01-01"))
         });
         let ds = deadlines(&a, d("2026-11-22"), &ReminderLadders::default());
         let q3 = find(&ds, DeadlineKind::Report, "2026-10-20");
@@ -1293,6 +1295,7 @@ mod tests {
                         state: if submitted { OccurrenceState::Submitted } else { OccurrenceState::Accepted },
                         submitted_on: None,
                         escalated_on: None,
+                        ..OccurrenceRecord::open(period_end)
                     }).collect();
                 }
                 for o in &mut a.options {

@@ -9,4 +9,5 @@ pub mod deadlines;
 pub mod money;
 pub mod org_number;
 pub mod party;
+pub mod reports;
 pub mod rules;
