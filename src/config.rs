@@ -67,6 +67,15 @@ pub struct Settings {
     pub render_concurrency: usize,
     /// E-mail delivery of the reminders.
     pub notify: NotifySettings,
+    /// The address people reach the service at, for absolute links in e-mails and feeds.
+    pub public_url: String,
+    /// Key that signs the links in reminder e-mails (at least 32 characters); when unset, a
+    /// random one is generated once into `<data_dir>/link_secret` (mode 0600).
+    pub link_secret: Option<Secret>,
+    /// Days a link in a reminder e-mail stays valid from the day it was sent.
+    pub link_valid_days: u32,
+    /// Largest report file accepted through a link, in bytes.
+    pub upload_max_bytes: usize,
 }
 
 /// How reminders are turned into e-mail and delivered (`[notify]` in `avtal.toml`).
@@ -164,6 +173,10 @@ impl Default for Settings {
             render_timeout_secs: 30,
             render_concurrency: 2,
             notify: NotifySettings::default(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            link_secret: None,
+            link_valid_days: 60,
+            upload_max_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -270,6 +283,15 @@ mod tests {
         assert_eq!(smtp, Some(("smtp.kommun.example", SmtpTls::Tls)));
         assert!(!format!("{s:?}").contains("hunter2"));
         Ok(())
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_link_secret() {
+        let s = Settings {
+            link_secret: Some(Secret::new("correct horse battery staple, 32+ chars")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("horse"));
     }
 
     #[test]

@@ -5,13 +5,15 @@
 //! result through `db` in one transaction. `domain` does no I/O; `notify` runs the pure deadline
 //! engine over every stored agreement, queues the reminders in an outbox and sends them as e-mail.
 //! `documents` turns an agreement into a JSON view model and a PDF/A through the typst CLI, and
-//! stores the PDF with its hash.
+//! stores the PDF with its hash. `links` signs the links in reminder e-mails that let an
+//! enterprise without an account acknowledge or hand in one report, and serves calendar feeds.
 
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
+pub mod links;
 pub mod notify;
 pub mod registry;
 pub mod transfer;

@@ -153,6 +153,8 @@ pub struct Registry {
     pub renderer: Arc<Renderer>,
     /// Who acts through this handle, as the audit log names it (`api`, `cli`, ...).
     pub actor: Arc<str>,
+    /// The link-signing key, loaded on first use (see [`crate::links::key`]).
+    pub link_key: Arc<std::sync::OnceLock<Result<crate::links::token::LinkKey, String>>>,
 }
 
 impl Registry {
@@ -164,6 +166,7 @@ impl Registry {
             settings,
             renderer,
             actor: Arc::from("system"),
+            link_key: Arc::default(),
         }
     }
 

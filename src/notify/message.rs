@@ -77,6 +77,10 @@ pub struct ReminderView {
     pub copy: bool,
     /// The reminder's own subject line (filled in for digests).
     pub subject: String,
+    /// Signed link that acknowledges the reminder (reports only).
+    pub ack_url: Option<String>,
+    /// Signed link to the page that takes the report file (reports only).
+    pub upload_url: Option<String>,
 }
 
 impl ReminderView {
@@ -112,6 +116,8 @@ impl ReminderView {
             final_report: report.is_some_and(|o| o.final_report),
             copy: false,
             subject: String::new(),
+            ack_url: None,
+            upload_url: None,
         }
     }
 }
@@ -282,6 +288,8 @@ mod tests {
             final_report: false,
             copy: false,
             subject: String::new(),
+            ack_url: None,
+            upload_url: None,
         }
     }
 

@@ -10,7 +10,7 @@ pub mod mailer;
 pub mod message;
 pub mod outbox;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -25,7 +25,7 @@ use outbox::NewMessage;
 
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::deadlines::{
-    Deadline, DeadlineState, DueReminder, ReminderLadders, deadlines, due_reminders,
+    Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines, due_reminders,
 };
 
 /// What a sweep on one day would send.
@@ -202,18 +202,55 @@ pub async fn sweep(
     let keys: Vec<String> = plan.reminders.iter().map(|r| r.key.clone()).collect();
     let queued = outbox::queued_keys(db, &keys).await?;
     let digested = outbox::digested(db, &keys).await?;
+    // Report reminders carry signed links; without a key they go out without them.
+    let link_key = match crate::links::key::load_or_create(settings) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            tracing::error!(error = %e, "no link-signing key: report reminders go out without links");
+            None
+        }
+    };
+    // The deadline of each due reminder, found in one pass over the plan.
+    let wanted: HashSet<(&str, DeadlineKind, NaiveDate)> = plan
+        .reminders
+        .iter()
+        .map(|r| (r.reference.as_str(), r.kind, r.deadline))
+        .collect();
+    let mut of_reminder: HashMap<(&str, DeadlineKind, NaiveDate), Vec<&Deadline>> = HashMap::new();
+    for d in &plan.deadlines {
+        let k = (d.reference.as_str(), d.kind, d.date);
+        if wanted.contains(&k) {
+            of_reminder.entry(k).or_default().push(d);
+        }
+    }
     let view = |r: &DueReminder| {
-        let report = plan
-            .deadlines
-            .iter()
-            .find(|d| d.reference == r.reference && d.kind == r.kind && d.date == r.deadline)
-            .and_then(|d| d.report.as_ref());
+        let deadline = of_reminder
+            .get(&(r.reference.as_str(), r.kind, r.deadline))
+            .and_then(|ds| {
+                ds.iter().copied().find(|d| {
+                    r.key
+                        .starts_with(&format!("{}/{}/{}/", d.reference, d.kind, d.occurrence))
+                })
+            });
+        let report = deadline.and_then(|d| d.report.as_ref());
         let title = plan
             .titles
             .get(r.reference.as_str())
             .map(String::as_str)
             .unwrap_or_default();
-        ReminderView::new(r, title, report, today)
+        let mut v = ReminderView::new(r, title, report, today);
+        if let (Some(key), Some(d), Some(o)) = (&link_key, deadline, report) {
+            let label = d
+                .occurrence
+                .rsplit_once(':')
+                .map(|(label, _)| label)
+                .unwrap_or(&o.kind);
+            let links =
+                crate::links::report_links(key, settings, &r.reference, label, o.period_end, today);
+            v.ack_url = Some(links.acknowledge);
+            v.upload_url = Some(links.upload);
+        }
+        v
     };
 
     if !settings.notify.digest {

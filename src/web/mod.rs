@@ -5,6 +5,9 @@ pub mod audit;
 pub mod documents;
 pub mod error;
 pub mod extract;
+pub mod feeds;
+pub mod links;
+pub mod report_files;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -64,10 +67,37 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route("/documents/{id}", get(documents::show_document))
         .route("/templates", get(documents::list_templates))
-        .route("/outbox", get(api::list_outbox));
+        .route("/outbox", get(api::list_outbox))
+        .route(
+            "/contacts/{email}/calendar-feed",
+            post(feeds::create_feed).delete(feeds::revoke_feed),
+        )
+        .route(
+            "/agreements/{reference}/report-files",
+            get(report_files::list_report_files),
+        )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/file",
+            get(report_files::show_report_file),
+        );
+    // Public routes, authenticated by the token in the URL (signed link or feed token).
+    let upload_limit = state
+        .registry
+        .settings
+        .upload_max_bytes
+        .saturating_add(1024 * 1024);
+    let public = Router::new()
+        .route("/l/{token}", get(links::show_link))
+        .route("/l/{token}/acknowledge", post(links::acknowledge))
+        .route(
+            "/l/{token}/report",
+            post(links::upload_report).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/calendar/{file}", get(feeds::show_calendar));
     Router::new()
         .route("/health", get(api::health))
         .nest("/api/v1", api)
+        .merge(public)
         .fallback(|| async { error::AppError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

@@ -7,6 +7,7 @@ mod audit;
 mod deadlines;
 mod documents;
 mod helpers;
+mod links;
 mod mail;
 mod rules;
 mod samples;

@@ -4,8 +4,10 @@
 pub mod agreement;
 pub mod agreement_party;
 pub mod audit_log;
+pub mod calendar_feed;
 pub mod contact;
 pub mod document;
 pub mod organisation;
 pub mod outbox;
 pub mod outbox_reminder;
+pub mod report_file;
