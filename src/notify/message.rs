@@ -338,6 +338,42 @@ mod tests {
     }
 
     #[test]
+    fn a_report_reminder_shows_its_links_in_text_and_escaped_in_html() -> anyhow::Result<()> {
+        let t = Templates::new()?;
+        let mut v = view("report", "Städ");
+        v.ack_url = Some("https://avtal.example/l/v1.ack?x=1&y=<2>".into());
+        v.upload_url = Some("https://avtal.example/l/v1.up".into());
+        let c = t.reminder(&v, Utc::now())?;
+        assert!(
+            c.text
+                .contains("https://avtal.example/l/v1.ack?x=1&y=<2>\n"),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text.contains("https://avtal.example/l/v1.up"),
+            "{}",
+            c.text
+        );
+        assert!(c.html.contains("x=1&amp;y=&lt;2&gt;"), "{}", c.html);
+        assert!(!c.html.contains("<2>"), "{}", c.html);
+        let d = t.digest(
+            NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default(),
+            &[v],
+            Utc::now(),
+        )?;
+        assert!(
+            d.text
+                .contains("Lämna in rapporten: https://avtal.example/l/v1.up"),
+            "{}",
+            d.text
+        );
+        let other = t.reminder(&view("option_decision", "Städ"), Utc::now())?;
+        assert!(!other.text.contains("/l/"), "only reports carry links");
+        Ok(())
+    }
+
+    #[test]
     fn a_digest_lists_every_reminder_with_one_event_each() -> anyhow::Result<()> {
         let t = Templates::new()?;
         let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
