@@ -25,7 +25,8 @@ use outbox::NewMessage;
 
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::deadlines::{
-    Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines, due_reminders,
+    Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines,
+    deadlines_for_sweep, due_reminders, most_urgent_first,
 };
 
 /// What a sweep on one day would send.
@@ -83,6 +84,48 @@ pub async fn plan(
             .count(),
         reminders,
         deadlines: all,
+        titles,
+    })
+}
+
+/// The plan a sweep needs, built leaner than [`plan`]: reminders only where one can be due
+/// (see [`deadlines_for_sweep`]), and only the deadlines of the due reminders are kept.
+pub async fn plan_for_sweep(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+) -> Result<Plan, StoreError> {
+    let mut reminders = Vec::new();
+    let mut kept = Vec::new();
+    let mut titles = HashMap::new();
+    let mut open_deadlines = 0;
+    let agreements = store::for_each_agreement(db, &AgreementFilter::default(), 500, |a| {
+        let found = deadlines_for_sweep(&a.data, today, ladders);
+        open_deadlines += found
+            .iter()
+            .filter(|d| d.state == DeadlineState::Open)
+            .count();
+        let due = due_reminders(&found, today, ladders);
+        if due.is_empty() {
+            return Ok(());
+        }
+        titles.insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
+        kept.extend(found.into_iter().filter(|d| {
+            let prefix = format!("{}/{}/{}/", d.reference, d.kind, d.occurrence);
+            due.iter()
+                .any(|r| r.kind == d.kind && r.deadline == d.date && r.key.starts_with(&prefix))
+        }));
+        reminders.extend(due);
+        Ok(())
+    })
+    .await?;
+    most_urgent_first(&mut reminders);
+    Ok(Plan {
+        today,
+        agreements,
+        open_deadlines,
+        reminders,
+        deadlines: kept,
         titles,
     })
 }
@@ -188,7 +231,7 @@ pub async fn sweep(
     templates: &Templates,
 ) -> Result<SweepSummary, NotifyError> {
     let now = Utc::now();
-    let plan = plan(db, today, &settings.reminders).await?;
+    let plan = plan_for_sweep(db, today, &settings.reminders).await?;
     let domain = settings
         .notify
         .from
