@@ -144,6 +144,45 @@ pub fn find(
     ))
 }
 
+/// Refuses a date after `today`: a report cannot be handed in or decided on in the future.
+fn not_in_future(field: &str, on: NaiveDate, today: NaiveDate) -> Result<(), Violation> {
+    if on > today {
+        return Err(Violation::new(
+            field,
+            on,
+            "not_in_future",
+            format!("{field} cannot be later than today ({today})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a decision dated before the report was handed in.
+fn decided_after_submission(
+    a: &Agreement,
+    found: &FoundOccurrence,
+    on: NaiveDate,
+) -> Result<(), Violation> {
+    let submitted = a
+        .reporting
+        .get(found.obligation)
+        .and_then(|ob| {
+            ob.occurrences
+                .iter()
+                .find(|r| r.period_end == found.occurrence.period_end)
+        })
+        .and_then(|r| r.submitted_on);
+    match submitted {
+        Some(s) if on < s => Err(Violation::new(
+            "decided_on",
+            on,
+            "decided_after_submission",
+            format!("the report was handed in on {s}; it cannot be decided on before that"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Applies `action` to the occurrence if its state allows it, through `change` on its record
 /// (created when none is stored yet). Returns the occurrence as found before the change.
 fn apply(
@@ -204,6 +243,7 @@ pub fn submit(
     today: NaiveDate,
     file_sha256: Option<String>,
 ) -> Result<FoundOccurrence, Violation> {
+    not_in_future("submitted_on", on, today)?;
     apply(a, label, period_end, today, ReportAction::Submit, |r| {
         r.state = OccurrenceState::Submitted;
         r.submitted_on = Some(on);
@@ -221,6 +261,9 @@ pub fn accept(
     on: NaiveDate,
     today: NaiveDate,
 ) -> Result<FoundOccurrence, Violation> {
+    not_in_future("decided_on", on, today)?;
+    let found = find(a, label, period_end, today)?;
+    decided_after_submission(a, &found, on)?;
     apply(a, label, period_end, today, ReportAction::Accept, |r| {
         r.state = OccurrenceState::Accepted;
         r.decided_on = Some(on);
@@ -246,6 +289,9 @@ pub fn reject(
             "a rejected report needs a reason the reporter can act on",
         ));
     }
+    not_in_future("decided_on", on, today)?;
+    let found = find(a, label, period_end, today)?;
+    decided_after_submission(a, &found, on)?;
     apply(a, label, period_end, today, ReportAction::Reject, |r| {
         r.state = OccurrenceState::Rejected;
         r.decided_on = Some(on);
@@ -343,6 +389,19 @@ mod tests {
         assert_eq!(again.map(|v| v.rule), Some("report_state_transition"));
         let no_reason = reject(&mut a, KIND, d(Q3), today, "  ", today).err();
         assert_eq!(no_reason.map(|v| v.rule), Some("required"));
+    }
+
+    #[test]
+    fn dates_in_the_future_or_before_the_hand_in_are_refused() {
+        let today = d("2026-11-22");
+        let mut a = sample("AGR-2025-0005");
+        let v = submit(&mut a, KIND, d(Q3), d("2026-11-23"), today, None).err();
+        assert_eq!(v.map(|v| v.rule), Some("not_in_future"));
+        submit(&mut a, KIND, d(Q3), d("2026-11-20"), today, None).unwrap_or_else(|v| panic!("{v}"));
+        let v = accept(&mut a, KIND, d(Q3), d("2026-11-19"), today).err();
+        assert_eq!(v.map(|v| v.rule), Some("decided_after_submission"));
+        let v = reject(&mut a, KIND, d(Q3), d("2026-11-30"), "x", today).err();
+        assert_eq!(v.map(|v| v.rule), Some("not_in_future"));
     }
 
     #[test]

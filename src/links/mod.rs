@@ -22,7 +22,7 @@ use crate::db::audit::{self, NewEntry};
 use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
 use crate::db::store::{self, AgreementFilter, StoreError, Stored};
 use crate::domain::agreement::{Agreement, Reference};
-use crate::domain::deadlines::deadlines;
+use crate::domain::deadlines::deadlines_for_sweep;
 use crate::domain::party::EmailAddress;
 use crate::domain::reports;
 use crate::registry::{Registry, RegistryError};
@@ -299,7 +299,8 @@ impl Registry {
         let mut mine = Vec::new();
         let mut titles = HashMap::new();
         store::for_each_agreement(&self.db, &AgreementFilter::default(), 500, |a| {
-            let found: Vec<_> = deadlines(&a.data, today, ladders)
+            // The feed needs the deadlines, not their reminders: the lean variant saves building them.
+            let found: Vec<_> = deadlines_for_sweep(&a.data, today, ladders)
                 .into_iter()
                 .filter(|d| feed::concerns(d, &email))
                 .collect();

@@ -100,18 +100,24 @@ async fn report_states_move_by_submit_accept_and_reject_through_the_api(app: Tes
     assert_eq!(x["date"], "2026-10-20", "the due date did not move");
     assert!(!q3_reminders(&app, sample_today()).await.is_empty());
 
-    let r = act(&app, "submit-report", submit.clone()).await;
+    let r = act(
+        &app,
+        "submit-report",
+        json!({"report": KIND, "period_end": Q3, "submitted_on": "2026-11-20"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = act(
         &app,
         "accept-report",
-        json!({"report": KIND, "period_end": Q3, "decided_on": "2026-11-23"}),
+        json!({"report": KIND, "period_end": Q3, "decided_on": "2026-11-21"}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let rec = occurrence(&r.body["agreement"], Q3);
     assert_eq!(rec["state"], "accepted");
-    assert_eq!(rec["decided_on"], "2026-11-23");
+    assert_eq!(rec["submitted_on"], "2026-11-20");
+    assert_eq!(rec["decided_on"], "2026-11-21");
     assert_eq!(derived_report(&r.body, Q3)["state"], "met");
 
     let audit = app
@@ -174,6 +180,13 @@ async fn illegal_report_moves_are_refused_listing_the_allowed_ones_and_change_no
             400,
             "",
             "",
+        ),
+        (
+            "submit-report",
+            json!({"report": KIND, "period_end": Q3, "submitted_on": "2026-11-23"}),
+            422,
+            "not_in_future",
+            "cannot be later than today",
         ),
         (
             "reject-report",
