@@ -330,14 +330,26 @@ pub async fn acknowledge(State(state): State<AppState>, Path(token): Path<String
     }
 }
 
-/// Reads the `file` field of the form, at most `max` bytes; a larger one is read to its end
-/// (so the browser gets the answer) and refused.
-async fn read_file(mut form: Multipart, max: usize) -> Result<(Vec<u8>, Option<String>), Problem> {
+/// Why a form brought no usable file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormFileError {
+    /// No `file` field, an empty one, or a broken form.
+    Missing,
+    /// Larger than the limit.
+    TooLarge,
+}
+
+/// Reads the `file` field of a multipart form, at most `max` bytes, with the name the browser
+/// gave it; a larger file is read to its end (so the client gets the answer) and refused.
+pub async fn read_form_file(
+    mut form: Multipart,
+    max: usize,
+) -> Result<(Vec<u8>, Option<String>), FormFileError> {
     let too_large_or_broken = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::TooLarge
+            FormFileError::TooLarge
         } else {
-            Problem::NoFile
+            FormFileError::Missing
         }
     };
     while let Some(mut field) = form.next_field().await.map_err(too_large_or_broken)? {
@@ -356,14 +368,14 @@ async fn read_file(mut form: Multipart, max: usize) -> Result<(Vec<u8>, Option<S
             bytes.extend_from_slice(&chunk);
         }
         if over {
-            return Err(Problem::TooLarge);
+            return Err(FormFileError::TooLarge);
         }
         if bytes.is_empty() {
-            return Err(Problem::NoFile);
+            return Err(FormFileError::Missing);
         }
         return Ok((bytes, name));
     }
-    Err(Problem::NoFile)
+    Err(FormFileError::Missing)
 }
 
 fn human_size(n: usize) -> String {
@@ -395,9 +407,12 @@ pub async fn upload_report(
         return problem_page(&state, &Problem::NoFile, back);
     };
     let (bytes, original_name) =
-        match read_file(form, state.registry.settings.upload_max_bytes).await {
+        match read_form_file(form, state.registry.settings.upload_max_bytes).await {
             Ok(f) => f,
-            Err(p) => return problem_page(&state, &p, back),
+            Err(FormFileError::TooLarge) => {
+                return problem_page(&state, &Problem::TooLarge, back);
+            }
+            Err(FormFileError::Missing) => return problem_page(&state, &Problem::NoFile, back),
         };
     let Some(file_type) = files::sniff(&bytes) else {
         return problem_page(&state, &Problem::WrongType, back);

@@ -28,6 +28,12 @@ pub fn router(mut state: AppState) -> Router {
     // Changes made through HTTP are logged as the `api` actor (until requests carry a user).
     state.registry = state.registry.with_actor("api");
     let limit = state.registry.settings.max_body_bytes;
+    // Report files may be larger than other bodies; only their routes take them.
+    let upload_limit = state
+        .registry
+        .settings
+        .upload_max_bytes
+        .saturating_add(1024 * 1024);
     let api = Router::new()
         .route(
             "/organisations",
@@ -78,14 +84,11 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route(
             "/agreements/{reference}/reports/{report}/{period_end}/file",
-            get(report_files::show_report_file),
+            get(report_files::show_report_file).merge(
+                post(report_files::upload_report_file).layer(DefaultBodyLimit::max(upload_limit)),
+            ),
         );
     // Public routes, authenticated by the token in the URL (signed link or feed token).
-    let upload_limit = state
-        .registry
-        .settings
-        .upload_max_bytes
-        .saturating_add(1024 * 1024);
     let public = Router::new()
         .route("/l/{token}", get(links::show_link))
         .route("/l/{token}/acknowledge", post(links::acknowledge))

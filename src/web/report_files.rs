@@ -1,17 +1,21 @@
-//! Report files for officers: list what was handed in for an agreement, download one occurrence's file.
+//! Report files for officers: list what was handed in for an agreement, download one occurrence's
+//! file, or hand one in for the enterprise.
 
 use axum::Json;
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
 use super::error::AppError;
-use super::links::media_type_of;
+use super::links::{FormFileError, media_type_of, read_form_file};
 use crate::db::links::ReportFileMeta;
 use crate::domain::agreement::Reference;
 use crate::domain::dates::parse_iso_date;
+use crate::domain::party::Violation;
+use crate::links::{Upload, files};
 
 fn reference(raw: &str) -> Result<Reference, AppError> {
     Reference::parse(raw).map_err(|e| AppError::BadRequest {
@@ -26,6 +30,25 @@ pub struct ReportFileItem {
     #[serde(flatten)]
     meta: ReportFileMeta,
     download: String,
+}
+
+fn item(meta: ReportFileMeta) -> ReportFileItem {
+    ReportFileItem {
+        download: format!(
+            "/api/v1/agreements/{}/reports/{}/{}/file",
+            meta.agreement_reference,
+            form_urlencoded::byte_serialize(meta.report.as_bytes()).collect::<String>(),
+            meta.period_end
+        ),
+        meta,
+    }
+}
+
+fn date(raw: &str) -> Result<chrono::NaiveDate, AppError> {
+    parse_iso_date(raw).map_err(|e| AppError::BadRequest {
+        field: Some("period_end".into()),
+        message: e.to_string(),
+    })
 }
 
 /// The files of one agreement.
@@ -45,17 +68,50 @@ pub async fn list_report_files(
         .report_files(&key)
         .await?
         .into_iter()
-        .map(|meta| ReportFileItem {
-            download: format!(
-                "/api/v1/agreements/{}/reports/{}/{}/file",
-                meta.agreement_reference,
-                form_urlencoded::byte_serialize(meta.report.as_bytes()).collect::<String>(),
-                meta.period_end
-            ),
-            meta,
-        })
+        .map(item)
         .collect();
     Ok(Json(ReportFileList { items }))
+}
+
+/// `POST /api/v1/agreements/{reference}/reports/{report}/{period_end}/file` (multipart field
+/// `file`): an officer hands in a report received another way; as through a link, the file is
+/// stored with its SHA-256 and the occurrence is `submitted`.
+pub async fn upload_report_file(
+    State(state): State<AppState>,
+    Path((raw, report, period_end)): Path<(String, String, String)>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<ReportFileItem>), AppError> {
+    let key = reference(&raw)?;
+    let period_end = date(&period_end)?;
+    let no_file = || AppError::BadRequest {
+        field: Some("file".into()),
+        message: "send the report as multipart/form-data with a non-empty field named file".into(),
+    };
+    let form = form.map_err(|_| no_file())?;
+    let (bytes, original_name) =
+        match read_form_file(form, state.registry.settings.upload_max_bytes).await {
+            Ok(f) => f,
+            Err(FormFileError::TooLarge) => return Err(AppError::TooLarge),
+            Err(FormFileError::Missing) => return Err(no_file()),
+        };
+    let file_type = files::sniff(&bytes).ok_or_else(|| {
+        Violation::new(
+            "file",
+            original_name.as_deref().unwrap_or_default(),
+            "file_type",
+            "a report is a PDF, ODT or DOCX file, and this one is none of them by its content",
+        )
+    })?;
+    let upload = Upload {
+        bytes,
+        file_type,
+        original_name,
+    };
+    let (_, meta) = state
+        .registry
+        .submit_report_file(&key, &report, period_end, &upload)
+        .await?;
+    Ok((StatusCode::CREATED, Json(item(meta))))
 }
 
 /// `GET /api/v1/agreements/{reference}/reports/{report}/{period_end}/file`: the latest file handed
@@ -65,10 +121,7 @@ pub async fn show_report_file(
     Path((raw, report, period_end)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
     let key = reference(&raw)?;
-    let period_end = parse_iso_date(&period_end).map_err(|e| AppError::BadRequest {
-        field: Some("period_end".into()),
-        message: e.to_string(),
-    })?;
+    let period_end = date(&period_end)?;
     let file = state
         .registry
         .report_file(&key, &report, period_end)

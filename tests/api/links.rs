@@ -648,6 +648,65 @@ async fn wrong_file_types_and_oversized_files_are_refused_and_change_nothing(app
     assert_eq!(r.status, 200, "{}", html(&r));
 }
 
+async fn an_officer_hands_in_a_report_file_through_the_api(app: TestApp) {
+    app.load_examples().await;
+    let path = format!("/api/v1/agreements/{REF}/reports/{KIND}/{Q3}/file");
+    let before = app.agreement(REF).await.body;
+
+    let (content_type, body) = multipart("intyg.txt", b"just text");
+    let r = app.post_raw(&path, &content_type, body).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["rule"], "file_type");
+    let r = app
+        .post_raw(&path, "application/json", b"{}".to_vec())
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["field"], "file");
+    assert_eq!(app.agreement(REF).await.body, before, "nothing changed");
+    assert_eq!(app.get(&path).await.status, 404, "no file yet");
+
+    // A DOCX: a ZIP with [Content_Types].xml and word/document.xml.
+    let mut docx = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+    docx.extend_from_slice(&[0; 16]);
+    docx.extend_from_slice(
+        b"[Content_Types].xml...PK\x01\x02 word/document.xml [Content_Types].xml",
+    );
+    let (content_type, body) = multipart("Intyg Q3.docx", &docx);
+    let r = app.post_raw(&path, &content_type, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["sha256"], sha256_hex(&docx));
+    assert_eq!(r.body["uploaded_by"], "api");
+    assert_eq!(
+        r.body["file_name"],
+        format!("{REF}_{KIND}_{Q3}.docx"),
+        "named by the occurrence, with the type's extension"
+    );
+    let a = app.agreement(REF).await.body;
+    assert_eq!(occurrence(&a["agreement"], Q3)["state"], "submitted");
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    );
+    assert_eq!(
+        resp.bytes().await.unwrap_or_default().as_ref(),
+        docx.as_slice()
+    );
+
+    // A second hand-in is refused: the report is submitted.
+    let (content_type, body) = multipart("igen.pdf", &small_pdf());
+    let r = app.post_raw(&path, &content_type, body).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["rule"], "report_state_transition");
+}
+
 /// Unfolds an iCalendar text into its content lines, checking CRLF and the 75-octet folding.
 fn ics_lines(ics: &str) -> Vec<String> {
     assert!(ics.ends_with("\r\n"));
@@ -799,6 +858,7 @@ crate::on_both_backends!(
     a_link_from_a_real_reminder_acknowledges_and_takes_the_report,
     tampered_expired_foreign_and_malformed_links_get_their_page_and_change_nothing,
     a_contacts_calendar_feed_lists_their_deadlines_until_it_is_revoked,
+    an_officer_hands_in_a_report_file_through_the_api,
 );
 
 /// An app whose upload limit is 64 KiB, so the oversized case stays small.
