@@ -446,6 +446,20 @@ pub async fn upload_report(
     }
 }
 
+/// A request path fit for the log: the token of a signed link or a calendar feed is replaced, so
+/// the credential never reaches a log line.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(rest) = path.strip_prefix("/l/") {
+        let action = rest.split_once('/').map(|(_, a)| a).unwrap_or_default();
+        let sep = if action.is_empty() { "" } else { "/" };
+        return format!("/l/[token]{sep}{action}").into();
+    }
+    if path.starts_with("/calendar/") {
+        return "/calendar/[token]".into();
+    }
+    path.into()
+}
+
 /// The media type of a stored report file, for downloads.
 pub fn media_type_of(stored: &str) -> &'static str {
     FileType::from_media_type(stored)
@@ -456,6 +470,14 @@ pub fn media_type_of(stored: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/l/v1.abc.def"), "/l/[token]");
+        assert_eq!(loggable_path("/l/v1.abc.def/report"), "/l/[token]/report");
+        assert_eq!(loggable_path("/calendar/secret.ics"), "/calendar/[token]");
+        assert_eq!(loggable_path("/api/v1/agreements"), "/api/v1/agreements");
+    }
 
     #[test]
     fn every_page_template_compiles() {

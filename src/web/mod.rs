@@ -103,6 +103,15 @@ pub fn router(mut state: AppState) -> Router {
         .merge(public)
         .fallback(|| async { error::AppError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path without the tokens of links and calendar feeds.
+                tracing::debug_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %links::loggable_path(req.uri().path()),
+                )
+            }),
+        )
         .with_state(state)
 }
