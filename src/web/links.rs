@@ -58,6 +58,8 @@ enum Problem {
     NoFile,
     WrongType,
     TooLarge,
+    /// The agreement changed at the same moment; trying again works.
+    Busy,
     Unavailable,
     Internal,
 }
@@ -74,6 +76,7 @@ impl Problem {
             Self::NoFile => "no_file",
             Self::WrongType => "wrong_type",
             Self::TooLarge => "too_large",
+            Self::Busy => "busy",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -87,6 +90,7 @@ impl Problem {
             Self::NoFile => StatusCode::BAD_REQUEST,
             Self::WrongType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Busy => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -294,6 +298,7 @@ fn registry_problem(e: RegistryError, reference: &str) -> Problem {
             Problem::Closed(OccurrenceState::Submitted)
         }
         RegistryError::Store(StoreError::NotFound { .. }) => Problem::NotFound,
+        RegistryError::Store(StoreError::Stale { .. }) => Problem::Busy,
         other => {
             tracing::error!(error = %other, %reference, "a change through a link failed");
             Problem::Internal
