@@ -4,9 +4,10 @@
 //! - `list`: seed N synthetic agreements (once per database), then time three list filter mixes
 //!   through the real HTTP router, reporting p50 / p99 / max per mix.
 //! - `import`: generate a YAML registry file with N agreements and time parse + import into an empty database.
-//! - `notify`: seed N synthetic agreements into a fresh database, then time the reminder sweep
-//!   into an empty outbox, a repeated sweep (everything already queued) and one send pass to
-//!   `.eml` files.
+//! - `notify`: seed N synthetic agreements (a yearly and a quarterly report each) into a fresh
+//!   database, then time the reminder sweep into an empty outbox, a repeated sweep (everything
+//!   already queued) and one send pass over SMTP to a loopback sink; then the same messages with
+//!   a new SMTP connection each, and through lettre's pooled transport.
 //! - `export`: seed (once, the same databases as `list`) N agreements for each N given, then run the
 //!   real CLI (`avtal export`) under `/usr/bin/time` per format, reporting time and peak memory.
 
@@ -84,12 +85,16 @@ enum Cmd {
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
-    /// Time the reminder sweep and one send pass (to `.eml` files) over N agreements.
+    /// Time the reminder sweep over N agreements (about ten report occurrences each), and one
+    /// send pass to a loopback SMTP sink, pooled against one connection per message.
     Notify {
         #[arg(long, value_enum)]
         backend: Backend,
         #[arg(long, default_value_t = 100_000)]
         count: u64,
+        /// Messages sent again a new SMTP connection each, and through lettre's pool, to compare.
+        #[arg(long, default_value_t = 500)]
+        compare: usize,
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
@@ -123,8 +128,9 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Notify {
             backend,
             count,
+            compare,
             dir,
-        } => notify(backend, count, &dir).await,
+        } => notify(backend, count, compare, &dir).await,
         Cmd::Export {
             backend,
             counts,
@@ -418,7 +424,11 @@ fn agreement(n: u64) -> Agreement {
 use chrono::Datelike;
 
 /// Seeds `count` agreements straight into the tables (the same columns the store writes), in big batches.
-async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()> {
+async fn seed(
+    db: &sea_orm::DatabaseConnection,
+    count: u64,
+    make: fn(u64) -> Agreement,
+) -> anyhow::Result<()> {
     use avtal::db::entities::{agreement as ag, agreement_party as ap, organisation as org};
     let (orgs, contacts) = organisations();
     let reg = Registry::new(db.clone(), Arc::new(Settings::default()));
@@ -485,7 +495,7 @@ async fn seed(db: &sea_orm::DatabaseConnection, count: u64) -> anyhow::Result<()
             ]);
             let now = Utc::now();
             for i in n..end {
-                let a = agreement(i);
+                let a = make(i);
                 let id = i as i64 + 1;
                 ins.values([
                     id.into(),
@@ -554,7 +564,7 @@ async fn list(
     let settings = settings_for(backend, dir, &name, false).await?;
     let db = avtal::db::connect(&settings).await?;
     avtal::db::migrate(&db).await?;
-    seed(&db, count).await?;
+    seed(&db, count, agreement).await?;
     let registry = Registry::new(db, Arc::new(settings));
     let client = api_client(&registry).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -656,13 +666,64 @@ async fn import(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::
     Ok(())
 }
 
-async fn notify(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::Result<()> {
-    use avtal::notify::{mailer, message::Templates, sweep};
+/// The synthetic agreement with a quarterly report besides the yearly one: about ten report
+/// occurrences per agreement, as the "100,000 agreements, 1,000,000 occurrences" asks.
+fn agreement_with_reports(n: u64) -> Agreement {
+    let mut a = agreement(n);
+    let start = a.period.start;
+    let quarter_end = NaiveDate::from_ymd_opt(start.year(), 3 * start.month().div_ceil(3), 1)
+        .map(|d| add_months(d, 1) - chrono::Duration::days(1))
+        .unwrap_or(start);
+    let mut quarterly = a.reporting[0].clone();
+    quarterly.kind = "social_clause_report".into();
+    quarterly.recurrence = Recurrence::Quarterly;
+    quarterly.first_period_end = Some(quarter_end);
+    quarterly.due_offset_days = 20;
+    quarterly.grace_days = 10;
+    a.reporting.push(quarterly);
+    a
+}
+
+async fn notify(
+    backend: Backend,
+    count: u64,
+    compare: usize,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    use avtal::config::{SmtpSettings, SmtpTls};
+    use avtal::domain::deadlines::{DeadlineKind, deadlines};
+    use avtal::notify::{mailer, message::Templates, outbox, sweep};
+    use lettre::AsyncTransport;
+    use lettre::transport::smtp::client::AsyncSmtpConnection;
+    use lettre::transport::smtp::extension::ClientId;
     let name = format!("avtal_bench_notify_{count}");
-    let settings = settings_for(backend, dir, &name, true).await?;
+    let mut settings = settings_for(backend, dir, &name, true).await?;
     let db = avtal::db::connect(&settings).await?;
     avtal::db::migrate(&db).await?;
-    seed(&db, count).await?;
+    seed(&db, count, agreement_with_reports).await?;
+    let mut occurrences = 0usize;
+    avtal::db::store::for_each_agreement(
+        &db,
+        &avtal::db::store::AgreementFilter::default(),
+        1000,
+        |a| {
+            occurrences += deadlines(&a.data, today(), &settings.reminders)
+                .iter()
+                .filter(|d| d.kind == DeadlineKind::Report)
+                .count();
+            Ok(())
+        },
+    )
+    .await?;
+    let sink = sink::Sink::start().await?;
+    settings.notify.smtp = Some(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: Some(sink.port),
+        tls: SmtpTls::None,
+        username: None,
+        password: None,
+    });
+    settings.notify.batch_size = 500;
     let templates = Templates::new()?;
     let mailer = mailer::Mailer::from_settings(&settings)?;
     let t = Instant::now();
@@ -674,19 +735,59 @@ async fn notify(backend: Backend, count: u64, dir: &std::path::Path) -> anyhow::
     let t = Instant::now();
     let sent = mailer::send_due(&db, &mailer, &settings.notify, Utc::now()).await?;
     let send_time = t.elapsed();
+    let received = sink.count();
+
+    // The same messages two other ways: a new connection (TCP_NODELAY) for each, and lettre's
+    // own pooled transport (Nagle's algorithm on), which the service used before.
+    let rows = outbox::list(&db, None, compare as u64).await?;
+    let messages = rows
+        .iter()
+        .map(|row| mailer.build(row).map_err(|e| anyhow::anyhow!(e)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let t = Instant::now();
+    for msg in &messages {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", sink.port)).await?;
+        tcp.set_nodelay(true)?;
+        let mut conn =
+            AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &ClientId::default())
+                .await?;
+        conn.send(msg.envelope(), &msg.formatted()).await?;
+        conn.quit().await?;
+    }
+    let per_message = t.elapsed();
+    let lettre_pool =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(sink.port)
+            .build();
+    let t = Instant::now();
+    for msg in &messages {
+        lettre_pool.send(msg.clone()).await?;
+    }
+    let lettre_time = t.elapsed();
+    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
     println!(
-        "| backend | agreements | reminders due | first sweep s | repeated sweep s | send pass (.eml) s | messages/s |"
+        "| backend | agreements | report occurrences | reminders due | first sweep s | repeated sweep s | send pass (kept-open connection): messages, s, messages/s |"
     );
     println!("|---|---|---|---|---|---|---|");
     println!(
-        "| {backend:?} | {count} | {} (queued {}, again {}) | {:.2} | {:.2} | {:.2} | {:.0} |",
+        "| {backend:?} | {count} | {occurrences} | {} (queued {}, again {}) | {:.2} | {:.2} | {} ({} received), {:.2}, {:.0} |",
         first.due,
         first.queued,
         again.queued,
         first_time.as_secs_f64(),
         again_time.as_secs_f64(),
+        sent.sent,
+        received,
         send_time.as_secs_f64(),
-        sent.sent as f64 / send_time.as_secs_f64().max(1e-9)
+        rate(sent.sent, send_time),
+    );
+    println!(
+        "\nThe same {} messages (SMTP only, no database): a new connection each {:.2} s = {:.0} messages/s; lettre's pooled transport (Nagle on) {:.2} s = {:.0} messages/s",
+        messages.len(),
+        per_message.as_secs_f64(),
+        rate(messages.len(), per_message),
+        lettre_time.as_secs_f64(),
+        rate(messages.len(), lettre_time),
     );
     Ok(())
 }
@@ -742,7 +843,7 @@ async fn export(
         {
             let db = avtal::db::connect(&settings).await?;
             avtal::db::migrate(&db).await?;
-            seed(&db, count).await?;
+            seed(&db, count, agreement).await?;
             db.close().await?;
         }
         for format in formats {
@@ -885,4 +986,96 @@ async fn export_over_http(
     let peak = vm_hwm_kb(pid).unwrap_or_default();
     child.kill().await?;
     Ok((secs, bytes, peak))
+}
+
+/// A minimal SMTP server on loopback that accepts every message and counts it (the subset
+/// lettre speaks without TLS), as in `tests/api/helpers.rs`.
+mod sink {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    pub struct Sink {
+        pub port: u16,
+        received: Arc<AtomicUsize>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Sink {
+        pub async fn start() -> anyhow::Result<Self> {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+            let port = listener.local_addr()?.port();
+            let received = Arc::new(AtomicUsize::new(0));
+            let count = Arc::clone(&received);
+            let task = tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(session(stream, Arc::clone(&count)));
+                }
+            });
+            Ok(Self {
+                port,
+                received,
+                task,
+            })
+        }
+
+        pub fn count(&self) -> usize {
+            self.received.load(Ordering::Relaxed)
+        }
+    }
+
+    impl Drop for Sink {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    async fn session(stream: tokio::net::TcpStream, count: Arc<AtomicUsize>) {
+        let (r, mut w) = stream.into_split();
+        let mut lines = BufReader::new(r);
+        if w.write_all(b"220 sink.localhost ESMTP bench sink\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match lines.read_line(&mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let upper = line.trim_end().to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") {
+                b"250-sink.localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+            } else if upper == "DATA" {
+                if w.write_all(b"354 end with .\r\n").await.is_err() {
+                    return;
+                }
+                loop {
+                    let mut l = Vec::new();
+                    match lines.read_until(b'\n', &mut l).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    if l == b".\r\n" {
+                        break;
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                b"250 OK queued\r\n"
+            } else if upper.starts_with("QUIT") {
+                let _ = w.write_all(b"221 bye\r\n").await;
+                return;
+            } else {
+                b"250 OK\r\n"
+            };
+            if w.write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    }
 }

@@ -67,10 +67,16 @@ pub struct Settings {
     pub render_concurrency: usize,
     /// E-mail delivery of the reminders.
     pub notify: NotifySettings,
-    /// The address users reach the service at, e.g. `https://avtal.kommun.example`; with
-    /// `https` the session cookie is marked `Secure`.
-    #[serde(default)]
-    pub public_url: Option<String>,
+    /// The address people reach the service at, e.g. `https://avtal.kommun.example`: absolute
+    /// links in e-mails and feeds start with it, and with `https` the session cookie is `Secure`.
+    pub public_url: String,
+    /// Key that signs the links in reminder e-mails (at least 32 characters); when unset, a
+    /// random one is generated once into `<data_dir>/link_secret` (mode 0600).
+    pub link_secret: Option<Secret>,
+    /// Days a link in a reminder e-mail stays valid from the day it was sent.
+    pub link_valid_days: u32,
+    /// Largest report file accepted through a link, in bytes.
+    pub upload_max_bytes: usize,
     /// OCDS exports.
     #[serde(default)]
     pub ocds: OcdsSettings,
@@ -191,7 +197,10 @@ impl Default for Settings {
             render_timeout_secs: 30,
             render_concurrency: 2,
             notify: NotifySettings::default(),
-            public_url: None,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            link_secret: None,
+            link_valid_days: 60,
+            upload_max_bytes: 20 * 1024 * 1024,
             ocds: OcdsSettings::default(),
         }
     }
@@ -245,9 +254,7 @@ impl Settings {
 
     /// Whether session cookies are `Secure`: the public URL is https.
     pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
+        self.public_url.starts_with("https://")
     }
 
     /// Today's date: the configured one, or the local date in Sweden.
@@ -306,6 +313,15 @@ mod tests {
         assert_eq!(smtp, Some(("smtp.kommun.example", SmtpTls::Tls)));
         assert!(!format!("{s:?}").contains("hunter2"));
         Ok(())
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_link_secret() {
+        let s = Settings {
+            link_secret: Some(Secret::new("correct horse battery staple, 32+ chars")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("horse"));
     }
 
     #[test]

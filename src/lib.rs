@@ -7,6 +7,8 @@
 //! `documents` turns an agreement into a JSON view model and a PDF/A through the typst CLI, and
 //! stores the PDF with its hash. `export` streams the filtered agreements as YAML, JSON, CSV or
 //! OCDS (the pure OCDS mapping is `domain::ocds`).
+//! `links` signs the links in reminder e-mails that let an
+//! enterprise without an account acknowledge or hand in one report, and serves calendar feeds.
 
 pub mod accounts;
 pub mod config;
@@ -15,6 +17,7 @@ pub mod demo;
 pub mod documents;
 pub mod domain;
 pub mod export;
+pub mod links;
 pub mod notify;
 pub mod registry;
 pub mod transfer;

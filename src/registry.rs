@@ -11,7 +11,6 @@ use crate::db::audit::{self, NewEntry};
 use crate::db::{self, store, store::StoreError, store::Stored};
 use crate::documents::Renderer;
 use crate::domain::access::Principal;
-use crate::domain::actions;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::AgreementStatus;
 use crate::domain::org_number::OrgNumber;
@@ -19,6 +18,7 @@ use crate::domain::party::{
     Contact, EmailAddress, Organisation, Violation, validate_contact, validate_organisation,
 };
 use crate::domain::rules::{self, Facts};
+use crate::domain::{actions, reports};
 
 /// Why a use case refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +89,42 @@ pub enum AgreementAction {
     },
     /// Cancel an agreement that never came into force.
     Cancel,
+    /// Hand in the report of one occurrence.
+    SubmitReport {
+        /// The report's kind (`kind#N` when two duties share a kind).
+        report: String,
+        /// End of the reported period.
+        period_end: chrono::NaiveDate,
+        /// When it was handed in (today when absent).
+        submitted_on: Option<chrono::NaiveDate>,
+    },
+    /// Accept the handed-in report of one occurrence.
+    AcceptReport {
+        /// The report's kind.
+        report: String,
+        /// End of the reported period.
+        period_end: chrono::NaiveDate,
+        /// Decision date (today when absent).
+        decided_on: Option<chrono::NaiveDate>,
+    },
+    /// Reject the handed-in report of one occurrence: it is due again.
+    RejectReport {
+        /// The report's kind.
+        report: String,
+        /// End of the reported period.
+        period_end: chrono::NaiveDate,
+        /// Why, for the reporter.
+        reason: String,
+        /// Decision date (today when absent).
+        decided_on: Option<chrono::NaiveDate>,
+    },
+    /// Record that a reminder about one occurrence was acknowledged.
+    AcknowledgeReport {
+        /// The report's kind.
+        report: String,
+        /// End of the reported period.
+        period_end: chrono::NaiveDate,
+    },
 }
 
 impl AgreementAction {
@@ -102,6 +138,10 @@ impl AgreementAction {
             Self::RecordNotice { .. } => "record_notice",
             Self::RecordAmendment { .. } => "record_amendment",
             Self::Cancel => "cancel",
+            Self::SubmitReport { .. } => "submit_report",
+            Self::AcceptReport { .. } => "accept_report",
+            Self::RejectReport { .. } => "reject_report",
+            Self::AcknowledgeReport { .. } => "acknowledge_report",
         }
     }
 }
@@ -120,6 +160,8 @@ pub struct Registry {
     /// The signed-in user this handle acts for; `None` for the CLI, imports and the system,
     /// which may change everything.
     pub principal: Option<Arc<Principal>>,
+    /// The link-signing key, loaded on first use (see [`crate::links::key`]).
+    pub link_key: Arc<std::sync::OnceLock<Result<crate::links::token::LinkKey, String>>>,
 }
 
 impl Registry {
@@ -132,6 +174,7 @@ impl Registry {
             renderer,
             actor: Arc::from("system"),
             principal: None,
+            link_key: Arc::default(),
         }
     }
 
@@ -396,6 +439,39 @@ impl Registry {
             }
             AgreementAction::RecordAmendment { amendment } => {
                 actions::record_amendment(&mut a, amendment)?
+            }
+            AgreementAction::SubmitReport {
+                report,
+                period_end,
+                submitted_on,
+            } => {
+                let on = submitted_on.unwrap_or(today);
+                reports::submit(&mut a, &report, period_end, on, today, None)?;
+            }
+            AgreementAction::AcceptReport {
+                report,
+                period_end,
+                decided_on,
+            } => {
+                reports::accept(
+                    &mut a,
+                    &report,
+                    period_end,
+                    decided_on.unwrap_or(today),
+                    today,
+                )?;
+            }
+            AgreementAction::RejectReport {
+                report,
+                period_end,
+                reason,
+                decided_on,
+            } => {
+                let on = decided_on.unwrap_or(today);
+                reports::reject(&mut a, &report, period_end, on, &reason, today)?;
+            }
+            AgreementAction::AcknowledgeReport { report, period_end } => {
+                reports::acknowledge(&mut a, &report, period_end, today, today)?;
             }
         }
         self.check_agreement(&tx, &mut a).await?;

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod documents;
 pub mod entities;
+pub mod links;
 pub mod store;
 pub mod users;
 

@@ -566,6 +566,34 @@ pub struct OccurrenceRecord {
     /// When it was escalated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated_on: Option<NaiveDate>,
+    /// When a reminder about it was acknowledged (the reporter confirmed receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_on: Option<NaiveDate>,
+    /// When the handed-in report was accepted or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_on: Option<NaiveDate>,
+    /// Why the handed-in report was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    /// SHA-256 (lower-case hex) of the file handed in, when one was uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
+}
+
+impl OccurrenceRecord {
+    /// A record of an occurrence that is still open (`due`; the dates decide whether it is late).
+    pub fn open(period_end: NaiveDate) -> Self {
+        Self {
+            period_end,
+            state: OccurrenceState::Due,
+            submitted_on: None,
+            escalated_on: None,
+            acknowledged_on: None,
+            decided_on: None,
+            rejection_reason: None,
+            file_sha256: None,
+        }
+    }
 }
 
 impl ExtensionOption {

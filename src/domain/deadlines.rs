@@ -347,10 +347,26 @@ pub fn current_term(a: &Agreement, today: NaiveDate) -> (NaiveDate, bool) {
 
 /// Every deadline of `a` as seen on `today`, sorted by date, with reminders from `ladders`.
 pub fn deadlines(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders) -> Vec<Deadline> {
+    build(a, today, ladders, false)
+}
+
+/// The deadlines as [`deadlines`] gives them, but with reminders only on those where
+/// [`due_reminders`] on `today` can pick one: a sweep over many agreements skips building the
+/// ladders of deadlines long past. `due_reminders` gives the same answer on either.
+pub fn deadlines_for_sweep(
+    a: &Agreement,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+) -> Vec<Deadline> {
+    build(a, today, ladders, true)
+}
+
+fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, lean: bool) -> Vec<Deadline> {
     let mut b = Builder {
         a,
         today,
         ladders,
+        lean,
         out: Vec::new(),
     };
     let running = matches!(
@@ -389,6 +405,8 @@ struct Builder<'a> {
     a: &'a Agreement,
     today: NaiveDate,
     ladders: &'a ReminderLadders,
+    /// Build only the reminders a sweep on `today` can pick.
+    lean: bool,
     out: Vec<Deadline>,
 }
 
@@ -442,7 +460,12 @@ impl Builder<'_> {
         } else {
             DeadlineState::Passed
         };
-        let reminders = self.ladder_reminders(kind, date, &occurrence, &recipients);
+        // A sweep picks a ladder step only while the deadline is today or later.
+        let reminders = if self.lean && date < self.today {
+            Vec::new()
+        } else {
+            self.ladder_reminders(kind, date, &occurrence, &recipients)
+        };
         self.out.push(Deadline {
             reference: self.a.reference.clone(),
             kind,
@@ -600,9 +623,18 @@ impl Builder<'_> {
             _ => DeadlineState::Open,
         };
         let mut reminders = Vec::new();
+        // In a sweep: ladder steps count only while the report is not yet due, late and
+        // escalation notices only until they are `catch_up_days` old.
+        let oldest = days_before(self.today, i64::from(self.ladders.catch_up_days));
+        let ladder_pickable = !self.lean || due >= self.today;
+        let notices_pickable = !self.lean || next_business_day(escalate_on) >= oldest;
         if deadline_state == DeadlineState::Open {
-            reminders = self.ladder_reminders(DeadlineKind::Report, due, &occurrence, &recipients);
-            for (step, day) in [(Step::Late, late_on), (Step::Escalation, escalate_on)] {
+            if ladder_pickable {
+                reminders =
+                    self.ladder_reminders(DeadlineKind::Report, due, &occurrence, &recipients);
+            }
+            let notices = [(Step::Late, late_on), (Step::Escalation, escalate_on)];
+            for (step, day) in notices.into_iter().filter(|_| notices_pickable) {
                 reminders.push(Reminder {
                     step,
                     nominal: day,
@@ -808,8 +840,13 @@ pub fn due_reminders(
             });
         }
     }
-    out.sort_by(|x, y| (x.deadline, &x.reference, &x.key).cmp(&(y.deadline, &y.reference, &y.key)));
+    most_urgent_first(&mut out);
     out
+}
+
+/// Sorts due reminders the way [`due_reminders`] returns them: by deadline, agreement and key.
+pub fn most_urgent_first(v: &mut [DueReminder]) {
+    v.sort_by(|x, y| (x.deadline, &x.reference, &x.key).cmp(&(y.deadline, &y.reference, &y.key)));
 }
 
 #[cfg(test)]
@@ -861,6 +898,26 @@ mod tests {
 
     fn email(s: &str) -> EmailAddress {
         EmailAddress::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_sweep_variant_gives_the_same_due_reminders_on_every_day() {
+        let ladders = ReminderLadders::default();
+        let all = samples();
+        let mut day = d("2026-01-01");
+        while day <= d("2027-12-31") {
+            for a in &all {
+                let full = due_reminders(&deadlines(a, day, &ladders), day, &ladders);
+                let lean = deadlines_for_sweep(a, day, &ladders);
+                assert_eq!(
+                    due_reminders(&lean, day, &ladders),
+                    full,
+                    "{} on {day}",
+                    a.reference
+                );
+            }
+            day = days_after(day, 1);
+        }
     }
 
     #[test]
@@ -1052,12 +1109,14 @@ mod tests {
             state: OccurrenceState::Submitted,
             submitted_on: Some(d("2026-10-19")),
             escalated_on: None,
+            ..OccurrenceRecord::open(d("2026-01-01"))
         });
         records.push(OccurrenceRecord {
             period_end: d("2026-06-30"),
             state: OccurrenceState::Rejected,
             submitted_on: Some(d("2026-07-19")),
             escalated_on: None,
+            ..OccurrenceRecord::open(d("2026-01-01"))
         });
         let ds = deadlines(&a, d("2026-11-22"), &ReminderLadders::default());
         let q3 = find(&ds, DeadlineKind::Report, "2026-10-20");
@@ -1293,6 +1352,7 @@ mod tests {
                         state: if submitted { OccurrenceState::Submitted } else { OccurrenceState::Accepted },
                         submitted_on: None,
                         escalated_on: None,
+                        ..OccurrenceRecord::open(period_end)
                     }).collect();
                 }
                 for o in &mut a.options {

@@ -11,4 +11,5 @@ pub mod money;
 pub mod ocds;
 pub mod org_number;
 pub mod party;
+pub mod reports;
 pub mod rules;

@@ -1,12 +1,14 @@
 //! Delivery: builds each outbox row into a MIME message (text + HTML alternatives and the `.ics`
-//! file) and hands it to lettre, over pooled SMTP or, with no SMTP server configured, as `.eml`
-//! files under `<data_dir>/outbox/`. Recipients and secrets never reach a log line.
+//! file) and hands it to lettre, over SMTP connections kept open between messages or, with no SMTP
+//! server configured, as `.eml` files under `<data_dir>/outbox/`. Recipients and secrets never
+//! reach a log line.
 
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
@@ -21,8 +23,116 @@ const MAX_BACKOFF_MINUTES: i64 = 6 * 60;
 
 #[derive(Debug)]
 enum Transport {
+    /// Plain SMTP or STARTTLS over our own kept-open connections with `TCP_NODELAY`.
+    Direct(SmtpPool),
+    /// Implicit TLS (SMTPS) through lettre's pooled transport.
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     File(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Idle connections older than this are not reused (servers close idle sessions).
+const IDLE_REUSE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Idle connections kept at most.
+const MAX_IDLE: usize = 4;
+
+/// SMTP connections kept open between messages, with Nagle's algorithm off: lettre writes the
+/// closing `.` of a message as its own small packet, which would otherwise wait for the
+/// server's delayed acknowledgement (about 40 ms a message).
+struct SmtpPool {
+    host: String,
+    port: u16,
+    starttls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    timeout: std::time::Duration,
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, std::time::Instant)>>,
+}
+
+impl std::fmt::Debug for SmtpPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpPool")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("starttls", &self.starttls.is_some())
+            .field("credentials", &self.credentials.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpPool {
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.idle.lock().ok()?;
+        while let Some((conn, since)) = idle.pop() {
+            if since.elapsed() < IDLE_REUSE && !conn.has_broken() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    fn put_back(&self, conn: AsyncSmtpConnection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push((conn, std::time::Instant::now()));
+        }
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("cannot connect to the SMTP server: {}", error_chain(&e)))?;
+        tcp.set_nodelay(true).map_err(|e| error_chain(&e))?;
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        if let Some(params) = &self.starttls {
+            conn.starttls(params.clone(), &self.hello)
+                .await
+                .map_err(|e| error_chain(&e))?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(|e| error_chain(&e))?;
+        }
+        Ok(conn)
+    }
+
+    async fn send_on(
+        &self,
+        mut conn: AsyncSmtpConnection,
+        msg: &Message,
+        body: &[u8],
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        conn.send(msg.envelope(), body).await?;
+        self.put_back(conn);
+        Ok(())
+    }
+
+    /// Sends on an idle connection, or a new one; a reused connection that turns out closed
+    /// (no SMTP answer at all) is replaced once.
+    async fn send(&self, msg: &Message) -> Result<(), String> {
+        let body = msg.formatted();
+        let attempt = async {
+            if let Some(conn) = self.take_idle() {
+                match self.send_on(conn, msg, &body).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.is_transient() || e.is_permanent() => {
+                        return Err(error_chain(&e));
+                    }
+                    Err(_) => {}
+                }
+            }
+            let conn = self.connect().await?;
+            self.send_on(conn, msg, &body)
+                .await
+                .map_err(|e| error_chain(&e))
+        };
+        tokio::time::timeout(self.timeout, attempt)
+            .await
+            .unwrap_or_else(|_| Err("the SMTP server did not answer in time".to_owned()))
+    }
 }
 
 /// Sends outbox messages; build it once and keep it (the SMTP connections are pooled).
@@ -49,24 +159,45 @@ impl Mailer {
                         NotifyError::Config(format!("notify.smtp TLS setup failed: {e}"))
                     })
                 };
-                let (tls, default_port) = match smtp.tls {
-                    SmtpTls::None => (Tls::None, 25),
-                    SmtpTls::Starttls => (Tls::Required(tls_params()?), 587),
-                    SmtpTls::Tls => (Tls::Wrapper(tls_params()?), 465),
-                };
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    .port(smtp.port.unwrap_or(default_port))
-                    .tls(tls)
-                    .timeout(Some(std::time::Duration::from_secs(30)));
-                if let Some(user) = &smtp.username {
+                let credentials = smtp.username.as_ref().map(|user| {
                     let password = smtp
                         .password
                         .as_ref()
                         .map(|p| p.expose().to_owned())
                         .unwrap_or_default();
-                    b = b.credentials(Credentials::new(user.expose().to_owned(), password));
-                }
-                (Transport::Smtp(b.build()), None)
+                    Credentials::new(user.expose().to_owned(), password)
+                });
+                let timeout = std::time::Duration::from_secs(30);
+                let transport = match smtp.tls {
+                    SmtpTls::None | SmtpTls::Starttls => {
+                        let (starttls, default_port) = if smtp.tls == SmtpTls::Starttls {
+                            (Some(tls_params()?), 587)
+                        } else {
+                            (None, 25)
+                        };
+                        Transport::Direct(SmtpPool {
+                            host: smtp.host.clone(),
+                            port: smtp.port.unwrap_or(default_port),
+                            starttls,
+                            credentials,
+                            hello: ClientId::default(),
+                            timeout,
+                            idle: std::sync::Mutex::new(Vec::new()),
+                        })
+                    }
+                    SmtpTls::Tls => {
+                        let mut b =
+                            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                                .port(smtp.port.unwrap_or(465))
+                                .tls(Tls::Wrapper(tls_params()?))
+                                .timeout(Some(timeout));
+                        if let Some(c) = credentials {
+                            b = b.credentials(c);
+                        }
+                        Transport::Smtp(b.build())
+                    }
+                };
+                (transport, None)
             }
             None => {
                 let dir = settings.data_dir.join("outbox");
@@ -128,6 +259,7 @@ impl Mailer {
     async fn send(&self, row: &Row) -> Result<(), String> {
         let msg = self.build(row)?;
         match &self.transport {
+            Transport::Direct(p) => p.send(&msg).await,
             Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
             Transport::File(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
         }

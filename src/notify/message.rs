@@ -77,6 +77,10 @@ pub struct ReminderView {
     pub copy: bool,
     /// The reminder's own subject line (filled in for digests).
     pub subject: String,
+    /// Signed link that acknowledges the reminder (reports only).
+    pub ack_url: Option<String>,
+    /// Signed link to the page that takes the report file (reports only).
+    pub upload_url: Option<String>,
 }
 
 impl ReminderView {
@@ -112,6 +116,8 @@ impl ReminderView {
             final_report: report.is_some_and(|o| o.final_report),
             copy: false,
             subject: String::new(),
+            ack_url: None,
+            upload_url: None,
         }
     }
 }
@@ -282,6 +288,8 @@ mod tests {
             final_report: false,
             copy: false,
             subject: String::new(),
+            ack_url: None,
+            upload_url: None,
         }
     }
 
@@ -326,6 +334,42 @@ mod tests {
             "{:?}",
             c.subject
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_report_reminder_shows_its_links_in_text_and_escaped_in_html() -> anyhow::Result<()> {
+        let t = Templates::new()?;
+        let mut v = view("report", "Städ");
+        v.ack_url = Some("https://avtal.example/l/v1.ack?x=1&y=<2>".into());
+        v.upload_url = Some("https://avtal.example/l/v1.up".into());
+        let c = t.reminder(&v, Utc::now())?;
+        assert!(
+            c.text
+                .contains("https://avtal.example/l/v1.ack?x=1&y=<2>\n"),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text.contains("https://avtal.example/l/v1.up"),
+            "{}",
+            c.text
+        );
+        assert!(c.html.contains("x=1&amp;y=&lt;2&gt;"), "{}", c.html);
+        assert!(!c.html.contains("<2>"), "{}", c.html);
+        let d = t.digest(
+            NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default(),
+            &[v],
+            Utc::now(),
+        )?;
+        assert!(
+            d.text
+                .contains("Lämna in rapporten: https://avtal.example/l/v1.up"),
+            "{}",
+            d.text
+        );
+        let other = t.reminder(&view("option_decision", "Städ"), Utc::now())?;
+        assert!(!other.text.contains("/l/"), "only reports carry links");
         Ok(())
     }
 

@@ -10,7 +10,7 @@ pub mod mailer;
 pub mod message;
 pub mod outbox;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -25,7 +25,8 @@ use outbox::NewMessage;
 
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::deadlines::{
-    Deadline, DeadlineState, DueReminder, ReminderLadders, deadlines, due_reminders,
+    Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines,
+    deadlines_for_sweep, due_reminders, most_urgent_first,
 };
 
 /// What a sweep on one day would send.
@@ -83,6 +84,48 @@ pub async fn plan(
             .count(),
         reminders,
         deadlines: all,
+        titles,
+    })
+}
+
+/// The plan a sweep needs, built leaner than [`plan`]: reminders only where one can be due
+/// (see [`deadlines_for_sweep`]), and only the deadlines of the due reminders are kept.
+pub async fn plan_for_sweep(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+) -> Result<Plan, StoreError> {
+    let mut reminders = Vec::new();
+    let mut kept = Vec::new();
+    let mut titles = HashMap::new();
+    let mut open_deadlines = 0;
+    let agreements = store::for_each_agreement(db, &AgreementFilter::default(), 500, |a| {
+        let found = deadlines_for_sweep(&a.data, today, ladders);
+        open_deadlines += found
+            .iter()
+            .filter(|d| d.state == DeadlineState::Open)
+            .count();
+        let due = due_reminders(&found, today, ladders);
+        if due.is_empty() {
+            return Ok(());
+        }
+        titles.insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
+        kept.extend(found.into_iter().filter(|d| {
+            let prefix = format!("{}/{}/{}/", d.reference, d.kind, d.occurrence);
+            due.iter()
+                .any(|r| r.kind == d.kind && r.deadline == d.date && r.key.starts_with(&prefix))
+        }));
+        reminders.extend(due);
+        Ok(())
+    })
+    .await?;
+    most_urgent_first(&mut reminders);
+    Ok(Plan {
+        today,
+        agreements,
+        open_deadlines,
+        reminders,
+        deadlines: kept,
         titles,
     })
 }
@@ -188,7 +231,7 @@ pub async fn sweep(
     templates: &Templates,
 ) -> Result<SweepSummary, NotifyError> {
     let now = Utc::now();
-    let plan = plan(db, today, &settings.reminders).await?;
+    let plan = plan_for_sweep(db, today, &settings.reminders).await?;
     let domain = settings
         .notify
         .from
@@ -202,18 +245,55 @@ pub async fn sweep(
     let keys: Vec<String> = plan.reminders.iter().map(|r| r.key.clone()).collect();
     let queued = outbox::queued_keys(db, &keys).await?;
     let digested = outbox::digested(db, &keys).await?;
+    // Report reminders carry signed links; without a key they go out without them.
+    let link_key = match crate::links::key::load_or_create(settings) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            tracing::error!(error = %e, "no link-signing key: report reminders go out without links");
+            None
+        }
+    };
+    // The deadline of each due reminder, found in one pass over the plan.
+    let wanted: HashSet<(&str, DeadlineKind, NaiveDate)> = plan
+        .reminders
+        .iter()
+        .map(|r| (r.reference.as_str(), r.kind, r.deadline))
+        .collect();
+    let mut of_reminder: HashMap<(&str, DeadlineKind, NaiveDate), Vec<&Deadline>> = HashMap::new();
+    for d in &plan.deadlines {
+        let k = (d.reference.as_str(), d.kind, d.date);
+        if wanted.contains(&k) {
+            of_reminder.entry(k).or_default().push(d);
+        }
+    }
     let view = |r: &DueReminder| {
-        let report = plan
-            .deadlines
-            .iter()
-            .find(|d| d.reference == r.reference && d.kind == r.kind && d.date == r.deadline)
-            .and_then(|d| d.report.as_ref());
+        let deadline = of_reminder
+            .get(&(r.reference.as_str(), r.kind, r.deadline))
+            .and_then(|ds| {
+                ds.iter().copied().find(|d| {
+                    r.key
+                        .starts_with(&format!("{}/{}/{}/", d.reference, d.kind, d.occurrence))
+                })
+            });
+        let report = deadline.and_then(|d| d.report.as_ref());
         let title = plan
             .titles
             .get(r.reference.as_str())
             .map(String::as_str)
             .unwrap_or_default();
-        ReminderView::new(r, title, report, today)
+        let mut v = ReminderView::new(r, title, report, today);
+        if let (Some(key), Some(d), Some(o)) = (&link_key, deadline, report) {
+            let label = d
+                .occurrence
+                .rsplit_once(':')
+                .map(|(label, _)| label)
+                .unwrap_or(&o.kind);
+            let links =
+                crate::links::report_links(key, settings, &r.reference, label, o.period_end, today);
+            v.ack_url = Some(links.acknowledge);
+            v.upload_url = Some(links.upload);
+        }
+        v
     };
 
     if !settings.notify.digest {

@@ -374,6 +374,9 @@ pub struct ActionBody {
     reason: Option<String>,
     to: Option<AgreementStatus>,
     amendment: Option<Amendment>,
+    report: Option<String>,
+    period_end: Option<NaiveDate>,
+    submitted_on: Option<NaiveDate>,
 }
 
 fn need<T>(field: &str, v: Option<T>) -> Result<T, AppError> {
@@ -381,7 +384,8 @@ fn need<T>(field: &str, v: Option<T>) -> Result<T, AppError> {
 }
 
 /// `POST /api/v1/agreements/{reference}/{action}`: activate, transition, exercise-option,
-/// decline-option, notice, amendments, cancel.
+/// decline-option, notice, amendments, cancel, and the report actions submit-report,
+/// accept-report, reject-report and acknowledge-report.
 pub async fn agreement_action(
     Acting(state): Acting,
     Path((key, action)): Path<(String, String)>,
@@ -412,9 +416,29 @@ pub async fn agreement_action(
         "amendments" => AgreementAction::RecordAmendment {
             amendment: need("amendment", b.amendment)?,
         },
+        "submit-report" => AgreementAction::SubmitReport {
+            report: need("report", b.report)?,
+            period_end: need("period_end", b.period_end)?,
+            submitted_on: b.submitted_on,
+        },
+        "accept-report" => AgreementAction::AcceptReport {
+            report: need("report", b.report)?,
+            period_end: need("period_end", b.period_end)?,
+            decided_on: b.decided_on,
+        },
+        "reject-report" => AgreementAction::RejectReport {
+            report: need("report", b.report)?,
+            period_end: need("period_end", b.period_end)?,
+            reason: need("reason", b.reason)?,
+            decided_on: b.decided_on,
+        },
+        "acknowledge-report" => AgreementAction::AcknowledgeReport {
+            report: need("report", b.report)?,
+            period_end: need("period_end", b.period_end)?,
+        },
         other => {
             return Err(AppError::NotFound(format!(
-                "no action {other}; actions: activate, transition, exercise-option, decline-option, notice, amendments, cancel"
+                "no action {other}; actions: activate, transition, exercise-option, decline-option, notice, amendments, cancel, submit-report, accept-report, reject-report, acknowledge-report"
             )));
         }
     };

@@ -8,10 +8,13 @@ pub mod documents;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod feeds;
 pub mod forms;
+pub mod links;
 pub mod openapi;
 pub mod pages;
 pub mod policy;
+pub mod report_files;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -34,6 +37,12 @@ pub fn router(mut state: AppState) -> Router {
     state.registry = state.registry.with_actor("api");
     let limit = state.registry.settings.max_body_bytes;
     let ui = pages::ui(state.registry.settings.secure_cookies());
+    // Report files may be larger than other bodies; only their routes take them.
+    let upload_limit = state
+        .registry
+        .settings
+        .upload_max_bytes
+        .saturating_add(1024 * 1024);
     let api = Router::new()
         .route(
             "/organisations",
@@ -78,6 +87,20 @@ pub fn router(mut state: AppState) -> Router {
         .route("/ocds/releases", get(export::ocds_releases))
         .route("/ocds/releases/{reference}", get(export::ocds_release))
         .route("/ocds/records/{reference}", get(export::ocds_record))
+        .route(
+            "/contacts/{email}/calendar-feed",
+            post(feeds::create_feed).delete(feeds::revoke_feed),
+        )
+        .route(
+            "/agreements/{reference}/report-files",
+            get(report_files::list_report_files),
+        )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/file",
+            get(report_files::show_report_file).merge(
+                post(report_files::upload_report_file).layer(DefaultBodyLimit::max(upload_limit)),
+            ),
+        )
         .route("/openapi.json", get(openapi::openapi));
     let web = Router::new()
         .route("/", get(pages::start))
@@ -103,10 +126,20 @@ pub fn router(mut state: AppState) -> Router {
         .route("/tokens/{id}/revoke", post(forms::revoke_token))
         .route("/admin/users", get(pages::admin_users))
         .route("/admin/users/disable", post(forms::disable_user));
+    // Public routes, authenticated by the token in the URL (signed link or feed token).
+    let public = Router::new()
+        .route("/l/{token}", get(links::show_link))
+        .route("/l/{token}/acknowledge", post(links::acknowledge))
+        .route(
+            "/l/{token}/report",
+            post(links::upload_report).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/calendar/{file}", get(feeds::show_calendar));
     Router::new()
         .route("/health", get(api::health))
         .merge(web)
         .nest("/api/v1", api)
+        .merge(public)
         .fallback(|| async { error::AppError::NotFound("no such page".into()) })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -114,6 +147,15 @@ pub fn router(mut state: AppState) -> Router {
         ))
         .layer(Extension(ui))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path without the tokens of links and calendar feeds.
+                tracing::debug_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %links::loggable_path(req.uri().path()),
+                )
+            }),
+        )
         .with_state(state)
 }

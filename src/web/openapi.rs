@@ -297,6 +297,8 @@ pub enum Input {
     Body(fn() -> Value),
     /// A versioned JSON body `{"version": N, "<record>": {...}}`.
     Versioned(&'static str, fn() -> Value),
+    /// A `multipart/form-data` body with these file fields.
+    Multipart(&'static [&'static str]),
 }
 
 /// One operation of the API.
@@ -453,7 +455,7 @@ pub const ROUTES: &[Route] = &[
     route(
         "post",
         "/agreements/{reference}/{action}",
-        "An action: activate, transition, exercise-option, decline-option, notice, amendments, cancel",
+        "An action: activate, transition, exercise-option, decline-option, notice, amendments, cancel, submit-report, accept-report, reject-report, acknowledge-report",
         Input::Body(schema_of::<ActionBody>),
     ),
     Route {
@@ -499,6 +501,40 @@ pub const ROUTES: &[Route] = &[
         "An OCDS record package with one agreement's record",
         Input::None,
     ),
+    created(
+        "/contacts/{email}/calendar-feed",
+        "Make the contact's calendar feed (its URL is shown this once); revokes an earlier one",
+        Input::None,
+    ),
+    Route {
+        status: 204,
+        ..route(
+            "delete",
+            "/contacts/{email}/calendar-feed",
+            "Revoke the contact's calendar feed",
+            Input::None,
+        )
+    },
+    route(
+        "get",
+        "/agreements/{reference}/report-files",
+        "The report files handed in for an agreement, with their SHA-256",
+        Input::None,
+    ),
+    Route {
+        content_type: "application/octet-stream",
+        ..route(
+            "get",
+            "/agreements/{reference}/reports/{report}/{period_end}/file",
+            "Download the file handed in for one report occurrence",
+            Input::None,
+        )
+    },
+    created(
+        "/agreements/{reference}/reports/{report}/{period_end}/file",
+        "Hand in a report file (PDF, ODT or DOCX) for one occurrence on the enterprise's behalf",
+        Input::Multipart(&["file"]),
+    ),
     route("get", "/openapi.json", "This document", Input::None),
 ];
 
@@ -534,6 +570,23 @@ fn operation(r: &Route) -> Value {
             op.insert(
                 "requestBody".into(),
                 json!({ "required": true, "content": { JSON: { "schema": schema() } } }),
+            );
+        }
+        Input::Multipart(files) => {
+            let properties: Map<String, Value> = files
+                .iter()
+                .map(|f| {
+                    (
+                        (*f).to_owned(),
+                        json!({ "type": "string", "format": "binary" }),
+                    )
+                })
+                .collect();
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "multipart/form-data": { "schema": {
+                    "type": "object", "required": files, "properties": properties,
+                } } } }),
             );
         }
         Input::Versioned(name, schema) => {

@@ -761,7 +761,7 @@ async fn a_user_is_created_with_a_hashed_password_and_an_audit_entry_without_it(
 async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = crate::helpers::test_settings(app.backend, dir.path()).await;
-    settings.public_url = Some("https://avtal.kommun.example".into());
+    settings.public_url = "https://avtal.kommun.example".into();
     let https = crate::helpers::spawn_with(app.backend, settings, dir).await;
     https
         .create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
