@@ -44,8 +44,10 @@ if [ ! -x "$TYPST_BIN" ]; then
 fi
 echo "setup: typst at $TYPST_BIN ($("$TYPST_BIN" --version))"
 
-# The official OCDS validator (libcoveocds) for the OCDS export tests; ../shared/ocds/validate.py runs it offline.
-if [ ! -x /opt/avtal-tools/ocds-venv/bin/python ] || ! /opt/avtal-tools/ocds-venv/bin/python -c 'import libcoveocds' 2>/dev/null; then
-  echo "setup: installing libcoveocds into /opt/avtal-tools/ocds-venv"
-  python3 -m venv /opt/avtal-tools/ocds-venv && /opt/avtal-tools/ocds-venv/bin/pip install libcoveocds
+# The official OCDS validator (libcoveocds, pinned) for the OCDS export tests; ../shared/ocds/validate.py
+# runs it offline.
+OCDS_VENV="$TOOLS/ocds-venv"
+if [ ! -x "$OCDS_VENV/bin/python" ] || ! "$OCDS_VENV/bin/python" -c 'import libcoveocds' 2>/dev/null; then
+  echo "setup: installing libcoveocds into $OCDS_VENV"
+  python3 -m venv "$OCDS_VENV" && "$OCDS_VENV/bin/pip" install -q 'libcoveocds==0.17.0'
 fi

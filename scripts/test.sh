@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export AVTAL_TOOLS="${AVTAL_TOOLS:-/opt/avtal-tools}"
 export AVTAL_TYPST="${AVTAL_TYPST:-$AVTAL_TOOLS/typst-0.15.1/bin/typst}"
+export AVTAL_OCDS_PYTHON="${AVTAL_OCDS_PYTHON:-$AVTAL_TOOLS/ocds-venv/bin/python}"
 
 # Test databases of earlier runs (each test makes its own) are dropped first.
 psql -h 127.0.0.1 -U postgres -d postgres -Atc \
