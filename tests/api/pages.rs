@@ -862,7 +862,39 @@ async fn an_enterprise_user_gets_404_for_another_organisations_report_and_nothin
     );
 }
 
+async fn the_signed_link_pages_load_the_shared_stylesheet_under_a_strict_policy_without_an_account(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let (text_part, _) = crate::links::q3_reminder_email(&app).await;
+    let links = crate::links::links_in(&app, &text_part);
+    let anonymous = reqwest::Client::new();
+    let r = anonymous.get(&links[1]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let h = r.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("style-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<link rel=\"stylesheet\" href=\"/static/avtal.css\">"));
+    assert!(!page.contains("<style") && !page.contains("<nav"), "{page}");
+    assert!(page.contains("rapport om sociala villkor"), "{page}");
+    let css = anonymous
+        .get(format!("{}/static/avtal.css", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status().as_u16(), 200);
+    assert!(css.text().await.unwrap().contains("main.link-page"));
+}
+
 crate::on_both_backends!(
+    the_signed_link_pages_load_the_shared_stylesheet_under_a_strict_policy_without_an_account,
     an_officer_accepts_and_rejects_a_handed_in_report_on_the_page_and_a_reject_without_reason_is_refused_in_swedish,
     an_enterprise_user_hands_in_its_report_and_acknowledges_on_its_agreement_page,
     an_enterprise_user_gets_404_for_another_organisations_report_and_nothing_changes,
