@@ -204,6 +204,10 @@ pub fn error_page(status: StatusCode, detail: Option<&str>) -> Response {
             "Dokument kan inte skapas just nu. Övriga funktioner fungerar.",
         ),
         StatusCode::BAD_REQUEST => ("Felaktig begäran", "Uppgifterna kunde inte läsas."),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "För stort",
+            "Det du skickade är större än tjänsten tar emot. En rapportfil får vara högst så stor som sidan anger.",
+        ),
         _ => (
             "Något gick fel",
             "Ett internt fel inträffade. Orsaken finns i serverns logg.",

@@ -189,10 +189,12 @@ pub async fn upload(
             .await;
         }
         Err(FormFileError::TooLarge) => {
-            let text = format!(
-                "Filen är större än {} MB. Minska filen och försök igen.",
-                max / (1024 * 1024)
-            );
+            let limit = if max >= 1024 * 1024 {
+                format!("{} MB", max / (1024 * 1024))
+            } else {
+                format!("{} kB", max / 1024)
+            };
+            let text = format!("Filen är större än {limit}. Minska filen och försök igen.");
             return reshow(
                 &state,
                 &user,

@@ -862,7 +862,7 @@ crate::on_both_backends!(
 );
 
 /// An app whose upload limit is 64 KiB, so the oversized case stays small.
-async fn spawn_small_uploads(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_small_uploads(backend: Backend) -> TestApp {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let mut settings = test_settings(backend, dir.path()).await;
     settings.upload_max_bytes = 64 * 1024;

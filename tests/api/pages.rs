@@ -893,6 +893,68 @@ async fn the_signed_link_pages_load_the_shared_stylesheet_under_a_strict_policy_
     assert!(css.text().await.unwrap().contains("main.link-page"));
 }
 
+async fn an_oversized_report_file_on_the_page_is_refused_in_swedish_and_changes_nothing(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    app.create_user(
+        "fatima@ljusglimt.example",
+        Role::Enterprise,
+        Some(ENTERPRISE_ORG),
+        "ett bra lösenord",
+    )
+    .await;
+    let (client, csrf) = app
+        .browser_login("fatima@ljusglimt.example", "ett bra lösenord")
+        .await;
+    let url = format!(
+        "{}/agreements/{REPORTED}/reports/social_clause_report/{PERIOD}/file",
+        app.address
+    );
+    let before = app.agreement(REPORTED).await.body;
+    // Just over the 64 KiB limit: the handler says so; far over it: the guard does.
+    for (size, status, says) in [
+        (70 * 1024, 413, "Filen är större än 64 kB"),
+        (1300 * 1024, 413, "För stort"),
+    ] {
+        let mut pdf = b"%PDF-1.4\n".to_vec();
+        pdf.resize(size, b'x');
+        let (ct, body) = multipart(Some(&csrf), "stor.pdf", &pdf);
+        let r = client
+            .post(&url)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{size}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(says), "{size}: {page}");
+    }
+    assert_eq!(app.agreement(REPORTED).await.body, before);
+}
+
+mod small_uploads {
+    use crate::helpers::Backend;
+    use crate::links::spawn_small_uploads;
+
+    #[tokio::test]
+    async fn on_sqlite_an_oversized_report_file_on_the_page_is_refused() {
+        super::an_oversized_report_file_on_the_page_is_refused_in_swedish_and_changes_nothing(
+            spawn_small_uploads(Backend::Sqlite).await,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn on_postgres_an_oversized_report_file_on_the_page_is_refused() {
+        super::an_oversized_report_file_on_the_page_is_refused_in_swedish_and_changes_nothing(
+            spawn_small_uploads(Backend::Postgres).await,
+        )
+        .await;
+    }
+}
+
 crate::on_both_backends!(
     the_signed_link_pages_load_the_shared_stylesheet_under_a_strict_policy_without_an_account,
     an_officer_accepts_and_rejects_a_handed_in_report_on_the_page_and_a_reject_without_reason_is_refused_in_swedish,
