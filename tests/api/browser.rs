@@ -556,5 +556,30 @@ async fn an_enterprise_hands_in_a_report_through_the_link_in_its_reminder_and_an
         .clone();
     assert_eq!(rec["state"], "accepted", "{rec}");
     assert_eq!(rec["file_sha256"], sha.as_str());
+
+    // An enterprise contact with an account hands in its own report on its agreement's page.
+    app.create_user(
+        "fatima@ljusglimt.example",
+        Role::Enterprise,
+        Some(crate::helpers::ENTERPRISE_ORG),
+        "ett bra lösenord",
+    )
+    .await;
+    login(&c, &app, "fatima@ljusglimt.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
+    click(&c, "a[href='/agreements/AGR-2025-0004#h-reports']").await;
+    let input = wait_for(&c, "fieldset.report-hand-in input[type=file]").await;
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    c.execute(
+        "document.getElementById('h-reports').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-enterprise-report.png").await;
+    click(&c, "fieldset.report-hand-in form[enctype] button").await;
+    let notice = wait_for(&c, "p.notice").await.text().await.unwrap();
+    assert!(notice.contains("Rapporten är inlämnad"), "{notice}");
+    assert!(c.source().await.unwrap().contains(&sha));
     c.close().await.unwrap();
 }
