@@ -140,6 +140,7 @@ fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
         match status {
             StatusCode::UNAUTHORIZED => AppError::Unauthorized.into_response(),
             StatusCode::NOT_FOUND => AppError::NotFound(message.to_owned()).into_response(),
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge.into_response(),
             _ => AppError::Forbidden(message.to_owned()).into_response(),
         }
     } else if status == StatusCode::UNAUTHORIZED {
@@ -151,15 +152,16 @@ fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
 }
 
 /// Reads the CSRF token of a cookie request: the `x-csrf-token` header, else the `csrf` field
-/// of a URL-encoded or multipart form (the body is read, up to `limit`, and put back).
-async fn sent_csrf(req: Request, limit: usize) -> (Request, Option<String>) {
+/// of a URL-encoded or multipart form (the body is read, up to `limit`, and put back); `None`
+/// in place of the request when the body is larger than `limit`.
+async fn sent_csrf(req: Request, limit: usize) -> (Option<Request>, Option<String>) {
     if let Some(v) = req
         .headers()
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
     {
         let v = v.to_owned();
-        return (req, Some(v));
+        return (Some(req), Some(v));
     }
     let content_type = req
         .headers()
@@ -170,10 +172,12 @@ async fn sent_csrf(req: Request, limit: usize) -> (Request, Option<String>) {
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     let multipart = content_type.starts_with("multipart/form-data");
     if !form && !multipart {
-        return (req, None);
+        return (Some(req), None);
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, limit).await.unwrap_or_default();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return (None, None);
+    };
     let token = if form {
         form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == CSRF_FIELD)
@@ -181,7 +185,7 @@ async fn sent_csrf(req: Request, limit: usize) -> (Request, Option<String>) {
     } else {
         multipart_field(&bytes, CSRF_FIELD)
     };
-    (Request::from_parts(parts, Body::from(bytes)), token)
+    (Some(Request::from_parts(parts, Body::from(bytes))), token)
 }
 
 /// The value of a short text field `name` of a multipart body (the part's content up to its
@@ -277,7 +281,19 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
         && rule != Rule::Public
         && bearer(req.headers()).is_none()
     {
-        let (back, sent) = sent_csrf(req, reg.settings.max_body_bytes).await;
+        // A report file may be larger than other bodies (its route allows that much).
+        let upload = pattern
+            .as_deref()
+            .is_some_and(|p| p.ends_with("/reports/{report}/{period_end}/file"));
+        let limit = if upload {
+            reg.settings.upload_max_bytes.saturating_add(1024 * 1024)
+        } else {
+            reg.settings.max_body_bytes
+        };
+        let (back, sent) = sent_csrf(req, limit).await;
+        let Some(back) = back else {
+            return Err(refuse(&path, StatusCode::PAYLOAD_TOO_LARGE, ""));
+        };
         req = back;
         if !sent.is_some_and(|s| same(&s, expected)) {
             return Err(refuse(
@@ -339,7 +355,11 @@ async fn scope(
                 if !user.may_read(&stored.data) {
                     return Err(not_found());
                 }
-                if !safe && !user.may_edit(&stored.data) {
+                // An enterprise user's own report actions: the handler checks that its
+                // organisation hands in the report.
+                let reporting = user.role == Role::Enterprise
+                    && pattern.starts_with("/agreements/{reference}/reports/");
+                if !safe && !reporting && !user.may_edit(&stored.data) {
                     return Err(refuse(
                         &path,
                         StatusCode::FORBIDDEN,

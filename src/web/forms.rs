@@ -1480,6 +1480,27 @@ fn action_from(action: &str, f: &Fields) -> Result<AgreementAction, Vec<Violatio
                 .ok_or_else(|| one(Violation::new("received_on", "", "required", "required")))?,
             reason: text("reason"),
         },
+        "accept-report" | "reject-report" => {
+            let report = get(f, "report").to_owned();
+            let period_end = date_field(f, "period_end")
+                .map_err(one)?
+                .ok_or_else(|| one(Violation::new("period_end", "", "required", "required")))?;
+            let decided_on = date_field(f, "decided_on").map_err(one)?;
+            if action == "accept-report" {
+                AgreementAction::AcceptReport {
+                    report,
+                    period_end,
+                    decided_on,
+                }
+            } else {
+                AgreementAction::RejectReport {
+                    report,
+                    period_end,
+                    reason: get(f, "reason").to_owned(),
+                    decided_on,
+                }
+            }
+        }
         "amendments" => {
             let mut doc = json!({
                 "date": get(f, "date"), "ground": get(f, "ground"), "rationale": get(f, "rationale"),
@@ -1537,7 +1558,8 @@ async fn reshow_agreement(
 }
 
 /// `POST /agreements/{reference}/do/{action}`: exercise or decline an option, record a notice
-/// or an amendment, activate or cancel, at the version the page was read at.
+/// or an amendment, activate or cancel, accept or reject a handed-in report, at the version the
+/// page was read at.
 pub async fn act(
     Acting(state): Acting,
     Extension(user): Extension<Principal>,

@@ -106,7 +106,8 @@ fn max_mib(state: &AppState) -> String {
     }
 }
 
-/// Headers of every link page: not cached, not framed, and the token never leaves in a Referer.
+/// Headers of every link page: not cached, not framed, the token never leaves in a Referer, and
+/// nothing loads but the app's own stylesheet.
 fn page(status: StatusCode, html: String) -> Response {
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
@@ -117,7 +118,7 @@ fn page(status: StatusCode, html: String) -> Response {
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
     ] {
         h.insert(name, HeaderValue::from_static(value));
@@ -230,7 +231,7 @@ fn occurrence_view<'a>(state: &AppState, token: &'a str, o: &'a Opened) -> Occur
         token,
         reference: o.agreement.reference.as_str(),
         title: &o.agreement.title,
-        report_kind: o.found.occurrence.kind.replace('_', " "),
+        report_kind: super::pages::label_sv(None, &o.found.occurrence.kind),
         description: ob.and_then(|ob| ob.description.as_deref()),
         final_report: o.found.occurrence.final_report,
         period_end: swedish_date(o.found.occurrence.period_end),
@@ -282,7 +283,7 @@ fn done_view<'a>(o: &'a Opened, what: &'static str) -> DoneView<'a> {
     DoneView {
         what,
         reference: o.agreement.reference.as_str(),
-        report_kind: o.found.occurrence.kind.replace('_', " "),
+        report_kind: super::pages::label_sv(None, &o.found.occurrence.kind),
         period_end: swedish_date(o.found.occurrence.period_end),
         due: swedish_date(o.found.occurrence.due),
         file_name: None,

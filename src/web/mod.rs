@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod pages;
 pub mod policy;
 pub mod report_files;
+pub mod report_pages;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -120,6 +121,15 @@ pub fn router(mut state: AppState) -> Router {
         .route(
             "/agreements/{reference}/documents",
             post(forms::generate_document),
+        )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/file",
+            get(report_files::show_report_file)
+                .merge(post(report_pages::upload).layer(DefaultBodyLimit::max(upload_limit))),
+        )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/acknowledge",
+            post(report_pages::acknowledge),
         )
         .route("/documents/{id}", get(documents::show_document))
         .route("/tokens", get(pages::tokens).post(forms::create_token))

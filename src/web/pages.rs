@@ -204,6 +204,10 @@ pub fn error_page(status: StatusCode, detail: Option<&str>) -> Response {
             "Dokument kan inte skapas just nu. Övriga funktioner fungerar.",
         ),
         StatusCode::BAD_REQUEST => ("Felaktig begäran", "Uppgifterna kunde inte läsas."),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "För stort",
+            "Det du skickade är större än tjänsten tar emot. En rapportfil får vara högst så stor som sidan anger.",
+        ),
         _ => (
             "Något gick fel",
             "Ett internt fel inträffade. Orsaken finns i serverns logg.",
@@ -304,6 +308,8 @@ struct DeadlineRow {
     report_kind: Option<String>,
     report_state: Option<String>,
     period_end: Option<NaiveDate>,
+    /// Where an enterprise user hands in this report (its organisation reports it).
+    hand_in: Option<String>,
 }
 
 fn urgency(days: i64) -> &'static str {
@@ -363,6 +369,13 @@ pub async fn start(
                 report_kind: d.report.as_ref().map(|r| r.kind.clone()),
                 report_state: d.report.as_ref().map(|r| r.state.code().to_owned()),
                 period_end: d.report.as_ref().map(|r| r.period_end),
+                hand_in: d
+                    .report
+                    .as_ref()
+                    .filter(|r| !crate::domain::reports::is_closed(r.state))
+                    .and_then(|_| d.occurrence.split_once(':'))
+                    .filter(|(label, _)| super::report_pages::reports_for(&user, &s.data, label))
+                    .map(|_| format!("/agreements/{}#h-reports", d.reference)),
             });
         }
         Ok(())
@@ -580,7 +593,10 @@ pub async fn agreement_context(
         .filter(|t| t.manifest.kinds.contains(&a.kind))
         .map(|t| json!({"name": t.manifest.name, "title": t.manifest.title}))
         .collect();
+    let files = reg.report_files(&a.reference).await?;
+    let reports = super::report_pages::rows(user, a, &derived.deadlines, &files);
     let mut ctx = base(Some(user), csrf);
+    ctx.insert("reports", &reports);
     ctx.insert("a", a);
     ctx.insert("version", &stored.version);
     ctx.insert("updated_at", &stored.updated_at.date_naive());
@@ -623,6 +639,10 @@ pub async fn agreement(
         "saved" => "Avtalet är sparat.",
         "action" => "Åtgärden är registrerad.",
         "document" => "Dokumentet är skapat.",
+        "report" => "Tack! Rapporten är inlämnad. Den som följer upp avtalet granskar den.",
+        "acknowledged" => {
+            "Du har bekräftat påminnelsen. Påminnelserna fortsätter tills rapporten är inlämnad."
+        }
         _ => "Klart.",
     });
     ctx.insert("message", &message);

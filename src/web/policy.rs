@@ -33,6 +33,9 @@ pub const ADMINS: &[Role] = &[Admin];
 /// The roles that change agreements.
 pub const WRITERS: &[Role] = &[Admin, Officer];
 
+/// The roles that hand in reports on the pages (officers use the API's upload).
+pub const REPORTERS: &[Role] = &[Enterprise];
+
 /// The table: method (`*` for any), route pattern as in `web::router`, rule.
 pub const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/health", Rule::Public),
@@ -57,6 +60,23 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         "POST",
         "/agreements/{reference}/documents",
         Rule::Roles(WRITERS),
+    ),
+    // Report occurrences: the latest file (scoped like the agreement); an enterprise user of the
+    // reporting organisation hands in and acknowledges (the handler checks the organisation).
+    (
+        "GET",
+        "/agreements/{reference}/reports/{report}/{period_end}/file",
+        Rule::SignedIn,
+    ),
+    (
+        "POST",
+        "/agreements/{reference}/reports/{report}/{period_end}/file",
+        Rule::Roles(REPORTERS),
+    ),
+    (
+        "POST",
+        "/agreements/{reference}/reports/{report}/{period_end}/acknowledge",
+        Rule::Roles(REPORTERS),
     ),
     ("GET", "/documents/{id}", Rule::SignedIn),
     ("GET", "/deadlines", Rule::SignedIn),

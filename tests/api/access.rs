@@ -279,6 +279,56 @@ fn table(
             [L, A, A, F, F],
         ),
         (
+            "POST",
+            "/agreements/AGR-2025-0004/do/reject-report".into(),
+            Some(json!("report=social_clause_report&period_end=2026-03-31")),
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0001/do/accept-report".into(),
+            Some(json!("report=x")),
+            [L, A, F, F, F],
+        ),
+        // Report occurrences: the file (none handed in yet), and an enterprise user's own
+        // upload and acknowledgement (a period that does not exist, so nothing changes).
+        (
+            "GET",
+            "/agreements/AGR-2025-0004/reports/social_clause_report/2026-03-31/file".into(),
+            None,
+            [L, N, N, N, N],
+        ),
+        (
+            "GET",
+            "/agreements/AGR-2025-0001/reports/annual_report/2026-12-31/file".into(),
+            None,
+            [L, N, N, N, N],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0004/reports/social_clause_report/2026-03-30/file".into(),
+            Some(json!("file=x")),
+            [L, F, F, F, A],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0004/reports/social_clause_report/2026-03-30/acknowledge".into(),
+            Some(json!("")),
+            [L, F, F, F, A],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0001/reports/annual_report/2026-12-31/file".into(),
+            Some(json!("file=x")),
+            [L, F, F, F, N],
+        ),
+        (
+            "POST",
+            "/agreements/AGR-2025-0001/reports/annual_report/2026-12-31/acknowledge".into(),
+            Some(json!("")),
+            [L, F, F, F, N],
+        ),
+        (
             "GET",
             format!("/documents/{doc_other}"),
             None,

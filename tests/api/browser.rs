@@ -1,7 +1,8 @@
 //! End-to-end tests in headless Chromium, driven through chromedriver with fantoccini: an
 //! officer signs in, creates a complete IOP through the form, fixes a validation error, and
 //! generates and downloads that IOP's own PDF, whose text `pdftotext` reads back; an auditor sees
-//! no edit button and is refused a POST. Screenshots of the main pages are written to
+//! no edit button and is refused a POST; an enterprise contact follows the signed link of a real
+//! reminder e-mail and uploads its report, which the buyer's officer then accepts. Screenshots of the main pages are written to
 //! `docs/ui-*.png`.
 //!
 //! Without chromedriver the tests print a note and pass, except under `CI`, where they fail.
@@ -449,5 +450,136 @@ async fn an_auditor_in_the_browser_sees_no_edit_button_and_is_refused_a_post() {
     let users = wait_for(&c, "table").await.text().await.unwrap();
     assert!(users.contains("revisor@test.example") && users.contains("Revisor"));
     screenshot(&c, "ui-users.png").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_enterprise_hands_in_a_report_through_the_link_in_its_reminder_and_an_officer_accepts_it()
+ {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.load_examples().await;
+    // Malmö is the buyer of AGR-2025-0005, whose Q3 report is overdue on the samples' today.
+    app.create_user(
+        "ahmed@malmo.example",
+        Role::Officer,
+        Some("212900-0044"),
+        "ett bra lösenord",
+    )
+    .await;
+    let (text, _) = crate::links::q3_reminder_email(&app).await;
+    let links = crate::links::links_in(&app, &text);
+    assert_eq!(links.len(), 2, "{text}");
+    let upload_link = &links[1];
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+
+    // The contact follows the link from the e-mail: no account, no session.
+    c.goto(upload_link).await.unwrap();
+    wait_for(&c, "#file").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("AGR-2025-0005") && page.contains("Lämna in rapporten"));
+    // The shared stylesheet loads under the link pages' strict policy.
+    let bar = c
+        .execute(
+            "return getComputedStyle(document.querySelector('header.top')).backgroundColor;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        bar.as_str(),
+        Some("rgb(29, 92, 99)"),
+        "avtal.css is applied"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = crate::links::small_pdf();
+    let sha = crate::links::sha256_hex(&pdf);
+    let path = dir.path().join("rapport-q3.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    c.find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(&path.display().to_string())
+        .await
+        .unwrap();
+    screenshot(&c, "ui-link-upload.png").await;
+    click(&c, "form[action$='/report'] button").await;
+    let done = wait_for(&c, ".done").await.text().await.unwrap();
+    assert!(
+        done.contains("Tack!") && done.contains("är inlämnad"),
+        "{done}"
+    );
+    assert!(done.contains(&sha), "{done}");
+    screenshot(&c, "ui-link-done.png").await;
+
+    // The buyer's officer sees it handed in, with the file's SHA-256, and accepts it.
+    login(&c, &app, "ahmed@malmo.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
+    c.goto(&format!("{}/agreements/AGR-2025-0005", app.address))
+        .await
+        .unwrap();
+    wait_for(&c, "#h-reports").await;
+    let reports = c
+        .find(Locator::Css("table.reports"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        reports.contains("Inlämnad") && reports.contains(&sha),
+        "{reports}"
+    );
+    c.execute(
+        "document.getElementById('h-reports').scrollIntoView(); window.scrollBy(0, -10);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-report-accept.png").await;
+    click(&c, "form[action$='/do/accept-report'] button").await;
+    wait_for(&c, "p.notice").await;
+    assert!(
+        c.source()
+            .await
+            .unwrap()
+            .contains("Åtgärden är registrerad")
+    );
+    let a = app.agreement("AGR-2025-0005").await.body;
+    let rec = a["agreement"]["reporting"][0]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["period_end"] == "2026-09-30")
+        .unwrap()
+        .clone();
+    assert_eq!(rec["state"], "accepted", "{rec}");
+    assert_eq!(rec["file_sha256"], sha.as_str());
+
+    // An enterprise contact with an account hands in its own report on its agreement's page.
+    app.create_user(
+        "fatima@ljusglimt.example",
+        Role::Enterprise,
+        Some(crate::helpers::ENTERPRISE_ORG),
+        "ett bra lösenord",
+    )
+    .await;
+    login(&c, &app, "fatima@ljusglimt.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-upcoming").await;
+    click(&c, "a[href='/agreements/AGR-2025-0004#h-reports']").await;
+    let input = wait_for(&c, "fieldset.report-hand-in input[type=file]").await;
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    c.execute(
+        "document.getElementById('h-reports').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-enterprise-report.png").await;
+    click(&c, "fieldset.report-hand-in form[enctype] button").await;
+    let notice = wait_for(&c, "p.notice").await.text().await.unwrap();
+    assert!(notice.contains("Rapporten är inlämnad"), "{notice}");
+    assert!(c.source().await.unwrap().contains(&sha));
     c.close().await.unwrap();
 }

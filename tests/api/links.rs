@@ -22,7 +22,7 @@ fn d(s: &str) -> NaiveDate {
     avtal::domain::dates::parse_iso_date(s).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -30,7 +30,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A small PDF: the magic bytes are what counts.
-fn small_pdf() -> Vec<u8> {
+pub(crate) fn small_pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
 }
 
@@ -273,7 +273,7 @@ async fn a_submitted_report_stops_its_reminders_and_a_rejected_one_starts_them_a
 }
 
 /// Every `/l/` link in a text, rebased on the test server.
-fn links_in(app: &TestApp, text: &str) -> Vec<String> {
+pub(crate) fn links_in(app: &TestApp, text: &str) -> Vec<String> {
     let base = app.registry.settings.public_url.trim_end_matches('/');
     text.split_whitespace()
         .filter_map(|w| w.strip_prefix(base))
@@ -284,7 +284,7 @@ fn links_in(app: &TestApp, text: &str) -> Vec<String> {
 
 /// Sweeps and sends the samples' reminders to `.eml` files; returns the text part of the Q3
 /// report's message and the message's HTML part.
-async fn q3_reminder_email(app: &TestApp) -> (String, String) {
+pub(crate) async fn q3_reminder_email(app: &TestApp) -> (String, String) {
     let settings = (*app.registry.settings).clone();
     let mailer = Mailer::from_settings(&settings).unwrap_or_else(|e| panic!("mailer: {e}"));
     let templates = Templates::new().unwrap_or_else(|e| panic!("templates: {e}"));
@@ -377,7 +377,7 @@ async fn a_link_from_a_real_reminder_acknowledges_and_takes_the_report(app: Test
     for want in [
         REF,
         "Ramavtal måleriarbeten med sysselsättningskrav",
-        "social clause report",
+        "rapport om sociala villkor",
         "30 september 2026",
         "20 oktober 2026",
         "försenad och eskalerad",
@@ -862,7 +862,7 @@ crate::on_both_backends!(
 );
 
 /// An app whose upload limit is 64 KiB, so the oversized case stays small.
-async fn spawn_small_uploads(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_small_uploads(backend: Backend) -> TestApp {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let mut settings = test_settings(backend, dir.path()).await;
     settings.upload_max_bytes = 64 * 1024;
