@@ -125,6 +125,34 @@ fn flatten(path: &str, v: &Value, out: &mut Vec<Value>) {
     }
 }
 
+/// A change as table rows `{path, old, new}`: an added or removed object or list is split into
+/// its leaves, so every row holds one value.
+fn leaf_changes(c: &crate::domain::audit::Change) -> Vec<Value> {
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    flatten(&c.path, &c.old, &mut old);
+    flatten(&c.path, &c.new, &mut new);
+    if old.len() == 1 && new.len() == 1 {
+        return vec![json!({"path": c.path, "old": cell(&c.old), "new": cell(&c.new)})];
+    }
+    let value_at = |rows: &[Value], path: &Value| {
+        rows.iter()
+            .find(|r| &r["path"] == path)
+            .map_or(Value::from("–"), |r| r["value"].clone())
+    };
+    let mut out: Vec<Value> = new
+        .iter()
+        .map(|r| json!({"path": r["path"], "old": value_at(&old, &r["path"]), "new": r["value"]}))
+        .collect();
+    out.extend(
+        old.iter()
+            .filter(|r| !new.iter().any(|n| n["path"] == r["path"]))
+            .map(|r| json!({"path": r["path"], "old": r["value"], "new": "–"})),
+    );
+    out.retain(|r| r["old"] != r["new"]);
+    out
+}
+
 /// The agreement's reference, or a 404 when it was never logged.
 async fn known(state: &AppState, raw: &str) -> Result<Reference, PageError> {
     let missing = || PageError(AppError::NotFound("no such agreement".into()));
@@ -231,7 +259,7 @@ pub async fn diff_page(
                 let empty = json!({});
                 rows = diff(old.as_ref().map_or(&empty, |(_, d)| d), &new)
                     .iter()
-                    .map(|c| json!({"path": c.path, "old": cell(&c.old), "new": cell(&c.new)}))
+                    .flat_map(leaf_changes)
                     .collect();
                 entries = (
                     old.map(|(e, _)| entry_json(&e)),

@@ -132,6 +132,15 @@ async fn the_diff_page_lists_the_changed_field_with_old_and_new_value(app: TestA
     let (status, bad) = page("igår", "2026-02-01").await;
     assert_eq!(status, 400);
     assert!(bad.contains("är inget giltigt datum"), "{bad}");
+    // Before it existed every field is new, one row per value.
+    let (_, created) = page("2026-01-01", "2026-01-31").await;
+    assert!(created.contains("alla fält är nya"), "{created}");
+    assert!(
+        created.contains(
+            "<tr><td><code>period.current_end</code></td><td>–</td><td>2026-12-31</td></tr>"
+        ),
+        "{created}"
+    );
     let (status, early) = page("2025-01-01", "2025-02-01").await;
     assert_eq!(status, 200);
     assert!(early.contains("fanns inte ännu den 2025-02-01"));
