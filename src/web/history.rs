@@ -52,6 +52,21 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Swedish names of the agreement's sections and of a few fields, by JSON path.
+static FIELDS_SV: std::sync::LazyLock<HashMap<String, String>> = std::sync::LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../templates/web/history_fields.json"))
+        .unwrap_or_default()
+});
+
+/// The Swedish name of the field at `path`: its own name if it has one, else its section's.
+pub fn field_sv(path: &str) -> String {
+    if let Some(name) = FIELDS_SV.get(path) {
+        return name.clone();
+    }
+    let section = path.split(['.', '[']).next().unwrap_or_default();
+    FIELDS_SV.get(section).cloned().unwrap_or_default()
+}
+
 /// Adds the filters these templates use: `url_part` percent-encodes a query parameter's name or
 /// value (tera's built-in `urlencode_strict` is not compiled in).
 pub fn register_filters(t: &mut tera::Tera) {
@@ -121,7 +136,7 @@ fn flatten(path: &str, v: &Value, out: &mut Vec<Value>) {
                 flatten(&format!("{path}[{i}]"), x, out);
             }
         }
-        leaf => out.push(json!({"path": path, "value": cell(leaf)})),
+        leaf => out.push(json!({"path": path, "label": field_sv(path), "value": cell(leaf)})),
     }
 }
 
@@ -133,7 +148,9 @@ fn leaf_changes(c: &crate::domain::audit::Change) -> Vec<Value> {
     flatten(&c.path, &c.old, &mut old);
     flatten(&c.path, &c.new, &mut new);
     if old.len() == 1 && new.len() == 1 {
-        return vec![json!({"path": c.path, "old": cell(&c.old), "new": cell(&c.new)})];
+        return vec![
+            json!({"path": c.path, "label": field_sv(&c.path), "old": cell(&c.old), "new": cell(&c.new)}),
+        ];
     }
     let value_at = |rows: &[Value], path: &Value| {
         rows.iter()
@@ -142,12 +159,14 @@ fn leaf_changes(c: &crate::domain::audit::Change) -> Vec<Value> {
     };
     let mut out: Vec<Value> = new
         .iter()
-        .map(|r| json!({"path": r["path"], "old": value_at(&old, &r["path"]), "new": r["value"]}))
+        .map(|r| json!({"path": r["path"], "label": r["label"], "old": value_at(&old, &r["path"]), "new": r["value"]}))
         .collect();
     out.extend(
         old.iter()
             .filter(|r| !new.iter().any(|n| n["path"] == r["path"]))
-            .map(|r| json!({"path": r["path"], "old": r["value"], "new": "–"})),
+            .map(
+                |r| json!({"path": r["path"], "label": r["label"], "old": r["value"], "new": "–"}),
+            ),
     );
     out.retain(|r| r["old"] != r["new"]);
     out
@@ -419,4 +438,33 @@ pub async fn export_csv(
 /// The day in Sweden of an instant (the day a log entry belongs to on the pages).
 pub fn swedish_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&chrono_tz::Europe::Stockholm).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_named_by_their_own_swedish_name_or_their_sections() {
+        assert_eq!(field_sv("period.current_end"), "Gällande slutdatum");
+        assert_eq!(field_sv("options[0].state"), "Förlängningsoptioner");
+        assert_eq!(field_sv("nothing.known"), "");
+    }
+
+    #[test]
+    fn an_added_object_becomes_one_row_per_value() {
+        let c = crate::domain::audit::Change {
+            path: "period".into(),
+            old: Value::Null,
+            new: json!({"start": "2026-01-01", "outer_limit": null}),
+        };
+        let rows = leaf_changes(&c);
+        assert_eq!(
+            rows,
+            vec![
+                json!({"path": "period.start", "label": "Startdatum", "old": "–", "new": "2026-01-01"})
+            ],
+            "a null next to nothing is no change"
+        );
+    }
 }

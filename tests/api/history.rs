@@ -70,7 +70,10 @@ async fn the_as_of_page_shows_the_old_value_after_a_change(app: TestApp) {
     };
     let (status, before) = page("2026-02-01").await;
     assert_eq!(status, 200, "{before}");
-    assert!(before.contains("<td>Städning</td>"), "{before}");
+    assert!(
+        before.contains("<td>Titel</td><td><code>title</code></td><td>Städning</td>"),
+        "{before}"
+    );
     assert!(!before.contains("fönsterputs"));
     assert!(before.contains("<code>period.current_end</code>") && before.contains("2026-12-31"));
     let (_, after) = page("2026-03-05").await;
@@ -118,7 +121,7 @@ async fn the_diff_page_lists_the_changed_field_with_old_and_new_value(app: TestA
     assert_eq!(status, 200, "{html}");
     assert!(
         html.contains(
-            "<tr><td><code>title</code></td><td>Städning</td><td>Städning och fönsterputs</td></tr>"
+            "<tr><td>Titel</td><td><code>title</code></td><td>Städning</td><td>Städning och fönsterputs</td></tr>"
         ),
         "{html}"
     );
@@ -137,7 +140,7 @@ async fn the_diff_page_lists_the_changed_field_with_old_and_new_value(app: TestA
     assert!(created.contains("alla fält är nya"), "{created}");
     assert!(
         created.contains(
-            "<tr><td><code>period.current_end</code></td><td>–</td><td>2026-12-31</td></tr>"
+            "<tr><td>Gällande slutdatum</td><td><code>period.current_end</code></td><td>–</td><td>2026-12-31</td></tr>"
         ),
         "{created}"
     );
