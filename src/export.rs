@@ -387,7 +387,7 @@ pub const CSV_LIST_SEPARATOR: &str = " | ";
 
 /// RFC 4180 as Excel in Sweden reads it: `;` between fields, CRLF after each record, fields
 /// quoted when they hold `;`, `"` or a line break.
-fn csv_for_excel() -> csv::WriterBuilder {
+pub fn csv_for_excel() -> csv::WriterBuilder {
     let mut b = csv::WriterBuilder::new();
     b.delimiter(b';')
         .terminator(csv::Terminator::CRLF)
@@ -396,7 +396,8 @@ fn csv_for_excel() -> csv::WriterBuilder {
     b
 }
 
-fn write_csv_record<T: AsRef<[u8]>>(
+/// Appends one CSV record to `buf`.
+pub fn write_csv_record<T: AsRef<[u8]>>(
     csv: &csv::WriterBuilder,
     record: &[T],
     buf: &mut Vec<u8>,

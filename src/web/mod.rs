@@ -10,6 +10,7 @@ pub mod export;
 pub mod extract;
 pub mod feeds;
 pub mod forms;
+pub mod history;
 pub mod links;
 pub mod openapi;
 pub mod pages;
@@ -107,6 +108,10 @@ pub fn router(mut state: AppState) -> Router {
         .route("/", get(pages::start))
         .route("/deadlines", get(pages::start))
         .route("/audit", get(pages::audit_log))
+        .route("/audit/verify", get(history::verify_page))
+        .route("/audit/export.csv", get(history::export_csv))
+        .route("/agreements/{reference}/as-of", get(history::as_of_page))
+        .route("/agreements/{reference}/diff", get(history::diff_page))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/avtal.css", get(pages::stylesheet))

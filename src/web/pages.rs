@@ -78,9 +78,10 @@ static RULES_SV: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
 
 static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     let mut t = Tera::default();
-    t.add_raw_templates(TEMPLATES.iter().copied())
+    t.add_raw_templates(TEMPLATES.iter().chain(super::history::TEMPLATES).copied())
         .map_err(|e| format!("{e:?}"))?;
     t.autoescape_on(vec![".html"]);
+    super::history::register_filters(&mut t);
     t.register_filter(
         "sv",
         |v: &Value, args: &HashMap<String, Value>| -> tera::Result<Value> {
@@ -736,6 +737,7 @@ pub async fn audit_log(
     raw: axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
     let (filter, page, limit) = q.to_filter()?;
+    let filter = super::history::resolve_actor(&state, filter).await?;
     let result = crate::db::audit::list(&state.registry.db, &filter, page, limit).await?;
     let users: HashMap<String, String> = users::list_users(&state.registry.db)
         .await?
@@ -762,7 +764,9 @@ pub async fn audit_log(
             json!({"id": e.id, "at": e.at.format("%Y-%m-%d %H:%M:%S").to_string(), "actor": e.actor,
                    "who": users.get(&e.actor), "action": e.action, "entity_kind": e.entity_kind,
                    "entity_key": e.entity_key, "agreement": e.agreement,
-                   "hash": e.hash.get(..12).unwrap_or_default()})
+                   "hash": e.hash.get(..12).unwrap_or_default(),
+                   "day": super::history::swedish_day(e.at).to_string(),
+                   "day_before": super::history::swedish_day(e.at).pred_opt().map(|d| d.to_string())})
         })
         .collect();
     let current: HashMap<String, String> = params.iter().cloned().collect();

@@ -81,6 +81,11 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/documents/{id}", Rule::SignedIn),
     ("GET", "/deadlines", Rule::SignedIn),
     ("GET", "/audit", Rule::Roles(READERS)),
+    // The auditor's pages: history of an agreement, chain verification, the log as CSV.
+    ("GET", "/audit/verify", Rule::Roles(READERS)),
+    ("GET", "/audit/export.csv", Rule::Roles(READERS)),
+    ("GET", "/agreements/{reference}/as-of", Rule::Roles(READERS)),
+    ("GET", "/agreements/{reference}/diff", Rule::Roles(READERS)),
     ("GET", "/tokens", Rule::SignedIn),
     ("POST", "/tokens", Rule::SignedIn),
     ("POST", "/tokens/{id}/revoke", Rule::SignedIn),

@@ -342,6 +342,25 @@ fn table(
             [L, A, A, A, F],
         ),
         (
+            "GET",
+            format!("/agreements/AGR-2025-0001/as-of?date={today}"),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
+            "GET",
+            format!("/agreements/AGR-2025-0001/diff?from={today}&to={today}"),
+            None,
+            [L, A, A, A, F],
+        ),
+        ("GET", "/audit/verify".into(), None, [L, A, A, A, F]),
+        (
+            "GET",
+            "/audit/export.csv?agreement=AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
             "POST",
             "/tokens".into(),
             Some(json!("name=")),

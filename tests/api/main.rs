@@ -11,6 +11,7 @@ mod documents;
 mod export;
 mod forms;
 mod helpers;
+mod history;
 mod links;
 mod mail;
 mod ocds;

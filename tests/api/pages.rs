@@ -384,6 +384,9 @@ async fn every_form_control_on_every_page_has_a_label_and_one_h1(app: TestApp) {
         "/agreements/AGR-2025-0004/edit",
         "/tokens",
         "/audit",
+        "/audit/verify",
+        "/agreements/AGR-2025-0004/as-of?date=2030-01-01",
+        "/agreements/AGR-2025-0004/diff?from=2020-01-01&to=2030-01-01",
         "/login",
     ] {
         let (status, page) = text(&officer, format!("{}{path}", app.address)).await;
