@@ -7,6 +7,7 @@ mod m20261123_000002_documents;
 mod m20261123_000003_outbox;
 mod m20261123_000004_audit;
 mod m20261129_000005_links;
+mod m20261129_000008_sweep;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_outbox::Migration),
             Box::new(m20261123_000004_audit::Migration),
             Box::new(m20261129_000005_links::Migration),
+            Box::new(m20261129_000008_sweep::Migration),
         ]
     }
 }

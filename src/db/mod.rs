@@ -7,6 +7,7 @@ pub mod documents;
 pub mod entities;
 pub mod links;
 pub mod store;
+pub mod sweep;
 
 use std::time::Duration;
 
