@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::agreement;
@@ -129,13 +129,25 @@ pub async fn set_next(
     for (day, ids) in by_day {
         for chunk in ids.chunks(400) {
             // Integers and a date only: nothing from users is spliced in.
+            // `id IN` lets both planners go by the primary key; the pairs check the version.
+            let ids: Vec<String> = chunk.iter().map(|(i, _)| i.to_string()).collect();
             let pairs: Vec<String> = chunk.iter().map(|(i, v)| format!("({i},{v})")).collect();
             tx.execute_unprepared(&format!(
-                "UPDATE agreement SET next_reminder_on = '{day}' WHERE (id, version) IN (VALUES {})",
+                "UPDATE agreement SET next_reminder_on = '{day}' WHERE id IN ({}) AND (id, version) IN (VALUES {})",
+                ids.join(","),
                 pairs.join(",")
             ))
             .await?;
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    // After many days changed at once (the first sweep, new ladders) PostgreSQL's statistics
+    // still say "all NULL" until autovacuum comes by, and the next sweep would scan the table.
+    if rows.len() >= ANALYZE_AFTER && db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE agreement").await?;
+    }
+    Ok(())
 }
+
+/// Days stored at once from which the statistics are refreshed.
+const ANALYZE_AFTER: usize = 10_000;
