@@ -228,7 +228,7 @@ pub struct SweepSummary {
 const SWEEP_ENGINE: &str = "sweep-engine-1";
 
 /// Messages queued in one transaction by a sweep.
-const QUEUE_BATCH: usize = 500;
+const QUEUE_BATCH: usize = 200;
 
 /// A stable, unique Message-ID, fixed when the row is created.
 fn message_id(key: &str, now: DateTime<Utc>, domain: &str) -> String {
@@ -240,9 +240,10 @@ fn message_id(key: &str, now: DateTime<Utc>, domain: &str) -> String {
     format!("<{hex}.{}@{domain}>", now.timestamp())
 }
 
-/// Queues the reminders due on `today` in the outbox: one message per reminder, or with
-/// `notify.digest` one per recipient and day. Each insert is `ON CONFLICT (dedupe_key) DO
-/// NOTHING`, so a second sweep, or two at once, never queue a message twice.
+/// Queues the reminders due on `today` in the outbox: one message per reminder (inserted
+/// `QUEUE_BATCH` rows per statement and transaction), or with `notify.digest` one per recipient
+/// and day. Each insert is `ON CONFLICT (dedupe_key) DO NOTHING`, so a second sweep, or two at
+/// once, never queue a message twice. Only agreements whose next sweep day has come are read.
 pub async fn sweep(
     db: &DatabaseConnection,
     today: NaiveDate,
@@ -322,8 +323,7 @@ pub async fn sweep(
     };
 
     if !settings.notify.digest {
-        let mut tx = None;
-        let mut in_tx = 0;
+        let mut batch = Vec::new();
         for r in &plan.reminders {
             let (to, cc) = addresses(r);
             if to.is_empty() {
@@ -341,40 +341,20 @@ pub async fn sweep(
                 continue;
             }
             let content = templates.reminder(&view(r), now)?;
-            if tx.is_none() {
-                tx = Some(crate::db::begin_write(db).await?);
-            }
-            let Some(t) = tx.as_ref() else { continue };
-            let created = outbox::insert(
-                t,
-                NewMessage {
-                    dedupe_key: r.key.clone(),
-                    reference: r.reference.as_str().to_owned(),
-                    kind: r.kind.code().to_owned(),
-                    to,
-                    cc,
-                    content,
-                    message_id: message_id(&r.key, now, &domain),
-                },
-                now,
-            )
-            .await?;
-            if created.is_some() {
-                summary.queued += 1;
-            } else {
-                summary.already_queued += 1;
-            }
-            in_tx += 1;
-            if in_tx == QUEUE_BATCH
-                && let Some(t) = tx.take()
-            {
-                t.commit().await?;
-                in_tx = 0;
+            batch.push(NewMessage {
+                dedupe_key: r.key.clone(),
+                reference: r.reference.as_str().to_owned(),
+                kind: r.kind.code().to_owned(),
+                to,
+                cc,
+                content,
+                message_id: message_id(&r.key, now, &domain),
+            });
+            if batch.len() == QUEUE_BATCH {
+                queue_batch(db, &mut batch, now, &mut summary).await?;
             }
         }
-        if let Some(t) = tx.take() {
-            t.commit().await?;
-        }
+        queue_batch(db, &mut batch, now, &mut summary).await?;
         // Only after everything due was queued: a failed sweep leaves the days as they were.
         crate::db::sweep::set_next(db, &plan.next_days).await?;
         return Ok(summary);
@@ -470,6 +450,26 @@ pub async fn sweep(
     }
     crate::db::sweep::set_next(db, &plan.next_days).await?;
     Ok(summary)
+}
+
+/// Queues a batch of messages in one transaction and counts what was created and what existed.
+async fn queue_batch(
+    db: &DatabaseConnection,
+    batch: &mut Vec<NewMessage>,
+    now: DateTime<Utc>,
+    summary: &mut SweepSummary,
+) -> Result<(), NotifyError> {
+    let n = batch.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let tx = crate::db::begin_write(db).await?;
+    let created = outbox::insert_many(&tx, std::mem::take(batch), now).await?;
+    tx.commit().await?;
+    let created = usize::try_from(created).unwrap_or(n).min(n);
+    summary.queued += created;
+    summary.already_queued += n - created;
+    Ok(())
 }
 
 /// To and cc as strings; with no one to act, nobody (the sweep reports it).

@@ -106,6 +106,48 @@ pub async fn insert(
     })
 }
 
+/// Queues messages in one multi-row insert, skipping those whose dedupe key exists; returns how
+/// many were created.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    messages: Vec<NewMessage>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let now = whole_seconds(now);
+    let rows = messages.into_iter().map(|m| outbox::ActiveModel {
+        dedupe_key: Set(m.dedupe_key),
+        reference: Set(m.reference),
+        kind: Set(m.kind),
+        to_addrs: Set(serde_json::to_string(&m.to).unwrap_or_default()),
+        cc_addrs: Set(serde_json::to_string(&m.cc).unwrap_or_default()),
+        subject: Set(m.content.subject),
+        body_text: Set(m.content.text),
+        body_html: Set(m.content.html),
+        ics: Set(m.content.ics),
+        message_id: Set(m.message_id),
+        state: Set(OutboxState::Pending.code().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        claimed_until: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    });
+    let res = outbox::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(outbox::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(res)
+}
+
 /// Records that a digest carried these reminders to this recipient.
 pub async fn record_digest_items(
     db: &impl ConnectionTrait,
