@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -177,11 +177,29 @@ pub async fn record_digest_items(
     Ok(())
 }
 
+/// On PostgreSQL, `keys` as one text parameter for `= ANY(string_to_array($1, chr(31)))`: one
+/// statement with one parameter instead of one `IN` of 500 parameters per 500 keys, which
+/// PostgreSQL plans anew each time (unless a key holds the separator).
+fn pg_key_list(db: &impl ConnectionTrait, keys: &[String]) -> Option<String> {
+    (db.get_database_backend() == DbBackend::Postgres && !keys.iter().any(|k| k.contains('\u{1f}')))
+        .then(|| keys.join("\u{1f}"))
+}
+
 /// Of `keys`, those already queued as messages of their own.
 pub async fn queued_keys(
     db: &impl ConnectionTrait,
     keys: &[String],
 ) -> Result<std::collections::HashSet<String>, DbErr> {
+    if let Some(joined) = pg_key_list(db, keys) {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT dedupe_key FROM outbox WHERE dedupe_key = ANY(string_to_array($1, chr(31)))",
+                [joined.into()],
+            ))
+            .await?;
+        return rows.iter().map(|r| r.try_get("", "dedupe_key")).collect();
+    }
     let mut found = std::collections::HashSet::new();
     for chunk in keys.chunks(500) {
         let rows: Vec<String> = outbox::Entity::find()
@@ -201,6 +219,19 @@ pub async fn digested(
     db: &impl ConnectionTrait,
     keys: &[String],
 ) -> Result<std::collections::HashSet<(String, String)>, DbErr> {
+    if let Some(joined) = pg_key_list(db, keys) {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT reminder_key, recipient FROM outbox_reminder WHERE reminder_key = ANY(string_to_array($1, chr(31)))",
+                [joined.into()],
+            ))
+            .await?;
+        return rows
+            .iter()
+            .map(|r| Ok((r.try_get("", "reminder_key")?, r.try_get("", "recipient")?)))
+            .collect();
+    }
     let mut found = std::collections::HashSet::new();
     for chunk in keys.chunks(500) {
         let rows: Vec<(String, String)> = outbox_reminder::Entity::find()
