@@ -732,6 +732,10 @@ async fn notify(
     let t = Instant::now();
     let again = sweep(&db, today(), &settings, &templates).await?;
     let again_time = t.elapsed();
+    // The next day's sweep: the daily case, reading only agreements with a reminder day then.
+    let t = Instant::now();
+    let tomorrow = sweep(&db, today() + chrono::Days::new(1), &settings, &templates).await?;
+    let tomorrow_time = t.elapsed();
     let t = Instant::now();
     let sent = mailer::send_due(&db, &mailer, &settings.notify, Utc::now()).await?;
     let send_time = t.elapsed();
@@ -766,16 +770,21 @@ async fn notify(
     let lettre_time = t.elapsed();
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
     println!(
-        "| backend | agreements | report occurrences | reminders due | first sweep s | repeated sweep s | send pass (kept-open connection): messages, s, messages/s |"
+        "| backend | agreements | report occurrences | reminders due | agreements read (first, again, next day) | first sweep s | repeated sweep s | next-day sweep s (queued) | send pass (kept-open connection): messages, s, messages/s |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {backend:?} | {count} | {occurrences} | {} (queued {}, again {}) | {:.2} | {:.2} | {} ({} received), {:.2}, {:.0} |",
+        "| {backend:?} | {count} | {occurrences} | {} (queued {}, again {}) | {}, {}, {} | {:.2} | {:.2} | {:.2} ({}) | {} ({} received), {:.2}, {:.0} |",
         first.due,
         first.queued,
         again.queued,
+        first.read,
+        again.read,
+        tomorrow.read,
         first_time.as_secs_f64(),
         again_time.as_secs_f64(),
+        tomorrow_time.as_secs_f64(),
+        tomorrow.queued,
         sent.sent,
         received,
         send_time.as_secs_f64(),

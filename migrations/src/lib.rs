@@ -8,6 +8,7 @@ mod m20261123_000003_outbox;
 mod m20261123_000004_audit;
 mod m20261129_000005_links;
 mod m20261129_000006_users;
+mod m20261129_000008_sweep;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_audit::Migration),
             Box::new(m20261129_000005_links::Migration),
             Box::new(m20261129_000006_users::Migration),
+            Box::new(m20261129_000008_sweep::Migration),
         ]
     }
 }

@@ -354,7 +354,7 @@ pub async fn list_contacts(
 
 // ---------- agreements ----------
 
-fn agreement_from(m: agreement::Model) -> Result<Stored<Agreement>, StoreError> {
+pub(crate) fn agreement_from(m: agreement::Model) -> Result<Stored<Agreement>, StoreError> {
     Ok(Stored {
         id: m.id,
         version: m.version,
@@ -521,6 +521,11 @@ pub async fn update_agreement(
             Expr::value(expected_version + 1),
         )
         .col_expr(agreement::Column::UpdatedAt, Expr::value(Utc::now()))
+        // The next sweep reads it again and sets the day (see `db::sweep`).
+        .col_expr(
+            agreement::Column::NextReminderOn,
+            Expr::value(Option::<NaiveDate>::None),
+        )
         .filter(agreement::Column::Id.eq(current.id))
         .filter(agreement::Column::Version.eq(expected_version))
         .exec(db)

@@ -844,6 +844,41 @@ pub fn due_reminders(
     out
 }
 
+/// The first day after `today` on which a sweep of this agreement can pick a reminder that a sweep
+/// on `today` (or earlier) did not, from `found` = [`deadlines_for_sweep`] on `today`; `None` when
+/// no later day can (until the agreement is edited).
+///
+/// A reminder a sweep picks is its deadline's latest step dated on or before the sweep's day, so
+/// a new pick needs a step dated after `today`. What else changes with the day is the set of
+/// deadlines itself (the next option once a decide-by date passed, the term rolled forward once a
+/// renewal notice date passed), which happens only the day after a non-report deadline: those
+/// days count too. Steps of deadlines built on `today` are a superset of those a later day's
+/// build has (the lean build drops only steps no later sweep picks either).
+pub fn next_sweep_day(found: &[Deadline], today: NaiveDate) -> Option<NaiveDate> {
+    let mut next: Option<NaiveDate> = None;
+    let mut consider = |day: NaiveDate| {
+        if day > today && next.is_none_or(|n| day < n) {
+            next = Some(day);
+        }
+    };
+    for d in found {
+        if d.state == DeadlineState::Open {
+            for r in &d.reminders {
+                consider(r.date);
+            }
+        }
+        if d.kind != DeadlineKind::Report {
+            if d.date >= today {
+                consider(days_after(d.date, 1));
+            } else if d.kind == DeadlineKind::RenewalNotice {
+                // A term that still rolls (absurd renewal data): look again tomorrow.
+                consider(days_after(today, 1));
+            }
+        }
+    }
+    next
+}
+
 /// Sorts due reminders the way [`due_reminders`] returns them: by deadline, agreement and key.
 pub fn most_urgent_first(v: &mut [DueReminder]) {
     v.sort_by(|x, y| (x.deadline, &x.reference, &x.key).cmp(&(y.deadline, &y.reference, &y.key)));
@@ -918,6 +953,162 @@ mod tests {
             }
             day = days_after(day, 1);
         }
+    }
+
+    /// Sweeps every sample on `days` twice, once reading every agreement and once only those whose
+    /// [`next_sweep_day`] has come (an edit clears it); `edit` may change an agreement before a
+    /// day's sweep. Returns, per day, the keys the full sweep queued for the first time.
+    fn indexed_sweep_matches_full_sweep(
+        agreements: Vec<Agreement>,
+        days: &[NaiveDate],
+        edit: impl Fn(&mut Agreement, NaiveDate) -> bool,
+    ) -> usize {
+        use std::collections::HashSet;
+        let ladders = ReminderLadders::default();
+        let mut full_agreements = agreements.clone();
+        let mut idx_agreements = agreements;
+        let mut next: Vec<Option<Option<NaiveDate>>> = vec![None; idx_agreements.len()];
+        let (mut full, mut indexed) = (HashSet::new(), HashSet::new());
+        let mut new_keys = 0;
+        for &day in days {
+            for (i, a) in full_agreements.iter_mut().enumerate() {
+                if edit(a, day) {
+                    edit(&mut idx_agreements[i], day);
+                    next[i] = None;
+                }
+                for r in due_reminders(&deadlines_for_sweep(a, day, &ladders), day, &ladders) {
+                    if full.insert(r.key) {
+                        new_keys += 1;
+                    }
+                }
+            }
+            for (i, a) in idx_agreements.iter().enumerate() {
+                let read = match next[i] {
+                    None => true,
+                    Some(n) => n.is_some_and(|n| n <= day),
+                };
+                if read {
+                    let found = deadlines_for_sweep(a, day, &ladders);
+                    indexed.extend(
+                        due_reminders(&found, day, &ladders)
+                            .into_iter()
+                            .map(|r| r.key),
+                    );
+                    next[i] = Some(next_sweep_day(&found, day));
+                }
+            }
+            let mut missing: Vec<_> = full.symmetric_difference(&indexed).collect();
+            missing.sort();
+            assert!(missing.is_empty(), "on {day}: {missing:?}");
+        }
+        new_keys
+    }
+
+    fn every_day(from: &str, to: &str, step: i64) -> Vec<NaiveDate> {
+        let mut v = Vec::new();
+        let mut day = d(from);
+        while day <= d(to) {
+            v.push(day);
+            day = days_after(day, step);
+        }
+        v
+    }
+
+    #[test]
+    fn a_sweep_reading_only_agreements_whose_day_has_come_queues_what_a_full_sweep_does() {
+        let n = indexed_sweep_matches_full_sweep(
+            samples(),
+            &every_day("2026-01-01", "2027-12-31", 1),
+            |_, _| false,
+        );
+        assert!(n > 50, "only {n} reminders: the samples should give many");
+        // A sweep that misses days catches up the same way.
+        indexed_sweep_matches_full_sweep(
+            samples(),
+            &every_day("2026-01-01", "2027-12-31", 5),
+            |_, _| false,
+        );
+        indexed_sweep_matches_full_sweep(
+            samples(),
+            &every_day("2026-01-01", "2027-12-31", 45),
+            |_, _| false,
+        );
+    }
+
+    #[test]
+    fn the_indexed_sweep_reads_a_tacitly_renewed_agreement_again_when_its_term_rolls() {
+        let mut a = sample("AGR-2026-0009");
+        assert!(a.tacit_renewal.is_some());
+        a.reporting.clear();
+        a.options.clear();
+        a.renewal_dialogue = None;
+        a.termination = None;
+        indexed_sweep_matches_full_sweep(
+            vec![a],
+            &every_day("2026-01-01", "2029-12-31", 1),
+            |_, _| false,
+        );
+    }
+
+    #[test]
+    fn the_indexed_sweep_follows_edits_that_move_dates_submit_reports_and_give_notice() {
+        let edit = |a: &mut Agreement, day: NaiveDate| -> bool {
+            let mut changed = false;
+            if day == d("2026-03-10") {
+                // Move every option's decide-by date later: re-armed under new keys.
+                for o in &mut a.options {
+                    o.decide_by = Some(d("2027-02-15"));
+                    changed = true;
+                }
+                if let Some(r) = &mut a.tacit_renewal {
+                    r.notice_months += 1;
+                    changed = true;
+                }
+            }
+            if day == d("2026-07-01") {
+                // Submit every report that is late or escalated: its notices stop.
+                let ladders = ReminderLadders::default();
+                let late: Vec<(String, NaiveDate)> = deadlines(a, day, &ladders)
+                    .into_iter()
+                    .filter_map(|x| x.report)
+                    .filter(|o| {
+                        matches!(o.state, OccurrenceState::Late | OccurrenceState::Escalated)
+                    })
+                    .map(|o| (o.kind, o.period_end))
+                    .collect();
+                for (kind, period_end) in late {
+                    if let Some(ob) = a.reporting.iter_mut().find(|ob| ob.kind == kind) {
+                        ob.occurrences.retain(|r| r.period_end != period_end);
+                        ob.occurrences.push(OccurrenceRecord {
+                            period_end,
+                            state: OccurrenceState::Submitted,
+                            submitted_on: Some(day),
+                            escalated_on: None,
+                            ..OccurrenceRecord::open(period_end)
+                        });
+                        changed = true;
+                    }
+                }
+            }
+            if day == d("2026-10-01") {
+                // Shorten every running agreement: the end and the final reports move earlier.
+                if a.period.current_end > d("2027-03-31") {
+                    a.period.current_end = d("2027-03-31");
+                    changed = true;
+                }
+            }
+            changed
+        };
+        indexed_sweep_matches_full_sweep(
+            samples(),
+            &every_day("2026-01-01", "2027-12-31", 1),
+            edit,
+        );
+        indexed_sweep_matches_full_sweep(
+            samples(),
+            &every_day("2026-01-01", "2027-12-31", 3),
+            edit,
+        );
     }
 
     #[test]

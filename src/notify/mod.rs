@@ -26,7 +26,7 @@ use outbox::NewMessage;
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::deadlines::{
     Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines,
-    deadlines_for_sweep, due_reminders, most_urgent_first,
+    deadlines_for_sweep, due_reminders, most_urgent_first, next_sweep_day,
 };
 
 /// What a sweep on one day would send.
@@ -46,6 +46,10 @@ pub struct Plan {
     /// Agreement titles by reference (not serialised; for the messages).
     #[serde(skip)]
     pub titles: HashMap<String, String>,
+    /// Per agreement read by a sweep: id, version read and the next day it must be read
+    /// (`None`: never, until edited); empty for [`plan`] (not serialised).
+    #[serde(skip)]
+    pub next_days: Vec<(i64, i32, Option<NaiveDate>)>,
 }
 
 /// Output formats of `avtal notify`.
@@ -85,11 +89,14 @@ pub async fn plan(
         reminders,
         deadlines: all,
         titles,
+        next_days: Vec::new(),
     })
 }
 
-/// The plan a sweep needs, built leaner than [`plan`]: reminders only where one can be due
-/// (see [`deadlines_for_sweep`]), and only the deadlines of the due reminders are kept.
+/// The plan a sweep needs, built leaner than [`plan`]: only the agreements whose next sweep day
+/// has come (or is unknown) are read (see `db::sweep` and [`next_sweep_day`]), reminders only
+/// where one can be due (see [`deadlines_for_sweep`]), and only the deadlines of the due
+/// reminders are kept. Call `db::sweep::prepare` first.
 pub async fn plan_for_sweep(
     db: &impl ConnectionTrait,
     today: NaiveDate,
@@ -99,8 +106,10 @@ pub async fn plan_for_sweep(
     let mut kept = Vec::new();
     let mut titles = HashMap::new();
     let mut open_deadlines = 0;
-    let agreements = store::for_each_agreement(db, &AgreementFilter::default(), 500, |a| {
+    let mut next_days = Vec::new();
+    let agreements = crate::db::sweep::for_each_due(db, today, 500, |a| {
         let found = deadlines_for_sweep(&a.data, today, ladders);
+        next_days.push((a.id, a.version, next_sweep_day(&found, today)));
         open_deadlines += found
             .iter()
             .filter(|d| d.state == DeadlineState::Open)
@@ -127,6 +136,7 @@ pub async fn plan_for_sweep(
         reminders,
         deadlines: kept,
         titles,
+        next_days,
     })
 }
 
@@ -201,7 +211,9 @@ pub enum NotifyError {
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepSummary {
-    /// Reminders due that day.
+    /// Agreements read: those whose next sweep day has come (the others have nothing new due).
+    pub read: u64,
+    /// Reminders due that day, of the agreements read.
     pub due: usize,
     /// Messages queued now.
     pub queued: usize,
@@ -210,6 +222,13 @@ pub struct SweepSummary {
     /// Reminders with nobody to send them to (no contract owner registered).
     pub no_recipient: usize,
 }
+
+/// Changes whenever the deadline engine changes what it picks, so the stored sweep days are
+/// recomputed (with the ladders, the fingerprint `db::sweep::prepare` compares).
+const SWEEP_ENGINE: &str = "sweep-engine-1";
+
+/// Messages queued in one transaction by a sweep.
+const QUEUE_BATCH: usize = 200;
 
 /// A stable, unique Message-ID, fixed when the row is created.
 fn message_id(key: &str, now: DateTime<Utc>, domain: &str) -> String {
@@ -221,9 +240,10 @@ fn message_id(key: &str, now: DateTime<Utc>, domain: &str) -> String {
     format!("<{hex}.{}@{domain}>", now.timestamp())
 }
 
-/// Queues the reminders due on `today` in the outbox: one message per reminder, or with
-/// `notify.digest` one per recipient and day. Each insert is `ON CONFLICT (dedupe_key) DO
-/// NOTHING`, so a second sweep, or two at once, never queue a message twice.
+/// Queues the reminders due on `today` in the outbox: one message per reminder (inserted
+/// `QUEUE_BATCH` rows per statement and transaction), or with `notify.digest` one per recipient
+/// and day. Each insert is `ON CONFLICT (dedupe_key) DO NOTHING`, so a second sweep, or two at
+/// once, never queue a message twice. Only agreements whose next sweep day has come are read.
 pub async fn sweep(
     db: &DatabaseConnection,
     today: NaiveDate,
@@ -231,6 +251,11 @@ pub async fn sweep(
     templates: &Templates,
 ) -> Result<SweepSummary, NotifyError> {
     let now = Utc::now();
+    let fingerprint = format!(
+        "{SWEEP_ENGINE} {}",
+        serde_json::to_string(&settings.reminders).unwrap_or_default()
+    );
+    crate::db::sweep::prepare(db, today, &fingerprint).await?;
     let plan = plan_for_sweep(db, today, &settings.reminders).await?;
     let domain = settings
         .notify
@@ -239,6 +264,7 @@ pub async fn sweep(
         .map(|m| m.email.domain().to_owned())
         .unwrap_or_else(|_| "avtal.localhost".to_owned());
     let mut summary = SweepSummary {
+        read: plan.agreements,
         due: plan.reminders.len(),
         ..SweepSummary::default()
     };
@@ -297,6 +323,7 @@ pub async fn sweep(
     };
 
     if !settings.notify.digest {
+        let mut batch = Vec::new();
         for r in &plan.reminders {
             let (to, cc) = addresses(r);
             if to.is_empty() {
@@ -314,26 +341,22 @@ pub async fn sweep(
                 continue;
             }
             let content = templates.reminder(&view(r), now)?;
-            let created = outbox::insert(
-                db,
-                NewMessage {
-                    dedupe_key: r.key.clone(),
-                    reference: r.reference.as_str().to_owned(),
-                    kind: r.kind.code().to_owned(),
-                    to,
-                    cc,
-                    content,
-                    message_id: message_id(&r.key, now, &domain),
-                },
-                now,
-            )
-            .await?;
-            if created.is_some() {
-                summary.queued += 1;
-            } else {
-                summary.already_queued += 1;
+            batch.push(NewMessage {
+                dedupe_key: r.key.clone(),
+                reference: r.reference.as_str().to_owned(),
+                kind: r.kind.code().to_owned(),
+                to,
+                cc,
+                content,
+                message_id: message_id(&r.key, now, &domain),
+            });
+            if batch.len() == QUEUE_BATCH {
+                queue_batch(db, &mut batch, now, &mut summary).await?;
             }
         }
+        queue_batch(db, &mut batch, now, &mut summary).await?;
+        // Only after everything due was queued: a failed sweep leaves the days as they were.
+        crate::db::sweep::set_next(db, &plan.next_days).await?;
         return Ok(summary);
     }
 
@@ -425,7 +448,28 @@ pub async fn sweep(
             tx.commit().await?;
         }
     }
+    crate::db::sweep::set_next(db, &plan.next_days).await?;
     Ok(summary)
+}
+
+/// Queues a batch of messages in one transaction and counts what was created and what existed.
+async fn queue_batch(
+    db: &DatabaseConnection,
+    batch: &mut Vec<NewMessage>,
+    now: DateTime<Utc>,
+    summary: &mut SweepSummary,
+) -> Result<(), NotifyError> {
+    let n = batch.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let tx = crate::db::begin_write(db).await?;
+    let created = outbox::insert_many(&tx, std::mem::take(batch), now).await?;
+    tx.commit().await?;
+    let created = usize::try_from(created).unwrap_or(n).min(n);
+    summary.queued += created;
+    summary.already_queued += n - created;
+    Ok(())
 }
 
 /// To and cc as strings; with no one to act, nobody (the sweep reports it).
@@ -449,8 +493,9 @@ impl std::fmt::Display for RunSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} reminder(s) due: {} queued, {} already queued, {} without recipient; {} message(s) sent, {} to retry, {} failed",
+            "{} reminder(s) due in {} agreement(s) read: {} queued, {} already queued, {} without recipient; {} message(s) sent, {} to retry, {} failed",
             self.sweep.due,
+            self.sweep.read,
             self.sweep.queued,
             self.sweep.already_queued,
             self.sweep.no_recipient,

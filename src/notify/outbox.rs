@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +106,48 @@ pub async fn insert(
     })
 }
 
+/// Queues messages in one multi-row insert, skipping those whose dedupe key exists; returns how
+/// many were created.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    messages: Vec<NewMessage>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let now = whole_seconds(now);
+    let rows = messages.into_iter().map(|m| outbox::ActiveModel {
+        dedupe_key: Set(m.dedupe_key),
+        reference: Set(m.reference),
+        kind: Set(m.kind),
+        to_addrs: Set(serde_json::to_string(&m.to).unwrap_or_default()),
+        cc_addrs: Set(serde_json::to_string(&m.cc).unwrap_or_default()),
+        subject: Set(m.content.subject),
+        body_text: Set(m.content.text),
+        body_html: Set(m.content.html),
+        ics: Set(m.content.ics),
+        message_id: Set(m.message_id),
+        state: Set(OutboxState::Pending.code().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        claimed_until: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    });
+    let res = outbox::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(outbox::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(res)
+}
+
 /// Records that a digest carried these reminders to this recipient.
 pub async fn record_digest_items(
     db: &impl ConnectionTrait,
@@ -135,11 +177,29 @@ pub async fn record_digest_items(
     Ok(())
 }
 
+/// On PostgreSQL, `keys` as one text parameter for `= ANY(string_to_array($1, chr(31)))`: one
+/// statement with one parameter instead of one `IN` of 500 parameters per 500 keys, which
+/// PostgreSQL plans anew each time (unless a key holds the separator).
+fn pg_key_list(db: &impl ConnectionTrait, keys: &[String]) -> Option<String> {
+    (db.get_database_backend() == DbBackend::Postgres && !keys.iter().any(|k| k.contains('\u{1f}')))
+        .then(|| keys.join("\u{1f}"))
+}
+
 /// Of `keys`, those already queued as messages of their own.
 pub async fn queued_keys(
     db: &impl ConnectionTrait,
     keys: &[String],
 ) -> Result<std::collections::HashSet<String>, DbErr> {
+    if let Some(joined) = pg_key_list(db, keys) {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT dedupe_key FROM outbox WHERE dedupe_key = ANY(string_to_array($1, chr(31)))",
+                [joined.into()],
+            ))
+            .await?;
+        return rows.iter().map(|r| r.try_get("", "dedupe_key")).collect();
+    }
     let mut found = std::collections::HashSet::new();
     for chunk in keys.chunks(500) {
         let rows: Vec<String> = outbox::Entity::find()
@@ -159,6 +219,19 @@ pub async fn digested(
     db: &impl ConnectionTrait,
     keys: &[String],
 ) -> Result<std::collections::HashSet<(String, String)>, DbErr> {
+    if let Some(joined) = pg_key_list(db, keys) {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT reminder_key, recipient FROM outbox_reminder WHERE reminder_key = ANY(string_to_array($1, chr(31)))",
+                [joined.into()],
+            ))
+            .await?;
+        return rows
+            .iter()
+            .map(|r| Ok((r.try_get("", "reminder_key")?, r.try_get("", "recipient")?)))
+            .collect();
+    }
     let mut found = std::collections::HashSet::new();
     for chunk in keys.chunks(500) {
         let rows: Vec<(String, String)> = outbox_reminder::Entity::find()

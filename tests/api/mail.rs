@@ -180,9 +180,17 @@ async fn reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_fil
         "johan@fargfasad.example, ahmed.yusuf@malmo.example"
     );
 
-    // A second run queues and sends nothing.
+    // A second run queues and sends nothing: it does not even read an agreement again, as each
+    // one's next sweep day is later.
     let second = run(&app, &s, &m).await;
-    assert_eq!((second.sweep.queued, second.sweep.already_queued), (0, 10));
+    assert_eq!(
+        (
+            second.sweep.read,
+            second.sweep.queued,
+            second.sweep.already_queued
+        ),
+        (0, 0, 0)
+    );
     assert_eq!(second.send.claimed, 0);
     assert_eq!(sink.messages().len(), 10);
     assert_eq!(rows(&app).await.len(), 10);
@@ -392,6 +400,29 @@ async fn two_sweeps_at_once_queue_each_reminder_once(app: TestApp) {
     assert_eq!(rows(&app).await.len(), 10);
 }
 
+async fn changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement(app: TestApp) {
+    app.load_examples().await;
+    let mut s = (*app.registry.settings).clone();
+    let t = templates();
+    let db = &app.registry.db;
+    let swept = async |s: &Settings, day: chrono::NaiveDate| {
+        sweep(db, day, s, &t)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let first = swept(&s, sample_today()).await;
+    assert_eq!((first.read, first.queued), (13, 10), "{first:?}");
+    assert_eq!(swept(&s, sample_today()).await.read, 0);
+
+    s.reminders.report = vec![21, 14, 7, 0];
+    let new_ladders = swept(&s, sample_today()).await;
+    assert_eq!(new_ladders.read, 13, "{new_ladders:?}");
+    assert_eq!(swept(&s, sample_today()).await.read, 0);
+
+    let earlier = sample_today() - chrono::Days::new(7);
+    assert_eq!(swept(&s, earlier).await.read, 13);
+}
+
 async fn put_changed(app: &TestApp, reference: &str, change: impl FnOnce(&mut serde_json::Value)) {
     let before = app.agreement(reference).await;
     let mut doc = before.body["agreement"].clone();
@@ -424,7 +455,12 @@ async fn a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none(app:
     .await;
     let second = run(&app, &s, &m).await;
 
-    assert_eq!((second.sweep.due, second.sweep.queued), (9, 1), "{second}");
+    // Only the two edited agreements are read again: the moved option is due, the report is not.
+    assert_eq!(
+        (second.sweep.read, second.sweep.due, second.sweep.queued),
+        (2, 1, 1),
+        "{second}"
+    );
     assert_eq!(second.send.sent, 1);
     let keys: Vec<String> = rows(&app).await.into_iter().map(|r| r.dedupe_key).collect();
     assert!(
@@ -489,4 +525,5 @@ crate::on_both_backends!(
     a_digest_sends_each_recipient_one_message_a_day,
     two_sweeps_at_once_queue_each_reminder_once,
     a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none,
+    changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement,
 );
