@@ -400,6 +400,50 @@ async fn two_sweeps_at_once_queue_each_reminder_once(app: TestApp) {
     assert_eq!(rows(&app).await.len(), 10);
 }
 
+async fn two_sweeps_and_two_senders_at_once_deliver_each_reminder_exactly_once(app: TestApp) {
+    app.load_examples().await;
+    let sink = SmtpSink::start().await;
+    let mut s = smtp_settings(&app, sink.port);
+    // One message per claim, so the two senders race for every row.
+    s.notify.batch_size = 1;
+    let t = templates();
+    let (m1, m2) = (mailer(&s), mailer(&s));
+    let db = &app.registry.db;
+    let pass = async |m: &Mailer| {
+        let swept = sweep(db, sample_today(), &s, &t)
+            .await
+            .unwrap_or_else(|e| panic!("sweep on {:?}: {e}", app.backend));
+        let sent = send_due(db, m, &s.notify, Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("send on {:?}: {e}", app.backend));
+        (swept, sent)
+    };
+
+    let ((sw1, se1), (sw2, se2)) = tokio::join!(pass(&m1), pass(&m2));
+    // Whatever one pass queued after the other had begun sending is left for a last pass.
+    let last = send_due(db, &m1, &s.notify, Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("send on {:?}: {e}", app.backend));
+
+    assert_eq!(sw1.queued + sw2.queued, 10, "{sw1:?} {sw2:?}");
+    assert_eq!(
+        se1.sent + se2.sent + last.sent,
+        10,
+        "{se1:?} {se2:?} {last:?}"
+    );
+    let got = sink.messages();
+    let ids: HashSet<String> = got
+        .iter()
+        .map(|g| header(&parse(g), "Message-ID"))
+        .collect();
+    assert_eq!(got.len(), 10, "a message was delivered twice or not at all");
+    assert_eq!(ids.len(), 10);
+    assert!(
+        rows(&app).await.iter().all(|r| r.state == "sent"),
+        "every row is marked sent"
+    );
+}
+
 async fn changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement(app: TestApp) {
     app.load_examples().await;
     let mut s = (*app.registry.settings).clone();
@@ -524,6 +568,7 @@ crate::on_both_backends!(
     without_an_smtp_server_messages_are_written_as_eml_files,
     a_digest_sends_each_recipient_one_message_a_day,
     two_sweeps_at_once_queue_each_reminder_once,
+    two_sweeps_and_two_senders_at_once_deliver_each_reminder_exactly_once,
     a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none,
     changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement,
 );
