@@ -462,7 +462,7 @@ async fn batch_throughput(
 async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
     let user = avtal::db::users::insert_user(
         &registry.db,
-        "bench@avtal.example",
+        &format!("bench-{}@avtal.example", std::process::id()),
         "!",
         avtal::domain::access::Role::Admin,
         None,
