@@ -11,6 +11,8 @@
 //! - `export`: seed (once, the same databases as `list`) N agreements for each N given, then run the
 //!   real CLI (`avtal export`) under `/usr/bin/time` per format, reporting time and peak memory.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,7 @@ use avtal::transfer::{self, RegistryFile};
 use avtal::web::{self, AppState};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use common::api_client;
 use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait, TransactionTrait};
 
@@ -799,35 +802,6 @@ async fn notify(
         rate(messages.len(), lettre_time),
     );
     Ok(())
-}
-
-/// An admin user (no password: it cannot sign in) with one API token, stored directly, and a
-/// client that sends the token: every route but `/health` needs one.
-async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
-    let user = avtal::db::users::insert_user(
-        &registry.db,
-        &format!("bench-{}@avtal.example", std::process::id()),
-        "!",
-        avtal::domain::access::Role::Admin,
-        None,
-    )
-    .await?;
-    let token = format!("avt_{}", avtal::accounts::new_secret()?);
-    avtal::db::users::insert_token(
-        &registry.db,
-        user.id,
-        "bench",
-        &avtal::accounts::secret_hash(&token),
-    )
-    .await?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
-    );
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?)
 }
 
 /// Seeds (once) a database of each count, then runs `avtal export` on it per format under

@@ -20,6 +20,8 @@
 //! Needs `AVTAL_TYPST`; `soffice`, `pandoc` and `pdftotext` for the LibreOffice route (skipped with
 //! `--soffice-runs 0`). Run with no arguments (as `cargo test --all-targets` does) it does nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -38,6 +40,7 @@ use avtal::transfer::{self, RegistryFile};
 use avtal::web::{self, AppState};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
+use common::api_client;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -455,33 +458,4 @@ async fn batch_throughput(
         rate(service) / rate(bare) * 100.0
     );
     Ok(())
-}
-
-/// An admin user (no password: it cannot sign in) with one API token, stored directly, and a
-/// client that sends the token: every route but `/health` needs one.
-async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
-    let user = avtal::db::users::insert_user(
-        &registry.db,
-        &format!("bench-{}@avtal.example", std::process::id()),
-        "!",
-        avtal::domain::access::Role::Admin,
-        None,
-    )
-    .await?;
-    let token = format!("avt_{}", avtal::accounts::new_secret()?);
-    avtal::db::users::insert_token(
-        &registry.db,
-        user.id,
-        "bench",
-        &avtal::accounts::secret_hash(&token),
-    )
-    .await?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
-    );
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?)
 }
