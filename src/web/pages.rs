@@ -256,6 +256,14 @@ impl IntoResponse for PageError {
                 let text: Vec<String> = v.iter().map(rule_sv).collect();
                 error_page(status, Some(&text.join(" ")))
             }
+            // Say which parameter was wrong and why, as the JSON API does.
+            AppError::BadRequest { field, message } => {
+                let detail = match field {
+                    Some(f) => format!("{f}: {message}"),
+                    None => message,
+                };
+                error_page(status, Some(&detail))
+            }
             _ => error_page(status, None),
         }
     }

@@ -284,6 +284,14 @@ async fn the_audit_csv_parses_and_holds_the_filtered_entries(app: TestApp) {
     )
     .await;
     assert_eq!(status, 400);
+    // The log page names the parameter it could not use.
+    let (status, page) = text(
+        &auditor,
+        format!("{}/audit?actor=nobody%40x.example", app.address),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("actor:"), "{page}");
     assert_eq!(get("from=nope").await.unwrap().status().as_u16(), 400);
 }
 
