@@ -10,15 +10,14 @@
 //! PDF/A through the typst CLI, and stores the PDF with its hash. `export` streams the filtered
 //! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`).
 
-pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
-pub mod export;
+pub mod format;
 pub mod links;
 pub mod notify;
 pub mod registry;
-pub mod transfer;
+pub mod samples;
 pub mod web;

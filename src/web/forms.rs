@@ -22,9 +22,8 @@ use super::AppState;
 use super::auth::{Acting, Csrf};
 use super::error::AppError;
 use super::pages::{self, PageError, base, render, rule_sv};
-use crate::accounts;
 use crate::db::store::{self, Stored};
-use crate::documents::{self, DocumentRequest};
+use crate::documents::DocumentRequest;
 use crate::domain::access::Principal;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::{
@@ -36,6 +35,7 @@ use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Sek;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{EmailAddress, Violation};
+use crate::registry::accounts;
 use crate::registry::{AgreementAction, RegistryError};
 
 type Fields = HashMap<String, String>;
@@ -1601,7 +1601,9 @@ pub async fn generate_document(
         template: get(&f, "template").to_owned(),
         ..DocumentRequest::default()
     };
-    match documents::generate(&state.registry, &key, &req, &state.registry.actor).await {
+    match crate::registry::documents::generate(&state.registry, &key, &req, &state.registry.actor)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{key}?ok=document")).into_response()),
         Err(e) => match AppError::from(e) {
             AppError::Invalid(v) => reshow_agreement(&state, &user, csrf, &key, &v).await,
