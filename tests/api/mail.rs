@@ -574,14 +574,15 @@ fn message(key: &str, subject: &str) -> outbox::NewMessage {
         dedupe_key: key.to_owned(),
         reference: "AGR-2025-0013".into(),
         kind: "option_decide_by".into(),
-        to: vec!["avtal@haninge.example".into()],
+        to: vec![
+            avtal::domain::party::EmailAddress::parse("avtal@haninge.example")
+                .unwrap_or_else(|e| panic!("{e}")),
+        ],
         cc: Vec::new(),
-        content: avtal::notify::message::Content {
-            subject: subject.to_owned(),
-            text: "text".into(),
-            html: "<p>html</p>".into(),
-            ics: String::new(),
-        },
+        subject: subject.to_owned(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+        ics: String::new(),
         message_id: format!("<{subject}@avtal.test>"),
     }
 }
@@ -628,7 +629,7 @@ async fn a_title_with_markup_is_escaped_in_the_reminders_html(app: TestApp) {
     let hostile = "<script>alert(1)</script> & <b>fet</b>";
     put_changed(&app, "AGR-2025-0004", |doc| doc["title"] = hostile.into()).await;
     let s = (*app.registry.settings).clone();
-    sweep(&app.registry.db, sample_today(), &s, &templates())
+    sweep(&app.registry.db, sample_today(), &s, &composer(&s))
         .await
         .unwrap_or_else(|e| panic!("sweep: {e}"));
     let row = rows(&app)
