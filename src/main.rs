@@ -422,10 +422,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = &registry.settings;
             let today = today.unwrap_or_else(|| settings.today());
             if !dry_run {
-                let templates = notify::message::Templates::new()?;
+                let composer = notify::Composer::new(settings)?;
                 let mailer = notify::mailer::Mailer::from_settings(settings)?;
                 let summary = registry
-                    .run_reminders(&templates, &mailer, today, chrono::Utc::now())
+                    .run_reminders(&composer, &mailer, today, chrono::Utc::now())
                     .await?;
                 match format {
                     NotifyFormat::Text => {
@@ -656,7 +656,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
         eprintln!("e-mail reminders are off (notify.interval_seconds = 0)");
         return Ok(());
     }
-    let templates = notify::message::Templates::new()?;
+    let composer = notify::Composer::new(&settings)?;
     let mailer = notify::mailer::Mailer::from_settings(&settings)?;
     if let Some(dir) = &mailer.file_dir {
         eprintln!(
@@ -673,7 +673,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
             ticks.tick().await;
             let today = settings.today();
             if let Err(e) = registry
-                .run_reminders(&templates, &mailer, today, chrono::Utc::now())
+                .run_reminders(&composer, &mailer, today, chrono::Utc::now())
                 .await
             {
                 tracing::error!(error = %e, "the reminder run failed; the next one tries again");

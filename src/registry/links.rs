@@ -42,8 +42,8 @@ pub struct NewFeed {
     pub replaced: u64,
 }
 
-fn internal(message: String) -> RegistryError {
-    RegistryError::Store(StoreError::Db(sea_orm::DbErr::Custom(message)))
+fn internal(e: crate::error::Unexpected) -> RegistryError {
+    RegistryError::Store(e.into())
 }
 
 impl Registry {

@@ -8,22 +8,23 @@ use super::{Registry, RegistryError};
 
 /// A queued e-mail as stored.
 pub use crate::db::entities::outbox::Model as OutboxRow;
+use crate::db::outbox;
+pub use crate::db::outbox::OutboxState;
 use crate::domain::agreement::Reference;
+use crate::notify::Composer;
 use crate::notify::mailer::Mailer;
-use crate::notify::message::Templates;
-use crate::notify::outbox::{self, OutboxState};
 use crate::notify::{self, NotifyError, Plan, RunSummary};
 
 impl Registry {
     /// Sweeps the deadlines of `today` into the outbox and sends what is due, as of `now`.
     pub async fn run_reminders(
         &self,
-        templates: &Templates,
+        composer: &Composer,
         mailer: &Mailer,
         today: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<RunSummary, NotifyError> {
-        notify::run_once(&self.db, &self.settings, templates, mailer, today, now).await
+        notify::run_once(&self.db, &self.settings, composer, mailer, today, now).await
     }
 
     /// The reminders a sweep on `today` would queue, read in one snapshot; nothing is written.

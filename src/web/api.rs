@@ -17,9 +17,9 @@ use crate::domain::dates::parse_iso_date;
 use crate::domain::deadlines::{Deadline, ReminderLadders, deadlines};
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{Contact, EmailAddress, Organisation};
-use crate::notify::outbox::OutboxState;
 use crate::registry::AgreementAction;
 use crate::registry::reminders::OutboxRow;
+use crate::registry::reminders::OutboxState;
 use crate::registry::{AgreementFilter, AgreementPage, ReservedFilter, SortKey, Stored};
 
 /// Largest page size of a list.

@@ -19,10 +19,10 @@ use crate::domain::{agreement::Agreement, agreement::ReportingObligation};
 use crate::links::files::{self, FileType};
 use crate::links::sha256_hex;
 use crate::links::token::{LinkClaims, Purpose, TokenError};
-use crate::notify::message::swedish_date;
 use crate::registry::StoreError;
 use crate::registry::links::Upload;
 use crate::registry::{AgreementAction, RegistryError};
+use crate::text::swedish_date;
 
 static PAGES: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     let mut tera = Tera::default();

@@ -394,7 +394,7 @@ pub async fn start(
     let failed = if user.role == Role::Enterprise {
         Vec::new()
     } else {
-        reg.outbox(Some(crate::notify::outbox::OutboxState::Failed), 50)
+        reg.outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
             .await?
             .into_iter()
         // An officer sees the failures of its own organisation's agreements.
