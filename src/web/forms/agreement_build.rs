@@ -740,6 +740,9 @@ mod tests {
         }
     }
 
+    /// A change to one input of a form.
+    type Edit = fn(&mut AgreementForm, &str);
+
     /// Each input that does not parse is refused under its own name, and nothing else is.
     #[test]
     fn every_input_that_does_not_parse_is_named_in_its_violation() {
@@ -750,7 +753,7 @@ mod tests {
         }) else {
             panic!("an IOP example with contributions and reports");
         };
-        let cases: &[(&str, &str, fn(&mut AgreementForm, &str))] = &[
+        let cases: &[(&str, &str, Edit)] = &[
             ("kind", "lease", |f, v| f.kind = v.into()),
             ("reference", "x", |f, v| f.reference = v.into()),
             ("signed_on", "igår", |f, v| f.signed_on = v.into()),
