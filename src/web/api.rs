@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::auth::Acting;
 use super::error::AppError;
 use super::extract::{ApiJson, ApiQuery};
+use super::state::AppState;
 use crate::config::Settings;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::*;

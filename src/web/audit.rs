@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::AppState;
 use super::api::MAX_LIMIT;
 use super::error::AppError;
 use super::extract::ApiQuery;
+use super::state::AppState;
 use crate::domain::agreement::Reference;
 use crate::domain::audit::{Change, VerifyOutcome, diff, end_of_day, start_of_day};
 use crate::domain::dates::parse_iso_date;

@@ -17,10 +17,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::AppError;
-use super::pages::{self, Ui};
 use super::policy::{self, Rule};
+use super::state::AppState;
+use super::ui::{self, Csrf};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::Reference;
 use crate::registry::accounts;
@@ -36,9 +36,22 @@ pub const LOGIN_COOKIE: &str = "avtal_login";
 /// How long a login form's token lasts.
 const LOGIN_TOKEN_SECONDS: i64 = 2 * 3600;
 
-/// The CSRF token of the request's session, for the forms a page renders.
-#[derive(Debug, Clone)]
-pub struct Csrf(pub String);
+/// What the pages share besides the registry: the login limiter and the cookie policy.
+#[derive(Debug, Default)]
+pub struct Ui {
+    /// Failed-login counters.
+    pub limiter: LoginLimiter,
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// Makes `Arc<Ui>` for the router.
+pub fn ui(secure_cookies: bool) -> Arc<Ui> {
+    Arc::new(Ui {
+        limiter: LoginLimiter::default(),
+        secure_cookies,
+    })
+}
 
 /// Failed logins allowed per account and per IP address within [`LOCKOUT_WINDOW`].
 pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
@@ -147,7 +160,7 @@ fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
         let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
         Redirect::to(&format!("/login?next={next}")).into_response()
     } else {
-        pages::error_page(status, Some(message).filter(|m| !m.is_empty()))
+        ui::error_page(status, Some(message).filter(|m| !m.is_empty()))
     }
 }
 
@@ -456,7 +469,7 @@ fn login_response(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let mut resp = pages::login(email, next, token, error, status);
+    let mut resp = ui::login(email, next, token, error, status);
     // The form holds this browser's login token: no cache may keep it for another.
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -7,10 +7,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::AppState;
 use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiJson;
+use super::state::AppState;
 use crate::documents::DocumentRequest;
 use crate::documents::manifest::{EventKind, RequiredField};
 use crate::domain::agreement::Reference;

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::AppState;
 use super::api::AgreementListQuery;
 use super::error::AppError;
+use super::state::AppState;
 use crate::domain::agreement::Reference;
 use crate::domain::ocds::{self, PackageMeta, ReleaseMeta};
 use crate::registry::export::{self, ExportOptions, Format, Sink};

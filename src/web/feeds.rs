@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::error::AppError;
+use super::state::AppState;
 use crate::domain::party::EmailAddress;
 use crate::registry::links::NewFeed;
 

@@ -1,5 +1,6 @@
-//! The auditor's pages: an agreement as it stood on a date, the fields changed between two
-//! dates, the verification of the audit chain, and the filtered change log as CSV for Excel.
+//! The auditor's pages: the change log, an agreement as it stood on a date, the fields changed
+//! between two dates, the verification of the audit chain, and the filtered change log as CSV
+//! for Excel.
 //! Thin handlers over `crate::registry::audit` and `crate::domain::audit`, shown in Swedish.
 
 use std::collections::HashMap;
@@ -13,13 +14,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::api::MAX_LIMIT;
 use super::audit::AuditQuery;
-use super::auth::Csrf;
 use super::error::AppError;
 use super::extract::ApiQuery;
-use super::pages::{PageError, base, render};
+use super::state::AppState;
+use super::ui::Csrf;
+use super::ui::{PageError, base, render};
 use crate::domain::access::Principal;
 use crate::domain::agreement::Reference;
 use crate::domain::audit::{ProblemKind, diff, end_of_day};
@@ -27,30 +28,6 @@ use crate::domain::dates::parse_iso_date;
 use crate::registry::accounts;
 use crate::registry::audit::{AuditFilter, AuditItem};
 use crate::registry::export::{csv_for_excel, excel_safe, write_csv_record};
-
-/// The templates of these pages, added to the pages' set in `pages`.
-pub const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "history_as_of.html",
-        include_str!("../../templates/web/history_as_of.html"),
-    ),
-    (
-        "history_diff.html",
-        include_str!("../../templates/web/history_diff.html"),
-    ),
-    (
-        "history_verify.html",
-        include_str!("../../templates/web/history_verify.html"),
-    ),
-    (
-        "history_form.html",
-        include_str!("../../templates/web/history_form.html"),
-    ),
-    (
-        "export_links.html",
-        include_str!("../../templates/web/export_links.html"),
-    ),
-];
 
 /// Swedish names of the agreement's sections and of a few fields, by JSON path.
 static FIELDS_SV: std::sync::LazyLock<HashMap<String, String>> = std::sync::LazyLock::new(|| {
@@ -65,24 +42,6 @@ pub fn field_sv(path: &str) -> String {
     }
     let section = path.split(['.', '[']).next().unwrap_or_default();
     FIELDS_SV.get(section).cloned().unwrap_or_default()
-}
-
-/// Adds the filters these templates use: `url_part` percent-encodes a query parameter's name or
-/// value (tera's built-in `urlencode_strict` is not compiled in).
-pub fn register_filters(t: &mut tera::Tera) {
-    t.register_filter(
-        "url_part",
-        |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
-            let raw = match v {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            Ok(Value::String(
-                form_urlencoded::byte_serialize(raw.as_bytes()).collect(),
-            ))
-        },
-    );
 }
 
 /// Query of the as-of page.
@@ -427,6 +386,60 @@ pub async fn export_csv(
 /// The day in Sweden of an instant (the day a log entry belongs to on the pages).
 pub fn swedish_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&chrono_tz::Europe::Stockholm).date_naive()
+}
+
+/// `GET /audit`: the change log for admins, officers and auditors, newest first, with the
+/// acting user's address beside `user:<id>`.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Extension(user): Extension<Principal>,
+    csrf: Option<Extension<Csrf>>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+    raw: axum::extract::RawQuery,
+) -> Result<Response, PageError> {
+    let (filter, page, limit) = q.to_filter()?;
+    let filter = resolve_actor(&state, filter).await?;
+    let result = state.registry.audit_page(&filter, page, limit).await?;
+    let users: HashMap<String, String> = accounts::list_users(&state.registry)
+        .await?
+        .into_iter()
+        .map(|u| (format!("user:{}", u.id), u.email))
+        .collect();
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(raw.0.unwrap_or_default().as_bytes())
+            .into_owned()
+            .filter(|(k, v)| !v.is_empty() && k != "page")
+            .collect();
+    let link = |p: u64| {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .append_pair("page", &p.to_string())
+            .finish();
+        format!("/audit?{q}")
+    };
+    let pages = result.total.div_ceil(limit).max(1);
+    let rows: Vec<Value> = result
+        .items
+        .iter()
+        .map(|e| {
+            json!({"id": e.id, "at": e.at.format("%Y-%m-%d %H:%M:%S").to_string(), "actor": e.actor,
+                   "who": users.get(&e.actor), "action": e.action, "entity_kind": e.entity_kind,
+                   "entity_key": e.entity_key, "agreement": e.agreement,
+                   "hash": e.hash.get(..12).unwrap_or_default(),
+                   "day": swedish_day(e.at).to_string(),
+                   "day_before": swedish_day(e.at).pred_opt().map(|d| d.to_string())})
+        })
+        .collect();
+    let current: HashMap<String, String> = params.iter().cloned().collect();
+    let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
+    ctx.insert("rows", &rows);
+    ctx.insert("total", &result.total);
+    ctx.insert("page", &result.page);
+    ctx.insert("pages", &pages);
+    ctx.insert("q", &current);
+    ctx.insert("prev_link", &(page > 1).then(|| link(page - 1)));
+    ctx.insert("next_link", &(page < pages).then(|| link(page + 1)));
+    Ok(render("audit.html", &ctx, StatusCode::OK))
 }
 
 #[cfg(test)]

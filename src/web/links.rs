@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::AppState;
+use super::state::AppState;
 use crate::domain::codes::OccurrenceState;
 use crate::domain::reports::{self, FoundOccurrence};
 use crate::domain::{agreement::Agreement, agreement::ReportingObligation};
@@ -232,7 +232,7 @@ fn occurrence_view<'a>(state: &AppState, token: &'a str, o: &'a Opened) -> Occur
         token,
         reference: o.agreement.reference.as_str(),
         title: &o.agreement.title,
-        report_kind: super::pages::label_sv(None, &o.found.occurrence.kind),
+        report_kind: super::ui::label_sv(None, &o.found.occurrence.kind),
         description: ob.and_then(|ob| ob.description.as_deref()),
         final_report: o.found.occurrence.final_report,
         period_end: swedish_date(o.found.occurrence.period_end),
@@ -284,7 +284,7 @@ fn done_view<'a>(o: &'a Opened, what: &'static str) -> DoneView<'a> {
     DoneView {
         what,
         reference: o.agreement.reference.as_str(),
-        report_kind: super::pages::label_sv(None, &o.found.occurrence.kind),
+        report_kind: super::ui::label_sv(None, &o.found.occurrence.kind),
         period_end: swedish_date(o.found.occurrence.period_end),
         due: swedish_date(o.found.occurrence.due),
         file_name: None,

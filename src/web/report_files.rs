@@ -8,9 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::AppState;
 use super::error::AppError;
 use super::links::{FormFileError, media_type_of, read_form_file};
+use super::state::AppState;
 use crate::domain::agreement::Reference;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::party::Violation;

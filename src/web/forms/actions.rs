@@ -20,10 +20,12 @@ use crate::domain::money::Sek;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::Violation;
 use crate::registry::{AgreementAction, RegistryError, StoreError};
-use crate::web::AppState;
-use crate::web::auth::{Acting, Csrf};
+use crate::web::auth::Acting;
 use crate::web::error::AppError;
-use crate::web::pages::{self, PageError, render, rule_sv};
+use crate::web::pages;
+use crate::web::state::AppState;
+use crate::web::ui::Csrf;
+use crate::web::ui::{PageError, render, rule_sv};
 
 /// The inputs of the action forms; each action reads the ones it needs.
 #[derive(Debug, Default, Deserialize)]

@@ -23,10 +23,11 @@ use crate::domain::codes::{
 };
 use crate::domain::party::Violation;
 use crate::registry::{RegistryError, StoreError, Stored};
-use crate::web::AppState;
-use crate::web::auth::{Acting, Csrf};
+use crate::web::auth::Acting;
 use crate::web::error::AppError;
-use crate::web::pages::{PageError, base, render, rule_sv};
+use crate::web::state::AppState;
+use crate::web::ui::Csrf;
+use crate::web::ui::{PageError, base, render, rule_sv};
 
 /// The agreement being edited: its reference and the version the form was read at.
 type Editing<'a> = Option<(&'a str, i32)>;

@@ -12,10 +12,11 @@ use super::body;
 use crate::domain::access::Principal;
 use crate::registry::RegistryError;
 use crate::registry::accounts;
-use crate::web::AppState;
-use crate::web::auth::{Acting, Csrf};
+use crate::web::auth::Acting;
 use crate::web::error::AppError;
-use crate::web::pages::{PageError, base, render, rule_sv};
+use crate::web::state::AppState;
+use crate::web::ui::Csrf;
+use crate::web::ui::{PageError, base, render, rule_sv};
 
 /// `GET /tokens`: the user's API tokens.
 pub async fn tokens(

@@ -11,9 +11,11 @@ use super::body;
 use crate::domain::access::Principal;
 use crate::registry::RegistryError;
 use crate::registry::accounts;
-use crate::web::AppState;
-use crate::web::auth::{Acting, Csrf};
-use crate::web::pages::{FlashQuery, PageError, base, render, rule_sv};
+use crate::web::auth::Acting;
+use crate::web::pages::FlashQuery;
+use crate::web::state::AppState;
+use crate::web::ui::Csrf;
+use crate::web::ui::{PageError, base, render, rule_sv};
 
 /// `GET /admin/users`: every user, with a form to deactivate each active one (admins only).
 pub async fn admin_users(
