@@ -114,6 +114,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Look at the reminder e-mail outbox and queue failed messages again.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Render a contract document (PDF/A) from a template, store it with its hash, and write it out.
     Render {
         /// The agreement's reference, e.g. AGR-2025-0001.
@@ -140,6 +145,25 @@ enum Command {
         /// Report kind, optionally `kind@YYYY-MM-DD` for one period (report_request).
         #[arg(long)]
         report: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List the messages in a state (default: failed), newest first.
+    List {
+        /// pending, sending, sent or failed.
+        #[arg(long, default_value = "failed")]
+        state: String,
+    },
+    /// Queue failed messages again (audited): every failed one, or the one with an id.
+    Retry {
+        /// Every failed message.
+        #[arg(long, required_unless_present = "id", conflicts_with = "id")]
+        failed: bool,
+        /// One message, by the id `avtal outbox list` shows.
+        #[arg(long)]
+        id: Option<i64>,
     },
 }
 
@@ -436,7 +460,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     &composer,
                     &mailer,
                     today,
-                    chrono::Utc::now(),
+                    notify::mailer::SystemClock,
                 )
                 .await?;
                 match format {
@@ -539,6 +563,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if generated {
                 println!("{password}");
             }
+        }
+        Command::Outbox {
+            command: OutboxCommand::List { state },
+        } => {
+            let registry = open(&cli).await?;
+            let Some(state) = db::outbox::OutboxState::parse(state) else {
+                bail!("--state {state:?} is not pending, sending, sent or failed");
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "id\treference\tkind\tattempts\tcreated_at\tlast_error")?;
+            for m in registry.outbox(Some(state), 10_000).await? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    m.id,
+                    m.reference,
+                    m.kind,
+                    m.attempts,
+                    m.created_at.format("%Y-%m-%d %H:%M"),
+                    m.last_error.unwrap_or_default()
+                )?;
+            }
+        }
+        Command::Outbox {
+            command: OutboxCommand::Retry { id, .. },
+        } => {
+            let registry = open(&cli).await?;
+            let ids = id.map(|i| vec![i]);
+            let queued = registry
+                .retry_outbox(ids.as_deref(), chrono::Utc::now())
+                .await?;
+            println!(
+                "{} message(s) queued again; the next send pass sends them",
+                queued.len()
+            );
         }
         Command::Audit {
             command: AuditCommand::Verify,
@@ -669,7 +728,8 @@ async fn render_all(
     Ok(())
 }
 
-/// Runs sweep + send every `notify.interval_seconds` in the background; errors are logged and
+/// Runs the sweep and the send pass every `notify.interval_seconds` in the background, as two
+/// tasks: a slow or unreachable mail server never holds up the daily sweep. Errors are logged and
 /// the next run tries again.
 fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
     let settings = Arc::clone(&registry.settings);
@@ -685,25 +745,47 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let db = registry.db.clone();
     let every = std::time::Duration::from_secs(settings.notify.interval_seconds);
+    let (db, sweep_settings) = (registry.db.clone(), Arc::clone(&settings));
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let today = settings.today();
-            if let Err(e) = notify::run_once(
+            let today = sweep_settings.today();
+            match notify::sweep(&db, &sweep_settings, &composer, today, chrono::Utc::now()).await {
+                Ok(s) => tracing::info!(%today, due = s.due, queued = s.queued, "reminder sweep"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the reminder sweep failed; the next one tries again");
+                }
+            }
+        }
+    });
+    let db = registry.db.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match notify::mailer::send_due(
                 &db,
-                &settings,
-                &composer,
                 &mailer,
-                today,
-                chrono::Utc::now(),
+                &settings.notify,
+                notify::mailer::SystemClock,
             )
             .await
             {
-                tracing::error!(error = %e, "the reminder run failed; the next one tries again");
+                Ok(s) if s.claimed > 0 => tracing::info!(
+                    sent = s.sent,
+                    retrying = s.retrying,
+                    failed = s.failed,
+                    deferred = s.deferred,
+                    "reminder send pass"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the send pass failed; the next one tries again");
+                }
             }
         }
     });

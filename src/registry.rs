@@ -20,6 +20,8 @@ use crate::domain::party::{
 use crate::domain::rules::{self, Facts};
 use crate::domain::{actions, reports};
 
+mod outbox;
+
 /// Why a use case refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

@@ -549,12 +549,13 @@ pub struct OutboxQuery {
     pub limit: Option<u64>,
 }
 
-/// `GET /api/v1/outbox?state=failed`: queued e-mail, e.g. the messages that could not be sent.
+/// `GET /api/v1/outbox?state=failed`: queued e-mail, e.g. the messages that could not be sent
+/// (an officer sees its organisation's agreements' messages).
 pub async fn list_outbox(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> Result<Json<Vec<crate::db::entities::outbox::Model>>, AppError> {
-    use crate::db::outbox::{self, OutboxState};
+    use crate::db::outbox::OutboxState;
     let filter = q
         .state
         .as_deref()
@@ -568,8 +569,5 @@ pub async fn list_outbox(
         })
         .transpose()?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    let rows = outbox::list(&state.registry.db, filter, limit)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Json(rows))
+    Ok(Json(state.registry.outbox(filter, limit).await?))
 }
