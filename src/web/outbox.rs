@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Acting, Csrf};
 use super::pages::{PageError, base, render};
-use crate::db::outbox::OutboxState;
 use crate::domain::access::Principal;
+use crate::registry::reminders::{OutboxRow, OutboxState};
 
 /// What a re-queueing did.
 #[derive(Debug, Serialize)]
@@ -62,7 +62,7 @@ pub async fn outbox_page(
         .registry
         .outbox(Some(OutboxState::Pending), 500)
         .await?;
-    let rows = |list: &[crate::db::entities::outbox::Model]| -> Vec<serde_json::Value> {
+    let rows = |list: &[OutboxRow]| -> Vec<serde_json::Value> {
         list.iter()
             .map(|m| {
                 serde_json::json!({
