@@ -49,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../../templates/web/audit.html")),
     ("users.html", include_str!("../../templates/web/users.html")),
     (
+        "outbox.html",
+        include_str!("../../templates/web/outbox.html"),
+    ),
+    (
         "history_as_of.html",
         include_str!("../../templates/web/history_as_of.html"),
     ),
