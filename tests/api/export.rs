@@ -321,9 +321,11 @@ fn run_into_closed_pipe(app: &TestApp, args: &[&str]) -> (Option<i32>, String) {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("run avtal: {e}"));
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for avtal: {e}"));
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
