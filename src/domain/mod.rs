@@ -13,3 +13,4 @@ pub mod org_number;
 pub mod party;
 pub mod reports;
 pub mod rules;
+pub mod terms;
