@@ -82,6 +82,9 @@ pub enum RenderError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something else failed unexpectedly.
+    #[error(transparent)]
+    Unexpected(#[from] crate::error::Unexpected),
 }
 
 impl From<sea_orm::DbErr> for RenderError {
@@ -321,7 +324,7 @@ impl Renderer {
             .get(&view.template.name)
             .ok_or_else(|| RenderError::UnknownTemplate(view.template.name.clone()))?;
         let data = serde_json::to_vec_pretty(view)
-            .map_err(|e| RenderError::Io(std::io::Error::other(e)))?;
+            .map_err(|e| crate::error::Unexpected::new("cannot serialise a document view", e))?;
         let mut files = vec![
             ("avtal.typ", manifest::LAYOUT.as_bytes()),
             ("template.typ", t.source.as_bytes()),

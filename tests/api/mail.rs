@@ -5,10 +5,9 @@ use std::collections::HashSet;
 
 use avtal::config::{Settings, SmtpSettings, SmtpTls};
 use avtal::db::entities::outbox::Model as Row;
+use avtal::db::outbox::{self, OutboxState};
 use avtal::notify::mailer::{Mailer, send_due};
-use avtal::notify::message::Templates;
-use avtal::notify::outbox::{self, OutboxState};
-use avtal::notify::{RunSummary, run_once, sweep};
+use avtal::notify::{Composer, RunSummary, run_once};
 use chrono::{Duration, Utc};
 use mailparse::{MailHeaderMap, ParsedMail};
 
@@ -26,8 +25,18 @@ fn smtp_settings(app: &TestApp, port: u16) -> Settings {
     s
 }
 
-fn templates() -> Templates {
-    Templates::new().unwrap_or_else(|e| panic!("templates: {e}"))
+fn composer(s: &Settings) -> Composer {
+    Composer::new(s).unwrap_or_else(|e| panic!("composer: {e}"))
+}
+
+/// One sweep of the sample day, now.
+async fn sweep(
+    db: &sea_orm::DatabaseConnection,
+    today: chrono::NaiveDate,
+    s: &Settings,
+    c: &Composer,
+) -> Result<avtal::notify::SweepSummary, avtal::notify::NotifyError> {
+    avtal::notify::sweep(db, s, c, today, Utc::now()).await
 }
 
 fn mailer(s: &Settings) -> Mailer {
@@ -38,7 +47,7 @@ async fn run(app: &TestApp, s: &Settings, m: &Mailer) -> RunSummary {
     run_once(
         &app.registry.db,
         s,
-        &templates(),
+        &composer(s),
         m,
         sample_today(),
         Utc::now(),
@@ -252,7 +261,7 @@ async fn a_send_interrupted_by_a_crash_is_resent_with_the_same_message_id(app: T
     let sink = SmtpSink::start().await;
     let s = smtp_settings(&app, sink.port);
     let m = mailer(&s);
-    sweep(&app.registry.db, sample_today(), &s, &templates())
+    sweep(&app.registry.db, sample_today(), &s, &composer(&s))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let now = Utc::now();
@@ -383,7 +392,7 @@ async fn a_digest_sends_each_recipient_one_message_a_day(app: TestApp) {
 async fn two_sweeps_at_once_queue_each_reminder_once(app: TestApp) {
     app.load_examples().await;
     let s = (*app.registry.settings).clone();
-    let t = templates();
+    let t = composer(&s);
 
     let (a, b) = tokio::join!(
         sweep(&app.registry.db, sample_today(), &s, &t),
@@ -406,7 +415,7 @@ async fn two_sweeps_and_two_senders_at_once_deliver_each_reminder_exactly_once(a
     let mut s = smtp_settings(&app, sink.port);
     // One message per claim, so the two senders race for every row.
     s.notify.batch_size = 1;
-    let t = templates();
+    let t = composer(&s);
     let (m1, m2) = (mailer(&s), mailer(&s));
     let db = &app.registry.db;
     let pass = async |m: &Mailer| {
@@ -447,7 +456,7 @@ async fn two_sweeps_and_two_senders_at_once_deliver_each_reminder_exactly_once(a
 async fn changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement(app: TestApp) {
     app.load_examples().await;
     let mut s = (*app.registry.settings).clone();
-    let t = templates();
+    let t = composer(&s);
     let db = &app.registry.db;
     let swept = async |s: &Settings, day: chrono::NaiveDate| {
         sweep(db, day, s, &t)
@@ -560,7 +569,91 @@ fn serve_sweeps_and_sends_in_the_background() {
     );
 }
 
+fn message(key: &str, subject: &str) -> outbox::NewMessage {
+    outbox::NewMessage {
+        dedupe_key: key.to_owned(),
+        reference: "AGR-2025-0013".into(),
+        kind: "option_decide_by".into(),
+        to: vec![
+            avtal::domain::party::EmailAddress::parse("avtal@haninge.example")
+                .unwrap_or_else(|e| panic!("{e}")),
+        ],
+        cc: Vec::new(),
+        subject: subject.to_owned(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+        ics: String::new(),
+        message_id: format!("<{subject}@avtal.test>"),
+    }
+}
+
+async fn queueing_one_dedupe_key_twice_keeps_the_first_message_only(app: TestApp) {
+    let db = &app.registry.db;
+    let key = "AGR-2025-0013/option:1/2027-01-31/before:7";
+    let now = Utc::now();
+    let created = outbox::insert_many(db, vec![message(key, "first")], now)
+        .await
+        .unwrap_or_else(|e| panic!("first queueing: {e}"));
+    assert_eq!(created, 1);
+    let created = outbox::insert_many(db, vec![message(key, "second")], now)
+        .await
+        .unwrap_or_else(|e| panic!("second queueing of the same key must not fail: {e}"));
+    assert_eq!(created, 0, "the second queueing creates nothing");
+    // In a batch with a new key, only the new one is created.
+    let other = "AGR-2025-0013/option:1/2027-01-31/before:14";
+    let created = outbox::insert_many(
+        db,
+        vec![message(key, "third"), message(other, "other")],
+        now,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("third queueing: {e}"));
+    assert_eq!(created, 1);
+    // The one-message insert skips it as well.
+    let id = outbox::insert(db, message(key, "fourth"), now)
+        .await
+        .unwrap_or_else(|e| panic!("fourth queueing: {e}"));
+    assert_eq!(id, None);
+    let all = rows(&app).await;
+    let queued: Vec<(&str, &str)> = all
+        .iter()
+        .map(|r| (r.dedupe_key.as_str(), r.subject.as_str()))
+        .collect();
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(queued.contains(&(key, "first")), "{queued:?}");
+    assert!(queued.contains(&(other, "other")), "{queued:?}");
+}
+
+async fn a_title_with_markup_is_escaped_in_the_reminders_html(app: TestApp) {
+    app.load_examples().await;
+    let hostile = "<script>alert(1)</script> & <b>fet</b>";
+    put_changed(&app, "AGR-2025-0004", |doc| doc["title"] = hostile.into()).await;
+    let s = (*app.registry.settings).clone();
+    sweep(&app.registry.db, sample_today(), &s, &composer(&s))
+        .await
+        .unwrap_or_else(|e| panic!("sweep: {e}"));
+    let row = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.dedupe_key == "AGR-2025-0004/option_decision/1@2026-12-31/d60")
+        .unwrap_or_else(|| panic!("no outbox row for the option reminder"));
+    assert!(
+        row.body_html
+            .contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; &amp; &lt;b&gt;fet"),
+        "{}",
+        row.body_html
+    );
+    assert!(
+        !row.body_html.contains("<script>alert"),
+        "{}",
+        row.body_html
+    );
+    assert!(!row.body_html.contains("<b>fet"), "{}", row.body_html);
+}
+
 crate::on_both_backends!(
+    a_title_with_markup_is_escaped_in_the_reminders_html,
+    queueing_one_dedupe_key_twice_keeps_the_first_message_only,
     reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_file,
     a_message_is_retried_after_the_server_was_down_and_sent_exactly_once,
     a_send_interrupted_by_a_crash_is_resent_with_the_same_message_id,
