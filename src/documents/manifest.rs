@@ -156,7 +156,10 @@ const CLAUSES: &str = include_str!("../../contracts/clauses/manifest.yaml");
 
 /// The typst files of the clause library, written beside the template in every job.
 pub const CLAUSE_FILES: &[(&str, &str)] = &[
-    ("index.typ", include_str!("../../contracts/clauses/index.typ")),
+    (
+        "index.typ",
+        include_str!("../../contracts/clauses/index.typ"),
+    ),
     (
         "general.typ",
         include_str!("../../contracts/clauses/general.typ"),

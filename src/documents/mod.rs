@@ -401,7 +401,11 @@ pub fn missing_fields_in(
     missing(a, Some(dir), required)
 }
 
-fn missing(a: &Agreement, dir: Option<&Directory>, required: &[RequiredField]) -> Vec<MissingField> {
+fn missing(
+    a: &Agreement,
+    dir: Option<&Directory>,
+    required: &[RequiredField],
+) -> Vec<MissingField> {
     let json = serde_json::to_value(a).unwrap_or_default();
     required
         .iter()

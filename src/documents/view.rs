@@ -280,7 +280,10 @@ pub fn terms_view(t: &Terms) -> TermsView {
         payment_days: t.invoicing.as_ref().map(|i| i.payment_days),
         invoice_reference: t.invoicing.as_ref().and_then(|i| i.reference.clone()),
         peppol_id: t.invoicing.as_ref().and_then(|i| i.peppol_id.clone()),
-        insurance_sum: t.insurance.as_ref().map(|i| i.liability_sek.format_swedish()),
+        insurance_sum: t
+            .insurance
+            .as_ref()
+            .map(|i| i.liability_sek.format_swedish()),
         insurance_text: t.insurance.as_ref().and_then(|i| i.text.clone()),
         liability_cap: amount(t.liability_cap_sek),
         labour_law_conditions: t.labour_law_conditions,

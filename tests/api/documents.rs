@@ -390,8 +390,15 @@ fn clause_checks(template: &str, a: &Agreement, text: &str, case: &str) {
                 assert_has(text, heading, case);
             }
             if !a.social_clauses.is_empty() {
-                assert_has(text, "Sociala hänsyn: krav, uppföljning och sanktioner", case);
-                let penalty = t.penalty.as_ref().unwrap_or_else(|| panic!("{case}: penalty"));
+                assert_has(
+                    text,
+                    "Sociala hänsyn: krav, uppföljning och sanktioner",
+                    case,
+                );
+                let penalty = t
+                    .penalty
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{case}: penalty"));
                 assert_has(text, &penalty.amount_sek.format_swedish(), case);
                 assert_has(text, "häva kontraktet", case);
             }
@@ -449,7 +456,10 @@ fn clause_checks(template: &str, a: &Agreement, text: &str, case: &str) {
             ] {
                 assert_has(text, heading, case);
             }
-            let aid = t.state_aid.as_ref().unwrap_or_else(|| panic!("{case}: state aid"));
+            let aid = t
+                .state_aid
+                .as_ref()
+                .unwrap_or_else(|| panic!("{case}: state aid"));
             assert_has(text, &aid.reasoning, case);
             assert_eq!(
                 count("Kommunikation") > 0,
@@ -471,7 +481,14 @@ fn clause_checks(template: &str, a: &Agreement, text: &str, case: &str) {
             if template == "report_request" {
                 assert_has(text, "Rapportperioder och status", case);
                 assert_has(text, "Vad rapporten ska innehålla", case);
-                let states = ["kommande", "skalämnas", "inlämnad", "godkänd", "försenad", "eskalerad"];
+                let states = [
+                    "kommande",
+                    "skalämnas",
+                    "inlämnad",
+                    "godkänd",
+                    "försenad",
+                    "eskalerad",
+                ];
                 assert!(
                     states.iter().any(|s| text.contains(s)),
                     "{case}: no period state"
@@ -923,6 +940,9 @@ fn hostile_strings_in_the_new_fields_print_literally_each_in_its_own_field() {
     let text = render_hostile_terms(&test_renderer(), &strings).unwrap_or_else(|e| panic!("{e}"));
     for (i, s) in strings.iter().enumerate() {
         let n = text.matches(&squeeze(s)).count();
-        assert!(n >= 1, "hostile string {i} ({s:?}) is in the PDF text {n} times");
+        assert!(
+            n >= 1,
+            "hostile string {i} ({s:?}) is in the PDF text {n} times"
+        );
     }
 }
