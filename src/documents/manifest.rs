@@ -114,7 +114,7 @@ impl ClauseSpec {
         if !self.kinds.contains(&a.kind) {
             return false;
         }
-        if self.optional && a.terms.excluded_clauses.iter().any(|c| *c == self.id) {
+        if self.optional && a.terms.excluded_clauses.contains(&self.id) {
             return false;
         }
         match self.when.as_deref() {
