@@ -14,3 +14,5 @@ pub mod party;
 pub mod reports;
 pub mod rules;
 pub mod terms;
+#[cfg(test)]
+pub(crate) mod samples;
