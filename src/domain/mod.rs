@@ -13,6 +13,6 @@ pub mod org_number;
 pub mod party;
 pub mod reports;
 pub mod rules;
-pub mod terms;
 #[cfg(test)]
 pub(crate) mod samples;
+pub mod terms;
