@@ -15,3 +15,4 @@ pub mod reports;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod samples;
+pub mod terms;
