@@ -20,6 +20,8 @@ use crate::domain::party::{
 use crate::domain::rules::{self, Facts};
 use crate::domain::{actions, reports};
 
+pub mod renewals;
+
 /// Why a use case refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -81,6 +83,9 @@ pub enum AgreementAction {
         received_on: chrono::NaiveDate,
         /// Reason.
         reason: Option<String>,
+        /// The clause it is given under (the renewal clause when the agreement renews tacitly).
+        #[serde(default)]
+        under: Option<actions::NoticeUnder>,
     },
     /// Record an amendment.
     RecordAmendment {
@@ -345,12 +350,11 @@ impl Registry {
         self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
         self.check_agreement(&tx, &mut a).await?;
+        // The renewals that took effect by today are stored with it, one audit entry each.
+        let mut log = vec![NewEntry::agreement(&self.actor, "create", None, &a)?];
+        log.extend(renewals::renew(&mut a, self.settings.today())?);
         let stored = store::insert_agreement(&tx, &a).await?;
-        audit::record(
-            &tx,
-            NewEntry::agreement(&self.actor, "create", None, &stored.data)?,
-        )
-        .await?;
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -382,12 +386,15 @@ impl Registry {
             actions::transition(&mut probe, a.status)?;
         }
         self.check_agreement(&tx, &mut a).await?;
+        let mut log = vec![NewEntry::agreement(
+            &self.actor,
+            "update",
+            Some(&current.data),
+            &a,
+        )?];
+        log.extend(renewals::renew(&mut a, self.settings.today())?);
         let stored = store::update_agreement(&tx, key, version, &a).await?;
-        audit::record(
-            &tx,
-            NewEntry::agreement(&self.actor, "update", Some(&current.data), &stored.data)?,
-        )
-        .await?;
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -414,7 +421,9 @@ impl Registry {
             }
             .into());
         }
-        let mut a = current.data.clone();
+        // The action applies to the agreement as it stands today: renewals first.
+        let (mut a, mut log) = renewals::renewed(&current, today)?;
+        let before = a.clone();
         let name = action.audit_name();
         match action {
             AgreementAction::Activate => actions::transition(&mut a, AgreementStatus::Active)?,
@@ -434,8 +443,9 @@ impl Registry {
                 by,
                 received_on,
                 reason,
+                under,
             } => {
-                actions::record_notice(&mut a, by, received_on, reason)?;
+                actions::record_notice(&mut a, by, received_on, reason, under)?;
             }
             AgreementAction::RecordAmendment { amendment } => {
                 actions::record_amendment(&mut a, amendment)?
@@ -476,11 +486,13 @@ impl Registry {
         }
         self.check_agreement(&tx, &mut a).await?;
         let stored = store::update_agreement(&tx, key, current.version, &a).await?;
-        audit::record(
-            &tx,
-            NewEntry::agreement(&self.actor, name, Some(&current.data), &stored.data)?,
-        )
-        .await?;
+        log.push(NewEntry::agreement(
+            &self.actor,
+            name,
+            Some(&before),
+            &stored.data,
+        )?);
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
     }

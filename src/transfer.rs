@@ -17,7 +17,7 @@ use crate::domain::party::{
     Contact, Organisation, Violation, validate_contact, validate_organisation,
 };
 use crate::domain::rules::{self, FrameworkFacts, OrgFacts};
-use crate::registry::{Registry, RegistryError};
+use crate::registry::{Registry, RegistryError, renewals};
 
 /// The actor of the audit entries an import writes.
 pub const IMPORT_ACTOR: &str = "import";
@@ -293,6 +293,7 @@ pub async fn import(
     // Frameworks before their call-offs, so the call-off can point at the stored row.
     agreements.sort_by_key(|(_, a)| a.kind == AgreementKind::CallOff);
     let total = orgs.len() + contacts.len() + agreements.len();
+    let today = registry.settings.today();
     let summary = registry
         .in_write_tx(async |tx| {
             let mut s = ImportSummary::default();
@@ -377,29 +378,32 @@ pub async fn import(
                 tick(&mut done);
             }
             for (_, a) in &agreements {
+                // The renewals that took effect by today are stored with the agreement, one
+                // audit entry each; a file that says what is stored changes nothing.
+                let mut renewed = a.clone();
+                let renewals = renewals::renew(&mut renewed, today)?;
                 match store::get_agreement(tx, &a.reference).await {
                     Ok(cur) => {
-                        if cur.data != *a {
-                            let new =
-                                store::update_agreement(tx, &a.reference, cur.version, a).await?;
-                            let e = NewEntry::agreement(
-                                IMPORT_ACTOR,
-                                "update",
-                                Some(&cur.data),
-                                &new.data,
-                            )?;
-                            log.push(e);
+                        if cur.data != renewed {
+                            store::update_agreement(tx, &a.reference, cur.version, &renewed)
+                                .await?;
+                            if cur.data != *a {
+                                let e = NewEntry::agreement(
+                                    IMPORT_ACTOR,
+                                    "update",
+                                    Some(&cur.data),
+                                    a,
+                                )?;
+                                log.push(e);
+                            }
+                            log.extend(renewals);
                             s.agreements_updated += 1;
                         }
                     }
                     Err(StoreError::NotFound { .. }) => {
-                        let new = store::insert_agreement(tx, a).await?;
-                        log.push(NewEntry::agreement(
-                            IMPORT_ACTOR,
-                            "create",
-                            None,
-                            &new.data,
-                        )?);
+                        store::insert_agreement(tx, &renewed).await?;
+                        log.push(NewEntry::agreement(IMPORT_ACTOR, "create", None, a)?);
+                        log.extend(renewals);
                         s.agreements_created += 1;
                     }
                     Err(e) => return Err(e.into()),

@@ -432,9 +432,32 @@ pub struct TacitRenewal {
     /// Most renewals allowed; `None` for no limit (IOPs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_renewals: Option<u32>,
-    /// Renewals that have happened.
+    /// Renewals that have taken effect (the registry counts them; see `domain::clock`).
     #[serde(default)]
     pub renewals_done: u32,
+    /// The renewals the registry applied, oldest first (see `domain::clock::apply_renewals`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renewals: Vec<Renewal>,
+    /// A notice of non-renewal (uppsägning mot förlängning): no further renewal, and the
+    /// agreement ends at `effective_end`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+/// One tacit renewal that took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renewal {
+    /// Which renewal of the agreement this is, from 1 (`renewals_done` after it).
+    pub number: u32,
+    /// The last day to have stopped it.
+    pub notice_deadline: NaiveDate,
+    /// The end before the renewal.
+    pub old_end: NaiveDate,
+    /// The end after it.
+    pub new_end: NaiveDate,
+    /// The day it took effect: the day after the notice deadline.
+    pub took_effect_on: NaiveDate,
 }
 
 /// The date by which the parties start talking about a continuation.
@@ -473,7 +496,7 @@ fn exact() -> NoticeEffect {
     NoticeEffect::Exact
 }
 
-/// A notice of termination (uppsägning).
+/// A notice of termination (uppsägning) or of non-renewal (uppsägning mot förlängning).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
@@ -659,18 +682,6 @@ impl Agreement {
         None
     }
 
-    /// The notice deadline to stop the next tacit renewal, from the *current* term.
-    pub fn renewal_notice_deadline(&self) -> Option<NaiveDate> {
-        let r = self.tacit_renewal.as_ref()?;
-        if r.max_renewals.is_some_and(|m| r.renewals_done >= m) {
-            return None;
-        }
-        Some(add_months(
-            self.period.current_end,
-            -(r.notice_months as i32),
-        ))
-    }
-
     /// The renewal dialogue date.
     pub fn renewal_dialogue_due(&self) -> Option<NaiveDate> {
         let d = self.renewal_dialogue.as_ref()?;
@@ -680,29 +691,10 @@ impl Agreement {
         })
     }
 
-    /// The last day on which notice of termination can be given for the current end.
-    pub fn termination_notice_deadline(&self) -> Option<NaiveDate> {
-        let t = self.termination.as_ref()?;
-        if t.notice.is_some() {
-            return None;
-        }
-        Some(add_months(
-            self.period.current_end,
-            -(t.notice_months as i32),
-        ))
-    }
-
-    /// The end an agreement would have if notice were received on `received_on`.
-    pub fn effective_end_of_notice(&self, received_on: NaiveDate) -> Option<NaiveDate> {
-        let t = self.termination.as_ref()?;
-        Some(effective_end(received_on, t.notice_months, t.effective))
-    }
-
-    /// Whether the agreement was in force on `date`.
+    /// Whether the agreement is in force on `date`, after the renewals that took effect by then
+    /// (see [`super::clock::state_on`]).
     pub fn active_on(&self, date: NaiveDate) -> bool {
-        self.status.came_into_force()
-            && self.period.start <= date
-            && date <= self.period.current_end
+        super::clock::state_on(self, date).active
     }
 
     /// The reservation carried by the agreement, if any, as a filter code.

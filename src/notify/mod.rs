@@ -251,6 +251,8 @@ pub async fn sweep(
     templates: &Templates,
 ) -> Result<SweepSummary, NotifyError> {
     let now = Utc::now();
+    // Renewals that took effect by today first, so the reminders count from the stored term.
+    crate::registry::renewals::apply_due(db, today).await?;
     let fingerprint = format!(
         "{SWEEP_ENGINE} {}",
         serde_json::to_string(&settings.reminders).unwrap_or_default()

@@ -1479,6 +1479,7 @@ fn action_from(action: &str, f: &Fields) -> Result<AgreementAction, Vec<Violatio
                 .map_err(one)?
                 .ok_or_else(|| one(Violation::new("received_on", "", "required", "required")))?,
             reason: text("reason"),
+            under: None,
         },
         "accept-report" | "reject-report" => {
             let report = get(f, "report").to_owned();

@@ -17,6 +17,7 @@ mod mail;
 mod ocds;
 mod openapi;
 mod pages;
+mod renewals;
 mod rules;
 mod samples;
 mod transfer;
