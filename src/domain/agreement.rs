@@ -763,6 +763,11 @@ mod tests {
             .unwrap_or_else(|| panic!("no sample {reference}"))
     }
 
+    /// The notice deadline of the next tacit renewal, from the stored current term.
+    fn renewal_notice_deadline(a: &Agreement) -> Option<NaiveDate> {
+        crate::domain::clock::next_renewal(a).map(|(deadline, _)| deadline)
+    }
+
     /// AGR-2026-0009 (an IOP renewing by 12 months, 3 months' notice) ending on `current_end`.
     fn renewing(current_end: &str, notice_months: u32) -> Agreement {
         let mut a = sample("AGR-2026-0009");
@@ -772,6 +777,8 @@ mod tests {
             notice_months,
             max_renewals: None,
             renewals_done: 0,
+            renewals: Vec::new(),
+            notice: None,
         });
         a
     }
@@ -793,7 +800,7 @@ mod tests {
         ];
         for (end, months, expected) in cases {
             assert_eq!(
-                renewing(end, months).renewal_notice_deadline(),
+                renewal_notice_deadline(&renewing(end, months)),
                 Some(d(expected)),
                 "{months} months before {end}"
             );
@@ -806,7 +813,7 @@ mod tests {
         let a = sample("AGR-2026-0009");
         assert_eq!(a.period.original_end, d("2026-12-31"));
         assert_eq!(a.period.current_end, d("2027-12-31"));
-        assert_eq!(a.renewal_notice_deadline(), Some(d("2027-09-30")));
+        assert_eq!(renewal_notice_deadline(&a), Some(d("2027-09-30")));
     }
 
     #[test]
@@ -824,13 +831,13 @@ mod tests {
                 r.renewals_done = done;
             }
             assert_eq!(
-                a.renewal_notice_deadline().is_some(),
+                renewal_notice_deadline(&a).is_some(),
                 open,
                 "max {max:?}, done {done}"
             );
         }
         a.tacit_renewal = None;
-        assert_eq!(a.renewal_notice_deadline(), None);
+        assert_eq!(renewal_notice_deadline(&a), None);
     }
 
     #[test]
@@ -852,6 +859,8 @@ mod tests {
             notice_months: 3,
             max_renewals: Some(2),
             renewals_done: 1,
+            renewals: Vec::new(),
+            notice: None,
         });
         assert_eq!(a.implied_outer_limit(), Some(d("2028-02-29")));
         // Unlimited renewal: no outer limit.
