@@ -201,7 +201,7 @@ pub fn state_on(a: &Agreement, day: NaiveDate) -> AgreementState {
     let now = now.as_ref();
     let renewals_done = now.tacit_renewal.as_ref().map_or(0, |r| r.renewals_done);
     let term_end = now.period.current_end;
-    let next = next_renewal(&now);
+    let next = next_renewal(now);
     let termination_notice_deadline = now.termination.as_ref().and_then(|t| {
         t.notice
             .is_none()
@@ -222,7 +222,7 @@ pub fn state_on(a: &Agreement, day: NaiveDate) -> AgreementState {
         .collect();
     let running = now.status == AgreementStatus::Active;
     let end_after_non_renewal_notice = (running && now.tacit_renewal.is_some())
-        .then(|| non_renewal_end(&now, day).map(|(e, _)| e))
+        .then(|| non_renewal_end(now, day).map(|(e, _)| e))
         .flatten();
     let end_after_termination_notice = now.termination.as_ref().and_then(|t| {
         (running && t.notice.is_none())
@@ -231,7 +231,7 @@ pub fn state_on(a: &Agreement, day: NaiveDate) -> AgreementState {
     AgreementState {
         day,
         start: now.period.start,
-        term_start: term_start(&now, &pending),
+        term_start: term_start(now, &pending),
         term_end,
         renewals_done,
         renewals_pending: pending.len() as u32,
@@ -244,7 +244,7 @@ pub fn state_on(a: &Agreement, day: NaiveDate) -> AgreementState {
         end_after_termination_notice,
         outer_limit: now.period.outer_limit,
         next_option: now.next_actionable_option(day).map(|o| o.seq),
-        warnings: warnings(&now, &options),
+        warnings: warnings(now, &options),
         options,
     }
 }

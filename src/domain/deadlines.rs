@@ -1101,8 +1101,8 @@ mod tests {
     }
 
     #[test]
-    fn all_thirteen_samples_parse() {
-        assert_eq!(samples().len(), 13);
+    fn all_fifteen_samples_parse() {
+        assert_eq!(samples().len(), 15);
     }
 
     #[test]
