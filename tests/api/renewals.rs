@@ -177,11 +177,18 @@ async fn the_daily_sweep_stores_a_renewal_the_day_after_its_deadline_once(app: T
     assert_eq!(doc(&log[0].after)["period"]["current_end"], "2028-12-31");
 
     // The sweep of `avtal notify` does it too, and counts reminders from the stored term.
-    let templates = avtal::notify::message::Templates::new().unwrap_or_else(|e| panic!("{e}"));
+    let settings = &app.registry.settings;
+    let composer = avtal::notify::Composer::new(settings).unwrap_or_else(|e| panic!("{e}"));
     let later = d("2028-10-01");
-    avtal::notify::sweep(&app.registry.db, later, &app.registry.settings, &templates)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    avtal::notify::sweep(
+        &app.registry.db,
+        settings,
+        &composer,
+        later,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         stored(&app, "AGR-2026-0009").await.data.period.current_end,
         d("2029-12-31")
