@@ -276,8 +276,6 @@ pub async fn sweep(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<SweepSummary, NotifyError> {
-    // Renewals that took effect by today first, so the reminders count from the stored term.
-    crate::registry::renewals::apply_due(db, today).await?;
     let templates = &composer.templates;
     let fingerprint = format!(
         "{SWEEP_ENGINE} {}",

@@ -9,7 +9,7 @@ use avtal::db::store::{self, AgreementFilter, SortKey};
 use avtal::domain::agreement::{Agreement, Reference};
 use avtal::domain::clock::state_on;
 use avtal::domain::deadlines::{DeadlineKind, deadlines};
-use avtal::export::{self, ExportOptions, Format, Sink};
+use avtal::registry::export::{self, ExportOptions, Format, Sink};
 use avtal::registry::renewals;
 use avtal::web::api::Derived;
 use chrono::{Duration, NaiveDate};
@@ -176,19 +176,16 @@ async fn the_daily_sweep_stores_a_renewal_the_day_after_its_deadline_once(app: T
     assert_eq!(doc(&log[0].before)["period"]["current_end"], "2027-12-31");
     assert_eq!(doc(&log[0].after)["period"]["current_end"], "2028-12-31");
 
-    // The sweep of `avtal notify` does it too, and counts reminders from the stored term.
+    // The daily run of `avtal notify` and `serve` does it too, before its reminder sweep.
     let settings = &app.registry.settings;
     let composer = avtal::notify::Composer::new(settings).unwrap_or_else(|e| panic!("{e}"));
+    let mailer =
+        avtal::notify::mailer::Mailer::from_settings(settings).unwrap_or_else(|e| panic!("{e}"));
     let later = d("2028-10-01");
-    avtal::notify::sweep(
-        &app.registry.db,
-        settings,
-        &composer,
-        later,
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    app.registry
+        .run_reminders(&composer, &mailer, later, chrono::Utc::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         stored(&app, "AGR-2026-0009").await.data.period.current_end,
         d("2029-12-31")
