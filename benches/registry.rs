@@ -255,6 +255,7 @@ fn organisations() -> (Vec<Organisation>, Vec<Contact>) {
             } else {
                 LegalForm::IdeellForening
             },
+            address: None,
             kind: if buyer {
                 OrganisationKind::PublicBuyer
             } else if i % 2 == 0 {
@@ -338,6 +339,7 @@ fn agreement(n: u64) -> Agreement {
             Party {
                 org: org_number(buyer, 2),
                 role: PartyRole::Buyer,
+                unit: None,
             },
             Party {
                 org: org_number(supplier, if supplier.is_multiple_of(2) { 7 } else { 8 }),
@@ -346,6 +348,7 @@ fn agreement(n: u64) -> Agreement {
                 } else {
                     PartyRole::Supplier
                 },
+                unit: None,
             },
         ],
         contacts: AgreementContacts {
@@ -420,6 +423,7 @@ fn agreement(n: u64) -> Agreement {
             occurrences: vec![],
         }],
         reminder_days: Vec::new(),
+        terms: Default::default(),
         notes: None,
     }
 }

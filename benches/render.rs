@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use avtal::config::Settings;
 use avtal::db::store;
-use avtal::documents::manifest::LAYOUT;
+use avtal::documents::manifest::{CLAUSE_FILES, LAYOUT};
 use avtal::documents::view::View;
 use avtal::documents::{self, DocumentRequest, Renderer};
 use avtal::domain::agreement::Reference;
@@ -133,6 +133,9 @@ fn write_job(renderer: &Renderer, view: &View, dir: &Path) -> anyhow::Result<()>
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("avtal.typ"), LAYOUT)?;
     std::fs::write(dir.join("template.typ"), source)?;
+    for (name, clause_source) in CLAUSE_FILES {
+        std::fs::write(dir.join(name), clause_source)?;
+    }
     // Exactly the service's serialisation (`Renderer::render_view`).
     std::fs::write(dir.join("data.json"), serde_json::to_vec_pretty(view)?)?;
     Ok(())

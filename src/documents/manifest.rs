@@ -1,10 +1,13 @@
-//! Template manifests: which templates exist, what they apply to, which fields they need, and
-//! how their files are named. The manifests and typst sources live in `contracts/<name>/` and are
-//! compiled into the binary, so a deployed service carries exactly the templates it was tested with.
+//! Template and clause manifests: which templates exist, what they apply to, the ordered clauses
+//! each is made of, which fields they need, and how their files are named. The manifests and typst
+//! sources live in `contracts/<name>/` and `contracts/clauses/` and are compiled into the binary,
+//! so a deployed service carries exactly the templates it was tested with.
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::agreement::Agreement;
 use crate::domain::codes::AgreementKind;
+use crate::domain::terms::OPTIONAL_CLAUSES;
 
 /// The event a per-event template is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +56,87 @@ pub struct Manifest {
     pub required: Vec<RequiredField>,
     /// File name pattern; `{reference}`, `{template}`, `{version}` (agreement version) and `{event}` are replaced.
     pub output: String,
+    /// A letter from one party (unnumbered headings, one signature) rather than an agreement.
+    #[serde(default)]
+    pub letter: bool,
+    /// The clauses of the document, in order (ids in the clause library).
+    pub clauses: Vec<String>,
+}
+
+/// How a clause is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// A numbered section with the clause title as its heading.
+    Section,
+    /// An annex on its own page, numbered "Bilaga N".
+    Annex,
+    /// No heading.
+    Plain,
+}
+
+/// One clause of the library (`contracts/clauses/manifest.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClauseSpec {
+    /// Id, also the name of its typst function in `index.typ`.
+    pub id: String,
+    /// Title in Swedish.
+    pub title: String,
+    /// The agreement kinds it applies to.
+    pub kinds: Vec<AgreementKind>,
+    /// Its legal reference, in Swedish.
+    pub reference: String,
+    /// Layout.
+    pub layout: Layout,
+    /// Version; bumped whenever its text changes.
+    pub version: String,
+    /// Whether an agreement may switch it off.
+    #[serde(default)]
+    pub optional: bool,
+    /// Included only when this field of the agreement is set (`path`) or has a value (`path=value`).
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Fields the agreement must have when the clause is included.
+    #[serde(default)]
+    pub required: Vec<RequiredField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClauseFile {
+    clauses: Vec<ClauseSpec>,
+}
+
+impl ClauseSpec {
+    /// Whether the clause belongs in a document of `a` whose JSON form is `json`.
+    pub fn applies(&self, a: &Agreement, json: &serde_json::Value) -> bool {
+        if !self.kinds.contains(&a.kind) {
+            return false;
+        }
+        if self.optional && a.terms.excluded_clauses.contains(&self.id) {
+            return false;
+        }
+        match self.when.as_deref() {
+            None => true,
+            Some(cond) => {
+                let (path, expected) = match cond.split_once('=') {
+                    Some((p, v)) => (p, Some(v)),
+                    None => (cond, None),
+                };
+                let found = json.pointer(&format!("/{}", path.replace('.', "/")));
+                match (found, expected) {
+                    (Some(serde_json::Value::String(s)), Some(v)) => s == v,
+                    (_, Some(_)) => false,
+                    (None | Some(serde_json::Value::Null), None) => false,
+                    (Some(serde_json::Value::Bool(b)), None) => *b,
+                    (Some(serde_json::Value::String(s)), None) => !s.trim().is_empty(),
+                    (Some(serde_json::Value::Array(v)), None) => !v.is_empty(),
+                    (Some(_), None) => true,
+                }
+            }
+        }
+    }
 }
 
 /// A template: its manifest and its typst source.
@@ -66,6 +150,34 @@ pub struct Template {
 
 /// The shared typst layout every template imports as `avtal.typ`.
 pub const LAYOUT: &str = include_str!("../../contracts/common/avtal.typ");
+
+/// The clause library's manifest.
+const CLAUSES: &str = include_str!("../../contracts/clauses/manifest.yaml");
+
+/// The typst files of the clause library, written beside the template in every job.
+pub const CLAUSE_FILES: &[(&str, &str)] = &[
+    (
+        "index.typ",
+        include_str!("../../contracts/clauses/index.typ"),
+    ),
+    (
+        "general.typ",
+        include_str!("../../contracts/clauses/general.typ"),
+    ),
+    (
+        "commercial.typ",
+        include_str!("../../contracts/clauses/commercial.typ"),
+    ),
+    (
+        "privacy.typ",
+        include_str!("../../contracts/clauses/privacy.typ"),
+    ),
+    ("iop.typ", include_str!("../../contracts/clauses/iop.typ")),
+    (
+        "letters.typ",
+        include_str!("../../contracts/clauses/letters.typ"),
+    ),
+];
 
 const SOURCES: &[(&str, &str, &str)] = &[
     (
@@ -114,11 +226,13 @@ pub struct ManifestError {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     templates: Vec<Template>,
+    clauses: Vec<ClauseSpec>,
 }
 
 impl Catalog {
     /// Parses the built-in manifests and checks each against its folder and its source.
     pub fn builtin() -> Result<Self, ManifestError> {
+        let clauses = load_clauses()?;
         let mut templates = Vec::new();
         for (folder, yaml, source) in SOURCES {
             let err = |message: String| ManifestError {
@@ -136,9 +250,51 @@ impl Catalog {
             if source.contains("@preview") || source.contains("eval(") {
                 return Err(err("templates use no packages and no eval".into()));
             }
+            for id in &manifest.clauses {
+                let c = clauses
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .ok_or_else(|| err(format!("clause {id} is not in the library")))?;
+                if !c.kinds.iter().any(|k| manifest.kinds.contains(k)) {
+                    return Err(err(format!(
+                        "clause {id} applies to none of the template's kinds"
+                    )));
+                }
+            }
             templates.push(Template { manifest, source });
         }
-        Ok(Self { templates })
+        Ok(Self { templates, clauses })
+    }
+
+    /// The clause library.
+    pub fn clauses(&self) -> &[ClauseSpec] {
+        &self.clauses
+    }
+
+    /// The clauses of `template` that belong in a document of `a`, in order.
+    pub fn clauses_for(&self, template: &Template, a: &Agreement) -> Vec<&ClauseSpec> {
+        let json = serde_json::to_value(a).unwrap_or_default();
+        template
+            .manifest
+            .clauses
+            .iter()
+            .filter_map(|id| self.clauses.iter().find(|c| c.id == *id))
+            .filter(|c| c.applies(a, &json))
+            .collect()
+    }
+
+    /// Every field a document of `template` about `a` needs: the template's own and those of
+    /// each clause it includes, without repeats.
+    pub fn required_for(&self, template: &Template, a: &Agreement) -> Vec<RequiredField> {
+        let mut out = template.manifest.required.clone();
+        for c in self.clauses_for(template, a) {
+            for r in &c.required {
+                if !out.iter().any(|o| o.field == r.field) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out
     }
 
     /// The built-in templates that parse; a broken one is logged and left out (the unit tests
@@ -156,7 +312,10 @@ impl Catalog {
                             .map(|manifest| Template { manifest, source })
                     })
                     .collect();
-                Self { templates }
+                Self {
+                    templates,
+                    clauses: load_clauses().unwrap_or_default(),
+                }
             }
         }
     }
@@ -170,6 +329,46 @@ impl Catalog {
     pub fn all(&self) -> &[Template] {
         &self.templates
     }
+}
+
+/// Parses the clause library and checks it against the typst index and the optional clauses
+/// the domain knows.
+fn load_clauses() -> Result<Vec<ClauseSpec>, ManifestError> {
+    let err = |message: String| ManifestError {
+        name: "clauses".into(),
+        message,
+    };
+    let file: ClauseFile = serde_saphyr::from_str(CLAUSES).map_err(|e| err(e.to_string()))?;
+    let index = CLAUSE_FILES
+        .iter()
+        .find(|(name, _)| *name == "index.typ")
+        .map(|(_, s)| *s)
+        .unwrap_or_default();
+    for (i, c) in file.clauses.iter().enumerate() {
+        if file.clauses[..i].iter().any(|o| o.id == c.id) {
+            return Err(err(format!("clause {} is listed twice", c.id)));
+        }
+        if !index.contains(&format!("  {}: ", c.id)) {
+            return Err(err(format!("clause {} has no function in index.typ", c.id)));
+        }
+        if c.optional != OPTIONAL_CLAUSES.contains(&c.id.as_str()) {
+            return Err(err(format!(
+                "clause {}: optional in the manifest and in domain::terms::OPTIONAL_CLAUSES must agree",
+                c.id
+            )));
+        }
+    }
+    for id in OPTIONAL_CLAUSES {
+        if !file.clauses.iter().any(|c| c.id == *id) {
+            return Err(err(format!("optional clause {id} is not in the library")));
+        }
+    }
+    for (name, source) in CLAUSE_FILES {
+        if source.contains("@preview") || source.contains("eval(") {
+            return Err(err(format!("{name} uses a package or eval")));
+        }
+    }
+    Ok(file.clauses)
 }
 
 impl Manifest {
@@ -207,7 +406,10 @@ mod tests {
     fn every_builtin_manifest_parses_and_names_its_folder() {
         let c = Catalog::builtin();
         assert!(c.is_ok(), "{c:?}");
-        let c = c.unwrap_or_else(|_| Catalog { templates: vec![] });
+        let c = c.unwrap_or_else(|_| Catalog {
+            templates: vec![],
+            clauses: vec![],
+        });
         assert_eq!(c.all().len(), 6);
         for t in c.all() {
             assert!(
@@ -221,7 +423,10 @@ mod tests {
 
     #[test]
     fn file_names_keep_only_safe_characters() {
-        let c = Catalog::builtin().unwrap_or_else(|_| Catalog { templates: vec![] });
+        let c = Catalog::builtin().unwrap_or_else(|_| Catalog {
+            templates: vec![],
+            clauses: vec![],
+        });
         let m = c.get("extension_notice").map(|t| t.manifest.clone());
         let name = m.map(|m| m.file_name("AGR-2025-0001", 3, Some("option:1")));
         assert_eq!(

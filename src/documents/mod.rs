@@ -21,9 +21,9 @@ use crate::db::store::{StoreError, Stored};
 use crate::domain::agreement::Agreement;
 use crate::domain::codes::{OptionState, PartyRole};
 use crate::domain::party::Violation;
-use manifest::{Catalog, EventKind, ManifestError, RequiredField, Template};
+use manifest::{Catalog, EventKind, Layout, ManifestError, RequiredField, Template};
 use typst::{Job, Typst};
-use view::{Directory, EventView, TemplateView, View};
+use view::{ClauseEntryView, Directory, EventView, LetterView, TemplateView, View};
 
 /// Why a document could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +172,8 @@ pub struct Rendered {
     pub template: String,
     /// Template version.
     pub template_version: String,
+    /// The clauses it was made with, as `id@version`, in order.
+    pub clauses: Vec<String>,
 }
 
 /// Lower-case hex SHA-256.
@@ -254,7 +256,7 @@ impl Renderer {
         let (now, _) = crate::domain::clock::as_on(a, today);
         let a = now.as_ref();
         let t = self.template_for(&req.template, a)?;
-        let missing = missing_fields(a, &t.manifest.required);
+        let missing = missing_fields_in(a, dir, &self.catalog.required_for(t, a));
         if !missing.is_empty() {
             return Err(RenderError::MissingFields(missing));
         }
@@ -264,7 +266,52 @@ impl Renderer {
             version: t.manifest.version.clone(),
             title: t.manifest.title.clone(),
         };
-        Ok((view::build(a, version, info, dir, event), key))
+        let mut view = view::build(a, version, info, dir, event, today);
+        view.clauses = self.clause_entries(t, a);
+        if t.manifest.letter {
+            view.letter = letter(a, dir, view.event.as_ref());
+        }
+        if a.kind == crate::domain::codes::AgreementKind::Iop
+            && let Some(iop) = self.catalog.get("iop")
+        {
+            view.iop_change_clause = self
+                .clause_entries(iop, a)
+                .iter()
+                .find(|c| c.id == "changes")
+                .and_then(|c| c.number);
+        }
+        Ok((view, key))
+    }
+
+    /// The clauses of `t` for `a`, numbered: sections from 1 (none in a letter), annexes from 1.
+    fn clause_entries(&self, t: &Template, a: &Agreement) -> Vec<ClauseEntryView> {
+        let (mut section, mut annex) = (0, 0);
+        self.catalog
+            .clauses_for(t, a)
+            .into_iter()
+            .map(|c| {
+                let (number, annex_no, layout) = match c.layout {
+                    Layout::Section if t.manifest.letter => (None, None, "section"),
+                    Layout::Section => {
+                        section += 1;
+                        (Some(section), None, "section")
+                    }
+                    Layout::Annex => {
+                        annex += 1;
+                        (None, Some(annex), "annex")
+                    }
+                    Layout::Plain => (None, None, "plain"),
+                };
+                ClauseEntryView {
+                    id: c.id.clone(),
+                    title: c.title.clone(),
+                    version: c.version.clone(),
+                    layout: layout.to_owned(),
+                    number,
+                    annex: annex_no,
+                }
+            })
+            .collect()
     }
 
     /// Renders a view with its template to PDF bytes.
@@ -279,12 +326,18 @@ impl Renderer {
             .ok_or_else(|| RenderError::UnknownTemplate(view.template.name.clone()))?;
         let data = serde_json::to_vec_pretty(view)
             .map_err(|e| crate::error::Unexpected::new("cannot serialise a document view", e))?;
+        let mut files = vec![
+            ("avtal.typ", manifest::LAYOUT.as_bytes()),
+            ("template.typ", t.source.as_bytes()),
+            ("data.json", data.as_slice()),
+        ];
+        files.extend(
+            manifest::CLAUSE_FILES
+                .iter()
+                .map(|(name, source)| (*name, source.as_bytes())),
+        );
         let job = Job {
-            files: vec![
-                ("avtal.typ", manifest::LAYOUT.as_bytes()),
-                ("template.typ", t.source.as_bytes()),
-                ("data.json", &data),
-            ],
+            files,
             main: "template.typ",
             creation_timestamp,
         };
@@ -314,6 +367,11 @@ impl Renderer {
             event,
             template: t.manifest.name.clone(),
             template_version: t.manifest.version.clone(),
+            clauses: view
+                .clauses
+                .iter()
+                .map(|c| format!("{}@{}", c.id, c.version))
+                .collect(),
             pdf,
         })
     }
@@ -329,22 +387,128 @@ fn is_empty_json(v: Option<&serde_json::Value>) -> bool {
     }
 }
 
-/// Every required field `a` lacks.
+/// Every required field `a` lacks, of those on the agreement itself (`address:ROLE` needs the
+/// directory: see [`missing_fields_in`]).
 pub fn missing_fields(a: &Agreement, required: &[RequiredField]) -> Vec<MissingField> {
+    missing(a, None, required)
+}
+
+/// Every required field `a` lacks, the addresses of its parties in `dir` included.
+pub fn missing_fields_in(
+    a: &Agreement,
+    dir: &Directory,
+    required: &[RequiredField],
+) -> Vec<MissingField> {
+    missing(a, Some(dir), required)
+}
+
+fn missing(
+    a: &Agreement,
+    dir: Option<&Directory>,
+    required: &[RequiredField],
+) -> Vec<MissingField> {
     let json = serde_json::to_value(a).unwrap_or_default();
     required
         .iter()
-        .filter(|r| match r.field.strip_prefix("party:") {
-            Some(role) => PartyRole::parse(role)
-                .map(|role| a.parties_in(role).next().is_none())
-                .unwrap_or(true),
-            None => {
-                let pointer = format!("/{}", r.field.replace('.', "/"));
-                is_empty_json(json.pointer(&pointer))
+        .filter(|r| {
+            if let Some(role) = r.field.strip_prefix("party:") {
+                return PartyRole::parse(role)
+                    .map(|role| a.parties_in(role).next().is_none())
+                    .unwrap_or(true);
             }
+            if let Some(role) = r.field.strip_prefix("address:") {
+                return match (dir, PartyRole::parse(role)) {
+                    (None, _) => false,
+                    (Some(_), Err(_)) => true,
+                    (Some(dir), Ok(role)) => a.parties_in(role).any(|o| !dir.has_address(o)),
+                };
+            }
+            let pointer = format!("/{}", r.field.replace('.', "/"));
+            is_empty_json(json.pointer(&pointer))
         })
         .map(MissingField::of)
         .collect()
+}
+
+/// Sender and addressees of a letter about `event`: the buyer writes about options and reports,
+/// the party that gave notice writes the notice.
+fn letter(a: &Agreement, dir: &Directory, event: Option<&EventView>) -> Option<LetterView> {
+    let unit_of = |org: &crate::domain::org_number::OrgNumber| {
+        a.parties
+            .iter()
+            .find(|p| p.org == *org)
+            .and_then(|p| p.unit.as_deref())
+    };
+    let role_of = |org: &crate::domain::org_number::OrgNumber| {
+        a.parties
+            .iter()
+            .find(|p| p.org == *org)
+            .map(|p| p.role.code())
+            .unwrap_or("supplier")
+    };
+    let buyer = a.parties_in(PartyRole::Buyer).next()?.clone();
+    let counterparts = || -> Vec<crate::domain::org_number::OrgNumber> {
+        a.parties
+            .iter()
+            .filter(|p| matches!(p.role, PartyRole::Supplier | PartyRole::IopPartner))
+            .map(|p| p.org.clone())
+            .collect()
+    };
+    let (sender, addressees) = match event? {
+        EventView::Option(_) => (buyer, counterparts()),
+        EventView::Report { .. } => {
+            let to = a
+                .reporting
+                .iter()
+                .map(|r| r.responsible.clone())
+                .filter(|o| *o != buyer)
+                .take(1)
+                .collect::<Vec<_>>();
+            (buyer, if to.is_empty() { counterparts() } else { to })
+        }
+        EventView::Notice(_) => {
+            let by = a.termination.as_ref()?.notice.as_ref()?.by.clone();
+            let to = a
+                .parties
+                .iter()
+                .filter(|p| p.org != by && p.role != PartyRole::Funder)
+                .map(|p| p.org.clone())
+                .collect();
+            (by, to)
+        }
+        EventView::Amendment(_) => return None,
+    };
+    let person = |e: &crate::domain::party::EmailAddress| {
+        dir.contacts
+            .get(e)
+            .filter(|c| c.organisation == sender)
+            .cloned()
+    };
+    let c = &a.contacts;
+    let contact = [&c.owner, &c.partner, &c.reporting]
+        .into_iter()
+        .flatten()
+        .find_map(|e| person(e).map(|p| (e.clone(), p)));
+    let signatory = c
+        .signatories
+        .iter()
+        .find_map(person)
+        .map(|p| p.name)
+        .or_else(|| contact.as_ref().map(|(_, p)| p.name.clone()));
+    Some(LetterView {
+        sender: dir.party(&sender, role_of(&sender), unit_of(&sender)),
+        addressees: addressees
+            .iter()
+            .map(|o| dir.party(o, role_of(o), unit_of(o)))
+            .collect(),
+        signatory,
+        contact: contact.map(|(e, p)| view::PersonView {
+            name: Some(p.name),
+            email: e.to_string(),
+            organisation: Some(dir.party(&sender, "", None).name),
+            org_number: Some(sender.to_string()),
+        }),
+    })
 }
 
 fn none_found(field: &str, sv: &str, en: &str) -> RenderError {
@@ -465,14 +629,11 @@ fn select_event(
                 })?;
             let (r, o) = chosen;
             let key = format!("report:{}:{}", r.kind, o.period_end);
+            let states = view::occurrence_states(a, today);
             Ok((
                 Some(EventView::Report {
-                    report: view::report_view(a, r, dir),
-                    occurrence: view::OccurrenceView {
-                        period_start: o.period_start.map(crate::text::swedish_date),
-                        period_end: crate::text::swedish_date(o.period_end),
-                        due: crate::text::swedish_date(o.due),
-                    },
+                    report: view::report_view(a, r, dir, &states),
+                    occurrence: view::occurrence_view(o, &r.kind, &states),
                 }),
                 Some(key),
             ))

@@ -8,13 +8,31 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::domain::agreement::{Agreement, ReportingObligation};
-use crate::domain::codes::PartyRole;
+use crate::domain::codes::{OccurrenceState, PartyRole};
 use crate::domain::dates::add_months;
+use crate::domain::deadlines::{DeadlineKind, ReminderLadders, deadlines};
 use crate::domain::money::Sek;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{Contact, EmailAddress, Organisation};
+use crate::domain::terms::Terms;
 
 use crate::text::swedish_date;
+
+/// A month `YYYY-MM` the Swedish way: `januari 2025` (the text itself when it is no month).
+pub fn swedish_month(ym: &str) -> String {
+    let parsed = ym
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<usize>().ok()?)));
+    match parsed {
+        Some((y, m)) if (1..=12).contains(&m) => {
+            // The month's name as the date format writes it, without the day.
+            NaiveDate::from_ymd_opt(y, m as u32, 1)
+                .map(|d| swedish_date(d).trim_start_matches("1 ").to_owned())
+                .unwrap_or_else(|| ym.to_owned())
+        }
+        _ => ym.to_owned(),
+    }
+}
 
 fn date(d: Option<NaiveDate>) -> Option<String> {
     d.map(swedish_date)
@@ -39,6 +57,31 @@ impl Directory {
             .get(org)
             .map(|o| o.name.clone())
             .unwrap_or_else(|| org.to_string())
+    }
+
+    /// The view of organisation `org` in `role`, with the agreement's contracting unit.
+    pub fn party(&self, org: &OrgNumber, role: &str, unit: Option<&str>) -> PartyView {
+        let o = self.organisations.get(org);
+        PartyView {
+            name: self.org_name(org),
+            org_number: org.to_string(),
+            role: role.to_owned(),
+            unit: unit.map(str::to_owned),
+            parent: o.and_then(|o| o.parent.clone()),
+            legal_form: o.map(|o| o.legal_form.code().to_owned()),
+            address: o.and_then(|o| o.address.as_ref()).map(|a| AddressView {
+                street: a.street.clone(),
+                postal_code: a.postal_code.clone(),
+                city: a.city.clone(),
+            }),
+        }
+    }
+
+    /// Whether organisation `org` has an address on record.
+    pub fn has_address(&self, org: &OrgNumber) -> bool {
+        self.organisations
+            .get(org)
+            .is_some_and(|o| o.address.is_some())
     }
 
     fn person(&self, email: &EmailAddress) -> PersonView {
@@ -117,6 +160,151 @@ pub struct View {
     pub notes: Option<String>,
     /// The event of a per-event template.
     pub event: Option<EventView>,
+    /// Price, invoicing and the other terms, formatted.
+    pub terms: TermsView,
+    /// The clauses of the document, in order.
+    pub clauses: Vec<ClauseEntryView>,
+    /// The date the document is made, e.g. `22 november 2026`.
+    pub issued_on: String,
+    /// Sender, addressees and signatory of a letter.
+    pub letter: Option<LetterView>,
+    /// The number of the IOP's own change clause, which an IOP amendment cites.
+    pub iop_change_clause: Option<u32>,
+}
+
+/// One clause as the document shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClauseEntryView {
+    /// Id (the typst function).
+    pub id: String,
+    /// Title in Swedish.
+    pub title: String,
+    /// Version.
+    pub version: String,
+    /// Layout code: `section`, `annex` or `plain`.
+    pub layout: String,
+    /// Section number, for numbered sections.
+    pub number: Option<u32>,
+    /// Annex number, for annexes.
+    pub annex: Option<u32>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressView {
+    /// Street.
+    pub street: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Post town.
+    pub city: String,
+}
+
+/// Who a letter is from and to.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterView {
+    /// The sender, who alone signs.
+    pub sender: PartyView,
+    /// The addressees.
+    pub addressees: Vec<PartyView>,
+    /// The sender's named signatory, when known.
+    pub signatory: Option<String>,
+    /// The sender's contact person.
+    pub contact: Option<PersonView>,
+}
+
+/// The terms, formatted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TermsView {
+    /// Price model.
+    pub price_model: Option<String>,
+    /// Index of the price adjustment.
+    pub price_index: Option<String>,
+    /// Base month, e.g. `januari 2025`.
+    pub price_base_month: Option<String>,
+    /// Months between adjustments.
+    pub price_interval_months: Option<u32>,
+    /// Days to pay.
+    pub payment_days: Option<u32>,
+    /// Invoice reference.
+    pub invoice_reference: Option<String>,
+    /// Peppol id of the buyer.
+    pub peppol_id: Option<String>,
+    /// Sum of the liability insurance.
+    pub insurance_sum: Option<String>,
+    /// Further insurance.
+    pub insurance_text: Option<String>,
+    /// Liability cap.
+    pub liability_cap: Option<String>,
+    /// Whether LOU 17 kap. 2–4 §§ apply.
+    pub labour_law_conditions: bool,
+    /// The collective agreement.
+    pub collective_agreement: Option<String>,
+    /// Subcontractors.
+    pub subcontractors: Vec<SubcontractorView>,
+    /// Personal-data code: `none`, `processor`, `separate_controllers`.
+    pub personal_data: String,
+    /// Penalty per period.
+    pub penalty: Option<String>,
+    /// What the penalty is counted per.
+    pub penalty_per: Option<String>,
+    /// State-aid basis code.
+    pub state_aid_basis: Option<String>,
+    /// State-aid reasoning.
+    pub state_aid_reasoning: Option<String>,
+    /// State-aid decision reference.
+    pub state_aid_decision: Option<String>,
+    /// Special terms.
+    pub special_terms: Option<String>,
+}
+
+/// A subcontractor.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubcontractorView {
+    /// Name.
+    pub name: String,
+    /// Organisation number.
+    pub org_number: String,
+    /// Its part.
+    pub part: String,
+}
+
+/// The terms as the templates read them.
+pub fn terms_view(t: &Terms) -> TermsView {
+    let adj = t.price.as_ref().and_then(|p| p.adjustment.as_ref());
+    TermsView {
+        price_model: t.price.as_ref().map(|p| p.model.clone()),
+        price_index: adj.map(|a| a.index.clone()),
+        price_base_month: adj.map(|a| swedish_month(&a.base_month)),
+        price_interval_months: adj.map(|a| a.interval_months),
+        payment_days: t.invoicing.as_ref().map(|i| i.payment_days),
+        invoice_reference: t.invoicing.as_ref().and_then(|i| i.reference.clone()),
+        peppol_id: t.invoicing.as_ref().and_then(|i| i.peppol_id.clone()),
+        insurance_sum: t
+            .insurance
+            .as_ref()
+            .map(|i| i.liability_sek.format_swedish()),
+        insurance_text: t.insurance.as_ref().and_then(|i| i.text.clone()),
+        liability_cap: amount(t.liability_cap_sek),
+        labour_law_conditions: t.labour_law_conditions,
+        collective_agreement: t.collective_agreement.clone(),
+        subcontractors: t
+            .subcontractors
+            .iter()
+            .map(|s| SubcontractorView {
+                name: s.name.clone(),
+                org_number: s.org.to_string(),
+                part: s.part.clone(),
+            })
+            .collect(),
+        personal_data: t.personal_data.code().to_owned(),
+        penalty: t.penalty.as_ref().map(|p| p.amount_sek.format_swedish()),
+        penalty_per: t.penalty.as_ref().map(|p| p.per.clone()),
+        state_aid_basis: t.state_aid.as_ref().map(|s| s.basis.code().to_owned()),
+        state_aid_reasoning: t.state_aid.as_ref().map(|s| s.reasoning.clone()),
+        state_aid_decision: t.state_aid.as_ref().and_then(|s| s.decision.clone()),
+        special_terms: t.special_terms.clone(),
+    }
 }
 
 /// Template identification.
@@ -161,10 +349,14 @@ pub struct PartyView {
     pub org_number: String,
     /// Role code.
     pub role: String,
+    /// The contracting unit (department or committee) of the legal person.
+    pub unit: Option<String>,
     /// Parent organisation.
     pub parent: Option<String>,
     /// Legal form code.
     pub legal_form: Option<String>,
+    /// Postal address.
+    pub address: Option<AddressView>,
 }
 
 /// A person.
@@ -416,6 +608,9 @@ pub struct OccurrenceView {
     pub period_end: String,
     /// Due date.
     pub due: String,
+    /// State on the day the document is made: `upcoming`, `due`, `submitted`, `accepted`,
+    /// `rejected`, `late` or `escalated`.
+    pub state: Option<String>,
 }
 
 /// A signature block.
@@ -427,6 +622,8 @@ pub struct SignatureView {
     pub org_number: String,
     /// Role code.
     pub role: String,
+    /// The contracting unit.
+    pub unit: Option<String>,
     /// Named signatories of that party.
     pub signatories: Vec<String>,
 }
@@ -511,16 +708,42 @@ pub fn occurrences(a: &Agreement, r: &ReportingObligation) -> Vec<Occurrence> {
     }
 }
 
-fn occurrence_view(o: &Occurrence) -> OccurrenceView {
+/// The state of every report occurrence on `today`, by report kind and period end.
+pub fn occurrence_states(
+    a: &Agreement,
+    today: NaiveDate,
+) -> HashMap<(String, NaiveDate), OccurrenceState> {
+    deadlines(a, today, &ReminderLadders::default())
+        .into_iter()
+        .filter(|d| d.kind == DeadlineKind::Report)
+        .filter_map(|d| d.report)
+        .map(|r| ((r.kind, r.period_end), r.state))
+        .collect()
+}
+
+/// The view of one occurrence of report `kind`, with its state when known.
+pub fn occurrence_view(
+    o: &Occurrence,
+    kind: &str,
+    states: &HashMap<(String, NaiveDate), OccurrenceState>,
+) -> OccurrenceView {
     OccurrenceView {
         period_start: date(o.period_start),
         period_end: swedish_date(o.period_end),
         due: swedish_date(o.due),
+        state: states
+            .get(&(kind.to_owned(), o.period_end))
+            .map(|s| s.code().to_owned()),
     }
 }
 
-/// The view of report `r` with every occurrence.
-pub fn report_view(a: &Agreement, r: &ReportingObligation, dir: &Directory) -> ReportView {
+/// The view of report `r` with every occurrence and its state on the day of `states`.
+pub fn report_view(
+    a: &Agreement,
+    r: &ReportingObligation,
+    dir: &Directory,
+    states: &HashMap<(String, NaiveDate), OccurrenceState>,
+) -> ReportView {
     ReportView {
         kind: r.kind.clone(),
         description: r.description.clone(),
@@ -528,7 +751,10 @@ pub fn report_view(a: &Agreement, r: &ReportingObligation, dir: &Directory) -> R
         responsible: dir.org_name(&r.responsible),
         recipient: r.recipient.as_ref().map(|e| dir.person(e)),
         due_offset_days: r.due_offset_days,
-        occurrences: occurrences(a, r).iter().map(occurrence_view).collect(),
+        occurrences: occurrences(a, r)
+            .iter()
+            .map(|o| occurrence_view(o, &r.kind, states))
+            .collect(),
     }
 }
 
@@ -587,24 +813,17 @@ fn format_number(v: f64) -> String {
     }
 }
 
-/// Builds the view of `a` at `version` for `template`, with an optional event.
+/// Builds the view of `a` at `version` for `template` on `today`, with an optional event; the
+/// caller adds the clauses and the letter.
 pub fn build(
     a: &Agreement,
     version: i32,
     template: TemplateView,
     dir: &Directory,
     event: Option<EventView>,
+    today: NaiveDate,
 ) -> View {
-    let party = |org: &OrgNumber, role: PartyRole| {
-        let o = dir.organisations.get(org);
-        PartyView {
-            name: dir.org_name(org),
-            org_number: org.to_string(),
-            role: role.code().to_owned(),
-            parent: o.and_then(|o| o.parent.clone()),
-            legal_form: o.map(|o| o.legal_form.code().to_owned()),
-        }
-    };
+    let states = occurrence_states(a, today);
     let c = &a.contacts;
     let contacts = [
         ("owner", &c.owner),
@@ -630,6 +849,7 @@ pub fn build(
             party: dir.org_name(&p.org),
             org_number: p.org.to_string(),
             role: p.role.code().to_owned(),
+            unit: p.unit.clone(),
             signatories: c
                 .signatories
                 .iter()
@@ -661,7 +881,11 @@ pub fn build(
             basis: v.basis.code().to_owned(),
             estimated_total: amount(v.estimated_total_sek),
         }),
-        parties: a.parties.iter().map(|p| party(&p.org, p.role)).collect(),
+        parties: a
+            .parties
+            .iter()
+            .map(|p| dir.party(&p.org, p.role.code(), p.unit.as_deref()))
+            .collect(),
         contacts,
         period: PeriodView {
             start: swedish_date(a.period.start),
@@ -759,10 +983,19 @@ pub fn build(
         amendments: (0..a.amendments.len())
             .filter_map(|i| amendment_view(a, i))
             .collect(),
-        reports: a.reporting.iter().map(|r| report_view(a, r, dir)).collect(),
+        reports: a
+            .reporting
+            .iter()
+            .map(|r| report_view(a, r, dir, &states))
+            .collect(),
         signatures,
         notes: a.notes.clone(),
         event,
+        terms: terms_view(&a.terms),
+        clauses: Vec::new(),
+        issued_on: swedish_date(today),
+        letter: None,
+        iop_change_clause: None,
     }
 }
 
@@ -772,6 +1005,13 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn months_are_written_the_swedish_way() {
+        assert_eq!(swedish_month("2025-01"), "januari 2025");
+        assert_eq!(swedish_month("2025-12"), "december 2025");
+        assert_eq!(swedish_month("x"), "x");
     }
 
     #[test]

@@ -155,10 +155,12 @@ mod tests {
             Party {
                 org: org(buyer),
                 role: PartyRole::Buyer,
+                unit: None,
             },
             Party {
                 org: org(supplier),
                 role: PartyRole::Supplier,
+                unit: None,
             },
         ];
         assert!(principal(Role::Enterprise, Some(supplier)).may_read(&a));

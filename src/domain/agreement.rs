@@ -11,6 +11,7 @@ use super::dates::{add_months, last_day_of_month};
 use super::money::Sek;
 use super::org_number::OrgNumber;
 use super::party::EmailAddress;
+use super::terms::Terms;
 
 /// A human reference such as `AGR-2025-0005`: letters, digits and `-`, 3 to 40 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -137,6 +138,9 @@ pub struct Agreement {
     /// deadlines, replacing the configured one; empty for the configured ladder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reminder_days: Vec<u32>,
+    /// Price, invoicing, insurance, liability and the other terms the clauses need.
+    #[serde(default, skip_serializing_if = "Terms::is_empty")]
+    pub terms: Terms,
     /// Free notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
@@ -176,6 +180,9 @@ pub struct Party {
     pub org: OrgNumber,
     /// Its role.
     pub role: PartyRole,
+    /// The contracting unit of the legal person (e.g. the department of a municipality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// Contact persons of one agreement by role, named by e-mail address.

@@ -16,3 +16,4 @@ pub mod reports;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod samples;
+pub mod terms;

@@ -82,9 +82,32 @@ pub struct Organisation {
     /// Name of the parent organisation (e.g. the municipality of a district administration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Postal address, printed on contracts and letters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<PostalAddress>,
     /// Date of entry in Kammarkollegiet's register of idea-based organisations (lag 2022:900).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_idea_based_on: Option<NaiveDate>,
+}
+
+/// A Swedish postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostalAddress {
+    /// Street address or box, e.g. "Rudsjöterrassen 2".
+    pub street: String,
+    /// Postal code, five digits written `NNN NN`.
+    pub postal_code: String,
+    /// Post town.
+    pub city: String,
+}
+
+/// Whether `s` is a Swedish postal code, `NNN NN` or `NNNNN`.
+pub fn is_postal_code(s: &str) -> bool {
+    let digits: Vec<char> = s.chars().filter(|c| *c != ' ').collect();
+    digits.len() == 5
+        && digits.iter().all(char::is_ascii_digit)
+        && (s.len() == 5 || (s.len() == 6 && s.as_bytes().get(3) == Some(&b' ')))
 }
 
 /// A person at an organisation who receives or sends something about agreements.
@@ -167,6 +190,26 @@ pub fn validate_organisation(o: &Organisation) -> Vec<Violation> {
             "a name has at most 300 characters",
         ));
     }
+    if let Some(a) = &o.address {
+        for (field, text) in [("address.street", &a.street), ("address.city", &a.city)] {
+            if text.trim().is_empty() || text.chars().count() > 200 {
+                v.push(Violation::new(
+                    field,
+                    text,
+                    "address_text",
+                    "an address line has 1 to 200 characters",
+                ));
+            }
+        }
+        if !is_postal_code(&a.postal_code) {
+            v.push(Violation::new(
+                "address.postal_code",
+                &a.postal_code,
+                "postal_code",
+                "a Swedish postal code has five digits, written NNN NN",
+            ));
+        }
+    }
     if o.registered_idea_based_on.is_some() && o.kind != OrganisationKind::IdeaBasedOrganisation {
         v.push(Violation::new(
             "registered_idea_based_on",
@@ -203,6 +246,15 @@ pub fn validate_contact(c: &Contact) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postal_codes_have_five_digits() {
+        assert!(is_postal_code("136 81"));
+        assert!(is_postal_code("13681"));
+        for bad in ["1368", "136 8a", "13 681", "136  81", ""] {
+            assert!(!is_postal_code(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn email_parsing_accepts_normal_addresses_and_rejects_header_tricks() {

@@ -95,6 +95,7 @@ pub fn validate(a: &Agreement, facts: &Facts) -> Vec<Violation> {
     renewal_and_notice_rules(a, &mut v);
     reporting_rules(a, &mut v);
     reminder_rules(a, &mut v);
+    v.extend(super::terms::violations(&a.terms, a.kind));
     v
 }
 
@@ -211,6 +212,16 @@ fn party_rules(a: &Agreement, facts: &Facts, v: &mut Vec<Violation>) {
     let mut seen = HashSet::new();
     for (i, p) in a.parties.iter().enumerate() {
         let field = format!("parties[{i}].org");
+        if let Some(unit) = &p.unit
+            && (unit.trim().is_empty() || unit.chars().count() > 200)
+        {
+            v.push(Violation::new(
+                format!("parties[{i}].unit"),
+                unit,
+                "unit_text",
+                "a contracting unit is named in 1 to 200 characters",
+            ));
+        }
         if !seen.insert((&p.org, p.role)) {
             v.push(Violation::new(
                 &field,

@@ -107,6 +107,7 @@ pub async fn generate(
         "event": meta.event,
         "file_name": meta.file_name,
         "size_bytes": meta.size_bytes,
+        "clauses": rendered.clauses,
     });
     let mut entry = crate::db::audit::NewEntry::change(
         created_by,

@@ -342,6 +342,22 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
         );
         println!("NOTE: AVTAL_TYPST is not set; the PDF step of the browser test is skipped");
     } else {
+        // The form has no fields for the terms yet: the insurance and the state-aid reasoning
+        // the IOP's clauses need are added through the API.
+        let stored = app.agreement("AGR-2027-0300").await;
+        let mut a = stored.body["agreement"].clone();
+        a["terms"] = serde_json::json!({
+            "insurance": {"liability_sek": "5000000"},
+            "state_aid": {"basis": "no_aid", "reasoning": "Läxhjälpen är en icke-ekonomisk verksamhet; bidraget är inte statsstöd."}
+        });
+        let r = app
+            .put(
+                "/api/v1/agreements/AGR-2027-0300",
+                &serde_json::json!({"version": stored.body["version"], "agreement": a}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        c.refresh().await.unwrap();
         choose(&c, "#template", "iop").await;
         click(&c, "form[action$='/documents'] button").await;
         let link = wait_for(&c, "a[href^='/documents/']").await;

@@ -46,10 +46,19 @@ fn pdf_text(pdf: &[u8]) -> String {
     squeeze(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// The text of a PDF of AGR-2025-0001 in content order (`-raw`: no joining of a `-` at a line
-/// end with the next line), without its running header and footer lines, which come in the middle
-/// of a paragraph that runs over a page break.
-fn body_text(pdf: &[u8]) -> String {
+/// The running header and footer strings of a document of AGR-2025-0001.
+const RUNNING_0001: &[&str] = &[
+    "Dnr FAR 2024/1187 (sample)",
+    "·",
+    "Avtal AGR-2025-0001",
+    "Överenskommelse om idéburet offentligt partnerskap",
+    "AGR-2025-0001, version 1",
+];
+
+/// The text of a PDF in content order (`-raw`: no joining of a `-` at a line end with the next
+/// line), without its running header and footer lines (`running`), which come in the middle of a
+/// paragraph that runs over a page break.
+fn body_text(pdf: &[u8], running: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let path = dir.path().join("doc.pdf");
     std::fs::write(&path, pdf).unwrap_or_else(|e| panic!("write: {e}"));
@@ -61,13 +70,6 @@ fn body_text(pdf: &[u8]) -> String {
         .arg("-")
         .output()
         .unwrap_or_else(|e| panic!("pdftotext is needed (poppler-utils): {e}"));
-    let running = [
-        "Dnr FAR 2024/1187 (sample)",
-        "·",
-        "Avtal AGR-2025-0001",
-        "Överenskommelse om idéburet offentligt partnerskap",
-        "AGR-2025-0001, version 1",
-    ];
     let text = String::from_utf8_lossy(&out.stdout);
     let kept: Vec<&str> = text
         .lines()
@@ -75,7 +77,7 @@ fn body_text(pdf: &[u8]) -> String {
         .filter(|l| {
             let mut rest = (*l).to_owned();
             for r in running {
-                rest = rest.replace(r, "");
+                rest = rest.replace(*r, "");
             }
             let words: Vec<&str> = rest.split_whitespace().collect();
             let page_number = matches!(words.as_slice(), ["sida", n, "av", m]
@@ -181,6 +183,11 @@ async fn org_name(app: &TestApp, org: &str) -> String {
     r.body["name"].as_str().unwrap_or_default().to_owned()
 }
 
+async fn org_street(app: &TestApp, org: &str) -> Option<String> {
+    let r = app.get(&format!("/api/v1/organisations/{org}")).await;
+    r.body["address"]["street"].as_str().map(str::to_owned)
+}
+
 async fn every_template_renders_every_sample_it_applies_to(app: TestApp) {
     if !typst_available() {
         return;
@@ -232,6 +239,13 @@ async fn every_template_renders_every_sample_it_applies_to(app: TestApp) {
                     for p in &a.parties {
                         assert_has(&text, &org_name(&app, p.org.as_str()).await, &case);
                         assert_has(&text, p.org.as_str(), &case);
+                        if p.role.code() != "funder" {
+                            let street = org_street(&app, p.org.as_str()).await;
+                            assert_has(&text, &street.unwrap_or_default(), &case);
+                        }
+                        if let Some(unit) = &p.unit {
+                            assert_has(&text, unit, &case);
+                        }
                     }
                     assert_has(&text, &swedish_date(a.period.start), &case);
                     assert_has(&text, &swedish_date(a.period.current_end), &case);
@@ -279,7 +293,26 @@ async fn every_template_renders_every_sample_it_applies_to(app: TestApp) {
                 "amendment" => {
                     let m = a.amendments.last().unwrap_or_else(|| panic!("{case}"));
                     let (chapter, section) = m.ground.code().split_once(':').unwrap_or_default();
-                    assert_has(&text, &format!("{chapter} kap. {section} § LOU"), &case);
+                    if a.kind.is_procurement() {
+                        let words = match m.ground.code() {
+                            "17:9" => "ändring av mindre värde",
+                            "17:10" => "ändrings- eller optionsklausul",
+                            "17:11" => "kompletterande beställning",
+                            "17:12" => "oförutsebara omständigheter",
+                            "17:13" => "byte av leverantör",
+                            _ => "inte är väsentlig",
+                        };
+                        assert_has(&text, words, &case);
+                        assert_has(&text, &format!("{chapter} kap. {section} § LOU"), &case);
+                    } else {
+                        // An IOP is changed under its own change clause, never under LOU.
+                        assert_has(&text, "(Ändringar och tillägg) i överenskommelsen", &case);
+                        assert!(!text.contains("LOU"), "{case}: an IOP amendment cites LOU");
+                    }
+                    assert!(
+                        !text.contains("BT-200") && !text.contains(m.ground.bt200()),
+                        "{case}: eForms codes are not contract language"
+                    );
                     assert_has(&text, &m.rationale, &case);
                     assert_has(&text, &swedish_date(m.date), &case);
                     if let Some(v) = m.value_change_sek {
@@ -302,11 +335,171 @@ async fn every_template_renders_every_sample_it_applies_to(app: TestApp) {
                 }
                 other => panic!("no checks for template {other}"),
             }
+            clause_checks(template, &a, &text, &case);
+            assert!(!text.contains("Dnr–"), "{case}: a page shows \"Dnr –\"");
+            assert!(
+                !iso_date_in(&text),
+                "{case}: a date in prose is not in Swedish long form"
+            );
         }
     }
     let list = app.get("/api/v1/agreements/AGR-2025-0001/documents").await;
     assert_eq!(list.status, 200);
     assert_eq!(list.body["items"].as_array().map(Vec::len), Some(4));
+}
+
+/// Whether `text` holds an ISO date (`2028-01-14`) where a Swedish long date belongs.
+fn iso_date_in(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(10).any(|w| {
+        w.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+    })
+}
+
+/// The headings and key sentences each template's clauses must put in the PDF of `a`.
+fn clause_checks(template: &str, a: &Agreement, text: &str, case: &str) {
+    let count = |needle: &str| text.matches(&squeeze(needle)).count();
+    let t = &a.terms;
+    match template {
+        "procurement" => {
+            for heading in [
+                "Avtalshandlingar och deras inbördes ordning",
+                "Pris och prisjustering",
+                "Fakturering och betalning",
+                "Underleverantörer",
+                "Försäkring",
+                "Skadestånd och ansvarsbegränsning",
+                "Befrielsegrunder (force majeure)",
+                "Sekretess och tystnadsplikt",
+                "Personuppgifter",
+                "Överlåtelse av avtalet",
+                "Ändringar och tillägg",
+                "Uppsägning och hävning",
+                "Tillämplig lag och tvister",
+                "BILAGA 1 TILL AVTAL",
+                "Särskilda kontraktsvillkor – sociala hänsyn",
+                "Peppol BIS Billing 3",
+                "lagen (2018:1277)",
+                "räntelagen (1975:635)",
+                "17 kap. 17 § LOU",
+                "offentlighets- och sekretesslagen (2009:400)",
+            ] {
+                assert_has(text, heading, case);
+            }
+            if !a.social_clauses.is_empty() {
+                assert_has(
+                    text,
+                    "Sociala hänsyn: krav, uppföljning och sanktioner",
+                    case,
+                );
+                let penalty = t
+                    .penalty
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{case}: penalty"));
+                assert_has(text, &penalty.amount_sek.format_swedish(), case);
+                assert_has(text, "häva kontraktet", case);
+            }
+            if let Some(adj) = t.price.as_ref().and_then(|p| p.adjustment.as_ref()) {
+                assert_has(text, &adj.index, case);
+                assert_has(
+                    text,
+                    &avtal::documents::view::swedish_month(&adj.base_month),
+                    case,
+                );
+            }
+            let days = t.invoicing.as_ref().map(|i| i.payment_days).unwrap_or(0);
+            assert_has(text, &format!("inom {days} dagar"), case);
+            if let Some(i) = &t.insurance {
+                assert_has(text, &i.liability_sek.format_swedish(), case);
+            }
+            assert_eq!(
+                count("Arbetsrättsliga villkor") > 0,
+                t.labour_law_conditions,
+                "{case}: labour-law clause iff the agreement says they apply"
+            );
+            if t.labour_law_conditions {
+                assert_has(text, "17 kap. 2–4 §§ LOU", case);
+            }
+            assert_eq!(
+                count("Personuppgiftsbiträdesavtal") > 0,
+                t.personal_data.code() == "processor",
+                "{case}: processing annex iff the supplier processes personal data"
+            );
+            for s in &t.subcontractors {
+                assert_has(text, &s.name, case);
+            }
+            if let Some(s) = &t.special_terms {
+                assert_has(text, s, case);
+            }
+        }
+        "iop" => {
+            for heading in [
+                "Bakgrund och syfte",
+                "Gemensam värdegrund",
+                "Målgrupp, mål och hur de följs upp",
+                "Parternas insatser",
+                "Den idéburna partens självständighet",
+                "Styrning och samverkan",
+                "Uppföljning och rapportering",
+                "Användning av medel, insyn och återbetalning",
+                "Sekretess och tystnadsplikt",
+                "26 kap. 1 §",
+                "Personuppgifter",
+                "Rättslig bedömning och statsstöd",
+                "inte är ett offentligt kontrakt",
+                "Uppsägning och hävning",
+                "Tvister",
+                "dialog",
+            ] {
+                assert_has(text, heading, case);
+            }
+            let aid = t
+                .state_aid
+                .as_ref()
+                .unwrap_or_else(|| panic!("{case}: state aid"));
+            assert_has(text, &aid.reasoning, case);
+            assert_eq!(
+                count("Kommunikation") > 0,
+                !t.excluded_clauses.iter().any(|c| c == "iop_communication"),
+                "{case}: the communication clause follows its switch"
+            );
+        }
+        "extension_notice" | "termination_notice" | "report_request" => {
+            // A letter: one sender signs, with addresses and the date it is made.
+            assert_eq!(count("Namnförtydligande"), 1, "{case}: one signature block");
+            assert_has(text, "Avsändare", case);
+            assert_has(text, "Mottagare", case);
+            assert_has(text, &swedish_date(sample_today()), case);
+            assert_eq!(
+                count("Mottagningsbevis") > 0,
+                !t.excluded_clauses.iter().any(|c| c == "receipt"),
+                "{case}: the receipt block follows its switch"
+            );
+            if template == "report_request" {
+                assert_has(text, "Rapportperioder och status", case);
+                assert_has(text, "Vad rapporten ska innehålla", case);
+                let states = [
+                    "kommande",
+                    "skalämnas",
+                    "inlämnad",
+                    "godkänd",
+                    "försenad",
+                    "eskalerad",
+                ];
+                assert!(
+                    states.iter().any(|s| text.contains(s)),
+                    "{case}: no period state"
+                );
+            }
+        }
+        "amendment" => {
+            assert!(count("Namnförtydligande") >= 2, "{case}: both parties sign");
+        }
+        _ => {}
+    }
 }
 
 async fn the_same_agreement_rendered_twice_has_the_same_sha256(app: TestApp) {
@@ -322,7 +515,7 @@ async fn the_same_agreement_rendered_twice_has_the_same_sha256(app: TestApp) {
     assert_ne!(first.body["id"], second.body["id"]);
     assert_eq!(first.body["sha256"], second.body["sha256"]);
     assert_eq!(first.body["agreement_version"], json!(1));
-    assert_eq!(first.body["template_version"], json!("1.0.0"));
+    assert_eq!(first.body["template_version"], json!("2.0.0"));
     assert_eq!(first.body["created_by"], json!(app.admin_actor()));
 }
 
@@ -342,10 +535,12 @@ async fn a_draft_iop_without_required_fields_is_refused_with_every_missing_field
         vec![
             "diarienummer",
             "decision",
+            "contacts.signatories",
             "iop.value_base",
             "iop.goals",
+            "terms.insurance",
             "iop.legal_assessment",
-            "contacts.signatories"
+            "terms.state_aid"
         ],
         "{}",
         r.body
@@ -600,7 +795,7 @@ fn render_hostile(renderer: &Renderer, strings: &[String]) -> Result<String, Str
     let pdf = runtime
         .block_on(renderer.render_view(&view, 0))
         .map_err(|e| e.to_string())?;
-    Ok(body_text(&pdf))
+    Ok(body_text(&pdf, RUNNING_0001))
 }
 
 fn test_renderer() -> Renderer {
@@ -660,5 +855,100 @@ proptest! {
                 prop_assert!(text.contains(&needle), "{:?} is not in the PDF text", s);
             }
         }
+    }
+}
+
+/// Renders AGR-2025-0004 (a contract) with `strings[0..18]` each in its own field of the terms,
+/// the parties' units and the parties' addresses, and AGR-2025-0001 (an IOP) with `strings[18..]`
+/// in its state-aid reasoning and decision; returns both PDF texts (whitespace removed).
+fn render_hostile_terms(renderer: &Renderer, strings: &[String]) -> Result<String, String> {
+    use avtal::domain::party::PostalAddress;
+    use avtal::domain::terms::{PersonalData, StateAid, StateAidBasis, Subcontractor};
+    let s = |i: usize| strings.get(i).cloned().unwrap_or_default();
+    let (mut a, mut dir) = sample("AGR-2025-0004");
+    let t = &mut a.terms;
+    if let Some(p) = t.price.as_mut() {
+        p.model = s(0);
+        if let Some(adj) = p.adjustment.as_mut() {
+            adj.index = s(1);
+        }
+    }
+    if let Some(i) = t.invoicing.as_mut() {
+        i.reference = Some(s(2));
+        i.peppol_id = Some(s(3));
+    }
+    if let Some(i) = t.insurance.as_mut() {
+        i.text = Some(s(4));
+    }
+    t.labour_law_conditions = true;
+    t.collective_agreement = Some(s(5));
+    t.subcontractors = vec![Subcontractor {
+        org: a.parties[1].org.clone(),
+        name: s(6),
+        part: s(7),
+    }];
+    if let Some(p) = t.penalty.as_mut() {
+        p.per = s(8);
+    }
+    t.special_terms = Some(s(9));
+    t.personal_data = PersonalData::Processor;
+    for (k, p) in a.parties.iter_mut().enumerate() {
+        p.unit = Some(s(10 + k));
+        if let Some(o) = dir.organisations.get_mut(&p.org) {
+            o.address = Some(PostalAddress {
+                street: s(12 + 2 * k),
+                city: s(13 + 2 * k),
+                postal_code: s(16 + k),
+            });
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let render = |a: &Agreement, dir: &Directory, template: &str| -> Result<Vec<u8>, String> {
+        let req = DocumentRequest {
+            template: template.into(),
+            ..DocumentRequest::default()
+        };
+        let (view, _) = renderer
+            .view(&req, a, 1, dir, sample_today())
+            .map_err(|e| e.to_string())?;
+        runtime
+            .block_on(renderer.render_view(&view, 0))
+            .map_err(|e| e.to_string())
+    };
+    let contract = render(&a, &dir, "procurement")?;
+    let (mut iop, iop_dir) = sample("AGR-2025-0001");
+    iop.terms.state_aid = Some(StateAid {
+        basis: StateAidBasis::Sgei,
+        reasoning: s(18),
+        decision: Some(s(19)),
+    });
+    let partnership = render(&iop, &iop_dir, "iop")?;
+    let running_0004 = [
+        "Dnr HAN 2024/0312 (sample)",
+        "·",
+        "Avtal AGR-2025-0004",
+        "Kontrakt",
+        "AGR-2025-0004, version 1",
+    ];
+    Ok(body_text(&contract, &running_0004) + &body_text(&partnership, RUNNING_0001))
+}
+
+#[test]
+fn hostile_strings_in_the_new_fields_print_literally_each_in_its_own_field() {
+    if !typst_available() {
+        return;
+    }
+    let strings: Vec<String> = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(strings.len(), 20, "one hostile string per field");
+    let text = render_hostile_terms(&test_renderer(), &strings).unwrap_or_else(|e| panic!("{e}"));
+    for (i, s) in strings.iter().enumerate() {
+        let n = text.matches(&squeeze(s)).count();
+        assert!(
+            n >= 1,
+            "hostile string {i} ({s:?}) is in the PDF text {n} times"
+        );
     }
 }

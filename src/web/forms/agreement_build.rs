@@ -236,6 +236,8 @@ pub fn agreement_from(
         amendments: base.map(|a| a.amendments.clone()).unwrap_or_default(),
         reporting,
         reminder_days: base.map(|a| a.reminder_days.clone()).unwrap_or_default(),
+        // The terms are not on the form yet: they are kept as stored.
+        terms: base.map(|a| a.terms.clone()).unwrap_or_default(),
         notes: given(&form.notes),
     })
 }
@@ -297,7 +299,12 @@ fn parties(
         let Some(org) = c.org(name, raw) else {
             continue;
         };
-        let party = Party { org, role };
+        // The contracting unit is not on the form: it stays while the organisation does.
+        let unit = at
+            .and_then(|i| parties.get(i))
+            .filter(|p| p.org == org)
+            .and_then(|p| p.unit.clone());
+        let party = Party { org, role, unit };
         match at {
             Some(i) => parties[i] = party,
             None if role == PartyRole::Buyer => parties.insert(0, party),
