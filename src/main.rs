@@ -42,7 +42,7 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080.
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
-        /// Load the 13 sample agreements into an empty registry and use the samples' "today" (2026-11-22) unless one is configured.
+        /// Load the 15 sample agreements into an empty registry and use the samples' "today" (2026-11-22) unless one is configured.
         #[arg(long)]
         demo: bool,
     },

@@ -59,6 +59,14 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "AGR-2025-0013.yaml",
         include_str!("../contracts/examples/AGR-2025-0013.yaml"),
     ),
+    (
+        "AGR-2025-0014.yaml",
+        include_str!("../contracts/examples/AGR-2025-0014.yaml"),
+    ),
+    (
+        "AGR-2024-0015.yaml",
+        include_str!("../contracts/examples/AGR-2024-0015.yaml"),
+    ),
 ];
 
 /// "Today" in the sample data.

@@ -10,6 +10,7 @@ mod m20261129_000005_links;
 mod m20261129_000006_users;
 mod m20261129_000008_sweep;
 mod m20261205_000010_outbox_claims;
+mod m20261205_000030_renewals;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_users::Migration),
             Box::new(m20261129_000008_sweep::Migration),
             Box::new(m20261205_000010_outbox_claims::Migration),
+            Box::new(m20261205_000030_renewals::Migration),
         ]
     }
 }

@@ -392,10 +392,12 @@ struct Projection {
     value_ore: Option<i64>,
     reservation: Option<String>,
     objectives: i64,
+    renews_on: Option<NaiveDate>,
 }
 
 fn project(a: &Agreement) -> Projection {
     Projection {
+        renews_on: renews_on(a),
         title_lower: a.title.to_lowercase(),
         value_ore: a.value.as_ref().map(|v| v.amount_sek.ore()),
         reservation: a.reservation().map(str::to_owned),
@@ -432,6 +434,53 @@ async fn write_index_rows(
     Ok(())
 }
 
+/// The day the next tacit renewal of `a` takes effect, if one can come (the renewal index).
+pub fn renews_on(a: &Agreement) -> Option<NaiveDate> {
+    crate::domain::clock::next_renewal(a)
+        .map(|(deadline, _)| deadline.succ_opt().unwrap_or(deadline))
+}
+
+/// The agreements whose next tacit renewal takes effect on or before `today` (the renewal
+/// index), in id order: `(id, reference)`.
+pub async fn renewals_due(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+) -> Result<Vec<(i64, Reference)>, StoreError> {
+    let rows: Vec<(i64, String)> = agreement::Entity::find()
+        .select_only()
+        .column(agreement::Column::Id)
+        .column(agreement::Column::Reference)
+        .filter(agreement::Column::RenewsOn.lte(today))
+        .order_by_asc(agreement::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(id, r)| {
+            Reference::parse(&r)
+                .map(|r| (id, r))
+                .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))
+        })
+        .collect()
+}
+
+/// Stores the renewal day of agreement `id` if it is still at `version` (the document is
+/// unchanged, so no new version).
+pub async fn set_renews_on(
+    db: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    day: Option<NaiveDate>,
+) -> Result<(), StoreError> {
+    agreement::Entity::update_many()
+        .col_expr(agreement::Column::RenewsOn, Expr::value(day))
+        .filter(agreement::Column::Id.eq(id))
+        .filter(agreement::Column::Version.eq(version))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a new agreement with its index rows. The caller has validated it.
 pub async fn insert_agreement(
     db: &impl ConnectionTrait,
@@ -453,6 +502,7 @@ pub async fn insert_agreement(
         outer_limit: Set(a.period.outer_limit),
         reservation: Set(p.reservation),
         objectives: Set(p.objectives),
+        renews_on: Set(p.renews_on),
         framework_id: Set(framework_id(db, a).await?),
         document: Set(to_json(a)?),
         version: Set(1),
@@ -514,6 +564,7 @@ pub async fn update_agreement(
         )
         .col_expr(agreement::Column::Reservation, Expr::value(p.reservation))
         .col_expr(agreement::Column::Objectives, Expr::value(p.objectives))
+        .col_expr(agreement::Column::RenewsOn, Expr::value(p.renews_on))
         .col_expr(
             agreement::Column::FrameworkId,
             Expr::value(framework_id(db, a).await?),

@@ -252,6 +252,9 @@ impl Renderer {
         dir: &Directory,
         today: NaiveDate,
     ) -> Result<(View, Option<String>), RenderError> {
+        // A document shows the agreement as it stands on its day (the one date source).
+        let (now, _) = crate::domain::clock::as_on(a, today);
+        let a = now.as_ref();
         let t = self.template_for(&req.template, a)?;
         let missing = missing_fields_in(a, dir, &self.catalog.required_for(t, a));
         if !missing.is_empty() {

@@ -791,7 +791,11 @@ pub fn amendment_view(a: &Agreement, index: usize) -> Option<AmendmentView> {
 
 /// The view of the recorded notice.
 pub fn notice_view(a: &Agreement, dir: &Directory) -> Option<NoticeView> {
-    let n = a.termination.as_ref()?.notice.as_ref()?;
+    let n = a
+        .termination
+        .as_ref()
+        .and_then(|t| t.notice.as_ref())
+        .or_else(|| a.tacit_renewal.as_ref().and_then(|r| r.notice.as_ref()))?;
     Some(NoticeView {
         by: dir.org_name(&n.by),
         by_org_number: n.by.to_string(),

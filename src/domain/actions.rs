@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 
 use super::agreement::{Agreement, Amendment, Notice, effective_end};
+use super::clock;
 use super::codes::{AgreementStatus, AmendmentGround, OptionState};
 use super::dates::add_months;
 use super::org_number::OrgNumber;
@@ -147,13 +148,29 @@ fn require_running(a: &Agreement) -> Result<(), Violation> {
     }
 }
 
-/// Records a notice of termination received on `received_on` from party `by`:
-/// the effective end is `received_on` plus the notice period, and the term ends then at the latest.
+/// Which clause a notice is given under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeUnder {
+    /// The tacit renewal clause: a notice of non-renewal (uppsägning mot förlängning).
+    Renewal,
+    /// The termination clause: notice with its notice period.
+    Termination,
+}
+
+/// Records a notice received on `received_on` from party `by` (either party may give it).
+///
+/// Under the renewal clause (the default when the agreement renews tacitly) it is a notice of
+/// non-renewal and needs no termination terms: the agreement ends at the end of the term running
+/// on `received_on` (the current term when received by the notice deadline, the renewed one when
+/// later; see [`clock::non_renewal_end`]). Under the termination clause the effective end is
+/// `received_on` plus the notice period, and the term ends then at the latest.
 pub fn record_notice(
     a: &mut Agreement,
     by: OrgNumber,
     received_on: NaiveDate,
     reason: Option<String>,
+    under: Option<NoticeUnder>,
 ) -> Result<NaiveDate, Violation> {
     require_running(a)?;
     if !a.parties.iter().any(|p| p.org == by) {
@@ -171,6 +188,42 @@ pub fn record_notice(
             "notice_after_start",
             "notice cannot be received before the agreement starts",
         ));
+    }
+    let under = under.unwrap_or(if a.tacit_renewal.is_some() {
+        NoticeUnder::Renewal
+    } else {
+        NoticeUnder::Termination
+    });
+    if under == NoticeUnder::Renewal {
+        let (end, renewals_done) = clock::non_renewal_end(a, received_on).ok_or_else(|| {
+            Violation::new(
+                "under",
+                "renewal",
+                "renewal_terms",
+                "the agreement does not renew tacitly, so there is no renewal to give notice against; give notice under the termination terms",
+            )
+        })?;
+        if received_on > end {
+            return Err(Violation::new(
+                "received_on",
+                received_on,
+                "notice_before_end",
+                format!("the agreement already ended on {end}"),
+            ));
+        }
+        if let Some(r) = a.tacit_renewal.as_mut() {
+            r.renewals_done = renewals_done;
+            r.renewals.retain(|x| x.number <= renewals_done);
+            r.notice = Some(Notice {
+                by,
+                received_on,
+                effective_end: end,
+                reason,
+            });
+        }
+        a.period.current_end = end;
+        transition(a, AgreementStatus::NoticeGiven)?;
+        return Ok(end);
     }
     let terms = a.termination.as_mut().ok_or_else(|| {
         Violation::new(

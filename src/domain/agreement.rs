@@ -439,9 +439,32 @@ pub struct TacitRenewal {
     /// Most renewals allowed; `None` for no limit (IOPs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_renewals: Option<u32>,
-    /// Renewals that have happened.
+    /// Renewals that have taken effect (the registry counts them; see `domain::clock`).
     #[serde(default)]
     pub renewals_done: u32,
+    /// The renewals the registry applied, oldest first (see `domain::clock::apply_renewals`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renewals: Vec<Renewal>,
+    /// A notice of non-renewal (uppsägning mot förlängning): no further renewal, and the
+    /// agreement ends at `effective_end`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+/// One tacit renewal that took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renewal {
+    /// Which renewal of the agreement this is, from 1 (`renewals_done` after it).
+    pub number: u32,
+    /// The last day to have stopped it.
+    pub notice_deadline: NaiveDate,
+    /// The end before the renewal.
+    pub old_end: NaiveDate,
+    /// The end after it.
+    pub new_end: NaiveDate,
+    /// The day it took effect: the day after the notice deadline.
+    pub took_effect_on: NaiveDate,
 }
 
 /// The date by which the parties start talking about a continuation.
@@ -480,7 +503,7 @@ fn exact() -> NoticeEffect {
     NoticeEffect::Exact
 }
 
-/// A notice of termination (uppsägning).
+/// A notice of termination (uppsägning) or of non-renewal (uppsägning mot förlängning).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
@@ -666,18 +689,6 @@ impl Agreement {
         None
     }
 
-    /// The notice deadline to stop the next tacit renewal, from the *current* term.
-    pub fn renewal_notice_deadline(&self) -> Option<NaiveDate> {
-        let r = self.tacit_renewal.as_ref()?;
-        if r.max_renewals.is_some_and(|m| r.renewals_done >= m) {
-            return None;
-        }
-        Some(add_months(
-            self.period.current_end,
-            -(r.notice_months as i32),
-        ))
-    }
-
     /// The renewal dialogue date.
     pub fn renewal_dialogue_due(&self) -> Option<NaiveDate> {
         let d = self.renewal_dialogue.as_ref()?;
@@ -687,23 +698,10 @@ impl Agreement {
         })
     }
 
-    /// The last day on which notice of termination can be given for the current end.
-    pub fn termination_notice_deadline(&self) -> Option<NaiveDate> {
-        let t = self.termination.as_ref()?;
-        if t.notice.is_some() {
-            return None;
-        }
-        Some(add_months(
-            self.period.current_end,
-            -(t.notice_months as i32),
-        ))
-    }
-
-    /// Whether the agreement was in force on `date`.
+    /// Whether the agreement is in force on `date`, after the renewals that took effect by then
+    /// (see [`super::clock::state_on`]).
     pub fn active_on(&self, date: NaiveDate) -> bool {
-        self.status.came_into_force()
-            && self.period.start <= date
-            && date <= self.period.current_end
+        super::clock::state_on(self, date).active
     }
 
     /// The reservation carried by the agreement, if any, as a filter code.
@@ -770,6 +768,11 @@ mod tests {
             .unwrap_or_else(|| panic!("no sample {reference}"))
     }
 
+    /// The notice deadline of the next tacit renewal, from the stored current term.
+    fn renewal_notice_deadline(a: &Agreement) -> Option<NaiveDate> {
+        crate::domain::clock::next_renewal(a).map(|(deadline, _)| deadline)
+    }
+
     /// AGR-2026-0009 (an IOP renewing by 12 months, 3 months' notice) ending on `current_end`.
     fn renewing(current_end: &str, notice_months: u32) -> Agreement {
         let mut a = sample("AGR-2026-0009");
@@ -779,6 +782,8 @@ mod tests {
             notice_months,
             max_renewals: None,
             renewals_done: 0,
+            renewals: Vec::new(),
+            notice: None,
         });
         a
     }
@@ -800,7 +805,7 @@ mod tests {
         ];
         for (end, months, expected) in cases {
             assert_eq!(
-                renewing(end, months).renewal_notice_deadline(),
+                renewal_notice_deadline(&renewing(end, months)),
                 Some(d(expected)),
                 "{months} months before {end}"
             );
@@ -813,7 +818,7 @@ mod tests {
         let a = sample("AGR-2026-0009");
         assert_eq!(a.period.original_end, d("2026-12-31"));
         assert_eq!(a.period.current_end, d("2027-12-31"));
-        assert_eq!(a.renewal_notice_deadline(), Some(d("2027-09-30")));
+        assert_eq!(renewal_notice_deadline(&a), Some(d("2027-09-30")));
     }
 
     #[test]
@@ -831,13 +836,13 @@ mod tests {
                 r.renewals_done = done;
             }
             assert_eq!(
-                a.renewal_notice_deadline().is_some(),
+                renewal_notice_deadline(&a).is_some(),
                 open,
                 "max {max:?}, done {done}"
             );
         }
         a.tacit_renewal = None;
-        assert_eq!(a.renewal_notice_deadline(), None);
+        assert_eq!(renewal_notice_deadline(&a), None);
     }
 
     #[test]
@@ -859,6 +864,8 @@ mod tests {
             notice_months: 3,
             max_renewals: Some(2),
             renewals_done: 1,
+            renewals: Vec::new(),
+            notice: None,
         });
         assert_eq!(a.implied_outer_limit(), Some(d("2028-02-29")));
         // Unlimited renewal: no outer limit.

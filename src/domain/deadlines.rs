@@ -21,8 +21,6 @@ const DOCUMENTATION_DAYS: i64 = 30;
 const ONCE_DUE_WINDOW_DAYS: i64 = 30;
 /// Most occurrences generated for one reporting obligation (a guard against absurd data).
 const MAX_OCCURRENCES: i32 = 2_400;
-/// Most tacit renewals rolled forward when looking for the current term.
-const MAX_ROLLS: u32 = 1_000;
 
 /// `date` plus `n` days, saturating at the end of the calendar (day counts come from user data).
 fn days_after(date: NaiveDate, n: i64) -> NaiveDate {
@@ -432,29 +430,14 @@ pub fn ladder_dates(date: NaiveDate, ladder: &[u32]) -> Vec<(u32, NaiveDate, Nai
     out
 }
 
-/// The end of the term as it stands on `today`, and whether a tacit renewal can still extend it.
+/// The end of the term as it stands on `today`, and whether a tacit renewal can still extend it
+/// (from [`super::clock::state_on`], the one date source).
 ///
-/// A tacit renewal whose notice deadline has passed without notice has happened (or is locked
-/// in), even if the stored current end was not moved yet: the term is rolled forward so notice
-/// deadlines always count from the current term.
+/// A tacit renewal whose notice deadline has passed without notice has taken effect, even if the
+/// stored current end was not moved yet: notice deadlines always count from the current term.
 pub fn current_term(a: &Agreement, today: NaiveDate) -> (NaiveDate, bool) {
-    let mut end = a.period.current_end;
-    let Some(r) = &a.tacit_renewal else {
-        return (end, false);
-    };
-    if a.termination.as_ref().is_some_and(|t| t.notice.is_some()) || r.months == 0 {
-        return (end, false);
-    }
-    for done in r.renewals_done..r.renewals_done.saturating_add(MAX_ROLLS) {
-        if r.max_renewals.is_some_and(|m| done >= m) {
-            return (end, false);
-        }
-        if add_months(end, -(r.notice_months as i32)) >= today {
-            return (end, true);
-        }
-        end = add_months(end, r.months as i32);
-    }
-    (end, true)
+    let s = super::clock::state_on(a, today);
+    (s.term_end, s.renewable)
 }
 
 /// Every deadline of `a` as seen on `today`, sorted by date, with reminders from `ladders`.
@@ -474,6 +457,9 @@ pub fn deadlines_for_sweep(
 }
 
 fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, lean: bool) -> Vec<Deadline> {
+    // Every date counts from the term as it stands on `today` (the one date source).
+    let (now, _) = super::clock::as_on(a, today);
+    let a = now.as_ref();
     let mut b = Builder {
         a,
         today,
@@ -492,7 +478,10 @@ fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, lean: bool)
     if !running && !ended {
         return Vec::new();
     }
-    let (end, renewable) = current_term(a, today);
+    let (end, renewable) = (
+        a.period.current_end,
+        super::clock::next_renewal(a).is_some(),
+    );
     if running {
         b.options();
         b.notices(end, renewable);
@@ -1219,8 +1208,8 @@ mod tests {
     }
 
     #[test]
-    fn all_thirteen_samples_parse() {
-        assert_eq!(samples().len(), 13);
+    fn all_fifteen_samples_parse() {
+        assert_eq!(samples().len(), 15);
     }
 
     #[test]

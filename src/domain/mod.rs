@@ -4,6 +4,7 @@ pub mod access;
 pub mod actions;
 pub mod agreement;
 pub mod audit;
+pub mod clock;
 pub mod codes;
 pub mod dates;
 pub mod deadlines;

@@ -451,6 +451,9 @@ fn milestones(a: &Agreement, ctx: &ReleaseContext<'_>) -> Vec<Value> {
 
 /// The release of one agreement as it stands (`meta`), with states derived on `ctx.today`.
 pub fn release(a: &Agreement, meta: ReleaseMeta, ctx: &ReleaseContext<'_>) -> Value {
+    // The contract period and renewal fields as they stand on `ctx.today` (the one date source).
+    let (now, _) = super::clock::as_on(a, ctx.today);
+    let a = now.as_ref();
     let ocid = ocid(ctx.ocid_prefix, a);
     let orgs = ctx.organisations;
     let buyers: Vec<&OrgNumber> = a.parties_in(PartyRole::Buyer).collect();

@@ -642,17 +642,46 @@ fn renewal_and_notice_rules(a: &Agreement, v: &mut Vec<Violation>) {
             ));
         }
     }
-    if matches!(a.status, AgreementStatus::NoticeGiven)
-        && a.termination
-            .as_ref()
-            .and_then(|t| t.notice.as_ref())
-            .is_none()
-    {
+    if let Some(n) = a.tacit_renewal.as_ref().and_then(|r| r.notice.as_ref()) {
+        if a.period.current_end > n.effective_end {
+            v.push(Violation::new(
+                "period.current_end",
+                a.period.current_end,
+                "notice_ends_term",
+                format!(
+                    "after notice of non-renewal the agreement ends at the latest on {}",
+                    n.effective_end
+                ),
+            ));
+        }
+        if n.effective_end < n.received_on {
+            v.push(Violation::new(
+                "tacit_renewal.notice.effective_end",
+                n.effective_end,
+                "period_order",
+                format!(
+                    "a notice received on {} cannot end the agreement before it",
+                    n.received_on
+                ),
+            ));
+        }
+        if !a.parties.iter().any(|p| p.org == n.by) {
+            v.push(Violation::new(
+                "tacit_renewal.notice.by",
+                &n.by,
+                "notice_by_party",
+                "notice is given by a party of the agreement",
+            ));
+        }
+    }
+    let notice_recorded = a.termination.as_ref().is_some_and(|t| t.notice.is_some())
+        || a.tacit_renewal.as_ref().is_some_and(|r| r.notice.is_some());
+    if matches!(a.status, AgreementStatus::NoticeGiven) && !notice_recorded {
         v.push(Violation::new(
             "status",
             a.status,
             "notice_recorded",
-            "status notice_given needs a recorded notice (termination.notice)",
+            "status notice_given needs a recorded notice (termination.notice or tacit_renewal.notice)",
         ));
     }
 }

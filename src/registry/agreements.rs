@@ -5,7 +5,7 @@
 use sea_orm::DatabaseTransaction;
 use serde::Deserialize;
 
-use super::{Registry, RegistryError, invalid_if_any};
+use super::{Registry, RegistryError, invalid_if_any, renewals};
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{AgreementFilter, AgreementPage, SortKey};
 use crate::db::{self, store, store::StoreError, store::Stored};
@@ -50,6 +50,9 @@ pub enum AgreementAction {
         received_on: chrono::NaiveDate,
         /// Reason.
         reason: Option<String>,
+        /// The clause it is given under (the renewal clause when the agreement renews tacitly).
+        #[serde(default)]
+        under: Option<actions::NoticeUnder>,
     },
     /// Record an amendment.
     RecordAmendment {
@@ -184,8 +187,8 @@ impl Registry {
     pub async fn create_agreement(&self, a: Agreement) -> Result<Stored<Agreement>, RegistryError> {
         self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
-        let (stored, entry) = self.save_agreement_in(&tx, None, a, "create").await?;
-        audit::record(&tx, entry).await?;
+        let (stored, log) = self.save_agreement_in(&tx, None, a, "create").await?;
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -202,10 +205,10 @@ impl Registry {
         let current = store::get_agreement(&tx, key).await?;
         self.ensure_may_edit(&current.data)?;
         ensure_version(&current, version)?;
-        let (stored, entry) = self
+        let (stored, log) = self
             .save_agreement_in(&tx, Some(&current), a, "update")
             .await?;
-        audit::record(&tx, entry).await?;
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -218,7 +221,7 @@ impl Registry {
         current: Option<&Stored<Agreement>>,
         mut a: Agreement,
         action: &str,
-    ) -> Result<(Stored<Agreement>, NewEntry), RegistryError> {
+    ) -> Result<(Stored<Agreement>, Vec<NewEntry>), RegistryError> {
         rules::normalise(&mut a);
         let mut facts = self.base_facts();
         store::facts_for(tx, &[&a], &mut facts).await?;
@@ -257,14 +260,21 @@ impl Registry {
         current: Option<&Stored<Agreement>>,
         a: &Agreement,
         action: &str,
-    ) -> Result<(Stored<Agreement>, NewEntry), RegistryError> {
+    ) -> Result<(Stored<Agreement>, Vec<NewEntry>), RegistryError> {
+        let mut log = vec![NewEntry::agreement(
+            &self.actor,
+            action,
+            current.map(|c| &c.data),
+            a,
+        )?];
+        // The renewals that took effect by today are stored with it, one audit entry each.
+        let mut a = a.clone();
+        log.extend(renewals::renew(&mut a, self.settings.today())?);
         let stored = match current {
-            Some(cur) => store::update_agreement(tx, &cur.data.reference, cur.version, a).await?,
-            None => store::insert_agreement(tx, a).await?,
+            Some(cur) => store::update_agreement(tx, &cur.data.reference, cur.version, &a).await?,
+            None => store::insert_agreement(tx, &a).await?,
         };
-        let entry =
-            NewEntry::agreement(&self.actor, action, current.map(|c| &c.data), &stored.data)?;
-        Ok((stored, entry))
+        Ok((stored, log))
     }
 
     /// Applies a command to an agreement, checks the result against every rule, and stores it.
@@ -281,7 +291,9 @@ impl Registry {
         if let Some(v) = version {
             ensure_version(&current, v)?;
         }
-        let mut a = current.data.clone();
+        // The action applies to the agreement as it stands today: renewals first.
+        let (mut a, mut log) = renewals::renewed(&current, today)?;
+        let before = a.clone();
         let name = action.audit_name();
         match action {
             AgreementAction::Activate => actions::transition(&mut a, AgreementStatus::Active)?,
@@ -301,8 +313,9 @@ impl Registry {
                 by,
                 received_on,
                 reason,
+                under,
             } => {
-                actions::record_notice(&mut a, by, received_on, reason)?;
+                actions::record_notice(&mut a, by, received_on, reason, under)?;
             }
             AgreementAction::RecordAmendment { amendment } => {
                 actions::record_amendment(&mut a, amendment)?
@@ -341,8 +354,16 @@ impl Registry {
                 reports::acknowledge(&mut a, &report, period_end, today, today)?;
             }
         }
-        let (stored, entry) = self.save_agreement_in(&tx, Some(&current), a, name).await?;
-        audit::record(&tx, entry).await?;
+        let (stored, entries) = self.save_agreement_in(&tx, Some(&current), a, name).await?;
+        // The renewals have their own entries; the action's entry starts from the renewed term.
+        log.push(NewEntry::agreement(
+            &self.actor,
+            name,
+            Some(&before),
+            &stored.data,
+        )?);
+        log.extend(entries.into_iter().skip(1));
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -15,6 +15,7 @@ use sea_orm::ConnectionTrait;
 use crate::config::Settings;
 use crate::db::store::{self, AgreementFilter, StoreError, Stored};
 use crate::domain::agreement::Agreement;
+use crate::domain::clock;
 use crate::domain::codes::*;
 use crate::domain::deadlines::{DeadlineState, ReminderLadders, deadlines};
 use crate::domain::money::Sek;
@@ -330,18 +331,21 @@ fn write_one(
     buf: &mut Vec<u8>,
     csv: &csv::WriterBuilder,
 ) -> Result<(), ExportError> {
+    // Every format shows the agreement as it stands on the export's day (the one date source).
+    let (now, _) = clock::as_on(&s.data, opts.today);
+    let data = now.as_ref();
     match format {
         Format::Yaml => {
-            let item = serde_saphyr::to_string(&[&s.data])
-                .map_err(|e| ExportError::Encode(e.to_string()))?;
+            let item =
+                serde_saphyr::to_string(&[data]).map_err(|e| ExportError::Encode(e.to_string()))?;
             buf.extend_from_slice(item.as_bytes());
         }
         Format::Json => {
             buf.extend_from_slice(if first { b"\n" } else { b",\n" });
-            serde_json::to_writer(&mut *buf, &s.data)?;
+            serde_json::to_writer(&mut *buf, data)?;
         }
         Format::Csv => {
-            let row = csv_row(&s.data, organisations, opts.today, &opts.ladders);
+            let row = csv_row(data, organisations, opts.today, &opts.ladders);
             write_csv_record(csv, &row, buf)?;
         }
         Format::Ocds => {
@@ -350,7 +354,7 @@ fn write_one(
             }
             buf.push(b'\n');
             let release = ocds::release(
-                &s.data,
+                data,
                 ReleaseMeta {
                     version: s.version,
                     updated_at: s.updated_at,
@@ -387,6 +391,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "Ursprungligt slut",
     "Aktuellt slut",
     "Yttersta slut",
+    "Automatiska förlängningar",
     "Sociala klausuler (LOU)",
     "Sociala mål (BT-775)",
     "Reserverat deltagande (BT-71)",
@@ -471,6 +476,8 @@ pub fn csv_row(
     today: NaiveDate,
     ladders: &ReminderLadders,
 ) -> Vec<String> {
+    let (now, _) = clock::as_on(a, today);
+    let a = now.as_ref();
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let (buyers, buyer_numbers) = names(a, &[PartyRole::Buyer], orgs);
     let (partners, partner_numbers) = names(a, &[PartyRole::Supplier, PartyRole::IopPartner], orgs);
@@ -535,6 +542,12 @@ pub fn csv_row(
     row.push(date(Some(a.period.original_end)));
     row.push(date(Some(a.period.current_end)));
     row.push(date(a.period.outer_limit));
+    row.push(
+        a.tacit_renewal
+            .as_ref()
+            .map(|r| r.renewals_done.to_string())
+            .unwrap_or_default(),
+    );
     row.push(clause_bases.join(CSV_LIST_SEPARATOR));
     row.push(objectives.join(CSV_LIST_SEPARATOR));
     row.push(

@@ -83,7 +83,7 @@ impl Registry {
             today,
             Some(sha256.clone()),
         )?;
-        let (stored, agreement_entry) = self
+        let (stored, mut log) = self
             .save_agreement_in(&tx, Some(&current), a, "submit_report")
             .await?;
         let pe = found.occurrence.period_end;
@@ -118,7 +118,8 @@ impl Registry {
             Some(&meta),
         )?;
         file_entry.agreement = Some(reference.to_string());
-        audit::record_all(&tx, vec![agreement_entry, file_entry]).await?;
+        log.push(file_entry);
+        audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok((stored, meta))
     }

@@ -7,7 +7,8 @@
 //! One module per concern: [`agreements`], [`parties`] (organisations and contacts),
 //! [`accounts`] (users, sessions, API tokens), [`links`] (report files and calendar feeds),
 //! [`documents`] (stored contract documents), [`transfer`] and [`export`] (import and export),
-//! [`reminders`] (the deadline sweep and the e-mail run).
+//! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
+//! effect in storage).
 
 pub mod accounts;
 pub mod agreements;
@@ -18,6 +19,7 @@ pub mod links;
 pub mod outbox;
 pub mod parties;
 pub mod reminders;
+pub mod renewals;
 pub mod transfer;
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
-//! Reminder use cases: the deadline sweep that queues reminders and the run that sends them, and
-//! the dry-run plan. The engine is [`crate::notify`]; these are the entry points the CLI and the
-//! server's background task call.
+//! Reminder use cases: the daily run (tacit renewals, then the deadline sweep that queues
+//! reminders and the send), and the dry-run plan. The engine is [`crate::notify`]; these are
+//! the entry points the CLI and the server's background tasks call.
 
 use chrono::NaiveDate;
 
@@ -16,8 +16,9 @@ use crate::notify::mailer::{Clock, Mailer};
 use crate::notify::{self, NotifyError, Plan, RunSummary};
 
 impl Registry {
-    /// Sweeps the deadlines of `today` into the outbox and sends what is due, reading the time
-    /// from `clock` (claims are stamped as the pass goes).
+    /// Stores the tacit renewals that took effect by `today` (see [`super::renewals`]), then
+    /// sweeps the deadlines of `today` into the outbox, so reminders count from the stored term,
+    /// and sends what is due, reading the time from `clock` (claims are stamped as the pass goes).
     pub async fn run_reminders(
         &self,
         composer: &Composer,
@@ -25,16 +26,19 @@ impl Registry {
         today: NaiveDate,
         clock: impl Clock,
     ) -> Result<RunSummary, NotifyError> {
+        super::renewals::apply_due(&self.db, today).await?;
         notify::run_once(&self.db, &self.settings, composer, mailer, today, clock).await
     }
 
-    /// Queues the reminders due on `today` in the outbox, as of `now` (no sending).
+    /// Stores the tacit renewals that took effect by `today`, then queues the reminders due on
+    /// `today` in the outbox, as of `now` (no sending).
     pub async fn sweep_reminders(
         &self,
         composer: &Composer,
         today: NaiveDate,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<notify::SweepSummary, NotifyError> {
+        super::renewals::apply_due(&self.db, today).await?;
         notify::sweep(&self.db, &self.settings, composer, today, now).await
     }
 

@@ -273,17 +273,21 @@ pub async fn import(
         let current = found(store::get_agreement(&tx, &a.reference).await)?;
         match importer.vet_agreement(current.as_ref().map(|c| &c.data), a.clone(), &facts) {
             Ok(a) => {
-                let unchanged = current.as_ref().is_some_and(|c| c.data == a);
+                // A file that says what is stored, renewals that took effect included, changes
+                // nothing.
+                let mut renewed = a.clone();
+                crate::domain::clock::apply_renewals(&mut renewed, importer.settings.today());
+                let unchanged = current.as_ref().is_some_and(|c| c.data == renewed);
                 if problems.is_empty() && !unchanged {
                     let action = if current.is_some() {
                         "update"
                     } else {
                         "create"
                     };
-                    let (_, entry) = importer
+                    let (_, entries) = importer
                         .write_agreement_in(&tx, current.as_ref(), &a, action)
                         .await?;
-                    log.push(entry);
+                    log.extend(entries);
                     match current {
                         Some(_) => s.agreements_updated += 1,
                         None => s.agreements_created += 1,

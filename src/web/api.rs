@@ -12,6 +12,7 @@ use super::extract::{ApiJson, ApiQuery};
 use super::state::AppState;
 use crate::config::Settings;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
+use crate::domain::clock::{Warning, state_on};
 use crate::domain::codes::*;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::deadlines::{Deadline, ReminderLadders, deadlines};
@@ -379,6 +380,7 @@ pub struct ActionBody {
     by: Option<OrgNumber>,
     received_on: Option<NaiveDate>,
     reason: Option<String>,
+    under: Option<crate::domain::actions::NoticeUnder>,
     to: Option<AgreementStatus>,
     amendment: Option<Amendment>,
     report: Option<String>,
@@ -419,6 +421,7 @@ pub async fn agreement_action(
             by: need("by", b.by)?,
             received_on: need("received_on", b.received_on)?,
             reason: b.reason,
+            under: b.under,
         },
         "amendments" => AgreementAction::RecordAmendment {
             amendment: need("amendment", b.amendment)?,
@@ -466,13 +469,22 @@ pub struct AgreementResponse {
     derived: Derived,
 }
 
-/// Dates and states derived from an agreement on a given day.
+/// Dates and states derived from an agreement on a given day: the agreement's clock
+/// ([`crate::domain::clock::state_on`], the one date source) plus the codes and deadlines.
 #[derive(Debug, Serialize)]
 pub struct Derived {
     /// The day they were derived for.
     pub as_of: NaiveDate,
     /// Whether the agreement is in force that day.
     pub active: bool,
+    /// First day of the term that ends on `current_end`.
+    pub term_start: NaiveDate,
+    /// The current end that day, after every tacit renewal that took effect.
+    pub current_end: NaiveDate,
+    /// Tacit renewals done by that day.
+    pub renewals_done: u32,
+    /// Whether a further tacit renewal can still extend the term.
+    pub renewable: bool,
     /// Each option with its decide-by date and state that day.
     pub options: Vec<DerivedOption>,
     /// The next option that can be decided.
@@ -481,8 +493,14 @@ pub struct Derived {
     pub renewal_notice_deadline: Option<NaiveDate>,
     /// Last day to give notice for the current end.
     pub termination_notice_deadline: Option<NaiveDate>,
+    /// The end a notice of non-renewal received that day would give.
+    pub end_after_non_renewal_notice: Option<NaiveDate>,
+    /// The end a notice of termination received that day would give.
+    pub end_after_termination_notice: Option<NaiveDate>,
     /// Renewal dialogue date.
     pub renewal_dialogue_due: Option<NaiveDate>,
+    /// Things to look at, e.g. an option longer than the room left to the outer limit.
+    pub warnings: Vec<Warning>,
     /// Reservation kind.
     pub reservation: Option<&'static str>,
     /// Social objectives.
@@ -505,25 +523,30 @@ pub struct DerivedOption {
 impl Derived {
     /// Derives the dates of `a` as of `today`, with reminders from `ladders`.
     pub fn of(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders) -> Self {
+        let s = state_on(a, today);
         Self {
             as_of: today,
-            active: a.active_on(today),
-            options: a
-                .options_in_order()
-                .into_iter()
-                .map(|o| {
-                    let decide_by = a.option_decide_by(o);
-                    DerivedOption {
-                        seq: o.seq,
-                        decide_by,
-                        state: o.state_on(decide_by, today),
-                    }
+            active: s.active,
+            term_start: s.term_start,
+            current_end: s.term_end,
+            renewals_done: s.renewals_done,
+            renewable: s.renewable,
+            options: s
+                .options
+                .iter()
+                .map(|o| DerivedOption {
+                    seq: o.seq,
+                    decide_by: o.decide_by,
+                    state: o.state,
                 })
                 .collect(),
-            next_option: a.next_actionable_option(today).map(|o| o.seq),
-            renewal_notice_deadline: a.renewal_notice_deadline(),
-            termination_notice_deadline: a.termination_notice_deadline(),
-            renewal_dialogue_due: a.renewal_dialogue_due(),
+            next_option: s.next_option,
+            renewal_notice_deadline: s.renewal_notice_deadline,
+            termination_notice_deadline: s.termination_notice_deadline,
+            end_after_non_renewal_notice: s.end_after_non_renewal_notice,
+            end_after_termination_notice: s.end_after_termination_notice,
+            renewal_dialogue_due: s.renewal_dialogue_due,
+            warnings: s.warnings,
             reservation: a.reservation(),
             social_objectives: a.social_objectives(),
             deadlines: deadlines(a, today, ladders),

@@ -303,6 +303,12 @@ pub async fn agreement_context(
                              "detail": format!("upphör {}", n.effective_end), "kind": "notice"}),
         );
     }
+    if let Some(n) = a.tacit_renewal.as_ref().and_then(|r| r.notice.as_ref()) {
+        timeline.push(
+            json!({"date": n.received_on, "what": format!("Uppsägning mot förlängning från {}", org_name(&n.by)),
+                             "detail": format!("upphör {}", n.effective_end), "kind": "notice"}),
+        );
+    }
     for d in &derived.deadlines {
         if let Some(r) = &d.report {
             timeline.push(json!({"date": r.due, "what": format!(
@@ -313,7 +319,7 @@ pub async fn agreement_context(
                                  "state": r.state, "kind": "report"}));
         }
     }
-    timeline.push(json!({"date": a.period.current_end, "what": "Avtalet slutar (nuvarande slut)", "kind": "end"}));
+    timeline.push(json!({"date": derived.current_end, "what": "Avtalet slutar (nuvarande slut)", "kind": "end"}));
     let emails: Vec<Value> = reg
         .outbox_of(&a.reference, 50)
         .await?

@@ -68,17 +68,20 @@ async fn importing_the_samples_logs_every_record_and_the_chain_verifies(app: Tes
     app.load_examples().await;
     let all = entries(&app).await;
     let count = |action: &str| all.iter().filter(|e| e.action == action).count();
-    assert_eq!(count("agreement.create"), 13);
+    assert_eq!(count("agreement.create"), 15);
     assert_eq!(count("organisation.create"), 21);
     assert_eq!(count("contact.create"), 25);
-    assert_eq!(all.len(), 59);
+    // AGR-2025-0014 renewed twice since it was agreed: one entry per renewal, by the system.
+    assert_eq!(count("agreement.renew"), 2);
+    assert_eq!(all.len(), 63);
     assert!(
         all.iter()
-            .all(|e| e.actor == "import" && e.before.is_none())
+            .all(|e| (e.actor == "import" && e.before.is_none())
+                || (e.actor == "system" && e.action == "agreement.renew" && e.before.is_some()))
     );
     assert_eq!(all[0].prev_hash, GENESIS_HASH);
     let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
-    assert_eq!(ids, (1..=59).collect::<Vec<_>>(), "ids run without gaps");
+    assert_eq!(ids, (1..=63).collect::<Vec<_>>(), "ids run without gaps");
     // The logged document is the stored one.
     let stored = app.agreement("AGR-2025-0004").await;
     let logged = all
@@ -90,17 +93,17 @@ async fn importing_the_samples_logs_every_record_and_the_chain_verifies(app: Tes
 
     let v = verify(&app).await;
     assert!(v.intact, "{v}");
-    assert_eq!(v.entries, 59);
-    assert_eq!(v.last_hash, all[58].hash);
+    assert_eq!(v.entries, 63);
+    assert_eq!(v.last_hash, all[62].hash);
     let r = app.get("/api/v1/audit/verify").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["intact"], json!(true));
-    assert_eq!(r.body["entries"], json!(59));
-    assert_eq!(r.body["last_hash"], json!(all[58].hash));
+    assert_eq!(r.body["entries"], json!(63));
+    assert_eq!(r.body["last_hash"], json!(all[62].hash));
 
     // Importing the same again writes nothing, so it logs nothing.
     app.load_examples().await;
-    assert_eq!(entries(&app).await.len(), 59);
+    assert_eq!(entries(&app).await.len(), 63);
 }
 
 async fn every_change_writes_exactly_one_entry_and_a_refused_one_none(app: TestApp) {
@@ -331,7 +334,7 @@ async fn concurrent_writers_keep_one_linear_chain(app: TestApp) {
     }
     let v = verify(&app).await;
     assert!(v.intact, "{v}");
-    assert_eq!(v.entries, 69);
+    assert_eq!(v.entries, 73);
 }
 
 async fn binary_exit_code(app: &TestApp) -> (i32, String, String) {
@@ -357,7 +360,7 @@ async fn an_edited_entry_is_named_and_the_command_exits_1(app: TestApp) {
     let (code, out, err) = binary_exit_code(&app).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.starts_with("audit chain intact: 59 entries, last hash "),
+        out.starts_with("audit chain intact: 63 entries, last hash "),
         "{out}"
     );
     // The database refuses changes to the log until its triggers are dropped.
@@ -485,9 +488,16 @@ async fn as_of_today_is_the_agreement_as_it_was_then(app: TestApp) {
     assert_eq!(r.body["items"][1]["action"], json!("agreement.create"));
     assert_eq!(r.body["items"][1]["actor"], json!("import"));
     let r = app.get("/api/v1/audit?actor=import&limit=10&page=2").await;
-    assert_eq!(r.body["total"], json!(59));
+    assert_eq!(r.body["total"], json!(61));
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(10));
-    assert_eq!(r.body["items"][0]["id"], json!(49));
+    let mut imported: Vec<i64> = entries(&app)
+        .await
+        .iter()
+        .filter(|e| e.actor == "import")
+        .map(|e| e.id)
+        .collect();
+    imported.reverse();
+    assert_eq!(r.body["items"][0]["id"], json!(imported[10]));
     let r = app
         .get(&format!(
             "/api/v1/audit?from={today}&to={today}&actor={}",

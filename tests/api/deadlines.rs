@@ -1,4 +1,4 @@
-//! The deadline sweep over the 13 stored samples, through the same library function as
+//! The deadline sweep over the 15 stored samples, through the same library function as
 //! `avtal notify --dry-run`, and the deadlines in the agreement response.
 
 use avtal::domain::codes::OccurrenceState;
@@ -41,7 +41,7 @@ fn last_reminder(x: &Deadline) -> NaiveDate {
 
 async fn the_sweep_on_the_samples_today_finds_the_sample_deadlines(app: TestApp) {
     let p = sweep(&app).await;
-    assert_eq!(p.agreements, 13);
+    assert_eq!(p.agreements, 15);
 
     let dialogue = deadline(
         &p,

@@ -125,7 +125,7 @@ async fn the_csv_export_reads_back_field_by_field_with_a_csv_parser(app: TestApp
 
     let (header, rows) = parse_csv(&body);
     assert_eq!(header, CSV_COLUMNS);
-    assert_eq!(rows.len(), 14, "13 samples and the nasty one");
+    assert_eq!(rows.len(), 16, "15 samples and the nasty one");
     let col = |name: &str| {
         CSV_COLUMNS
             .iter()

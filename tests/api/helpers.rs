@@ -329,7 +329,7 @@ impl TestApp {
         .await
     }
 
-    /// Imports the 13 sample agreements through the same import the CLI uses.
+    /// Imports the 15 sample agreements through the same import the CLI uses.
     pub async fn load_examples(&self) {
         let files =
             avtal::demo::example_files().unwrap_or_else(|e| panic!("examples do not parse: {e:?}"));

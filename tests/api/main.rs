@@ -18,6 +18,7 @@ mod ocds;
 mod openapi;
 mod outbox;
 mod pages;
+mod renewals;
 mod rules;
 mod samples;
 mod transfer;

@@ -1,4 +1,4 @@
-//! OCDS 1.1: the 13 samples as a release package (HTTP and CLI) and a record package pass the
+//! OCDS 1.1: the 15 samples as a release package (HTTP and CLI) and a record package pass the
 //! official validator (libcoveocds, offline), and the mapping carries the registry's data.
 
 use std::path::PathBuf;
@@ -73,7 +73,7 @@ async fn the_samples_as_an_ocds_release_package_pass_the_validator(app: TestApp)
     assert_eq!(r.status, 200, "{}", r.body);
     let package = r.body;
     assert_eq!(package["version"], "1.1");
-    assert_eq!(package["releases"].as_array().map(Vec::len), Some(13));
+    assert_eq!(package["releases"].as_array().map(Vec::len), Some(15));
     assert!(
         package["extensions"]
             .as_array()
@@ -300,10 +300,10 @@ async fn the_cli_exports_the_samples_as_ocds_and_csv_with_filters() {
         "-o",
         &ocds.display().to_string(),
     ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exported 13 agreements"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exported 15 agreements"));
     let package: Value = serde_json::from_slice(&std::fs::read(&ocds).unwrap_or_default())
         .unwrap_or_else(|e| panic!("the CLI's OCDS is JSON: {e}"));
-    assert_eq!(package["releases"].as_array().map(Vec::len), Some(13));
+    assert_eq!(package["releases"].as_array().map(Vec::len), Some(15));
     assert_valid(&package).await;
 
     let out = run(&[

@@ -149,6 +149,7 @@ async fn the_list_filters_find_the_right_samples(app: TestApp) {
             &[
                 "AGR-2024-0003",
                 "AGR-2025-0001",
+                "AGR-2025-0014",
                 "AGR-2026-0002",
                 "AGR-2026-0009",
             ],
@@ -181,13 +182,17 @@ async fn the_list_filters_find_the_right_samples(app: TestApp) {
                 "AGR-2025-0005",
                 "AGR-2025-0007",
                 "AGR-2025-0013",
+                "AGR-2025-0014",
                 "AGR-2026-0002",
                 "AGR-2026-0006",
                 "AGR-2026-0009",
                 "AGR-2026-0011",
             ],
         ),
-        ("active_on=2026-11-15&party=802990-0035", &["AGR-2024-0010"]),
+        (
+            "active_on=2026-11-15&party=802990-0035",
+            &["AGR-2024-0010", "AGR-2025-0014"],
+        ),
         ("q=grönytor", &["AGR-2025-0013"]),
         (
             "q=agr-2026-00",
@@ -231,7 +236,7 @@ async fn pages_are_stable_and_complete(app: TestApp) {
             .get(&format!("/api/v1/agreements?sort=-end&limit=3&page={page}"))
             .await;
         assert_eq!(r.status, 200);
-        assert_eq!(r.body["total"], 13);
+        assert_eq!(r.body["total"], 15);
         seen.extend(
             r.body["items"]
                 .as_array()
@@ -241,11 +246,11 @@ async fn pages_are_stable_and_complete(app: TestApp) {
                 .map(|i| (i["current_end"].clone(), i["reference"].clone())),
         );
     }
-    assert_eq!(seen.len(), 13, "every agreement exactly once across pages");
+    assert_eq!(seen.len(), 15, "every agreement exactly once across pages");
     let mut refs: Vec<_> = seen.iter().map(|x| x.1.to_string()).collect();
     refs.sort();
     refs.dedup();
-    assert_eq!(refs.len(), 13);
+    assert_eq!(refs.len(), 15);
     let ends: Vec<String> = seen
         .iter()
         .map(|x| x.0.as_str().unwrap_or_default().to_owned())

@@ -25,7 +25,7 @@ async fn export_then_import_gives_the_same_registry(app: TestApp) {
     let yaml = export(&app, ExportFormat::Yaml).await;
     let parsed = parse_file("export.yaml", &yaml)
         .unwrap_or_else(|p| panic!("export does not parse back: {p}"));
-    assert_eq!(parsed.agreements.len(), 13);
+    assert_eq!(parsed.agreements.len(), 15);
     assert_eq!(parsed.organisations.len(), 21);
     assert_eq!(parsed.contacts.len(), 25);
 
@@ -38,7 +38,7 @@ async fn export_then_import_gives_the_same_registry(app: TestApp) {
     )
     .await
     .unwrap_or_else(|e| panic!("re-import: {e:?}"));
-    assert_eq!(summary.agreements_created, 13);
+    assert_eq!(summary.agreements_created, 15);
     let again = export(&other, ExportFormat::Yaml).await;
     assert_eq!(again, yaml, "export -> import -> export is byte-identical");
 
@@ -92,7 +92,7 @@ async fn one_bad_record_among_many_refuses_the_whole_import(app: TestApp) {
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
     assert_eq!(p.file, "big.yaml");
-    assert_eq!(p.record, "agreements[230] (GEN-00217)");
+    assert_eq!(p.record, "agreements[232] (GEN-00217)");
     assert_eq!(p.field, "share_requirement_percent");
     assert_eq!(p.value, "12");
     assert_eq!(p.rule, "reserved_share_min_30");

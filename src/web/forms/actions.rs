@@ -96,6 +96,7 @@ impl ActionForm {
                 received_on: required_date("received_on", &self.received_on)
                     .map_err(|v| vec![v])?,
                 reason: given(&self.reason),
+                under: None,
             },
             "accept-report" => AgreementAction::AcceptReport {
                 report: self.report.clone(),

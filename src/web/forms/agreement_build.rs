@@ -576,7 +576,8 @@ fn option(
     }
 }
 
-/// Tacit renewal: months and notice together; the renewals done so far are kept.
+/// Tacit renewal: months and notice together; the renewals done so far, their records and a
+/// recorded notice of non-renewal are kept.
 fn tacit_renewal(
     c: &mut Check,
     form: &AgreementForm,
@@ -596,6 +597,8 @@ fn tacit_renewal(
         notice_months: notice.unwrap_or(0),
         max_renewals: max,
         renewals_done: base.map_or(0, |t| t.renewals_done),
+        renewals: base.map(|t| t.renewals.clone()).unwrap_or_default(),
+        notice: base.and_then(|t| t.notice.clone()),
     })
 }
 
