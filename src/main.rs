@@ -428,12 +428,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = &registry.settings;
             let today = today.unwrap_or_else(|| settings.today());
             if !dry_run {
-                let templates = notify::message::Templates::new()?;
+                let composer = notify::Composer::new(settings)?;
                 let mailer = notify::mailer::Mailer::from_settings(settings)?;
                 let summary = notify::run_once(
                     &registry.db,
                     settings,
-                    &templates,
+                    &composer,
                     &mailer,
                     today,
                     chrono::Utc::now(),
@@ -677,7 +677,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
         eprintln!("e-mail reminders are off (notify.interval_seconds = 0)");
         return Ok(());
     }
-    let templates = notify::message::Templates::new()?;
+    let composer = notify::Composer::new(&settings)?;
     let mailer = notify::mailer::Mailer::from_settings(&settings)?;
     if let Some(dir) = &mailer.file_dir {
         eprintln!(
@@ -696,7 +696,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
             if let Err(e) = notify::run_once(
                 &db,
                 &settings,
-                &templates,
+                &composer,
                 &mailer,
                 today,
                 chrono::Utc::now(),
