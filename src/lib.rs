@@ -12,18 +12,17 @@
 //! `ics` are pure text helpers (Swedish dates, one-line text, iCalendar files); `error` holds the
 //! one error for unexpected failures that are neither the user's nor the database's.
 
-pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
 pub mod error;
-pub mod export;
+pub mod format;
 pub mod ics;
 pub mod links;
 pub mod notify;
 pub mod registry;
+pub mod samples;
 pub mod text;
-pub mod transfer;
 pub mod web;

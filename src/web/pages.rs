@@ -1,6 +1,6 @@
 //! Server-rendered pages in Swedish (tera templates in `templates/web/`, compiled into the
-//! binary, autoescaped): the start page with deadlines, the agreement list and page, the API
-//! token page, and the error and login pages. Forms that change data are in `forms`.
+//! binary, autoescaped): the start page with deadlines, the agreement list and page, the audit
+//! log, and the error and login pages. Forms, and the token and user pages, are in `forms`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -19,13 +19,12 @@ use super::api::{AgreementListQuery, Derived};
 use super::auth::{Csrf, LoginLimiter};
 use super::error::AppError;
 use super::extract::ApiQuery;
-use crate::db::store::{self, AgreementFilter, Stored};
-use crate::db::users;
 use crate::documents;
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::deadlines::{DeadlineState, deadlines};
 use crate::domain::party::Violation;
+use crate::registry::{AgreementFilter, StoreError, Stored};
 
 /// What the pages share besides the registry: the login limiter and the cookie policy.
 #[derive(Debug, Default)]
@@ -237,7 +236,7 @@ macro_rules! page_error_from {
 
 page_error_from!(
     AppError,
-    store::StoreError,
+    StoreError,
     crate::registry::RegistryError,
     documents::RenderError
 );
@@ -346,8 +345,7 @@ pub async fn start(
     };
     let mut rows = Vec::new();
     let mut in_scope = std::collections::HashSet::new();
-    let tx = reg.read_tx().await.map_err(store::StoreError::from)?;
-    store::for_each_agreement(&tx, &filter, 200, |s| {
+    reg.each_agreement(&filter, |s| {
         in_scope.insert(s.data.reference.to_string());
         for d in deadlines(&s.data, today, &reg.settings.reminders) {
             if d.state != DeadlineState::Open || d.date > horizon {
@@ -390,21 +388,15 @@ pub async fn start(
         Ok(())
     })
     .await?;
-    drop(tx);
     rows.sort_by_key(|r| (r.urgency != "overdue", r.date));
     let (overdue, upcoming): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| r.urgency == "overdue");
     let failed = if user.role == Role::Enterprise {
         Vec::new()
     } else {
-        crate::db::outbox::list(
-            &reg.db,
-            Some(crate::db::outbox::OutboxState::Failed),
-            50,
-        )
-        .await
-        .map_err(store::StoreError::from)?
-        .into_iter()
+        reg.outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
+            .await?
+            .into_iter()
         // An officer sees the failures of its own organisation's agreements.
         .filter(|m| filter.party.is_none() || in_scope.contains(&m.reference))
         .map(|m| {
@@ -434,8 +426,10 @@ pub async fn agreements(
     let filter = q.to_filter()?;
     let (sort, desc) = q.to_sort()?;
     let (page, limit) = q.paging()?;
-    let result =
-        store::list_agreements(&state.registry.db, &filter, sort, desc, page, limit).await?;
+    let result = state
+        .registry
+        .agreements(&filter, sort, desc, page, limit)
+        .await?;
     let params: Vec<(String, String)> =
         form_urlencoded::parse(raw.0.unwrap_or_default().as_bytes())
             .into_owned()
@@ -514,7 +508,7 @@ pub async fn agreement_context(
     let a = &stored.data;
     let today = reg.settings.today();
     let derived = Derived::of(a, today, &reg.settings.reminders);
-    let dir = documents::directory_for(&reg.db, a).await?;
+    let dir = crate::registry::documents::directory(reg, a).await?;
     let org_name = |o: &crate::domain::org_number::OrgNumber| {
         dir.organisations
             .get(o)
@@ -577,9 +571,9 @@ pub async fn agreement_context(
         }
     }
     timeline.push(json!({"date": a.period.current_end, "what": "Avtalet slutar (nuvarande slut)", "kind": "end"}));
-    let emails: Vec<Value> = crate::db::outbox::list_for_reference(&reg.db, a.reference.as_str(), 50)
-        .await
-        .map_err(store::StoreError::from)?
+    let emails: Vec<Value> = reg
+        .outbox_of(&a.reference, 50)
+        .await?
         .into_iter()
         .map(|m| {
             json!({"date": m.created_at.date_naive(), "what": m.subject, "state": m.state, "kind": "email",
@@ -593,7 +587,7 @@ pub async fn agreement_context(
         let past = t["date"].as_str().is_some_and(|d| *d < *today_text);
         t["past"] = json!(past);
     }
-    let docs = documents::list(reg, &a.reference).await?;
+    let docs = crate::registry::documents::list(reg, &a.reference).await?;
     let templates: Vec<Value> = reg
         .renderer
         .catalog()
@@ -630,7 +624,8 @@ pub async fn agreement_context(
 /// Query of the agreement page: a message after an action.
 #[derive(Debug, serde::Deserialize)]
 pub struct FlashQuery {
-    ok: Option<String>,
+    /// Which message to show (`saved`, `action`, ...).
+    pub ok: Option<String>,
 }
 
 /// `GET /agreements/{reference}`
@@ -642,7 +637,7 @@ pub async fn agreement(
     axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
 ) -> Result<Response, PageError> {
     let key = Reference::parse(&key).map_err(|_| AppError::NotFound("no such agreement".into()))?;
-    let stored = store::get_agreement(&state.registry.db, &key).await?;
+    let stored = state.registry.agreement(&key).await?;
     let mut ctx = agreement_context(&state, &user, csrf.as_ref().map(|e| &e.0), &stored).await?;
     let message = flash.ok.as_deref().map(|k| match k {
         "saved" => "Avtalet är sparat.",
@@ -658,83 +653,6 @@ pub async fn agreement(
     Ok(render("agreement.html", &ctx, StatusCode::OK))
 }
 
-/// `GET /tokens`: the user's API tokens.
-pub async fn tokens(
-    State(state): State<AppState>,
-    Extension(user): Extension<Principal>,
-    csrf: Option<Extension<Csrf>>,
-) -> Result<Response, PageError> {
-    tokens_page(
-        &state,
-        &user,
-        csrf.as_ref().map(|e| &e.0),
-        None,
-        None,
-        StatusCode::OK,
-    )
-    .await
-}
-
-/// The token page, with a just-created secret or an error.
-pub async fn tokens_page(
-    state: &AppState,
-    user: &Principal,
-    csrf: Option<&Csrf>,
-    created: Option<(&str, &str)>,
-    error: Option<String>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let list = users::list_tokens(&state.registry.db, user.user_id).await?;
-    let mut ctx = base(Some(user), csrf);
-    ctx.insert("tokens", &list);
-    ctx.insert(
-        "created",
-        &created.map(|(n, s)| json!({"name": n, "secret": s})),
-    );
-    ctx.insert("error", &error);
-    Ok(render("tokens.html", &ctx, status))
-}
-
-/// `GET /admin/users`: every user, with a form to deactivate each active one (admins only).
-pub async fn admin_users(
-    State(state): State<AppState>,
-    Extension(user): Extension<Principal>,
-    csrf: Option<Extension<Csrf>>,
-    axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
-) -> Result<Response, PageError> {
-    users_page(
-        &state,
-        &user,
-        csrf.as_ref().map(|e| &e.0),
-        flash.ok.as_deref(),
-        None,
-        StatusCode::OK,
-    )
-    .await
-}
-
-/// The users page, with a message after a deactivation or an error.
-pub async fn users_page(
-    state: &AppState,
-    user: &Principal,
-    csrf: Option<&Csrf>,
-    done: Option<&str>,
-    error: Option<String>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let list = crate::accounts::list_users(&state.registry).await?;
-    let done = done
-        .and_then(|id| id.parse::<i64>().ok())
-        .and_then(|id| list.iter().find(|u| u.id == id))
-        .map(|u| u.email.clone());
-    let mut ctx = base(Some(user), csrf);
-    ctx.insert("users", &list);
-    ctx.insert("me", &user.user_id);
-    ctx.insert("done", &done);
-    ctx.insert("error", &error);
-    Ok(render("users.html", &ctx, status))
-}
-
 /// `GET /audit`: the change log for admins, officers and auditors, newest first, with the
 /// acting user's address beside `user:<id>`.
 pub async fn audit_log(
@@ -746,8 +664,8 @@ pub async fn audit_log(
 ) -> Result<Response, PageError> {
     let (filter, page, limit) = q.to_filter()?;
     let filter = super::history::resolve_actor(&state, filter).await?;
-    let result = crate::db::audit::list(&state.registry.db, &filter, page, limit).await?;
-    let users: HashMap<String, String> = users::list_users(&state.registry.db)
+    let result = state.registry.audit_page(&filter, page, limit).await?;
+    let users: HashMap<String, String> = crate::registry::accounts::list_users(&state.registry)
         .await?
         .into_iter()
         .map(|u| (format!("user:{}", u.id), u.email))
