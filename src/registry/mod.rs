@@ -15,6 +15,7 @@ pub mod audit;
 pub mod documents;
 pub mod export;
 pub mod links;
+pub mod outbox;
 pub mod parties;
 pub mod reminders;
 pub mod transfer;
