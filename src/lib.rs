@@ -8,9 +8,12 @@
 //! links in those e-mails that let an enterprise without an account acknowledge or hand in one
 //! report, and serves calendar feeds. `documents` turns an agreement into a JSON view model and a
 //! PDF/A through the typst CLI, and stores the PDF with its hash. `export` streams the filtered
-//! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`).
+//! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`). `backup` copies
+//! an instance into one archive while it runs, restores it, and checks stored files and the audit
+//! chain.
 
 pub mod accounts;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -16,7 +16,7 @@ use tera::{Context, Tera};
 
 use super::AppState;
 use super::api::{AgreementListQuery, Derived};
-use super::auth::{Csrf, LoginLimiter};
+use super::auth::Csrf;
 use super::error::AppError;
 use super::extract::ApiQuery;
 use crate::db::store::{self, AgreementFilter, Stored};
@@ -27,11 +27,9 @@ use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::deadlines::{DeadlineState, deadlines};
 use crate::domain::party::Violation;
 
-/// What the pages share besides the registry: the login limiter and the cookie policy.
+/// What the pages share besides the registry: the cookie policy.
 #[derive(Debug, Default)]
 pub struct Ui {
-    /// Failed-login counters.
-    pub limiter: LoginLimiter,
     /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
 }
@@ -791,10 +789,7 @@ pub async fn audit_log(
 
 /// Makes `Arc<Ui>` for the router.
 pub fn ui(secure_cookies: bool) -> Arc<Ui> {
-    Arc::new(Ui {
-        limiter: LoginLimiter::default(),
-        secure_cookies,
-    })
+    Arc::new(Ui { secure_cookies })
 }
 
 #[cfg(test)]
