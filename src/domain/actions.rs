@@ -235,3 +235,117 @@ pub fn record_amendment(a: &mut Agreement, amendment: Amendment) -> Result<(), V
     a.amendments.sort_by_key(|m| m.date);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        super::super::dates::parse_iso_date(s).unwrap_or_default()
+    }
+
+    fn sample(reference: &str) -> Agreement {
+        crate::demo::example_files()
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(_, f)| f.agreements)
+            .find(|a| a.reference.as_str() == reference)
+            .unwrap_or_else(|| panic!("no sample {reference}"))
+    }
+
+    #[test]
+    fn an_option_that_would_pass_the_outer_limit_is_refused_and_nothing_changes() {
+        // AGR-2025-0013: active, current end 2027-04-30, one 12-month option (to 2028-04-30).
+        let mut a = sample("AGR-2025-0013");
+        a.period.outer_limit = Some(d("2027-12-31"));
+        let before = a.clone();
+        let err = exercise_option(&mut a, 1, d("2026-12-01"), None)
+            .err()
+            .unwrap_or_else(|| panic!("exercised past the outer limit: {:?}", a.period));
+        assert_eq!(
+            (err.field.as_str(), err.value.as_str(), err.rule),
+            ("seq", "1", "outer_limit")
+        );
+        assert!(
+            err.message.contains("2028-04-30") && err.message.contains("2027-12-31"),
+            "the message names the new end and the limit: {}",
+            err.message
+        );
+        assert_eq!(a, before, "a refused action changes nothing");
+    }
+
+    #[test]
+    fn an_option_that_ends_exactly_on_the_outer_limit_is_exercised() {
+        let mut a = sample("AGR-2025-0013");
+        assert_eq!(a.period.outer_limit, Some(d("2028-04-30")));
+        let amendment =
+            exercise_option(&mut a, 1, d("2026-12-01"), None).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(a.period.current_end, d("2028-04-30"));
+        assert_eq!(a.period.original_end, d("2027-04-30"));
+        assert_eq!(a.options[0].state, OptionState::Exercised);
+        assert_eq!(a.options[0].decided_on, Some(d("2026-12-01")));
+        assert_eq!(amendment.ground, AmendmentGround::ReviewClause);
+        assert_eq!(amendment.option_seq, Some(1));
+        assert_eq!(amendment.new_end, Some(d("2028-04-30")));
+        assert_eq!(a.amendments.last(), Some(&amendment));
+    }
+
+    #[test]
+    fn options_are_exercised_in_sequence() {
+        // AGR-2025-0004: two 12-month options, both available on 2026-12-01.
+        let mut a = sample("AGR-2025-0004");
+        let before = a.clone();
+        let err = exercise_option(&mut a, 2, d("2026-12-01"), None)
+            .err()
+            .unwrap_or_else(|| panic!("option 2 exercised before option 1"));
+        assert_eq!(
+            (err.field.as_str(), err.value.as_str(), err.rule),
+            ("seq", "2", "options_sequential")
+        );
+        assert_eq!(
+            err.message,
+            "options are decided in order; option 1 comes first"
+        );
+        assert_eq!(a, before);
+        let err = decline_option(&mut a, 2, d("2026-12-01"))
+            .err()
+            .unwrap_or_else(|| panic!("option 2 declined before option 1"));
+        assert_eq!(
+            (err.field.as_str(), err.rule),
+            ("seq", "options_sequential")
+        );
+        // In order, both go through: 2027-03-31 -> 2028-03-31 -> 2029-03-31.
+        exercise_option(&mut a, 1, d("2026-12-01"), None).unwrap_or_else(|e| panic!("{e:?}"));
+        exercise_option(&mut a, 2, d("2027-12-01"), None).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(a.period.current_end, d("2029-03-31"));
+    }
+
+    #[test]
+    fn after_a_declined_option_no_later_one_can_be_decided() {
+        let mut a = sample("AGR-2025-0004");
+        decline_option(&mut a, 1, d("2026-12-01")).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(a.options[0].state, OptionState::Declined);
+        assert_eq!(a.period.current_end, d("2027-03-31"));
+        let err = exercise_option(&mut a, 2, d("2026-12-02"), None)
+            .err()
+            .unwrap_or_else(|| panic!("option 2 exercised after option 1 was declined"));
+        assert_eq!((err.field.as_str(), err.rule), ("seq", "option_open"));
+    }
+
+    #[test]
+    fn an_option_is_decided_only_on_an_active_agreement_and_only_if_it_exists() {
+        let mut a = sample("AGR-2025-0004");
+        let err = exercise_option(&mut a, 3, d("2026-12-01"), None)
+            .err()
+            .unwrap_or_else(|| panic!("option 3 does not exist"));
+        assert_eq!((err.field.as_str(), err.rule), ("seq", "option_exists"));
+        a.status = AgreementStatus::Draft;
+        let err = exercise_option(&mut a, 1, d("2026-12-01"), None)
+            .err()
+            .unwrap_or_else(|| panic!("exercised on a draft"));
+        assert_eq!(
+            (err.field.as_str(), err.rule),
+            ("status", "agreement_active")
+        );
+    }
+}

@@ -753,3 +753,119 @@ pub fn effective_end(received_on: NaiveDate, months: u32, effect: NoticeEffect) 
         NoticeEffect::MonthEnd => last_day_of_month(end),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        super::super::dates::parse_iso_date(s).unwrap_or_default()
+    }
+
+    fn sample(reference: &str) -> Agreement {
+        crate::demo::example_files()
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(_, f)| f.agreements)
+            .find(|a| a.reference.as_str() == reference)
+            .unwrap_or_else(|| panic!("no sample {reference}"))
+    }
+
+    /// AGR-2026-0009 (an IOP renewing by 12 months, 3 months' notice) ending on `current_end`.
+    fn renewing(current_end: &str, notice_months: u32) -> Agreement {
+        let mut a = sample("AGR-2026-0009");
+        a.period.current_end = d(current_end);
+        a.tacit_renewal = Some(TacitRenewal {
+            months: 12,
+            notice_months,
+            max_renewals: None,
+            renewals_done: 0,
+        });
+        a
+    }
+
+    #[test]
+    fn the_renewal_notice_deadline_counts_back_from_the_current_term_with_month_end_anchoring() {
+        // (current end, notice months, deadline), from DOMAIN.md's month arithmetic.
+        let cases = [
+            // "6 months before 2027-06-30 is 2026-12-31", not 2026-12-30.
+            ("2027-06-30", 6, "2026-12-31"),
+            ("2027-02-28", 3, "2026-11-30"),
+            ("2027-12-31", 3, "2027-09-30"),
+            ("2028-02-29", 12, "2027-02-28"),
+            // Not a month end: the same day number, or the month's last day if there is none.
+            ("2027-03-15", 1, "2027-02-15"),
+            ("2027-03-30", 1, "2027-02-28"),
+            ("2027-05-30", 3, "2027-02-28"),
+            ("2027-08-31", 0, "2027-08-31"),
+        ];
+        for (end, months, expected) in cases {
+            assert_eq!(
+                renewing(end, months).renewal_notice_deadline(),
+                Some(d(expected)),
+                "{months} months before {end}"
+            );
+        }
+    }
+
+    #[test]
+    fn after_a_renewal_the_notice_deadline_follows_the_renewed_term() {
+        // AGR-2026-0009 as sampled: original end 2026-12-31, renewed once to 2027-12-31.
+        let a = sample("AGR-2026-0009");
+        assert_eq!(a.period.original_end, d("2026-12-31"));
+        assert_eq!(a.period.current_end, d("2027-12-31"));
+        assert_eq!(a.renewal_notice_deadline(), Some(d("2027-09-30")));
+    }
+
+    #[test]
+    fn no_renewal_notice_deadline_once_the_renewals_are_used_up_or_without_tacit_renewal() {
+        let mut a = renewing("2027-12-31", 3);
+        for (max, done, open) in [
+            (Some(2), 0, true),
+            (Some(2), 1, true),
+            (Some(2), 2, false),
+            (Some(0), 0, false),
+            (None, 7, true),
+        ] {
+            if let Some(r) = a.tacit_renewal.as_mut() {
+                r.max_renewals = max;
+                r.renewals_done = done;
+            }
+            assert_eq!(
+                a.renewal_notice_deadline().is_some(),
+                open,
+                "max {max:?}, done {done}"
+            );
+        }
+        a.tacit_renewal = None;
+        assert_eq!(a.renewal_notice_deadline(), None);
+    }
+
+    #[test]
+    fn the_implied_outer_limit_adds_every_option_and_every_allowed_renewal_to_the_original_end() {
+        // AGR-2025-0004: original end 2027-03-31, two 12-month options.
+        let mut a = sample("AGR-2025-0004");
+        assert_eq!(a.implied_outer_limit(), Some(d("2029-03-31")));
+        // The current end does not count: options extend from the original term.
+        a.period.current_end = d("2028-03-31");
+        assert_eq!(a.implied_outer_limit(), Some(d("2029-03-31")));
+        a.options.truncate(1);
+        assert_eq!(a.implied_outer_limit(), Some(d("2028-03-31")));
+        a.options.clear();
+        assert_eq!(a.implied_outer_limit(), Some(d("2027-03-31")));
+        // Month-end anchored: 2027-02-28 plus 6 + 6 months.
+        a.period.original_end = d("2027-02-28");
+        a.tacit_renewal = Some(TacitRenewal {
+            months: 6,
+            notice_months: 3,
+            max_renewals: Some(2),
+            renewals_done: 1,
+        });
+        assert_eq!(a.implied_outer_limit(), Some(d("2028-02-29")));
+        // Unlimited renewal: no outer limit.
+        if let Some(r) = a.tacit_renewal.as_mut() {
+            r.max_renewals = None;
+        }
+        assert_eq!(a.implied_outer_limit(), None);
+    }
+}

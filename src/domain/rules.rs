@@ -721,6 +721,101 @@ mod tests {
         assert_eq!(v[0].rule, "reminder_days_range");
     }
 
+    fn d(s: &str) -> NaiveDate {
+        super::super::dates::parse_iso_date(s).unwrap_or_default()
+    }
+
+    fn sample(reference: &str) -> Agreement {
+        crate::demo::example_files()
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(_, f)| f.agreements)
+            .find(|a| a.reference.as_str() == reference)
+            .unwrap_or_else(|| panic!("no sample {reference}"))
+    }
+
+    /// The (field, rule) of every violation of the period rules.
+    fn period_violations(a: &Agreement) -> Vec<(String, &'static str)> {
+        let mut v = Vec::new();
+        period_rules(a, &mut v);
+        v.into_iter().map(|x| (x.field, x.rule)).collect()
+    }
+
+    #[test]
+    fn a_current_end_after_the_outer_limit_is_refused_and_one_on_it_is_not() {
+        // AGR-2025-0013: original and current end 2027-04-30, outer limit 2028-04-30.
+        let mut a = sample("AGR-2025-0013");
+        a.period.current_end = d("2028-04-30");
+        assert_eq!(period_violations(&a), vec![]);
+        a.period.current_end = d("2028-05-01");
+        let mut v = Vec::new();
+        period_rules(&a, &mut v);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(
+            (v[0].field.as_str(), v[0].value.as_str(), v[0].rule),
+            ("period.current_end", "2028-05-01", "outer_limit")
+        );
+        assert!(v[0].message.contains("2028-04-30"), "{}", v[0].message);
+        assert_eq!(
+            validate(&a, &Facts::default())
+                .iter()
+                .filter(|x| x.rule == "outer_limit")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_outer_limit_before_the_original_end_is_refused() {
+        let mut a = sample("AGR-2025-0013");
+        a.period.outer_limit = Some(d("2027-04-30"));
+        assert_eq!(period_violations(&a), vec![]);
+        a.period.outer_limit = Some(d("2027-04-29"));
+        // The current end (2027-04-30) is then past it as well.
+        assert_eq!(
+            period_violations(&a),
+            vec![
+                ("period.current_end".to_owned(), "outer_limit"),
+                ("period.outer_limit".to_owned(), "period_order")
+            ]
+        );
+    }
+
+    #[test]
+    fn without_an_outer_limit_normalise_implies_one_from_the_options() {
+        // AGR-2025-0004: original end 2027-03-31 plus two 12-month options.
+        let mut a = sample("AGR-2025-0004");
+        a.period.outer_limit = None;
+        normalise(&mut a);
+        assert_eq!(a.period.outer_limit, Some(d("2029-03-31")));
+        // A stated limit is kept, not recomputed.
+        a.period.outer_limit = Some(d("2028-03-31"));
+        normalise(&mut a);
+        assert_eq!(a.period.outer_limit, Some(d("2028-03-31")));
+    }
+
+    #[test]
+    fn an_exercised_option_after_one_that_was_not_is_refused() {
+        let mut a = sample("AGR-2025-0004");
+        let mut v = Vec::new();
+        option_rules(&a, &mut v);
+        assert_eq!(v, vec![]);
+        a.options[1].state = OptionState::Exercised;
+        a.options[1].decided_on = Some(d("2026-12-01"));
+        option_rules(&a, &mut v);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(
+            (v[0].field.as_str(), v[0].value.as_str(), v[0].rule),
+            ("options[1].state", "exercised", "options_sequential")
+        );
+        // Once option 1 is exercised too, the sequence holds.
+        a.options[0].state = OptionState::Exercised;
+        a.options[0].decided_on = Some(d("2026-11-30"));
+        v.clear();
+        option_rules(&a, &mut v);
+        assert_eq!(v, vec![]);
+    }
+
     #[test]
     fn threshold_picks_the_latest_in_force() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();

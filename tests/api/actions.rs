@@ -60,7 +60,26 @@ async fn exercising_an_option_past_the_outer_limit_returns_422(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(r.body["rule"], "outer_limit");
+    // The refusal comes from the action itself (field `seq`), not only from validating its result
+    // (which would name `period.current_end`).
+    assert_eq!(
+        (
+            r.body["field"].as_str(),
+            r.body["value"].as_str(),
+            r.body["rule"].as_str()
+        ),
+        (Some("seq"), Some("1"), Some("outer_limit")),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("past the outer limit 2027-12-31"),
+        "{}",
+        r.body
+    );
     assert_eq!(
         app.agreement("AGR-2025-0013").await.body["agreement"]["period"]["current_end"],
         "2027-04-30"
@@ -76,10 +95,20 @@ async fn options_are_decided_in_sequence(app: TestApp) {
         )
         .await;
     assert_eq!(
-        (r.status, r.body["rule"].as_str()),
-        (422, Some("options_sequential")),
+        (r.status, r.body["field"].as_str(), r.body["rule"].as_str()),
+        (422, Some("seq"), Some("options_sequential")),
         "{}",
         r.body
+    );
+    assert_eq!(
+        r.body["message"], "options are decided in order; option 1 comes first",
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.agreement("AGR-2025-0004").await.body["agreement"]["options"][1]["state"],
+        "available",
+        "a refused action changes nothing"
     );
     let r = app
         .post(

@@ -529,25 +529,55 @@ fn sample(reference: &str) -> (Agreement, Directory) {
     )
 }
 
-/// Renders `strings` in the title, the partner's name, the background and one goal each, and
-/// returns the PDF text (whitespace removed).
+/// The fields [`render_hostile`] puts its strings in, one string each and in this order; the
+/// strings after these become one goal each.
+const HOSTILE_FIELDS: &[&str] = &[
+    "title",
+    "partner name",
+    "background",
+    "value base",
+    "partner value base",
+    "purpose",
+    "target group",
+    "governance",
+];
+
+/// Renders `strings` into an IOP, each in a field of its own (see [`HOSTILE_FIELDS`]), so a field
+/// that treats its text as markup loses its string; returns the PDF text (whitespace removed).
 fn render_hostile(renderer: &Renderer, strings: &[String]) -> Result<String, String> {
     let (mut a, mut dir) = sample("AGR-2025-0001");
-    a.title = strings.first().cloned().unwrap_or_default();
+    let mut next = strings.iter().cloned();
+    a.title = next.next().unwrap_or_default();
+    let partner_name = next.next().unwrap_or_default();
     if let Some(partner) = a.parties.iter().find(|p| p.role.code() == "iop_partner")
         && let Some(o) = dir.organisations.get_mut(&partner.org)
     {
-        o.name = strings.get(1).cloned().unwrap_or_default();
+        o.name = partner_name;
     }
-    if let Some(iop) = a.iop.as_mut() {
-        iop.background = strings.get(2).cloned();
-        iop.goals = strings
-            .iter()
-            .map(|s| avtal::domain::agreement::Goal {
-                text: s.clone(),
-                indicator: None,
-            })
-            .collect();
+    let Some(iop) = a.iop.as_mut() else {
+        return Err("AGR-2025-0001 is an IOP".into());
+    };
+    // A field without a string of its own keeps the sample's text.
+    for field in [
+        &mut iop.background,
+        &mut iop.value_base,
+        &mut iop.partner_value_base,
+        &mut iop.purpose,
+        &mut iop.target_group,
+        &mut iop.governance,
+    ] {
+        if let Some(s) = next.next() {
+            *field = Some(s);
+        }
+    }
+    let goals: Vec<_> = next
+        .map(|text| avtal::domain::agreement::Goal {
+            text,
+            indicator: None,
+        })
+        .collect();
+    if !goals.is_empty() {
+        iop.goals = goals;
     }
     let req = DocumentRequest {
         template: "iop".into(),
@@ -579,10 +609,21 @@ fn known_hostile_strings_print_literally() {
     if !typst_available() {
         return;
     }
+    let renderer = test_renderer();
+    // How often each field is printed, from plain markers in the same places.
+    let markers: Vec<String> = (0..HOSTILE.len()).map(|i| format!("Q{i:02}Q")).collect();
+    let plain = render_hostile(&renderer, &markers).unwrap_or_else(|e| panic!("{e}"));
     let strings: Vec<String> = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
-    let text = render_hostile(&test_renderer(), &strings).unwrap_or_else(|e| panic!("{e}"));
-    for s in &strings {
-        assert_has(&text, s, "hostile string");
+    let text = render_hostile(&renderer, &strings).unwrap_or_else(|e| panic!("{e}"));
+    for (i, (s, marker)) in strings.iter().zip(&markers).enumerate() {
+        let field = HOSTILE_FIELDS.get(i).copied().unwrap_or("a goal");
+        let prints = plain.matches(marker.as_str()).count();
+        assert!(prints > 0, "{field} is not printed at all");
+        assert_eq!(
+            text.matches(&squeeze(s)).count(),
+            prints,
+            "{s:?} in {field} is printed as often as plain text there"
+        );
     }
 }
 

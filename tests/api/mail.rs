@@ -560,7 +560,90 @@ fn serve_sweeps_and_sends_in_the_background() {
     );
 }
 
+fn message(key: &str, subject: &str) -> outbox::NewMessage {
+    outbox::NewMessage {
+        dedupe_key: key.to_owned(),
+        reference: "AGR-2025-0013".into(),
+        kind: "option_decide_by".into(),
+        to: vec!["avtal@haninge.example".into()],
+        cc: Vec::new(),
+        content: avtal::notify::message::Content {
+            subject: subject.to_owned(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+            ics: String::new(),
+        },
+        message_id: format!("<{subject}@avtal.test>"),
+    }
+}
+
+async fn queueing_one_dedupe_key_twice_keeps_the_first_message_only(app: TestApp) {
+    let db = &app.registry.db;
+    let key = "AGR-2025-0013/option:1/2027-01-31/before:7";
+    let now = Utc::now();
+    let created = outbox::insert_many(db, vec![message(key, "first")], now)
+        .await
+        .unwrap_or_else(|e| panic!("first queueing: {e}"));
+    assert_eq!(created, 1);
+    let created = outbox::insert_many(db, vec![message(key, "second")], now)
+        .await
+        .unwrap_or_else(|e| panic!("second queueing of the same key must not fail: {e}"));
+    assert_eq!(created, 0, "the second queueing creates nothing");
+    // In a batch with a new key, only the new one is created.
+    let other = "AGR-2025-0013/option:1/2027-01-31/before:14";
+    let created = outbox::insert_many(
+        db,
+        vec![message(key, "third"), message(other, "other")],
+        now,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("third queueing: {e}"));
+    assert_eq!(created, 1);
+    // The one-message insert skips it as well.
+    let id = outbox::insert(db, message(key, "fourth"), now)
+        .await
+        .unwrap_or_else(|e| panic!("fourth queueing: {e}"));
+    assert_eq!(id, None);
+    let all = rows(&app).await;
+    let queued: Vec<(&str, &str)> = all
+        .iter()
+        .map(|r| (r.dedupe_key.as_str(), r.subject.as_str()))
+        .collect();
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(queued.contains(&(key, "first")), "{queued:?}");
+    assert!(queued.contains(&(other, "other")), "{queued:?}");
+}
+
+async fn a_title_with_markup_is_escaped_in_the_reminders_html(app: TestApp) {
+    app.load_examples().await;
+    let hostile = "<script>alert(1)</script> & <b>fet</b>";
+    put_changed(&app, "AGR-2025-0004", |doc| doc["title"] = hostile.into()).await;
+    let s = (*app.registry.settings).clone();
+    sweep(&app.registry.db, sample_today(), &s, &templates())
+        .await
+        .unwrap_or_else(|e| panic!("sweep: {e}"));
+    let row = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.dedupe_key == "AGR-2025-0004/option_decision/1@2026-12-31/d60")
+        .unwrap_or_else(|| panic!("no outbox row for the option reminder"));
+    assert!(
+        row.body_html
+            .contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; &amp; &lt;b&gt;fet"),
+        "{}",
+        row.body_html
+    );
+    assert!(
+        !row.body_html.contains("<script>alert"),
+        "{}",
+        row.body_html
+    );
+    assert!(!row.body_html.contains("<b>fet"), "{}", row.body_html);
+}
+
 crate::on_both_backends!(
+    a_title_with_markup_is_escaped_in_the_reminders_html,
+    queueing_one_dedupe_key_twice_keeps_the_first_message_only,
     reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_file,
     a_message_is_retried_after_the_server_was_down_and_sent_exactly_once,
     a_send_interrupted_by_a_crash_is_resent_with_the_same_message_id,

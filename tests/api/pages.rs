@@ -937,6 +937,56 @@ async fn an_oversized_report_file_on_the_page_is_refused_in_swedish_and_changes_
     assert_eq!(app.agreement(REPORTED).await.body, before);
 }
 
+/// The inner text of the first `<tag ...>...</tag>` in `page`.
+fn element<'a>(page: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    page.split_once(open.as_str())
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split_once(close.as_str()))
+        .map(|(inner, _)| inner)
+        .unwrap_or_else(|| panic!("no <{tag}> in {page}"))
+}
+
+async fn a_title_with_markup_is_escaped_in_the_agreement_pages_h1_and_title(app: TestApp) {
+    app.load_examples().await;
+    let hostile = "<script>alert(1)</script> & <b>fet</b>";
+    let before = app.agreement("AGR-2025-0013").await;
+    let mut doc = before.body["agreement"].clone();
+    doc["title"] = json!(hostile);
+    let put = app
+        .put(
+            "/api/v1/agreements/AGR-2025-0013",
+            &json!({"version": before.body["version"], "agreement": doc}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["agreement"]["title"], hostile, "stored as typed");
+    let (status, page) = text(
+        &app.client,
+        format!("{}/agreements/AGR-2025-0013", app.address),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    for tag in ["h1", "title"] {
+        let inner = element(&page, tag);
+        assert!(
+            inner.contains("&lt;script&gt;alert(1)&lt;") && inner.contains("&amp;"),
+            "<{tag}> shows the title escaped: {inner}"
+        );
+        assert!(
+            !inner.contains('<') && !inner.contains(" & "),
+            "<{tag}> holds no raw markup: {inner}"
+        );
+    }
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("<b>fet"), "{page}");
+    // The list shows the same title, escaped too.
+    let (_, list) = text(&app.client, format!("{}/agreements", app.address)).await;
+    assert!(list.contains("&lt;script&gt;alert(1)"), "{list}");
+    assert!(!list.contains("<script>alert"), "{list}");
+}
+
 mod small_uploads {
     use crate::helpers::Backend;
     use crate::links::spawn_small_uploads;
@@ -959,6 +1009,7 @@ mod small_uploads {
 }
 
 crate::on_both_backends!(
+    a_title_with_markup_is_escaped_in_the_agreement_pages_h1_and_title,
     the_signed_link_pages_load_the_shared_stylesheet_under_a_strict_policy_without_an_account,
     an_officer_accepts_and_rejects_a_handed_in_report_on_the_page_and_a_reject_without_reason_is_refused_in_swedish,
     an_enterprise_user_hands_in_its_report_and_acknowledges_on_its_agreement_page,
