@@ -694,8 +694,9 @@ async fn notify(
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     use avtal::config::{SmtpSettings, SmtpTls};
+    use avtal::db::outbox;
     use avtal::domain::deadlines::{DeadlineKind, deadlines};
-    use avtal::notify::{mailer, message::Templates, outbox, sweep};
+    use avtal::notify::{Composer, mailer, sweep};
     use lettre::AsyncTransport;
     use lettre::transport::smtp::client::AsyncSmtpConnection;
     use lettre::transport::smtp::extension::ClientId;
@@ -727,17 +728,24 @@ async fn notify(
         password: None,
     });
     settings.notify.batch_size = 500;
-    let templates = Templates::new()?;
+    let composer = Composer::new(&settings)?;
     let mailer = mailer::Mailer::from_settings(&settings)?;
     let t = Instant::now();
-    let first = sweep(&db, today(), &settings, &templates).await?;
+    let first = sweep(&db, &settings, &composer, today(), Utc::now()).await?;
     let first_time = t.elapsed();
     let t = Instant::now();
-    let again = sweep(&db, today(), &settings, &templates).await?;
+    let again = sweep(&db, &settings, &composer, today(), Utc::now()).await?;
     let again_time = t.elapsed();
     // The next day's sweep: the daily case, reading only agreements with a reminder day then.
     let t = Instant::now();
-    let tomorrow = sweep(&db, today() + chrono::Days::new(1), &settings, &templates).await?;
+    let tomorrow = sweep(
+        &db,
+        &settings,
+        &composer,
+        today() + chrono::Days::new(1),
+        Utc::now(),
+    )
+    .await?;
     let tomorrow_time = t.elapsed();
     let t = Instant::now();
     let sent = mailer::send_due(&db, &mailer, &settings.notify, Utc::now()).await?;
@@ -749,7 +757,11 @@ async fn notify(
     let rows = outbox::list(&db, None, compare as u64).await?;
     let messages = rows
         .iter()
-        .map(|row| mailer.build(row).map_err(|e| anyhow::anyhow!(e)))
+        .map(|row| {
+            mailer::OutgoingMessage::from_row(row)
+                .and_then(|m| mailer.build(&m))
+                .map_err(|e| anyhow::anyhow!(e))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let t = Instant::now();
     for msg in &messages {

@@ -125,7 +125,7 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 fn internal(m: String) -> RegistryError {
-    RegistryError::Store(StoreError::Db(sea_orm::DbErr::Custom(m)))
+    RegistryError::Store(crate::error::Unexpected(m).into())
 }
 
 async fn hash_password(password: String) -> Result<String, RegistryError> {

@@ -8,9 +8,9 @@
 //! links in those e-mails that let an enterprise without an account acknowledge or hand in one
 //! report, and serves calendar feeds. `documents` turns an agreement into a JSON view model and a
 //! PDF/A through the typst CLI, and stores the PDF with its hash. `export` streams the filtered
-//! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`). `backup` copies
-//! an instance into one archive while it runs, restores it, and checks stored files and the audit
-//! chain.
+//! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`). `text` and
+//! `ics` are pure text helpers (Swedish dates, one-line text, iCalendar files); `error` holds the
+//! one error for unexpected failures that are neither the user's nor the database's.
 
 pub mod accounts;
 pub mod backup;
@@ -19,9 +19,12 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
+pub mod error;
 pub mod export;
+pub mod ics;
 pub mod links;
 pub mod notify;
 pub mod registry;
+pub mod text;
 pub mod transfer;
 pub mod web;

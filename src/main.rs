@@ -446,12 +446,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = &registry.settings;
             let today = today.unwrap_or_else(|| settings.today());
             if !dry_run {
-                let templates = notify::message::Templates::new()?;
+                let composer = notify::Composer::new(settings)?;
                 let mailer = notify::mailer::Mailer::from_settings(settings)?;
                 let summary = notify::run_once(
                     &registry.db,
                     settings,
-                    &templates,
+                    &composer,
                     &mailer,
                     today,
                     chrono::Utc::now(),
@@ -728,7 +728,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
         eprintln!("e-mail reminders are off (notify.interval_seconds = 0)");
         return Ok(());
     }
-    let templates = notify::message::Templates::new()?;
+    let composer = notify::Composer::new(&settings)?;
     let mailer = notify::mailer::Mailer::from_settings(&settings)?;
     if let Some(dir) = &mailer.file_dir {
         eprintln!(
@@ -747,7 +747,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
             if let Err(e) = notify::run_once(
                 &db,
                 &settings,
-                &templates,
+                &composer,
                 &mailer,
                 today,
                 chrono::Utc::now(),

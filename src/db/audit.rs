@@ -47,11 +47,8 @@ pub struct NewEntry {
 }
 
 fn json_text<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| {
-        StoreError::Db(sea_orm::DbErr::Custom(format!(
-            "cannot serialise an audit entry: {e}"
-        )))
-    })
+    serde_json::to_string(v)
+        .map_err(|e| crate::error::Unexpected::new("cannot serialise an audit entry", e).into())
 }
 
 impl NewEntry {

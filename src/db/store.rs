@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, SqlErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde::Serialize;
 
@@ -67,6 +67,9 @@ pub enum StoreError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbErr),
+    /// Something else failed that the caller cannot fix (see [`crate::error::Unexpected`]).
+    #[error(transparent)]
+    Unexpected(#[from] crate::error::Unexpected),
 }
 
 /// A record as stored: its id, version and timestamps around the domain value.
@@ -91,7 +94,7 @@ fn unique_violation(e: &DbErr) -> bool {
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v)
-        .map_err(|e| StoreError::Db(DbErr::Custom(format!("cannot serialise: {e}"))))
+        .map_err(|e| crate::error::Unexpected::new("cannot serialise", e).into())
 }
 
 fn parse_doc<T: serde::de::DeserializeOwned>(
@@ -1075,17 +1078,4 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
-}
-
-/// Whether a database error is a transient lock or serialisation conflict worth one retry.
-pub fn is_busy(e: &StoreError) -> bool {
-    match e {
-        StoreError::Db(
-            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)),
-        ) => {
-            let msg = s.to_string();
-            msg.contains("database is locked") || msg.contains("could not serialize")
-        }
-        _ => false,
-    }
 }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, SqlErr,
 };
 use serde::Serialize;
 
@@ -51,9 +51,7 @@ fn info(m: &app_user::Model) -> Result<UserInfo, StoreError> {
 }
 
 fn corrupt(key: &str, e: String) -> StoreError {
-    StoreError::Db(DbErr::Custom(format!(
-        "stored user {key} is unreadable: {e}"
-    )))
+    crate::error::Unexpected(format!("stored user {key} is unreadable: {e}")).into()
 }
 
 fn principal(m: &app_user::Model) -> Result<Principal, StoreError> {

@@ -82,6 +82,9 @@ pub enum RenderError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something else failed unexpectedly.
+    #[error(transparent)]
+    Unexpected(#[from] crate::error::Unexpected),
 }
 
 impl From<sea_orm::DbErr> for RenderError {
@@ -274,7 +277,7 @@ impl Renderer {
             .get(&view.template.name)
             .ok_or_else(|| RenderError::UnknownTemplate(view.template.name.clone()))?;
         let data = serde_json::to_vec_pretty(view)
-            .map_err(|e| RenderError::Io(std::io::Error::other(e)))?;
+            .map_err(|e| crate::error::Unexpected::new("cannot serialise a document view", e))?;
         let job = Job {
             files: vec![
                 ("avtal.typ", manifest::LAYOUT.as_bytes()),
@@ -465,9 +468,9 @@ fn select_event(
                 Some(EventView::Report {
                     report: view::report_view(a, r, dir),
                     occurrence: view::OccurrenceView {
-                        period_start: o.period_start.map(view::swedish_date),
-                        period_end: view::swedish_date(o.period_end),
-                        due: view::swedish_date(o.due),
+                        period_start: o.period_start.map(crate::text::swedish_date),
+                        period_end: crate::text::swedish_date(o.period_end),
+                        due: crate::text::swedish_date(o.due),
                     },
                 }),
                 Some(key),

@@ -71,7 +71,7 @@ impl Typst {
             .permits
             .acquire()
             .await
-            .map_err(|_| RenderError::Io(std::io::Error::other("renderer shut down")))?;
+            .map_err(|_| crate::error::Unexpected("the renderer shut down".to_owned()))?;
         let dir = tempfile::Builder::new()
             .prefix("avtal-render-")
             .tempdir()

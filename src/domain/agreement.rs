@@ -692,12 +692,6 @@ impl Agreement {
         ))
     }
 
-    /// The end an agreement would have if notice were received on `received_on`.
-    pub fn effective_end_of_notice(&self, received_on: NaiveDate) -> Option<NaiveDate> {
-        let t = self.termination.as_ref()?;
-        Some(effective_end(received_on, t.notice_months, t.effective))
-    }
-
     /// Whether the agreement was in force on `date`.
     pub fn active_on(&self, date: NaiveDate) -> bool {
         self.status.came_into_force()

@@ -71,6 +71,24 @@ impl DeadlineKind {
     }
 }
 
+impl std::str::FromStr for DeadlineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Self::OptionDecision,
+            Self::RenewalNotice,
+            Self::TerminationNotice,
+            Self::RenewalDialogue,
+            Self::End,
+            Self::Documentation,
+            Self::Report,
+        ]
+        .into_iter()
+        .find(|k| k.code() == s)
+        .ok_or_else(|| format!("\"{s}\" is not a deadline kind"))
+    }
+}
+
 impl std::fmt::Display for DeadlineKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
@@ -172,6 +190,101 @@ impl TryFrom<String> for Step {
     }
 }
 
+impl Step {
+    /// An order for sorting: ladder steps (farthest first), then late, then escalation.
+    fn rank(self) -> (u8, std::cmp::Reverse<u32>) {
+        match self {
+            Self::Before(d) => (0, std::cmp::Reverse(d)),
+            Self::Late => (1, std::cmp::Reverse(0)),
+            Self::Escalation => (2, std::cmp::Reverse(0)),
+        }
+    }
+}
+
+/// The dedupe key of one reminder, `reference/kind/occurrence/step` as text: the same reminder
+/// always has the same key, and a changed date gives a new key (the reminder is re-armed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct ReminderKey {
+    /// The agreement (never holds a `/`).
+    pub reference: Reference,
+    /// The kind of deadline.
+    pub kind: DeadlineKind,
+    /// The occurrence of the deadline (option number, period, date; may hold a `/`).
+    pub occurrence: String,
+    /// The ladder step.
+    pub step: Step,
+}
+
+impl ReminderKey {
+    /// Whether this is a reminder of deadline `d`.
+    pub fn is_of(&self, d: &Deadline) -> bool {
+        self.kind == d.kind && self.occurrence == d.occurrence && self.reference == d.reference
+    }
+}
+
+impl std::fmt::Display for ReminderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.reference, self.kind, self.occurrence, self.step
+        )
+    }
+}
+
+impl std::str::FromStr for ReminderKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("\"{s}\" is not a reminder key (reference/kind/occurrence/step)");
+        let (reference, rest) = s.split_once('/').ok_or_else(bad)?;
+        let (kind, rest) = rest.split_once('/').ok_or_else(bad)?;
+        let (occurrence, step) = rest.rsplit_once('/').ok_or_else(bad)?;
+        Ok(Self {
+            reference: Reference::parse(reference).map_err(|e| e.to_string())?,
+            kind: kind.parse()?,
+            occurrence: occurrence.to_owned(),
+            step: Step::try_from(step.to_owned())?,
+        })
+    }
+}
+
+impl From<ReminderKey> for String {
+    fn from(k: ReminderKey) -> String {
+        k.to_string()
+    }
+}
+
+impl TryFrom<String> for ReminderKey {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl PartialOrd for ReminderKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ReminderKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (
+            &self.reference,
+            self.kind.code(),
+            &self.occurrence,
+            self.step.rank(),
+        )
+            .cmp(&(
+                &other.reference,
+                other.kind.code(),
+                &other.occurrence,
+                other.step.rank(),
+            ))
+    }
+}
+
 /// One reminder: when it goes out, to whom, and its dedupe key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reminder {
@@ -183,9 +296,8 @@ pub struct Reminder {
     pub date: NaiveDate,
     /// Who gets it.
     pub recipients: Recipients,
-    /// `reference/kind/occurrence/step`: the same reminder always has the same key, and a changed
-    /// date gives a new key (the reminder is re-armed).
-    pub key: String,
+    /// The dedupe key.
+    pub key: ReminderKey,
 }
 
 /// One occurrence of a reporting obligation.
@@ -417,14 +529,13 @@ impl Builder<'_> {
         Recipients::new(&[to], &[c.partner.as_ref()])
     }
 
-    fn key(&self, kind: DeadlineKind, occurrence: &str, step: Step) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.a.reference,
-            kind.code(),
-            occurrence,
-            step
-        )
+    fn key(&self, kind: DeadlineKind, occurrence: &str, step: Step) -> ReminderKey {
+        ReminderKey {
+            reference: self.a.reference.clone(),
+            kind,
+            occurrence: occurrence.to_owned(),
+            step,
+        }
     }
 
     fn ladder_reminders(
@@ -796,7 +907,7 @@ pub struct DueReminder {
     /// Who gets it.
     pub recipients: Recipients,
     /// Dedupe key.
-    pub key: String,
+    pub key: ReminderKey,
 }
 
 /// The reminders a sweep on `today` sends, most urgent deadline first.
@@ -1356,7 +1467,7 @@ mod tests {
         let keys = |ds: &[Deadline]| -> Vec<String> {
             ds.iter()
                 .filter(|x| x.kind == DeadlineKind::OptionDecision)
-                .flat_map(|x| x.reminders.iter().map(|r| r.key.clone()))
+                .flat_map(|x| x.reminders.iter().map(|r| r.key.to_string()))
                 .collect()
         };
         let (old, new) = (keys(&before), keys(&after));
@@ -1428,7 +1539,7 @@ mod tests {
             "All Saints' Saturday and the Sunday before are skipped"
         );
         assert_eq!(
-            options[0].key,
+            options[0].key.to_string(),
             "AGR-2025-0004/option_decision/1@2026-12-31/d60"
         );
     }
@@ -1501,7 +1612,7 @@ mod tests {
             #[test]
             fn dedupe_keys_are_unique_per_agreement((a, today) in agreement()) {
                 let ds = deadlines(&a, today, &ReminderLadders::default());
-                let mut keys: Vec<&str> = ds.iter().flat_map(|x| x.reminders.iter().map(|r| r.key.as_str())).collect();
+                let mut keys: Vec<String> = ds.iter().flat_map(|x| x.reminders.iter().map(|r| r.key.to_string())).collect();
                 let n = keys.len();
                 keys.sort_unstable();
                 keys.dedup();
@@ -1509,6 +1620,37 @@ mod tests {
                 for k in keys {
                     prop_assert!(k.starts_with(a.reference.as_str()));
                 }
+            }
+
+            #[test]
+            fn reminder_keys_read_back_as_written((a, today) in agreement()) {
+                for r in deadlines(&a, today, &ReminderLadders::default()).iter().flat_map(|x| &x.reminders) {
+                    let text = r.key.to_string();
+                    prop_assert_eq!(text.parse::<ReminderKey>(), Ok(r.key.clone()), "{}", text);
+                    let json = serde_json::to_string(&r.key).unwrap_or_default();
+                    prop_assert_eq!(json, serde_json::to_string(&text).unwrap_or_default());
+                }
+            }
+
+            #[test]
+            fn any_reminder_key_round_trips(
+                reference in "[A-Z][A-Z0-9-]{2,20}",
+                kind in 0usize..7,
+                occurrence in "[a-z0-9_:@/ -]{0,30}",
+                step in prop_oneof![(0u32..400).prop_map(Step::Before), Just(Step::Late), Just(Step::Escalation)],
+            ) {
+                let kinds = [
+                    DeadlineKind::OptionDecision, DeadlineKind::RenewalNotice,
+                    DeadlineKind::TerminationNotice, DeadlineKind::RenewalDialogue,
+                    DeadlineKind::End, DeadlineKind::Documentation, DeadlineKind::Report,
+                ];
+                let key = ReminderKey {
+                    reference: Reference::parse(&reference).map_err(|e| TestCaseError::fail(e.to_string()))?,
+                    kind: kinds[kind],
+                    occurrence,
+                    step,
+                };
+                prop_assert_eq!(key.to_string().parse::<ReminderKey>(), Ok(key));
             }
 
             #[test]

@@ -13,10 +13,11 @@ use tera::{Context, Tera};
 
 use crate::domain::deadlines::{Deadline, DeadlineState};
 use crate::domain::party::EmailAddress;
-use crate::notify::ics::{self, Event};
-use crate::notify::message::{one_line, swedish_date};
+use crate::error::Unexpected;
+use crate::ics::{self, Event};
+use crate::text::{one_line, swedish_date};
 
-static TEMPLATES: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
+static TEMPLATES: LazyLock<Result<Tera, Unexpected>> = LazyLock::new(|| {
     let mut tera = Tera::default();
     tera.add_raw_templates([
         (
@@ -28,14 +29,15 @@ static TEMPLATES: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
             include_str!("../../templates/calendar/description.txt"),
         ),
     ])
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| Unexpected::new("calendar templates", e))?;
     Ok(tera)
 });
 
 /// A new feed token (43 URL-safe characters) and the SHA-256 that is stored for it.
-pub fn new_token() -> Result<(String, String), String> {
+pub fn new_token() -> Result<(String, String), Unexpected> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no random bytes for a feed token: {e}"))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Unexpected::new("no random bytes for a feed token", e))?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = token_hash(&token);
     Ok((token, hash))
@@ -80,7 +82,7 @@ pub fn events(
     deadlines: &[&Deadline],
     titles: &HashMap<String, String>,
     now: DateTime<Utc>,
-) -> Result<Vec<Event>, String> {
+) -> Result<Vec<Event>, Unexpected> {
     let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
     let mut out = Vec::with_capacity(deadlines.len());
     for d in deadlines {
@@ -98,8 +100,12 @@ pub fn events(
             period_end: d.report.as_ref().map(|o| swedish_date(o.period_end)),
             final_report: d.report.as_ref().is_some_and(|o| o.final_report),
         };
-        let ctx = Context::from_serialize(&view).map_err(|e| e.to_string())?;
-        let render = |name: &str| tera.render(name, &ctx).map_err(|e| format!("{name}: {e}"));
+        let ctx =
+            Context::from_serialize(&view).map_err(|e| Unexpected::new("calendar event", e))?;
+        let render = |name: &str| {
+            tera.render(name, &ctx)
+                .map_err(|e| Unexpected::new(name, e))
+        };
         out.push(Event {
             uid: format!("{}/{}/{}@avtal", d.reference, d.kind.code(), d.occurrence),
             stamp: now,
@@ -116,7 +122,7 @@ pub fn calendar(
     deadlines: &[&Deadline],
     titles: &HashMap<String, String>,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<String, Unexpected> {
     Ok(ics::calendar(&events(deadlines, titles, now)?))
 }
 
@@ -125,7 +131,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_are_random_url_safe_and_stored_only_as_a_hash() -> Result<(), String> {
+    fn tokens_are_random_url_safe_and_stored_only_as_a_hash() -> Result<(), Unexpected> {
         let (a, ha) = new_token()?;
         let (b, _) = new_token()?;
         assert_ne!(a, b);
@@ -138,13 +144,13 @@ mod tests {
     }
 
     #[test]
-    fn every_deadline_kind_gets_a_swedish_summary_naming_the_agreement() -> Result<(), String> {
+    fn every_deadline_kind_gets_a_swedish_summary_naming_the_agreement() -> anyhow::Result<()> {
         let a = crate::demo::EXAMPLES
             .iter()
             .filter_map(|(name, text)| crate::transfer::parse_file(name, text).ok())
             .flat_map(|f| f.agreements)
             .find(|a| a.reference.as_str() == "AGR-2025-0005")
-            .ok_or("no sample")?;
+            .ok_or_else(|| anyhow::anyhow!("no sample"))?;
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
         let ds = crate::domain::deadlines::deadlines(
             &a,

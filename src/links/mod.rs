@@ -101,8 +101,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn internal(message: String) -> RegistryError {
-    RegistryError::Store(StoreError::Db(sea_orm::DbErr::Custom(message)))
+fn internal(e: crate::error::Unexpected) -> RegistryError {
+    RegistryError::Store(e.into())
 }
 
 impl Registry {

@@ -14,9 +14,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 use super::NotifyError;
-use super::outbox::{self, whole_seconds};
 use crate::config::{NotifySettings, Settings, SmtpTls};
 use crate::db::entities::outbox::Model as Row;
+use crate::db::outbox::{self, whole_seconds};
+use crate::domain::party::EmailAddress;
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MINUTES: i64 = 6 * 60;
@@ -214,55 +215,91 @@ impl Mailer {
         })
     }
 
-    /// The domain of the sender address, for Message-IDs.
-    pub fn from_domain(&self) -> &str {
-        self.from.email.domain()
-    }
-
-    /// Builds the MIME message for a row.
-    pub fn build(&self, row: &Row) -> Result<Message, String> {
-        let addrs = |json: &str| -> Result<Vec<Mailbox>, String> {
-            let list: Vec<String> =
-                serde_json::from_str(json).map_err(|e| format!("stored recipients: {e}"))?;
-            list.iter()
-                .map(|a| {
-                    a.parse::<Mailbox>()
-                        .map_err(|e| format!("a stored recipient is not an address: {e}"))
-                })
-                .collect()
+    /// Builds the MIME message.
+    pub fn build(&self, m: &OutgoingMessage) -> Result<Message, String> {
+        let mailbox = |a: &EmailAddress| {
+            a.as_str().parse::<Mailbox>().map_err(|e| {
+                format!(
+                    "a recipient is not an address: {}",
+                    scrub_addresses(&e.to_string())
+                )
+            })
         };
         let mut b = Message::builder()
             .from(self.from.clone())
-            .subject(super::message::one_line(&row.subject))
-            .message_id(Some(row.message_id.clone()));
-        for m in addrs(&row.to_addrs)? {
-            b = b.to(m);
+            .subject(crate::text::one_line(&m.subject))
+            .message_id(Some(m.message_id.clone()));
+        for a in &m.to {
+            b = b.to(mailbox(a)?);
         }
-        for m in addrs(&row.cc_addrs)? {
-            b = b.cc(m);
+        for a in &m.cc {
+            b = b.cc(mailbox(a)?);
         }
         let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
             .map_err(|e| e.to_string())?;
         b.multipart(
             MultiPart::mixed()
                 .multipart(MultiPart::alternative_plain_html(
-                    row.body_text.clone(),
-                    row.body_html.clone(),
+                    m.text.clone(),
+                    m.html.clone(),
                 ))
                 .singlepart(
-                    Attachment::new("paminnelse.ics".to_owned()).body(row.ics.clone(), calendar),
+                    Attachment::new("paminnelse.ics".to_owned()).body(m.ics.clone(), calendar),
                 ),
         )
         .map_err(|e| e.to_string())
     }
 
-    async fn send(&self, row: &Row) -> Result<(), String> {
-        let msg = self.build(row)?;
+    /// Hands one message to the server (or writes its file).
+    pub async fn send(&self, m: &OutgoingMessage) -> Result<(), String> {
+        let msg = self.build(m)?;
         match &self.transport {
             Transport::Direct(p) => p.send(&msg).await,
             Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
             Transport::File(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
         }
+    }
+}
+
+/// One e-mail to send: typed addresses and the rendered content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The Message-ID header, fixed when the message was queued so a re-send carries the same.
+    pub message_id: String,
+    /// Must act.
+    pub to: Vec<EmailAddress>,
+    /// Informed.
+    pub cc: Vec<EmailAddress>,
+    /// The subject (collapsed to one line when built).
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// The iCalendar attachment.
+    pub ics: String,
+}
+
+impl OutgoingMessage {
+    /// The message a queued outbox row holds; its stored addresses are parsed back here.
+    pub fn from_row(row: &Row) -> Result<Self, String> {
+        let addrs = |json: &str| -> Result<Vec<EmailAddress>, String> {
+            serde_json::from_str(json).map_err(|e| {
+                format!(
+                    "stored recipients are unreadable: {}",
+                    scrub_addresses(&e.to_string())
+                )
+            })
+        };
+        Ok(Self {
+            message_id: row.message_id.clone(),
+            to: addrs(&row.to_addrs)?,
+            cc: addrs(&row.cc_addrs)?,
+            subject: row.subject.clone(),
+            text: row.body_text.clone(),
+            html: row.body_html.clone(),
+            ics: row.ics.clone(),
+        })
     }
 }
 
@@ -342,7 +379,11 @@ pub async fn send_due(
         }
         summary.claimed += rows.len();
         for row in rows {
-            match mailer.send(&row).await {
+            let sent = match OutgoingMessage::from_row(&row) {
+                Ok(m) => mailer.send(&m).await,
+                Err(e) => Err(e),
+            };
+            match sent {
                 Ok(()) => {
                     outbox::mark_sent(db, row.id, now).await?;
                     summary.sent += 1;

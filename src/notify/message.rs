@@ -1,12 +1,13 @@
 //! E-mail content: Swedish subject, plain text and HTML from the tera templates in
 //! `templates/emails/<kind>/`, plus the `.ics` calendar file. Pure apart from rendering.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::ics::{self, Event};
 use crate::domain::deadlines::{DeadlineKind, DueReminder, Step};
+use crate::ics::{self, Event};
+use crate::text::{one_line, swedish_date};
 
 macro_rules! email_templates {
     ($($kind:literal),* $(,)?) => {
@@ -103,7 +104,7 @@ impl ReminderView {
             _ => String::new(),
         };
         Self {
-            key: r.key.clone(),
+            key: r.key.to_string(),
             reference: r.reference.as_str().to_owned(),
             title: title.to_owned(),
             kind: r.kind.code(),
@@ -225,35 +226,6 @@ fn event(r: &ReminderView, subject: &str, text: &str, now: DateTime<Utc>) -> Eve
     }
 }
 
-/// Collapses a rendered subject to one line: control characters (CR, LF, tab) become spaces, so
-/// user text can never add a header.
-pub fn one_line(s: &str) -> String {
-    s.split(|c: char| c.is_control() || c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A date the Swedish way: "31 december 2026".
-pub fn swedish_date(d: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    let month = MONTHS.get(d.month0() as usize).copied().unwrap_or_default();
-    format!("{} {month} {}", d.day(), d.year())
-}
-
 /// The kinds that have templates, for tests and checks.
 pub fn template_kinds() -> impl Iterator<Item = &'static str> {
     [
@@ -291,14 +263,6 @@ mod tests {
             ack_url: None,
             upload_url: None,
         }
-    }
-
-    #[test]
-    fn dates_are_written_the_swedish_way() {
-        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
-        assert_eq!(swedish_date(d(2026, 12, 31)), "31 december 2026");
-        assert_eq!(swedish_date(d(2027, 1, 1)), "1 januari 2027");
-        assert_eq!(swedish_date(d(2027, 5, 9)), "9 maj 2027");
     }
 
     #[test]

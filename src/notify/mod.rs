@@ -2,13 +2,11 @@
 //! for one day), the sweep that queues the plan's reminders in the outbox under their dedupe
 //! keys (`sweep`), and the sender that delivers the outbox (`mailer::send_due`).
 //!
-//! `message` renders the Swedish texts from `templates/emails/`, `ics` writes the calendar file,
-//! `outbox` holds the queue's queries.
+//! `message` renders the Swedish texts from `templates/emails/` (with the calendar file from
+//! `crate::ics`); the queue's queries are `db::outbox`.
 
-pub mod ics;
 pub mod mailer;
 pub mod message;
-pub mod outbox;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -19,15 +17,17 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
+use crate::db::outbox::{self, NewMessage};
+use crate::links::token::LinkKey;
 use mailer::{Mailer, SendSummary};
 use message::{ReminderView, Templates};
-use outbox::NewMessage;
 
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::deadlines::{
     Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines,
     deadlines_for_sweep, due_reminders, most_urgent_first, next_sweep_day,
 };
+use crate::domain::party::EmailAddress;
 
 /// What a sweep on one day would send.
 #[derive(Debug, Clone, Serialize)]
@@ -119,11 +119,11 @@ pub async fn plan_for_sweep(
             return Ok(());
         }
         titles.insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
-        kept.extend(found.into_iter().filter(|d| {
-            let prefix = format!("{}/{}/{}/", d.reference, d.kind, d.occurrence);
-            due.iter()
-                .any(|r| r.kind == d.kind && r.deadline == d.date && r.key.starts_with(&prefix))
-        }));
+        kept.extend(
+            found
+                .into_iter()
+                .filter(|d| due.iter().any(|r| r.deadline == d.date && r.key.is_of(d))),
+        );
         reminders.extend(due);
         Ok(())
     })
@@ -156,9 +156,7 @@ pub fn render_text(plan: &Plan) -> String {
             .report_state
             .map(|st| format!(" [{st}]"))
             .unwrap_or_default();
-        let join = |v: &[crate::domain::party::EmailAddress]| {
-            v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
-        };
+        let join = |v: &[EmailAddress]| v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ");
         let _ = writeln!(
             s,
             "\n{} {} {}: {}{}",
@@ -240,17 +238,45 @@ fn message_id(key: &str, now: DateTime<Utc>, domain: &str) -> String {
     format!("<{hex}.{}@{domain}>", now.timestamp())
 }
 
+/// What a sweep writes messages with, loaded once at start: the e-mail templates and the key
+/// that signs the links in report reminders.
+#[derive(Debug)]
+pub struct Composer {
+    /// The compiled e-mail templates.
+    pub templates: Templates,
+    /// The link-signing key; without one, report reminders go out without links.
+    pub link_key: Option<LinkKey>,
+}
+
+impl Composer {
+    /// Compiles the templates and loads (or makes) the link key; a missing key is logged once.
+    pub fn new(settings: &Settings) -> Result<Self, NotifyError> {
+        let link_key = match crate::links::key::load_or_create(settings) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                tracing::error!(error = %e, "no link-signing key: report reminders go out without links");
+                None
+            }
+        };
+        Ok(Self {
+            templates: Templates::new()?,
+            link_key,
+        })
+    }
+}
+
 /// Queues the reminders due on `today` in the outbox: one message per reminder (inserted
 /// `QUEUE_BATCH` rows per statement and transaction), or with `notify.digest` one per recipient
 /// and day. Each insert is `ON CONFLICT (dedupe_key) DO NOTHING`, so a second sweep, or two at
 /// once, never queue a message twice. Only agreements whose next sweep day has come are read.
 pub async fn sweep(
     db: &DatabaseConnection,
-    today: NaiveDate,
     settings: &Settings,
-    templates: &Templates,
+    composer: &Composer,
+    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<SweepSummary, NotifyError> {
-    let now = Utc::now();
+    let templates = &composer.templates;
     let fingerprint = format!(
         "{SWEEP_ENGINE} {}",
         serde_json::to_string(&settings.reminders).unwrap_or_default()
@@ -268,17 +294,12 @@ pub async fn sweep(
         due: plan.reminders.len(),
         ..SweepSummary::default()
     };
-    let keys: Vec<String> = plan.reminders.iter().map(|r| r.key.clone()).collect();
+    // The reminders' keys as stored, in the plan's order.
+    let keys: Vec<String> = plan.reminders.iter().map(|r| r.key.to_string()).collect();
     let queued = outbox::queued_keys(db, &keys).await?;
     let digested = outbox::digested(db, &keys).await?;
     // Report reminders carry signed links; without a key they go out without them.
-    let link_key = match crate::links::key::load_or_create(settings) {
-        Ok(k) => Some(k),
-        Err(e) => {
-            tracing::error!(error = %e, "no link-signing key: report reminders go out without links");
-            None
-        }
-    };
+    let link_key = composer.link_key.as_ref();
     // The deadline of each due reminder, found in one pass over the plan.
     let wanted: HashSet<(&str, DeadlineKind, NaiveDate)> = plan
         .reminders
@@ -295,12 +316,7 @@ pub async fn sweep(
     let view = |r: &DueReminder| {
         let deadline = of_reminder
             .get(&(r.reference.as_str(), r.kind, r.deadline))
-            .and_then(|ds| {
-                ds.iter().copied().find(|d| {
-                    r.key
-                        .starts_with(&format!("{}/{}/{}/", d.reference, d.kind, d.occurrence))
-                })
-            });
+            .and_then(|ds| ds.iter().copied().find(|d| r.key.is_of(d)));
         let report = deadline.and_then(|d| d.report.as_ref());
         let title = plan
             .titles
@@ -308,7 +324,7 @@ pub async fn sweep(
             .map(String::as_str)
             .unwrap_or_default();
         let mut v = ReminderView::new(r, title, report, today);
-        if let (Some(key), Some(d), Some(o)) = (&link_key, deadline, report) {
+        if let (Some(key), Some(d), Some(o)) = (link_key, deadline, report) {
             let label = d
                 .occurrence
                 .rsplit_once(':')
@@ -324,31 +340,34 @@ pub async fn sweep(
 
     if !settings.notify.digest {
         let mut batch = Vec::new();
-        for r in &plan.reminders {
-            let (to, cc) = addresses(r);
+        for (r, key) in plan.reminders.iter().zip(&keys) {
+            let (to, cc) = (&r.recipients.to, &r.recipients.cc);
             if to.is_empty() {
                 summary.no_recipient += 1;
                 tracing::warn!(reference = %r.reference, kind = %r.kind, "a reminder has nobody to go to: register a contract owner");
                 continue;
             }
-            if queued.contains(&r.key)
+            if queued.contains(key)
                 || to
                     .iter()
-                    .chain(&cc)
-                    .all(|a| digested.contains(&(r.key.clone(), a.clone())))
+                    .chain(cc)
+                    .all(|a| digested.contains(&(key.clone(), a.as_str().to_owned())))
             {
                 summary.already_queued += 1;
                 continue;
             }
             let content = templates.reminder(&view(r), now)?;
             batch.push(NewMessage {
-                dedupe_key: r.key.clone(),
+                dedupe_key: key.clone(),
                 reference: r.reference.as_str().to_owned(),
                 kind: r.kind.code().to_owned(),
-                to,
-                cc,
-                content,
-                message_id: message_id(&r.key, now, &domain),
+                to: to.clone(),
+                cc: cc.clone(),
+                subject: content.subject,
+                text: content.text,
+                html: content.html,
+                ics: content.ics,
+                message_id: message_id(key, now, &domain),
             });
             if batch.len() == QUEUE_BATCH {
                 queue_batch(db, &mut batch, now, &mut summary).await?;
@@ -361,24 +380,25 @@ pub async fn sweep(
     }
 
     // Digest: every recipient's reminders of the day, most urgent first (the plan's order).
-    let mut per_recipient: BTreeMap<String, Vec<(&DueReminder, bool)>> = BTreeMap::new();
-    for r in &plan.reminders {
-        let (to, cc) = addresses(r);
+    let mut per_recipient: BTreeMap<&EmailAddress, Vec<(&DueReminder, &String, bool)>> =
+        BTreeMap::new();
+    for (r, key) in plan.reminders.iter().zip(&keys) {
+        let (to, cc) = (&r.recipients.to, &r.recipients.cc);
         if to.is_empty() {
             summary.no_recipient += 1;
             continue;
         }
         let mut fresh = false;
         for (addr, copy) in to
-            .into_iter()
+            .iter()
             .map(|a| (a, false))
-            .chain(cc.into_iter().map(|a| (a, true)))
+            .chain(cc.iter().map(|a| (a, true)))
         {
-            if queued.contains(&r.key) || digested.contains(&(r.key.clone(), addr.clone())) {
+            if queued.contains(key) || digested.contains(&(key.clone(), addr.as_str().to_owned())) {
                 continue;
             }
             fresh = true;
-            per_recipient.entry(addr).or_default().push((r, copy));
+            per_recipient.entry(addr).or_default().push((r, key, copy));
         }
         if !fresh {
             summary.already_queued += 1;
@@ -390,17 +410,17 @@ pub async fn sweep(
         // get a second digest keyed by their own keys, so concurrent sweeps still agree on it.
         for attempt in 0..2 {
             let tx = crate::db::begin_write(db).await?;
-            let keys: Vec<String> = items.iter().map(|(r, _)| r.key.clone()).collect();
+            let keys: Vec<String> = items.iter().map(|(_, k, _)| (*k).clone()).collect();
             let done = outbox::digested(&tx, &keys).await?;
-            let fresh: Vec<&(&DueReminder, bool)> = items
+            let fresh: Vec<&(&DueReminder, &String, bool)> = items
                 .iter()
-                .filter(|(r, _)| !done.contains(&(r.key.clone(), addr.clone())))
+                .filter(|(_, k, _)| !done.contains(&((*k).clone(), addr.as_str().to_owned())))
                 .collect();
             if fresh.is_empty() {
                 tx.commit().await?;
                 break;
             }
-            let fresh_keys: Vec<String> = fresh.iter().map(|(r, _)| r.key.clone()).collect();
+            let fresh_keys: Vec<String> = fresh.iter().map(|(_, k, _)| (*k).clone()).collect();
             let key = if attempt == 0 {
                 base.clone()
             } else {
@@ -419,7 +439,7 @@ pub async fn sweep(
             };
             let views: Vec<ReminderView> = fresh
                 .iter()
-                .map(|(r, copy)| ReminderView {
+                .map(|(r, _, copy)| ReminderView {
                     copy: *copy,
                     ..view(r)
                 })
@@ -432,15 +452,18 @@ pub async fn sweep(
                     dedupe_key: key,
                     reference: "digest".to_owned(),
                     kind: "digest".to_owned(),
-                    to: vec![addr.clone()],
+                    to: vec![(*addr).clone()],
                     cc: Vec::new(),
-                    content,
+                    subject: content.subject,
+                    text: content.text,
+                    html: content.html,
+                    ics: content.ics,
                 },
                 now,
             )
             .await?;
             if let Some(id) = created {
-                outbox::record_digest_items(&tx, id, &addr, &fresh_keys).await?;
+                outbox::record_digest_items(&tx, id, addr.as_str(), &fresh_keys).await?;
                 summary.queued += 1;
                 tx.commit().await?;
                 break;
@@ -470,14 +493,6 @@ async fn queue_batch(
     summary.queued += created;
     summary.already_queued += n - created;
     Ok(())
-}
-
-/// To and cc as strings; with no one to act, nobody (the sweep reports it).
-fn addresses(r: &DueReminder) -> (Vec<String>, Vec<String>) {
-    let list = |v: &[crate::domain::party::EmailAddress]| {
-        v.iter().map(|e| e.as_str().to_owned()).collect::<Vec<_>>()
-    };
-    (list(&r.recipients.to), list(&r.recipients.cc))
 }
 
 /// What one run (sweep + send) did.
@@ -510,12 +525,12 @@ impl std::fmt::Display for RunSummary {
 pub async fn run_once(
     db: &DatabaseConnection,
     settings: &Settings,
-    templates: &Templates,
+    composer: &Composer,
     mailer: &Mailer,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RunSummary, NotifyError> {
-    let sweep = sweep(db, today, settings, templates).await?;
+    let sweep = sweep(db, settings, composer, today, now).await?;
     let send = mailer::send_due(db, mailer, &settings.notify, now).await?;
     let summary = RunSummary { sweep, send };
     tracing::info!(%today, due = sweep.due, queued = sweep.queued, sent = send.sent, retrying = send.retrying, failed = send.failed, "notify run: {summary}");

@@ -554,7 +554,7 @@ pub async fn list_outbox(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> Result<Json<Vec<crate::db::entities::outbox::Model>>, AppError> {
-    use crate::notify::outbox::{self, OutboxState};
+    use crate::db::outbox::{self, OutboxState};
     let filter = q
         .state
         .as_deref()

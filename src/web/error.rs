@@ -154,7 +154,9 @@ impl From<StoreError> for AppError {
             StoreError::Stale { .. } | StoreError::Duplicate { .. } | StoreError::InUse(_) => {
                 AppError::Conflict(e.to_string())
             }
-            StoreError::Corrupt { .. } | StoreError::Db(_) => AppError::Internal(e.into()),
+            StoreError::Corrupt { .. } | StoreError::Db(_) | StoreError::Unexpected(_) => {
+                AppError::Internal(e.into())
+            }
         }
     }
 }

@@ -20,8 +20,8 @@ use crate::domain::{agreement::Agreement, agreement::ReportingObligation};
 use crate::links::files::{self, FileType};
 use crate::links::token::{LinkClaims, Purpose, TokenError};
 use crate::links::{Upload, sha256_hex};
-use crate::notify::message::swedish_date;
 use crate::registry::{AgreementAction, RegistryError};
+use crate::text::swedish_date;
 
 static PAGES: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     let mut tera = Tera::default();

@@ -395,9 +395,9 @@ pub async fn start(
     let failed = if user.role == Role::Enterprise {
         Vec::new()
     } else {
-        crate::notify::outbox::list(
+        crate::db::outbox::list(
             &reg.db,
-            Some(crate::notify::outbox::OutboxState::Failed),
+            Some(crate::db::outbox::OutboxState::Failed),
             50,
         )
         .await
@@ -575,7 +575,7 @@ pub async fn agreement_context(
         }
     }
     timeline.push(json!({"date": a.period.current_end, "what": "Avtalet slutar (nuvarande slut)", "kind": "end"}));
-    let emails: Vec<Value> = crate::notify::outbox::list_for_reference(&reg.db, a.reference.as_str(), 50)
+    let emails: Vec<Value> = crate::db::outbox::list_for_reference(&reg.db, a.reference.as_str(), 50)
         .await
         .map_err(store::StoreError::from)?
         .into_iter()

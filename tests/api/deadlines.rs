@@ -137,7 +137,10 @@ async fn the_sweep_lists_the_reminders_due_today_with_who_acts(app: TestApp) {
 
     let option = due("AGR-2025-0004", DeadlineKind::OptionDecision);
     assert_eq!(option.deadline, d("2026-12-31"));
-    assert_eq!(option.key, "AGR-2025-0004/option_decision/1@2026-12-31/d60");
+    assert_eq!(
+        option.key.to_string(),
+        "AGR-2025-0004/option_decision/1@2026-12-31/d60"
+    );
 
     let sunday = due("AGR-2025-0013", DeadlineKind::OptionDecision);
     assert_eq!(
@@ -145,7 +148,7 @@ async fn the_sweep_lists_the_reminders_due_today_with_who_acts(app: TestApp) {
         (d("2027-01-31"), Step::Before(90))
     );
 
-    let mut keys: Vec<&str> = p.reminders.iter().map(|r| r.key.as_str()).collect();
+    let mut keys: Vec<String> = p.reminders.iter().map(|r| r.key.to_string()).collect();
     let n = keys.len();
     keys.sort_unstable();
     keys.dedup();

@@ -5,9 +5,10 @@
 
 use std::path::PathBuf;
 
-use avtal::documents::view::{Directory, occurrences, swedish_date};
+use avtal::documents::view::{Directory, occurrences};
 use avtal::documents::{DocumentRequest, Renderer, sha256_hex};
 use avtal::domain::agreement::Agreement;
+use avtal::text::swedish_date;
 use proptest::prelude::*;
 use serde_json::json;
 

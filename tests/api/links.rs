@@ -6,8 +6,7 @@ use avtal::domain::agreement::Reference;
 use avtal::links::report_links;
 use avtal::links::token::{LinkClaims, Purpose};
 use avtal::notify::mailer::Mailer;
-use avtal::notify::message::Templates;
-use avtal::notify::{plan, run_once};
+use avtal::notify::{Composer, plan, run_once};
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -63,8 +62,8 @@ async fn q3_reminders(app: &TestApp, today: NaiveDate) -> Vec<String> {
         .unwrap_or_else(|e| panic!("plan: {e}"));
     p.reminders
         .into_iter()
-        .filter(|r| r.key.starts_with(&format!("{REF}/report/{KIND}:{Q3}@")))
-        .map(|r| r.key)
+        .map(|r| r.key.to_string())
+        .filter(|k| k.starts_with(&format!("{REF}/report/{KIND}:{Q3}@")))
         .collect()
 }
 
@@ -287,11 +286,11 @@ pub(crate) fn links_in(app: &TestApp, text: &str) -> Vec<String> {
 pub(crate) async fn q3_reminder_email(app: &TestApp) -> (String, String) {
     let settings = (*app.registry.settings).clone();
     let mailer = Mailer::from_settings(&settings).unwrap_or_else(|e| panic!("mailer: {e}"));
-    let templates = Templates::new().unwrap_or_else(|e| panic!("templates: {e}"));
+    let composer = Composer::new(&settings).unwrap_or_else(|e| panic!("composer: {e}"));
     let summary = run_once(
         &app.registry.db,
         &settings,
-        &templates,
+        &composer,
         &mailer,
         sample_today(),
         Utc::now(),

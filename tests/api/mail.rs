@@ -5,10 +5,9 @@ use std::collections::HashSet;
 
 use avtal::config::{Settings, SmtpSettings, SmtpTls};
 use avtal::db::entities::outbox::Model as Row;
+use avtal::db::outbox::{self, OutboxState};
 use avtal::notify::mailer::{Mailer, send_due};
-use avtal::notify::message::Templates;
-use avtal::notify::outbox::{self, OutboxState};
-use avtal::notify::{RunSummary, run_once, sweep};
+use avtal::notify::{Composer, RunSummary, run_once};
 use chrono::{Duration, Utc};
 use mailparse::{MailHeaderMap, ParsedMail};
 
@@ -26,8 +25,18 @@ fn smtp_settings(app: &TestApp, port: u16) -> Settings {
     s
 }
 
-fn templates() -> Templates {
-    Templates::new().unwrap_or_else(|e| panic!("templates: {e}"))
+fn composer(s: &Settings) -> Composer {
+    Composer::new(s).unwrap_or_else(|e| panic!("composer: {e}"))
+}
+
+/// One sweep of the sample day, now.
+async fn sweep(
+    db: &sea_orm::DatabaseConnection,
+    today: chrono::NaiveDate,
+    s: &Settings,
+    c: &Composer,
+) -> Result<avtal::notify::SweepSummary, avtal::notify::NotifyError> {
+    avtal::notify::sweep(db, s, c, today, Utc::now()).await
 }
 
 fn mailer(s: &Settings) -> Mailer {
@@ -38,7 +47,7 @@ async fn run(app: &TestApp, s: &Settings, m: &Mailer) -> RunSummary {
     run_once(
         &app.registry.db,
         s,
-        &templates(),
+        &composer(s),
         m,
         sample_today(),
         Utc::now(),
@@ -252,7 +261,7 @@ async fn a_send_interrupted_by_a_crash_is_resent_with_the_same_message_id(app: T
     let sink = SmtpSink::start().await;
     let s = smtp_settings(&app, sink.port);
     let m = mailer(&s);
-    sweep(&app.registry.db, sample_today(), &s, &templates())
+    sweep(&app.registry.db, sample_today(), &s, &composer(&s))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let now = Utc::now();
@@ -383,7 +392,7 @@ async fn a_digest_sends_each_recipient_one_message_a_day(app: TestApp) {
 async fn two_sweeps_at_once_queue_each_reminder_once(app: TestApp) {
     app.load_examples().await;
     let s = (*app.registry.settings).clone();
-    let t = templates();
+    let t = composer(&s);
 
     let (a, b) = tokio::join!(
         sweep(&app.registry.db, sample_today(), &s, &t),
@@ -406,7 +415,7 @@ async fn two_sweeps_and_two_senders_at_once_deliver_each_reminder_exactly_once(a
     let mut s = smtp_settings(&app, sink.port);
     // One message per claim, so the two senders race for every row.
     s.notify.batch_size = 1;
-    let t = templates();
+    let t = composer(&s);
     let (m1, m2) = (mailer(&s), mailer(&s));
     let db = &app.registry.db;
     let pass = async |m: &Mailer| {
@@ -447,7 +456,7 @@ async fn two_sweeps_and_two_senders_at_once_deliver_each_reminder_exactly_once(a
 async fn changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement(app: TestApp) {
     app.load_examples().await;
     let mut s = (*app.registry.settings).clone();
-    let t = templates();
+    let t = composer(&s);
     let db = &app.registry.db;
     let swept = async |s: &Settings, day: chrono::NaiveDate| {
         sweep(db, day, s, &t)
@@ -565,14 +574,15 @@ fn message(key: &str, subject: &str) -> outbox::NewMessage {
         dedupe_key: key.to_owned(),
         reference: "AGR-2025-0013".into(),
         kind: "option_decide_by".into(),
-        to: vec!["avtal@haninge.example".into()],
+        to: vec![
+            avtal::domain::party::EmailAddress::parse("avtal@haninge.example")
+                .unwrap_or_else(|e| panic!("{e}")),
+        ],
         cc: Vec::new(),
-        content: avtal::notify::message::Content {
-            subject: subject.to_owned(),
-            text: "text".into(),
-            html: "<p>html</p>".into(),
-            ics: String::new(),
-        },
+        subject: subject.to_owned(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+        ics: String::new(),
         message_id: format!("<{subject}@avtal.test>"),
     }
 }
@@ -619,7 +629,7 @@ async fn a_title_with_markup_is_escaped_in_the_reminders_html(app: TestApp) {
     let hostile = "<script>alert(1)</script> & <b>fet</b>";
     put_changed(&app, "AGR-2025-0004", |doc| doc["title"] = hostile.into()).await;
     let s = (*app.registry.settings).clone();
-    sweep(&app.registry.db, sample_today(), &s, &templates())
+    sweep(&app.registry.db, sample_today(), &s, &composer(&s))
         .await
         .unwrap_or_else(|e| panic!("sweep: {e}"));
     let row = rows(&app)

@@ -294,17 +294,17 @@ async fn the_audit_page_names_the_user_behind_each_change(app: TestApp) {
 }
 
 async fn sent_and_failed_reminder_e_mails_show_on_the_agreement_and_start_pages(app: TestApp) {
-    use avtal::notify::{mailer::Mailer, message::Templates, run_once};
+    use avtal::notify::{Composer, mailer::Mailer, run_once};
     app.load_examples().await;
     // No SMTP server: the day's reminders are written as files and count as sent.
     let settings = (*app.registry.settings).clone();
     let mailer = Mailer::from_settings(&settings).unwrap();
-    let templates = Templates::new().unwrap();
+    let composer = Composer::new(&settings).unwrap();
     let today = crate::helpers::sample_today();
     run_once(
         &app.registry.db,
         &settings,
-        &templates,
+        &composer,
         &mailer,
         today,
         chrono::Utc::now(),

@@ -1,4 +1,4 @@
-//! The outbox table: queueing messages under their dedupe key, claiming due ones for a sender,
+//! The outbox table (the queries; `notify` decides what to send and how): queueing messages under their dedupe key, claiming due ones for a sender,
 //! and recording the outcome. Works on SQLite and PostgreSQL.
 
 use chrono::{DateTime, Duration, Utc};
@@ -9,8 +9,9 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::db::begin_write;
-use crate::db::entities::{outbox, outbox_reminder};
+use super::begin_write;
+use super::entities::{outbox, outbox_reminder};
+use crate::domain::party::EmailAddress;
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,11 +56,17 @@ pub struct NewMessage {
     /// The deadline kind, or `digest`.
     pub kind: String,
     /// Must act.
-    pub to: Vec<String>,
+    pub to: Vec<EmailAddress>,
     /// Informed.
-    pub cc: Vec<String>,
-    /// The rendered content.
-    pub content: super::message::Content,
+    pub cc: Vec<EmailAddress>,
+    /// One-line subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// The iCalendar attachment.
+    pub ics: String,
     /// The Message-ID header, fixed now so a re-send carries the same one.
     pub message_id: String,
 }
@@ -82,10 +89,10 @@ pub async fn insert(
         kind: Set(m.kind),
         to_addrs: Set(serde_json::to_string(&m.to).unwrap_or_default()),
         cc_addrs: Set(serde_json::to_string(&m.cc).unwrap_or_default()),
-        subject: Set(m.content.subject),
-        body_text: Set(m.content.text),
-        body_html: Set(m.content.html),
-        ics: Set(m.content.ics),
+        subject: Set(m.subject),
+        body_text: Set(m.text),
+        body_html: Set(m.html),
+        ics: Set(m.ics),
         message_id: Set(m.message_id),
         state: Set(OutboxState::Pending.code().to_owned()),
         attempts: Set(0),
@@ -123,10 +130,10 @@ pub async fn insert_many(
         kind: Set(m.kind),
         to_addrs: Set(serde_json::to_string(&m.to).unwrap_or_default()),
         cc_addrs: Set(serde_json::to_string(&m.cc).unwrap_or_default()),
-        subject: Set(m.content.subject),
-        body_text: Set(m.content.text),
-        body_html: Set(m.content.html),
-        ics: Set(m.content.ics),
+        subject: Set(m.subject),
+        body_text: Set(m.text),
+        body_html: Set(m.html),
+        ics: Set(m.ics),
         message_id: Set(m.message_id),
         state: Set(OutboxState::Pending.code().to_owned()),
         attempts: Set(0),

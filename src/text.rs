@@ -1,0 +1,53 @@
+//! Text shared by e-mails, calendars, pages and documents: dates the Swedish way, and user text
+//! collapsed to one line. Pure.
+
+use chrono::{Datelike, NaiveDate};
+
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// A date the Swedish way: "31 december 2026".
+pub fn swedish_date(d: NaiveDate) -> String {
+    let month = MONTHS.get(d.month0() as usize).copied().unwrap_or_default();
+    format!("{} {month} {}", d.day(), d.year())
+}
+
+/// Collapses text to one line: control characters (CR, LF, tab) become spaces, so user text can
+/// never add a header or a calendar property.
+pub fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_the_swedish_way() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+        assert_eq!(swedish_date(d(2026, 12, 31)), "31 december 2026");
+        assert_eq!(swedish_date(d(2026, 11, 22)), "22 november 2026");
+        assert_eq!(swedish_date(d(2027, 1, 1)), "1 januari 2027");
+        assert_eq!(swedish_date(d(2027, 5, 9)), "9 maj 2027");
+    }
+
+    #[test]
+    fn one_line_removes_line_breaks_and_runs_of_space() {
+        assert_eq!(one_line("Städ\r\nBcc: x\t y "), "Städ Bcc: x y");
+    }
+}
