@@ -10,7 +10,9 @@
 //! PDF/A through the typst CLI, and stores the PDF with its hash. `export` streams the filtered
 //! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`). `text` and
 //! `ics` are pure text helpers (Swedish dates, one-line text, iCalendar files); `error` holds the
-//! one error for unexpected failures that are neither the user's nor the database's.
+//! one error for unexpected failures that are neither the user's nor the database's. `backup`
+//! copies an instance into one archive while it runs, restores it, and checks stored files and
+//! the audit chain.
 
 pub mod accounts;
 pub mod backup;
