@@ -115,16 +115,22 @@ pub fn router(mut state: AppState) -> Router {
         .route("/logout", post(auth::logout))
         .route("/static/avtal.css", get(pages::stylesheet))
         .route("/agreements", get(pages::agreements))
-        .route("/agreements/new", get(forms::new_form).post(forms::create))
+        .route(
+            "/agreements/new",
+            get(forms::agreement::new_form).post(forms::agreement::create),
+        )
         .route("/agreements/{reference}", get(pages::agreement))
         .route(
             "/agreements/{reference}/edit",
-            get(forms::edit_form).post(forms::update),
+            get(forms::agreement::edit_form).post(forms::agreement::update),
         )
-        .route("/agreements/{reference}/do/{action}", post(forms::act))
+        .route(
+            "/agreements/{reference}/do/{action}",
+            post(forms::actions::act),
+        )
         .route(
             "/agreements/{reference}/documents",
-            post(forms::generate_document),
+            post(forms::actions::generate_document),
         )
         .route(
             "/agreements/{reference}/reports/{report}/{period_end}/file",
@@ -136,10 +142,13 @@ pub fn router(mut state: AppState) -> Router {
             post(report_pages::acknowledge),
         )
         .route("/documents/{id}", get(documents::show_document))
-        .route("/tokens", get(pages::tokens).post(forms::create_token))
-        .route("/tokens/{id}/revoke", post(forms::revoke_token))
-        .route("/admin/users", get(pages::admin_users))
-        .route("/admin/users/disable", post(forms::disable_user));
+        .route(
+            "/tokens",
+            get(forms::tokens::tokens).post(forms::tokens::create_token),
+        )
+        .route("/tokens/{id}/revoke", post(forms::tokens::revoke_token))
+        .route("/admin/users", get(forms::users::admin_users))
+        .route("/admin/users/disable", post(forms::users::disable_user));
     // Public routes, authenticated by the token in the URL (signed link or feed token).
     let public = Router::new()
         .route("/l/{token}", get(links::show_link))

@@ -1,6 +1,6 @@
 //! Server-rendered pages in Swedish (tera templates in `templates/web/`, compiled into the
-//! binary, autoescaped): the start page with deadlines, the agreement list and page, the API
-//! token page, and the error and login pages. Forms that change data are in `forms`.
+//! binary, autoescaped): the start page with deadlines, the agreement list and page, the audit
+//! log, and the error and login pages. Forms, and the token and user pages, are in `forms`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -628,7 +628,8 @@ pub async fn agreement_context(
 /// Query of the agreement page: a message after an action.
 #[derive(Debug, serde::Deserialize)]
 pub struct FlashQuery {
-    ok: Option<String>,
+    /// Which message to show (`saved`, `action`, ...).
+    pub ok: Option<String>,
 }
 
 /// `GET /agreements/{reference}`
@@ -654,83 +655,6 @@ pub async fn agreement(
     });
     ctx.insert("message", &message);
     Ok(render("agreement.html", &ctx, StatusCode::OK))
-}
-
-/// `GET /tokens`: the user's API tokens.
-pub async fn tokens(
-    State(state): State<AppState>,
-    Extension(user): Extension<Principal>,
-    csrf: Option<Extension<Csrf>>,
-) -> Result<Response, PageError> {
-    tokens_page(
-        &state,
-        &user,
-        csrf.as_ref().map(|e| &e.0),
-        None,
-        None,
-        StatusCode::OK,
-    )
-    .await
-}
-
-/// The token page, with a just-created secret or an error.
-pub async fn tokens_page(
-    state: &AppState,
-    user: &Principal,
-    csrf: Option<&Csrf>,
-    created: Option<(&str, &str)>,
-    error: Option<String>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let list = users::list_tokens(&state.registry.db, user.user_id).await?;
-    let mut ctx = base(Some(user), csrf);
-    ctx.insert("tokens", &list);
-    ctx.insert(
-        "created",
-        &created.map(|(n, s)| json!({"name": n, "secret": s})),
-    );
-    ctx.insert("error", &error);
-    Ok(render("tokens.html", &ctx, status))
-}
-
-/// `GET /admin/users`: every user, with a form to deactivate each active one (admins only).
-pub async fn admin_users(
-    State(state): State<AppState>,
-    Extension(user): Extension<Principal>,
-    csrf: Option<Extension<Csrf>>,
-    axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
-) -> Result<Response, PageError> {
-    users_page(
-        &state,
-        &user,
-        csrf.as_ref().map(|e| &e.0),
-        flash.ok.as_deref(),
-        None,
-        StatusCode::OK,
-    )
-    .await
-}
-
-/// The users page, with a message after a deactivation or an error.
-pub async fn users_page(
-    state: &AppState,
-    user: &Principal,
-    csrf: Option<&Csrf>,
-    done: Option<&str>,
-    error: Option<String>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let list = crate::accounts::list_users(&state.registry).await?;
-    let done = done
-        .and_then(|id| id.parse::<i64>().ok())
-        .and_then(|id| list.iter().find(|u| u.id == id))
-        .map(|u| u.email.clone());
-    let mut ctx = base(Some(user), csrf);
-    ctx.insert("users", &list);
-    ctx.insert("me", &user.user_id);
-    ctx.insert("done", &done);
-    ctx.insert("error", &error);
-    Ok(render("users.html", &ctx, status))
 }
 
 /// `GET /audit`: the change log for admins, officers and auditors, newest first, with the

@@ -2,7 +2,7 @@
 //! and the enterprise user's own actions on it (hand in the report file, acknowledge the
 //! reminder). Uploads take the same checks and storage as a signed link (`links::read_form_file`,
 //! `links::files::sniff`, `Registry::submit_report_file`); officers accept and reject through
-//! `forms::act`, the same use case as the API.
+//! `forms::actions::act`, the same use case as the API.
 
 use axum::Extension;
 use axum::extract::multipart::{Multipart, MultipartRejection};
