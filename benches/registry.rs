@@ -25,7 +25,7 @@ use avtal::domain::money::Sek;
 use avtal::domain::org_number::{OrgNumber, luhn_check_digit};
 use avtal::domain::party::{Contact, EmailAddress, Organisation};
 use avtal::registry::Registry;
-use avtal::transfer::{self, RegistryFile};
+use avtal::registry::transfer::{self, RegistryFile};
 use avtal::web::{self, AppState};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};

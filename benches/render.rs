@@ -36,7 +36,7 @@ use avtal::documents::view::View;
 use avtal::documents::{self, DocumentRequest, Renderer};
 use avtal::domain::agreement::Reference;
 use avtal::registry::Registry;
-use avtal::transfer::{self, RegistryFile};
+use avtal::registry::transfer::{self, RegistryFile};
 use avtal::web::{self, AppState};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
@@ -278,7 +278,7 @@ async fn run(
     // The view the service builds for the stored agreement, and a job dir with its files.
     let key = Reference::parse(reference)?;
     let stored = store::get_agreement(&registry.db, &key).await?;
-    let dir = documents::directory_for(&registry.db, &stored.data).await?;
+    let dir = avtal::registry::documents::directory_for(&registry.db, &stored.data).await?;
     let (view, _) = renderer.view(&req, &stored.data, stored.version, &dir, today)?;
     let work = tempfile::tempdir()?;
     let job = work.path().join("job");
@@ -394,7 +394,7 @@ async fn batch_throughput(
     let mut dirs = Vec::with_capacity(n);
     for (i, key) in refs.iter().enumerate() {
         let stored = store::get_agreement(&registry.db, key).await?;
-        let dir = documents::directory_for(&registry.db, &stored.data).await?;
+        let dir = avtal::registry::documents::directory_for(&registry.db, &stored.data).await?;
         let (view, _) = registry
             .renderer
             .view(req, &stored.data, stored.version, &dir, today)?;
@@ -405,7 +405,7 @@ async fn batch_throughput(
 
     let t = Instant::now();
     let (mut done, mut failed) = (0usize, 0usize);
-    documents::generate_many(registry, refs, req, "bench", |_, r| {
+    avtal::registry::documents::generate_many(registry, refs, req, "bench", |_, r| {
         match r {
             Ok(_) => done += 1,
             Err(e) => {

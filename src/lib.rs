@@ -10,23 +10,19 @@
 //! PDF/A through the typst CLI, and stores the PDF with its hash. `export` streams the filtered
 //! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`). `text` and
 //! `ics` are pure text helpers (Swedish dates, one-line text, iCalendar files); `error` holds the
-//! one error for unexpected failures that are neither the user's nor the database's. `backup`
-//! copies an instance into one archive while it runs, restores it, and checks stored files and
-//! the audit chain.
+//! one error for unexpected failures that are neither the user's nor the database's.
 
-pub mod accounts;
-pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
 pub mod error;
-pub mod export;
+pub mod format;
 pub mod ics;
 pub mod links;
 pub mod notify;
 pub mod registry;
+pub mod samples;
 pub mod text;
-pub mod transfer;
 pub mod web;

@@ -8,19 +8,17 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use sea_orm::{EntityTrait, PaginatorTrait};
 
-use avtal::backup;
 use avtal::config::Settings;
-use avtal::db::{self, entities::agreement, store::AgreementFilter};
-use avtal::documents::{self, DocumentRequest, RenderError};
+use avtal::documents::{DocumentRequest, RenderError};
 use avtal::domain::access::Role;
 use avtal::domain::agreement::Reference;
 use avtal::domain::dates::parse_iso_date;
-use avtal::export;
 use avtal::notify::{self, NotifyFormat};
 use avtal::registry::Registry;
-use avtal::transfer::{self, ImportError, parse_file};
+use avtal::registry::backup;
+use avtal::registry::export;
+use avtal::registry::transfer::{self, ImportError, parse_file};
 use avtal::web::api::AgreementListQuery;
 use avtal::web::error::AppError;
 use avtal::web::{self, AppState};
@@ -207,7 +205,7 @@ fn password_arg(from_stdin: bool) -> anyhow::Result<(String, bool)> {
             .context("cannot read the password from standard input")?;
         Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
     } else {
-        Ok((avtal::accounts::generate_password()?, true))
+        Ok((avtal::registry::accounts::generate_password()?, true))
     }
 }
 
@@ -261,13 +259,10 @@ async fn main() -> std::process::ExitCode {
 async fn open(cli: &Cli) -> anyhow::Result<Registry> {
     let settings = Settings::load(Some(&cli.data_dir), cli.config.as_deref())
         .context("cannot read the configuration")?;
-    let conn = db::connect(&settings)
+    let registry = Registry::open(settings)
         .await
-        .context("cannot open the database")?;
-    db::migrate(&conn)
-        .await
-        .context("cannot migrate the database")?;
-    Ok(Registry::new(conn, Arc::new(settings)).with_actor("cli"))
+        .context("cannot open and migrate the database")?;
+    Ok(registry.with_actor("cli"))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -396,37 +391,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     next_report += 100_000;
                 }
             };
-            let tx = export::snapshot(&registry.db).await?;
             let mut bytes = 0u64;
             let n = match output {
                 Some(path) => {
                     let file = std::fs::File::create(path)
                         .with_context(|| format!("cannot create {}", path.display()))?;
                     let mut w = Counted::new(std::io::BufWriter::new(file), &mut bytes);
-                    let n = export::export(
-                        &tx,
-                        *format,
-                        &filter,
-                        &opts,
-                        &mut export::Sink::Writer(&mut w),
-                        &mut progress,
-                    )
-                    .await?;
+                    let n = registry
+                        .export(
+                            *format,
+                            &filter,
+                            &opts,
+                            &mut export::Sink::Writer(&mut w),
+                            &mut progress,
+                        )
+                        .await?;
                     w.flush()?;
                     n
                 }
                 None => {
                     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
                     let mut w = Counted::new(out, &mut bytes);
-                    let n = export::export(
-                        &tx,
-                        *format,
-                        &filter,
-                        &opts,
-                        &mut export::Sink::Writer(&mut w),
-                        &mut progress,
-                    )
-                    .await?;
+                    let n = registry
+                        .export(
+                            *format,
+                            &filter,
+                            &opts,
+                            &mut export::Sink::Writer(&mut w),
+                            &mut progress,
+                        )
+                        .await?;
                     w.flush()?;
                     n
                 }
@@ -448,15 +442,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !dry_run {
                 let composer = notify::Composer::new(settings)?;
                 let mailer = notify::mailer::Mailer::from_settings(settings)?;
-                let summary = notify::run_once(
-                    &registry.db,
-                    settings,
-                    &composer,
-                    &mailer,
-                    today,
-                    chrono::Utc::now(),
-                )
-                .await?;
+                let summary = registry
+                    .run_reminders(&composer, &mailer, today, chrono::Utc::now())
+                    .await?;
                 match format {
                     NotifyFormat::Text => {
                         println!("{today}: {summary}");
@@ -471,8 +459,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
-            let tx = registry.read_tx().await?;
-            let plan = notify::plan(&tx, today, &settings.reminders).await?;
+            let plan = registry.reminder_plan(today).await?;
             let mut out = std::io::BufWriter::new(std::io::stdout());
             match format {
                 NotifyFormat::Text => out.write_all(notify::render_text(&plan).as_bytes())?,
@@ -494,9 +481,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let registry = open(&cli).await?;
             let (password, generated) = password_arg(*password_stdin)?;
-            let user = avtal::accounts::create_user(
+            let user = avtal::registry::accounts::create_user(
                 &registry,
-                avtal::accounts::NewUser {
+                avtal::registry::accounts::NewUser {
                     email: email.clone(),
                     role: *role,
                     org: org.clone(),
@@ -519,7 +506,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let registry = open(&cli).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "id\temail\trole\torg\tactive")?;
-            for u in avtal::accounts::list_users(&registry).await? {
+            for u in avtal::registry::accounts::list_users(&registry).await? {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}",
@@ -536,7 +523,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: UserCommand::Disable { email },
         } => {
             let registry = open(&cli).await?;
-            let user = avtal::accounts::disable_user(&registry, email, None)
+            let user = avtal::registry::accounts::disable_user(&registry, email, None)
                 .await
                 .map_err(account_error)?;
             eprintln!("deactivated user {} ({})", user.id, user.email);
@@ -550,7 +537,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let registry = open(&cli).await?;
             let (password, generated) = password_arg(*password_stdin)?;
-            let user = avtal::accounts::set_password(&registry, email, password.clone())
+            let user = avtal::registry::accounts::set_password(&registry, email, password.clone())
                 .await
                 .map_err(account_error)?;
             eprintln!("set a new password for user {} ({})", user.id, user.email);
@@ -562,7 +549,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: AuditCommand::Verify,
         } => {
             let registry = open(&cli).await?;
-            let outcome = db::audit::verify(&registry.db).await?;
+            let outcome = registry.verify_audit().await?;
             if !outcome.intact {
                 bail!("{outcome}");
             }
@@ -570,7 +557,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { output } => {
             let registry = open(&cli).await?;
-            let m = backup::backup(&registry.db, &registry.settings.data_dir, output).await?;
+            let m = backup::backup(&registry, output).await?;
             eprintln!("wrote {} ({})", output.display(), m.counts);
             if m.database == backup::DatabaseKind::Postgres {
                 eprintln!(
@@ -595,7 +582,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Check => {
             let registry = open(&cli).await?;
-            let report = backup::check(&registry.db).await?;
+            let report = backup::check(&registry).await?;
             if !report.ok() {
                 bail!("check failed: {report}");
             }
@@ -622,7 +609,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(r), _) if !*all => {
                     let key = Reference::parse(r)?;
                     let (meta, rendered) =
-                        documents::generate(&registry, &key, &req, "cli").await?;
+                        avtal::registry::documents::generate(&registry, &key, &req, "cli").await?;
                     let path = output
                         .clone()
                         .unwrap_or_else(|| PathBuf::from(&meta.file_name));
@@ -681,19 +668,11 @@ async fn render_all(
         .manifest
         .clone();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut references = Vec::new();
-    let tx = registry.read_tx().await?;
-    db::store::for_each_agreement(&tx, &AgreementFilter::default(), 200, |s| {
-        if template.kinds.contains(&s.data.kind) {
-            references.push(s.data.reference);
-        }
-        Ok(())
-    })
-    .await?;
-    drop(tx);
+    let references =
+        avtal::registry::documents::references_of_kinds(registry, &template.kinds).await?;
     let total = references.len();
     let (mut done, mut refused) = (0usize, 0usize);
-    documents::generate_many(registry, references, req, "cli", |key, result| {
+    avtal::registry::documents::generate_many(registry, references, req, "cli", |key, result| {
         let n = done + refused + 1;
         match result {
             Ok((meta, rendered)) => {
@@ -736,7 +715,7 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let db = registry.db.clone();
+    let registry = registry.clone();
     let every = std::time::Duration::from_secs(settings.notify.interval_seconds);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -744,15 +723,9 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
         loop {
             ticks.tick().await;
             let today = settings.today();
-            if let Err(e) = notify::run_once(
-                &db,
-                &settings,
-                &composer,
-                &mailer,
-                today,
-                chrono::Utc::now(),
-            )
-            .await
+            if let Err(e) = registry
+                .run_reminders(&composer, &mailer, today, chrono::Utc::now())
+                .await
             {
                 tracing::error!(error = %e, "the reminder run failed; the next one tries again");
             }
@@ -777,7 +750,7 @@ fn report_import_error(e: ImportError) -> anyhow::Result<()> {
 }
 
 async fn load_demo(registry: &Registry) -> anyhow::Result<()> {
-    let existing = agreement::Entity::find().count(&registry.db).await?;
+    let existing = registry.count_agreements().await?;
     if existing > 0 {
         eprintln!("demo: the registry already holds {existing} agreements; nothing loaded");
         return Ok(());

@@ -13,12 +13,12 @@ pub async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> 
         None,
     )
     .await?;
-    let token = format!("avt_{}", avtal::accounts::new_secret()?);
+    let token = format!("avt_{}", avtal::registry::accounts::new_secret()?);
     avtal::db::users::insert_token(
         &registry.db,
         user.id,
         "bench",
-        &avtal::accounts::secret_hash(&token),
+        &avtal::registry::accounts::secret_hash(&token),
     )
     .await?;
     let mut headers = reqwest::header::HeaderMap::new();

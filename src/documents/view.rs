@@ -779,7 +779,7 @@ mod tests {
     #[test]
     fn recurring_reports_follow_month_ends_until_the_current_end() {
         let yaml = include_str!("../../contracts/examples/AGR-2025-0001.yaml");
-        let file: crate::transfer::RegistryFile =
+        let file: crate::format::RegistryFile =
             serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
         let a = file
             .agreements

@@ -1,5 +1,5 @@
 //! Who may do what: the four roles and the data scoping of agreements by organisation. Pure; the
-//! route policy that uses it is `crate::web::policy`.
+//! route policy that uses it is the web edge's `policy` module.
 
 use serde::{Deserialize, Serialize};
 
@@ -147,12 +147,10 @@ mod tests {
     fn an_enterprise_reads_only_where_it_is_a_party_and_an_officer_edits_only_as_buyer_or_funder() {
         let buyer = "212900-0010";
         let supplier = "769990-0010";
-        let mut a: Agreement =
-            serde_saphyr::from_str(include_str!("../../contracts/examples/AGR-2025-0001.yaml"))
-                .map(|f: crate::transfer::RegistryFile| f.agreements.into_iter().next())
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| panic!("sample"));
+        let mut a: Agreement = crate::domain::samples::agreements()
+            .into_iter()
+            .find(|a| a.reference.as_str() == "AGR-2025-0001")
+            .unwrap_or_else(|| panic!("sample"));
         a.parties = vec![
             Party {
                 org: org(buyer),

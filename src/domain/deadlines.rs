@@ -1004,11 +1004,7 @@ mod tests {
     }
 
     fn samples() -> Vec<Agreement> {
-        crate::demo::EXAMPLES
-            .iter()
-            .filter_map(|(name, text)| crate::transfer::parse_file(name, text).ok())
-            .flat_map(|f| f.agreements)
-            .collect()
+        crate::domain::samples::agreements()
     }
 
     fn sample(reference: &str) -> Agreement {

@@ -13,3 +13,5 @@ pub mod org_number;
 pub mod party;
 pub mod reports;
 pub mod rules;
+#[cfg(test)]
+pub(crate) mod samples;

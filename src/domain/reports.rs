@@ -329,10 +329,8 @@ mod tests {
     }
 
     fn sample(reference: &str) -> Agreement {
-        crate::demo::EXAMPLES
-            .iter()
-            .filter_map(|(name, text)| crate::transfer::parse_file(name, text).ok())
-            .flat_map(|f| f.agreements)
+        crate::domain::samples::agreements()
+            .into_iter()
             .find(|a| a.reference.as_str() == reference)
             .unwrap_or_else(|| panic!("no sample {reference}"))
     }

@@ -706,10 +706,7 @@ mod tests {
 
     #[test]
     fn reminder_days_beyond_ten_years_are_refused() {
-        let mut agreements = crate::demo::example_files()
-            .map(|files| files.into_iter().flat_map(|(_, f)| f.agreements))
-            .into_iter()
-            .flatten();
+        let mut agreements = crate::domain::samples::agreements().into_iter();
         let Some(mut a) = agreements.next() else {
             unreachable!("the samples hold agreements")
         };

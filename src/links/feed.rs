@@ -145,9 +145,9 @@ mod tests {
 
     #[test]
     fn every_deadline_kind_gets_a_swedish_summary_naming_the_agreement() -> anyhow::Result<()> {
-        let a = crate::demo::EXAMPLES
+        let a = crate::samples::EXAMPLES
             .iter()
-            .filter_map(|(name, text)| crate::transfer::parse_file(name, text).ok())
+            .filter_map(|(name, text)| crate::format::parse_file(name, text).ok())
             .flat_map(|f| f.agreements)
             .find(|a| a.reference.as_str() == "AGR-2025-0005")
             .ok_or_else(|| anyhow::anyhow!("no sample"))?;

@@ -11,7 +11,6 @@ use super::auth::Acting;
 use super::error::AppError;
 use super::extract::{ApiJson, ApiQuery};
 use crate::config::Settings;
-use crate::db::store::{self, AgreementFilter, AgreementPage, ReservedFilter, SortKey, Stored};
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::*;
 use crate::domain::dates::parse_iso_date;
@@ -19,6 +18,9 @@ use crate::domain::deadlines::{Deadline, ReminderLadders, deadlines};
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{Contact, EmailAddress, Organisation};
 use crate::registry::AgreementAction;
+use crate::registry::reminders::OutboxRow;
+use crate::registry::reminders::OutboxState;
+use crate::registry::{AgreementFilter, AgreementPage, ReservedFilter, SortKey, Stored};
 
 /// Largest page size of a list.
 pub const MAX_LIMIT: u64 = 500;
@@ -102,8 +104,10 @@ pub async fn list_organisations(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ListResponse<Stored<Organisation>>>, AppError> {
     let (page, limit) = paging(q.page, q.limit)?;
-    let (items, total) =
-        store::list_organisations(&state.registry.db, limit, (page - 1) * limit).await?;
+    let (items, total) = state
+        .registry
+        .organisations(limit, (page - 1) * limit)
+        .await?;
     Ok(Json(ListResponse {
         items,
         total,
@@ -129,9 +133,7 @@ pub async fn show_organisation(
     Path(key): Path<String>,
 ) -> Result<Json<Stored<Organisation>>, AppError> {
     let key = parse_key("org_number", &key, OrgNumber::parse)?;
-    Ok(Json(
-        store::get_organisation(&state.registry.db, &key).await?,
-    ))
+    Ok(Json(state.registry.organisation(&key).await?))
 }
 
 /// `PUT /api/v1/organisations/{org_number}`
@@ -162,8 +164,10 @@ pub async fn list_contacts(
         .as_deref()
         .map(|s| parse_key("organisation", s, OrgNumber::parse))
         .transpose()?;
-    let (items, total) =
-        store::list_contacts(&state.registry.db, org.as_ref(), limit, (page - 1) * limit).await?;
+    let (items, total) = state
+        .registry
+        .contacts(org.as_ref(), limit, (page - 1) * limit)
+        .await?;
     Ok(Json(ListResponse {
         items,
         total,
@@ -189,7 +193,7 @@ pub async fn show_contact(
     Path(key): Path<String>,
 ) -> Result<Json<Stored<Contact>>, AppError> {
     let key = parse_key("email", &key, EmailAddress::parse)?;
-    Ok(Json(store::get_contact(&state.registry.db, &key).await?))
+    Ok(Json(state.registry.contact(&key).await?))
 }
 
 /// `PUT /api/v1/contacts/{email}`
@@ -315,7 +319,10 @@ pub async fn list_agreements(
     let (sort, desc) = q.to_sort()?;
     let (page, limit) = paging(q.page, q.limit)?;
     Ok(Json(
-        store::list_agreements(&state.registry.db, &filter, sort, desc, page, limit).await?,
+        state
+            .registry
+            .agreements(&filter, sort, desc, page, limit)
+            .await?,
     ))
 }
 
@@ -337,7 +344,7 @@ pub async fn show_agreement(
     Path(key): Path<String>,
 ) -> Result<Json<AgreementResponse>, AppError> {
     let key = parse_key("reference", &key, Reference::parse)?;
-    let stored = store::get_agreement(&state.registry.db, &key).await?;
+    let stored = state.registry.agreement(&key).await?;
     Ok(Json(AgreementResponse::new(
         stored,
         &state.registry.settings,
@@ -553,8 +560,7 @@ pub struct OutboxQuery {
 pub async fn list_outbox(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<OutboxQuery>,
-) -> Result<Json<Vec<crate::db::entities::outbox::Model>>, AppError> {
-    use crate::db::outbox::{self, OutboxState};
+) -> Result<Json<Vec<OutboxRow>>, AppError> {
     let filter = q
         .state
         .as_deref()
@@ -568,8 +574,6 @@ pub async fn list_outbox(
         })
         .transpose()?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    let rows = outbox::list(&state.registry.db, filter, limit)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let rows = state.registry.outbox(filter, limit).await?;
     Ok(Json(rows))
 }

@@ -1,5 +1,5 @@
 //! The auditor's API: the log, its verification, an agreement as of a date, and what changed
-//! between two dates. Thin handlers over `crate::db::audit` and `crate::domain::audit`.
+//! between two dates. Thin handlers over `crate::registry::audit` and `crate::domain::audit`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,10 +11,10 @@ use super::AppState;
 use super::api::MAX_LIMIT;
 use super::error::AppError;
 use super::extract::ApiQuery;
-use crate::db::audit::{self, AuditFilter, AuditPage};
 use crate::domain::agreement::Reference;
 use crate::domain::audit::{Change, VerifyOutcome, diff, end_of_day, start_of_day};
 use crate::domain::dates::parse_iso_date;
+use crate::registry::audit::{AuditFilter, AuditPage};
 
 fn bad(field: &str, message: impl ToString) -> AppError {
     AppError::BadRequest {
@@ -51,9 +51,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, AppError> {
     let (filter, page, limit) = q.to_filter()?;
-    Ok(Json(
-        audit::list(&state.registry.db, &filter, page, limit).await?,
-    ))
+    Ok(Json(state.registry.audit_page(&filter, page, limit).await?))
 }
 
 impl AuditQuery {
@@ -92,7 +90,7 @@ impl AuditQuery {
 
 /// `GET /api/v1/audit/verify`: checks the whole chain, like `avtal audit verify`.
 pub async fn verify(State(state): State<AppState>) -> Result<Json<VerifyOutcome>, AppError> {
-    Ok(Json(audit::verify(&state.registry.db).await?))
+    Ok(Json(state.registry.verify_audit().await?))
 }
 
 /// An agreement rebuilt from the log.
@@ -115,21 +113,18 @@ async fn agreement_as_of(
     key: &Reference,
     day: NaiveDate,
 ) -> Result<Option<AsOf>, AppError> {
-    Ok(audit::document_as_of(
-        &state.registry.db,
-        "agreement",
-        key.as_str(),
-        end_of_day(day),
-    )
-    .await?
-    .map(|(e, doc)| AsOf {
-        reference: key.to_string(),
-        as_of: day,
-        entry: e.id,
-        at: e.at,
-        action: e.action,
-        agreement: doc,
-    }))
+    Ok(state
+        .registry
+        .audit_document_as_of("agreement", key.as_str(), end_of_day(day))
+        .await?
+        .map(|(e, doc)| AsOf {
+            reference: key.to_string(),
+            as_of: day,
+            entry: e.id,
+            at: e.at,
+            action: e.action,
+            agreement: doc,
+        }))
 }
 
 /// `GET /api/v1/agreements/{reference}/as-of/{date}`: the agreement as it stood at the end of

@@ -19,10 +19,10 @@ use super::AppState;
 use super::error::AppError;
 use super::pages::{self, Ui};
 use super::policy::{self, Rule};
-use crate::accounts;
-use crate::db::{documents as doc_store, store};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::Reference;
+use crate::registry::accounts;
+use crate::registry::{self, RegistryError, StoreError};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "avtal_session";
@@ -181,7 +181,7 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
         .map(|m| m.as_str().to_owned());
     let rule = policy::rule(req.method(), pattern.as_deref());
     let reg = &state.registry;
-    let internal = |e: crate::registry::RegistryError| AppError::from(e).into_response();
+    let internal = |e: RegistryError| AppError::from(e).into_response();
 
     // Who is calling: an API token wins over a session cookie.
     let mut session_csrf = None;
@@ -267,7 +267,7 @@ async fn scope(
     safe: bool,
 ) -> Result<(), Response> {
     let path = req.uri().path().to_owned();
-    let db = &state.registry.db;
+    let reg = &state.registry;
     let not_found = || refuse(&path, StatusCode::NOT_FOUND, "no such agreement");
     // Only an enterprise user's reads and an officer's writes depend on the agreement.
     let depends = match user.role {
@@ -282,14 +282,14 @@ async fn scope(
             && pattern.ends_with("/documents/{id}")
             && let Some(id) = path_param(pattern, &path, "id").and_then(|s| s.parse::<i64>().ok())
         {
-            reference = doc_store::document_reference(db, id)
+            reference = registry::documents::reference_of(reg, id)
                 .await
                 .map_err(|e| AppError::from(e).into_response())?
                 .and_then(|r| Reference::parse(&r).ok());
         }
     }
     if let Some(key) = reference {
-        match store::get_agreement(db, &key).await {
+        match reg.agreement(&key).await {
             Ok(stored) => {
                 if !user.may_read(&stored.data) {
                     return Err(not_found());
@@ -307,7 +307,7 @@ async fn scope(
                 }
             }
             // Missing: the handler answers 404 (or 400 for a malformed reference) itself.
-            Err(store::StoreError::NotFound { .. }) => {}
+            Err(RegistryError::Store(StoreError::NotFound { .. })) => {}
             Err(e) => return Err(AppError::from(e).into_response()),
         }
     }

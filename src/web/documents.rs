@@ -11,11 +11,11 @@ use super::AppState;
 use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiJson;
-use crate::db::documents::{self as doc_store, DocumentMeta};
+use crate::documents::DocumentRequest;
 use crate::documents::manifest::{EventKind, RequiredField};
-use crate::documents::{self, DocumentRequest};
 use crate::domain::agreement::Reference;
 use crate::domain::codes::AgreementKind;
+use crate::registry::DocumentMeta;
 
 fn reference(raw: &str) -> Result<Reference, AppError> {
     Reference::parse(raw).map_err(|e| AppError::BadRequest {
@@ -31,7 +31,9 @@ pub async fn create_document(
     ApiJson(req): ApiJson<DocumentRequest>,
 ) -> Result<(StatusCode, Json<DocumentMeta>), AppError> {
     let key = reference(&key)?;
-    let (meta, _) = documents::generate(&state.registry, &key, &req, &state.registry.actor).await?;
+    let (meta, _) =
+        crate::registry::documents::generate(&state.registry, &key, &req, &state.registry.actor)
+            .await?;
     Ok((StatusCode::CREATED, Json(meta)))
 }
 
@@ -48,7 +50,7 @@ pub async fn list_documents(
 ) -> Result<Json<DocumentList>, AppError> {
     let key = reference(&key)?;
     Ok(Json(DocumentList {
-        items: documents::list(&state.registry, &key).await?,
+        items: crate::registry::documents::list(&state.registry, &key).await?,
     }))
 }
 
@@ -61,7 +63,7 @@ pub async fn show_document(
         field: Some("id".into()),
         message: format!("\"{id}\" is not a document id"),
     })?;
-    let (meta, pdf) = doc_store::get_document(&state.registry.db, id).await?;
+    let (meta, pdf) = crate::registry::documents::get(&state.registry, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::db::store::StoreError;
 use crate::documents::RenderError;
 use crate::domain::party::Violation;
 use crate::registry::RegistryError;
+use crate::registry::StoreError;
 
 /// Every error a handler can return.
 #[derive(Debug, thiserror::Error)]

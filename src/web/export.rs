@@ -13,10 +13,10 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::api::AgreementListQuery;
 use super::error::AppError;
-use crate::db::store;
 use crate::domain::agreement::Reference;
 use crate::domain::ocds::{self, PackageMeta, ReleaseMeta};
-use crate::export::{self, ExportOptions, Format, Sink};
+use crate::registry::export::{self, ExportOptions, Format, Sink};
+use crate::registry::{AgreementFilter, StoreError};
 
 /// Chunks buffered between the export task and the HTTP body (each up to about 64 KiB).
 const CHANNEL_CHUNKS: usize = 4;
@@ -47,7 +47,7 @@ fn split_format(query: &str) -> (Option<String>, String) {
     (format, rest.finish())
 }
 
-fn filters(query: &str) -> Result<store::AgreementFilter, AppError> {
+fn filters(query: &str) -> Result<AgreementFilter, AppError> {
     let q: AgreementListQuery = parse_query(query)?;
     if q.has_paging() {
         return Err(AppError::BadRequest {
@@ -73,23 +73,17 @@ fn package_uri(headers: &HeaderMap, path: &str) -> String {
 
 /// Streams an export: the task reads pages and sends chunks through a bounded channel, so a
 /// slow client slows the export down instead of filling memory.
-fn stream(
-    state: &AppState,
-    format: Format,
-    filter: store::AgreementFilter,
-    uri: String,
-) -> Response {
+fn stream(state: &AppState, format: Format, filter: AgreementFilter, uri: String) -> Response {
     let (tx, mut rx) =
         tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(CHANNEL_CHUNKS);
     let registry = state.registry.clone();
     tokio::spawn(async move {
         let opts = ExportOptions::from_settings(&registry.settings, &uri);
         let result = async {
-            let db = export::snapshot(&registry.db)
-                .await
-                .map_err(store::StoreError::from)?;
             let mut sink = Sink::Channel(tx.clone());
-            export::export(&db, format, &filter, &opts, &mut sink, &mut |_| {}).await
+            registry
+                .export(format, &filter, &opts, &mut sink, &mut |_| {})
+                .await
         }
         .await;
         match result {
@@ -164,10 +158,9 @@ async fn one_release(
         field: Some("reference".into()),
         message: e.to_string(),
     })?;
-    let db = &state.registry.db;
-    let stored = store::get_agreement(db, &key).await?;
+    let stored = state.registry.agreement(&key).await?;
     let numbers: Vec<_> = stored.data.parties.iter().map(|p| p.org.clone()).collect();
-    let organisations: HashMap<_, _> = store::organisations_by_number(db, &numbers).await?;
+    let organisations: HashMap<_, _> = state.registry.organisations_by_number(&numbers).await?;
     let opts = ExportOptions::from_settings(&state.registry.settings, "");
     let ctx = ocds::ReleaseContext {
         ocid_prefix: &opts.ocid_prefix,
@@ -213,15 +206,17 @@ pub async fn ocds_record(
     Path(key): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (current, ocid, opts, reference) = one_release(&state, &key).await?;
-    let db = &state.registry.db;
-    let entries = crate::db::audit::history(db, "agreement", reference.as_str()).await?;
+    let entries = state
+        .registry
+        .audit_history("agreement", reference.as_str())
+        .await?;
     let mut versions = Vec::new();
     for e in &entries {
         let Some(text) = e.after.as_deref() else {
             continue;
         };
         let a: crate::domain::agreement::Agreement =
-            serde_json::from_str(text).map_err(|source| store::StoreError::Corrupt {
+            serde_json::from_str(text).map_err(|source| StoreError::Corrupt {
                 what: "audit entry",
                 key: e.id.to_string(),
                 source,
@@ -232,7 +227,7 @@ pub async fn ocds_record(
         .iter()
         .flat_map(|(_, a)| a.parties.iter().map(|p| p.org.clone()))
         .collect();
-    let organisations = store::organisations_by_number(db, &numbers).await?;
+    let organisations = state.registry.organisations_by_number(&numbers).await?;
     let mut releases: Vec<serde_json::Value> = versions
         .iter()
         .enumerate()

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::AppError;
 use crate::domain::party::EmailAddress;
-use crate::links::NewFeed;
+use crate::registry::links::NewFeed;
 
 fn email(raw: &str) -> Result<EmailAddress, AppError> {
     EmailAddress::parse(raw).map_err(|e| AppError::BadRequest {

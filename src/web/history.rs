@@ -1,6 +1,6 @@
 //! The auditor's pages: an agreement as it stood on a date, the fields changed between two
 //! dates, the verification of the audit chain, and the filtered change log as CSV for Excel.
-//! Thin handlers over `crate::db::audit` and `crate::domain::audit`, shown in Swedish.
+//! Thin handlers over `crate::registry::audit` and `crate::domain::audit`, shown in Swedish.
 
 use std::collections::HashMap;
 
@@ -20,13 +20,13 @@ use super::auth::Csrf;
 use super::error::AppError;
 use super::extract::ApiQuery;
 use super::pages::{PageError, base, render};
-use crate::db::audit::{self, AuditFilter, AuditItem};
-use crate::db::users;
 use crate::domain::access::Principal;
 use crate::domain::agreement::Reference;
 use crate::domain::audit::{ProblemKind, diff, end_of_day};
 use crate::domain::dates::parse_iso_date;
-use crate::export::{csv_for_excel, excel_safe, write_csv_record};
+use crate::registry::accounts;
+use crate::registry::audit::{AuditFilter, AuditItem};
+use crate::registry::export::{csv_for_excel, excel_safe, write_csv_record};
 
 /// The templates of these pages, added to the pages' set in `pages`.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -178,7 +178,9 @@ async fn known(state: &AppState, raw: &str) -> Result<Reference, PageError> {
     let key = Reference::parse(raw).map_err(|_| missing())?;
     // Not `DateTime::MAX_UTC`: SQLite compares the stored times as text.
     let far = NaiveDate::from_ymd_opt(9999, 12, 31).map_or_else(Utc::now, end_of_day);
-    audit::last_before(&state.registry.db, "agreement", key.as_str(), far)
+    state
+        .registry
+        .audit_last_before("agreement", key.as_str(), far)
         .await?
         .ok_or_else(missing)?;
     Ok(key)
@@ -190,13 +192,10 @@ async fn rebuilt(
     key: &Reference,
     day: NaiveDate,
 ) -> Result<Option<(crate::domain::audit::Entry, Value)>, PageError> {
-    Ok(audit::document_as_of(
-        &state.registry.db,
-        "agreement",
-        key.as_str(),
-        end_of_day(day),
-    )
-    .await?)
+    Ok(state
+        .registry
+        .audit_document_as_of("agreement", key.as_str(), end_of_day(day))
+        .await?)
 }
 
 fn entry_json(e: &crate::domain::audit::Entry) -> Value {
@@ -303,7 +302,7 @@ pub async fn verify_page(
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
 ) -> Result<Response, PageError> {
-    let outcome = audit::verify(&state.registry.db).await?;
+    let outcome = state.registry.verify_audit().await?;
     let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
     ctx.insert("outcome", &outcome);
     let problem = outcome.problem.as_ref().map(|p| {
@@ -322,7 +321,7 @@ pub async fn verify_page(
 /// log can be filtered by user; an unknown address is a 400 naming it.
 pub async fn resolve_actor(state: &AppState, mut f: AuditFilter) -> Result<AuditFilter, AppError> {
     if let Some(a) = f.actor.as_deref().filter(|a| a.contains('@')) {
-        let found = users::list_users(&state.registry.db)
+        let found = accounts::list_users(&state.registry)
             .await?
             .into_iter()
             .find(|u| u.email.eq_ignore_ascii_case(a.trim()));
@@ -386,31 +385,21 @@ pub async fn export_csv(
     let registry = state.registry.clone();
     tokio::spawn(async move {
         let result: Result<u64, anyhow::Error> = async {
-            let db = crate::export::snapshot(&registry.db).await?;
-            let who: HashMap<String, String> = users::list_users(&db)
-                .await?
-                .into_iter()
-                .map(|u| (format!("user:{}", u.id), u.email))
-                .collect();
+            let mut pages = registry.audit_pages(filter, MAX_LIMIT).await?;
             let csv = csv_for_excel();
             let mut buf = "\u{feff}".as_bytes().to_vec();
             write_csv_record(&csv, CSV_HEADER, &mut buf)?;
             let mut n = 0;
-            let mut page = 1;
-            loop {
-                let got = audit::list(&db, &filter, page, MAX_LIMIT).await?;
-                for e in &got.items {
-                    write_csv_record(&csv, &csv_record(e, &who), &mut buf)?;
+            while let Some(items) = pages.next_page().await? {
+                for e in &items {
+                    write_csv_record(&csv, &csv_record(e, &pages.who), &mut buf)?;
                 }
-                n += got.items.len() as u64;
+                n += items.len() as u64;
                 tx.send(Ok(std::mem::take(&mut buf)))
                     .await
                     .map_err(|_| anyhow::anyhow!("the client went away"))?;
-                if got.items.len() < MAX_LIMIT as usize {
-                    return Ok(n);
-                }
-                page += 1;
             }
+            Ok(n)
         }
         .await;
         match result {

@@ -13,13 +13,14 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use super::AppState;
-use crate::db::store::{self, StoreError};
 use crate::domain::codes::OccurrenceState;
 use crate::domain::reports::{self, FoundOccurrence};
 use crate::domain::{agreement::Agreement, agreement::ReportingObligation};
 use crate::links::files::{self, FileType};
+use crate::links::sha256_hex;
 use crate::links::token::{LinkClaims, Purpose, TokenError};
-use crate::links::{Upload, sha256_hex};
+use crate::registry::StoreError;
+use crate::registry::links::Upload;
 use crate::registry::{AgreementAction, RegistryError};
 use crate::text::swedish_date;
 
@@ -183,9 +184,9 @@ async fn open(state: &AppState, token: &str) -> Result<Opened, Problem> {
         TokenError::BadSignature => Problem::Tampered,
         TokenError::Expired(c) => Problem::Expired(c.expires),
     })?;
-    let stored = match store::get_agreement(&registry.db, &claims.reference).await {
+    let stored = match registry.agreement(&claims.reference).await {
         Ok(s) => s,
-        Err(StoreError::NotFound { .. }) => return Err(Problem::NotFound),
+        Err(RegistryError::Store(StoreError::NotFound { .. })) => return Err(Problem::NotFound),
         Err(e) => {
             tracing::error!(error = %e, reference = %claims.reference, "reading a link's agreement failed");
             return Err(Problem::Internal);

@@ -19,13 +19,12 @@ use super::api::{AgreementListQuery, Derived};
 use super::auth::Csrf;
 use super::error::AppError;
 use super::extract::ApiQuery;
-use crate::db::store::{self, AgreementFilter, Stored};
-use crate::db::users;
 use crate::documents;
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::deadlines::{DeadlineState, deadlines};
 use crate::domain::party::Violation;
+use crate::registry::{AgreementFilter, StoreError, Stored};
 
 /// What the pages share besides the registry: the cookie policy.
 #[derive(Debug, Default)]
@@ -235,7 +234,7 @@ macro_rules! page_error_from {
 
 page_error_from!(
     AppError,
-    store::StoreError,
+    StoreError,
     crate::registry::RegistryError,
     documents::RenderError
 );
@@ -344,8 +343,7 @@ pub async fn start(
     };
     let mut rows = Vec::new();
     let mut in_scope = std::collections::HashSet::new();
-    let tx = reg.read_tx().await.map_err(store::StoreError::from)?;
-    store::for_each_agreement(&tx, &filter, 200, |s| {
+    reg.each_agreement(&filter, |s| {
         in_scope.insert(s.data.reference.to_string());
         for d in deadlines(&s.data, today, &reg.settings.reminders) {
             if d.state != DeadlineState::Open || d.date > horizon {
@@ -388,21 +386,15 @@ pub async fn start(
         Ok(())
     })
     .await?;
-    drop(tx);
     rows.sort_by_key(|r| (r.urgency != "overdue", r.date));
     let (overdue, upcoming): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| r.urgency == "overdue");
     let failed = if user.role == Role::Enterprise {
         Vec::new()
     } else {
-        crate::db::outbox::list(
-            &reg.db,
-            Some(crate::db::outbox::OutboxState::Failed),
-            50,
-        )
-        .await
-        .map_err(store::StoreError::from)?
-        .into_iter()
+        reg.outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
+            .await?
+            .into_iter()
         // An officer sees the failures of its own organisation's agreements.
         .filter(|m| filter.party.is_none() || in_scope.contains(&m.reference))
         .map(|m| {
@@ -432,8 +424,10 @@ pub async fn agreements(
     let filter = q.to_filter()?;
     let (sort, desc) = q.to_sort()?;
     let (page, limit) = q.paging()?;
-    let result =
-        store::list_agreements(&state.registry.db, &filter, sort, desc, page, limit).await?;
+    let result = state
+        .registry
+        .agreements(&filter, sort, desc, page, limit)
+        .await?;
     let params: Vec<(String, String)> =
         form_urlencoded::parse(raw.0.unwrap_or_default().as_bytes())
             .into_owned()
@@ -512,7 +506,7 @@ pub async fn agreement_context(
     let a = &stored.data;
     let today = reg.settings.today();
     let derived = Derived::of(a, today, &reg.settings.reminders);
-    let dir = documents::directory_for(&reg.db, a).await?;
+    let dir = crate::registry::documents::directory(reg, a).await?;
     let org_name = |o: &crate::domain::org_number::OrgNumber| {
         dir.organisations
             .get(o)
@@ -575,9 +569,9 @@ pub async fn agreement_context(
         }
     }
     timeline.push(json!({"date": a.period.current_end, "what": "Avtalet slutar (nuvarande slut)", "kind": "end"}));
-    let emails: Vec<Value> = crate::db::outbox::list_for_reference(&reg.db, a.reference.as_str(), 50)
-        .await
-        .map_err(store::StoreError::from)?
+    let emails: Vec<Value> = reg
+        .outbox_of(&a.reference, 50)
+        .await?
         .into_iter()
         .map(|m| {
             json!({"date": m.created_at.date_naive(), "what": m.subject, "state": m.state, "kind": "email",
@@ -591,7 +585,7 @@ pub async fn agreement_context(
         let past = t["date"].as_str().is_some_and(|d| *d < *today_text);
         t["past"] = json!(past);
     }
-    let docs = documents::list(reg, &a.reference).await?;
+    let docs = crate::registry::documents::list(reg, &a.reference).await?;
     let templates: Vec<Value> = reg
         .renderer
         .catalog()
@@ -641,7 +635,7 @@ pub async fn agreement(
     axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
 ) -> Result<Response, PageError> {
     let key = Reference::parse(&key).map_err(|_| AppError::NotFound("no such agreement".into()))?;
-    let stored = store::get_agreement(&state.registry.db, &key).await?;
+    let stored = state.registry.agreement(&key).await?;
     let mut ctx = agreement_context(&state, &user, csrf.as_ref().map(|e| &e.0), &stored).await?;
     let message = flash.ok.as_deref().map(|k| match k {
         "saved" => "Avtalet är sparat.",
@@ -668,8 +662,8 @@ pub async fn audit_log(
 ) -> Result<Response, PageError> {
     let (filter, page, limit) = q.to_filter()?;
     let filter = super::history::resolve_actor(&state, filter).await?;
-    let result = crate::db::audit::list(&state.registry.db, &filter, page, limit).await?;
-    let users: HashMap<String, String> = users::list_users(&state.registry.db)
+    let result = state.registry.audit_page(&filter, page, limit).await?;
+    let users: HashMap<String, String> = crate::registry::accounts::list_users(&state.registry)
         .await?
         .into_iter()
         .map(|u| (format!("user:{}", u.id), u.email))

@@ -11,11 +11,12 @@ use serde::Serialize;
 use super::AppState;
 use super::error::AppError;
 use super::links::{FormFileError, media_type_of, read_form_file};
-use crate::db::links::ReportFileMeta;
 use crate::domain::agreement::Reference;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::party::Violation;
-use crate::links::{Upload, files};
+use crate::links::files;
+use crate::registry::ReportFileMeta;
+use crate::registry::links::Upload;
 
 fn reference(raw: &str) -> Result<Reference, AppError> {
     Reference::parse(raw).map_err(|e| AppError::BadRequest {

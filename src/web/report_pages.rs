@@ -17,8 +17,6 @@ use super::auth::Csrf;
 use super::error::AppError;
 use super::links::{FormFileError, read_form_file};
 use super::pages::{self, PageError, render, rule_sv};
-use crate::db::links::ReportFileMeta;
-use crate::db::store::{self, Stored};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::codes::OccurrenceState;
@@ -26,8 +24,10 @@ use crate::domain::dates::parse_iso_date;
 use crate::domain::deadlines::Deadline;
 use crate::domain::party::Violation;
 use crate::domain::reports;
-use crate::links::{Upload, files};
+use crate::links::files;
+use crate::registry::links::Upload;
 use crate::registry::{AgreementAction, RegistryError};
+use crate::registry::{ReportFileMeta, StoreError, Stored};
 
 /// The path of one occurrence under `/agreements/{reference}/reports/`.
 fn occurrence_path(reference: &str, label: &str, period_end: NaiveDate) -> String {
@@ -121,9 +121,9 @@ async fn own_occurrence(
     let not_found = || PageError(AppError::NotFound("no such report".into()));
     let key = Reference::parse(raw).map_err(|_| not_found())?;
     let period_end = parse_iso_date(period_end).map_err(|_| not_found())?;
-    let stored = match store::get_agreement(&state.registry.db, &key).await {
+    let stored = match state.registry.agreement(&key).await {
         Ok(s) => s,
-        Err(store::StoreError::NotFound { .. }) => return Err(not_found()),
+        Err(RegistryError::Store(StoreError::NotFound { .. })) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
     if !user.may_read(&stored.data) || !reports_for(user, &stored.data, label) {
@@ -150,9 +150,9 @@ async fn reshow(
 fn refusal(e: RegistryError) -> Result<Vec<String>, PageError> {
     match e {
         RegistryError::Invalid(v) => Ok(v.iter().map(rule_sv).collect()),
-        RegistryError::Store(store::StoreError::Stale { .. }) => Ok(vec![rule_sv(
-            &Violation::new("version", "", "stale", "stale"),
-        )]),
+        RegistryError::Store(StoreError::Stale { .. }) => Ok(vec![rule_sv(&Violation::new(
+            "version", "", "stale", "stale",
+        ))]),
         other => Err(other.into()),
     }
 }
@@ -298,9 +298,9 @@ mod tests {
     use crate::domain::org_number::OrgNumber;
 
     fn sample(reference: &str) -> Agreement {
-        crate::demo::EXAMPLES
+        crate::samples::EXAMPLES
             .iter()
-            .filter_map(|(name, text)| crate::transfer::parse_file(name, text).ok())
+            .filter_map(|(name, text)| crate::format::parse_file(name, text).ok())
             .flat_map(|f| f.agreements)
             .find(|a| a.reference.as_str() == reference)
             .unwrap_or_else(|| panic!("no sample {reference}"))

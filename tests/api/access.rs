@@ -809,9 +809,9 @@ async fn a_user_is_created_with_a_hashed_password_and_an_audit_entry_without_it(
         ),
         (Some(ENTERPRISE_ORG), "kort", "password_length"),
     ] {
-        let e = avtal::accounts::create_user(
+        let e = avtal::registry::accounts::create_user(
             &app.registry,
-            avtal::accounts::NewUser {
+            avtal::registry::accounts::NewUser {
                 email: "x@ljusglimt.example".into(),
                 role: Role::Enterprise,
                 org: org.map(str::to_owned),

@@ -29,12 +29,12 @@ fn text(o: &Output) -> String {
     )
 }
 
-async fn sqlite_counts(data_dir: &Path) -> avtal::backup::Counts {
+async fn sqlite_counts(data_dir: &Path) -> avtal::registry::backup::Counts {
     let url = format!("sqlite://{}?mode=ro", data_dir.join("avtal.db").display());
     let conn = sea_orm::Database::connect(url)
         .await
         .unwrap_or_else(|e| panic!("open {}: {e}", data_dir.display()));
-    avtal::backup::counts(&conn)
+    avtal::registry::backup::counts(&conn)
         .await
         .unwrap_or_else(|e| panic!("count: {e}"))
 }

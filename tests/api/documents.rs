@@ -411,18 +411,24 @@ async fn a_batch_stores_every_complete_agreement_and_refuses_the_rest(app: TestA
         ..DocumentRequest::default()
     };
     let (mut stored, mut refused) = (Vec::new(), Vec::new());
-    avtal::documents::generate_many(registry, references.clone(), &req, "test", |key, r| {
-        match r {
-            Ok((meta, rendered)) => {
-                assert_eq!(meta.agreement_reference, key.as_str());
-                assert_eq!(meta.sha256, sha256_hex(&rendered.pdf));
-                stored.push(key);
+    avtal::registry::documents::generate_many(
+        registry,
+        references.clone(),
+        &req,
+        "test",
+        |key, r| {
+            match r {
+                Ok((meta, rendered)) => {
+                    assert_eq!(meta.agreement_reference, key.as_str());
+                    assert_eq!(meta.sha256, sha256_hex(&rendered.pdf));
+                    stored.push(key);
+                }
+                Err(avtal::documents::RenderError::MissingFields(_)) => refused.push(key),
+                Err(e) => return Err(format!("{key}: {e}")),
             }
-            Err(avtal::documents::RenderError::MissingFields(_)) => refused.push(key),
-            Err(e) => return Err(format!("{key}: {e}")),
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await
     .unwrap_or_else(|e| panic!("batch: {e}"));
     assert_eq!(stored.len() + refused.len(), references.len());

@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use avtal::db::store;
 use avtal::domain::agreement::{Agreement, Reference};
 use avtal::domain::codes::PartyRole;
-use avtal::export::CSV_COLUMNS;
-use avtal::transfer::{RegistryFile, parse_file};
+use avtal::registry::export::CSV_COLUMNS;
+use avtal::registry::transfer::{RegistryFile, parse_file};
 use serde_json::Value;
 
 use crate::helpers::TestApp;

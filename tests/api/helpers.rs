@@ -144,13 +144,13 @@ pub async fn user_with_token(
         .unwrap_or_else(|e| panic!("insert user: {e}"));
     let token = format!(
         "avt_{}",
-        avtal::accounts::new_secret().unwrap_or_else(|e| panic!("{e}"))
+        avtal::registry::accounts::new_secret().unwrap_or_else(|e| panic!("{e}"))
     );
     avtal::db::users::insert_token(
         &registry.db,
         user.id,
         "tests",
-        &avtal::accounts::secret_hash(&token),
+        &avtal::registry::accounts::secret_hash(&token),
     )
     .await
     .unwrap_or_else(|e| panic!("insert token: {e}"));
@@ -202,9 +202,9 @@ impl TestApp {
 
     /// Creates a user with a password through the same use case as `avtal user add`.
     pub async fn create_user(&self, email: &str, role: Role, org: Option<&str>, password: &str) {
-        avtal::accounts::create_user(
+        avtal::registry::accounts::create_user(
             &self.registry,
-            avtal::accounts::NewUser {
+            avtal::registry::accounts::NewUser {
                 email: email.to_owned(),
                 role,
                 org: org.map(str::to_owned),
@@ -337,9 +337,9 @@ impl TestApp {
         let files =
             avtal::demo::example_files().unwrap_or_else(|e| panic!("examples do not parse: {e:?}"));
         let mut quiet = |_: usize, _: usize| {};
-        if let Err(e) = avtal::transfer::import(&self.registry, files, &mut quiet).await {
+        if let Err(e) = avtal::registry::transfer::import(&self.registry, files, &mut quiet).await {
             match e {
-                avtal::transfer::ImportError::Invalid(p) => {
+                avtal::registry::transfer::ImportError::Invalid(p) => {
                     panic!(
                         "examples are refused:\n{}",
                         p.iter()

@@ -98,7 +98,7 @@ async fn spawn_behind(backend: Backend, trusted: &[&str]) -> TestApp {
 
 /// Fails 20 logins, each on another account and naming another client in the proxy header.
 async fn twenty_failures_from_forged_clients(app: &TestApp) {
-    for i in 0..avtal::accounts::MAX_FAILURES_PER_ADDRESS {
+    for i in 0..avtal::registry::accounts::MAX_FAILURES_PER_ADDRESS {
         let client = format!("203.0.113.{i}");
         let email = format!("finns-inte-{i}@test.example");
         let status = login_at(app, &app.address, &email, "fel", Some(&client)).await;
@@ -133,7 +133,7 @@ async fn the_proxy_header_of_an_untrusted_peer_is_ignored(backend: Backend) {
     )
     .await;
     assert_eq!(status, 401, "another client behind the proxy was stopped");
-    for i in 0..avtal::accounts::MAX_FAILURES_PER_ADDRESS {
+    for i in 0..avtal::registry::accounts::MAX_FAILURES_PER_ADDRESS {
         let email = format!("x{i}@test.example");
         let status = login_at(&app, &app.address, &email, "fel", Some("198.51.100.2")).await;
         assert_eq!(status, 401, "attempt {i} of one client");

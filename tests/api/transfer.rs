@@ -1,7 +1,7 @@
 //! YAML import and export: all-or-nothing import with a precise error, and a lossless round trip.
 
 use avtal::db::store::AgreementFilter;
-use avtal::transfer::{self, ExportFormat, ImportError, RegistryFile, parse_file};
+use avtal::registry::transfer::{self, ExportFormat, ImportError, RegistryFile, parse_file};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 

@@ -11,8 +11,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::body;
-use crate::db::store;
-use crate::documents::{self, DocumentRequest};
+use crate::documents::DocumentRequest;
 use crate::domain::access::Principal;
 use crate::domain::agreement::{Amendment, Reference};
 use crate::domain::codes::AmendmentGround;
@@ -20,7 +19,7 @@ use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Sek;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::Violation;
-use crate::registry::{AgreementAction, RegistryError};
+use crate::registry::{AgreementAction, RegistryError, StoreError};
 use crate::web::AppState;
 use crate::web::auth::{Acting, Csrf};
 use crate::web::error::AppError;
@@ -175,7 +174,7 @@ async fn reshow_agreement(
     key: &Reference,
     violations: &[Violation],
 ) -> Result<Response, PageError> {
-    let stored = store::get_agreement(&state.registry.db, key).await?;
+    let stored = state.registry.agreement(key).await?;
     let mut ctx = pages::agreement_context(state, user, csrf, &stored).await?;
     let errors: Vec<String> = violations
         .iter()
@@ -214,7 +213,7 @@ pub async fn act(
     match state.registry.act(&key, version, cmd).await {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{key}?ok=action")).into_response()),
         Err(RegistryError::Invalid(v)) => reshow_agreement(&state, &user, csrf, &key, &v).await,
-        Err(RegistryError::Store(store::StoreError::Stale { .. })) => {
+        Err(RegistryError::Store(StoreError::Stale { .. })) => {
             let v = [Violation::new("version", "", "stale", "stale")];
             reshow_agreement(&state, &user, csrf, &key, &v).await
         }
@@ -245,7 +244,9 @@ pub async fn generate_document(
         template: form.template,
         ..DocumentRequest::default()
     };
-    match documents::generate(&state.registry, &key, &req, &state.registry.actor).await {
+    match crate::registry::documents::generate(&state.registry, &key, &req, &state.registry.actor)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{key}?ok=document")).into_response()),
         Err(e) => match AppError::from(e) {
             AppError::Invalid(v) => reshow_agreement(&state, &user, csrf, &key, &v).await,

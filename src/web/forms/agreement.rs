@@ -14,7 +14,6 @@ use serde_json::json;
 use super::agreement_build::agreement_from;
 use super::agreement_form::{AgreementForm, CHOICE_KEYS, GROUPS, cell};
 use super::body::{self, MAX_ROWS};
-use crate::db::store::{self, Stored};
 use crate::domain::access::Principal;
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::codes::{
@@ -23,7 +22,7 @@ use crate::domain::codes::{
     SocialObjective, StrategicProcurement, SustainabilityStrategy, ValueBasis,
 };
 use crate::domain::party::Violation;
-use crate::registry::RegistryError;
+use crate::registry::{RegistryError, StoreError, Stored};
 use crate::web::AppState;
 use crate::web::auth::{Acting, Csrf};
 use crate::web::error::AppError;
@@ -320,10 +319,10 @@ fn refused(
 ) -> Result<Response, PageError> {
     let v = match e {
         RegistryError::Invalid(v) => v,
-        RegistryError::Store(store::StoreError::Duplicate { .. }) => {
+        RegistryError::Store(StoreError::Duplicate { .. }) => {
             vec![Violation::new("reference", &a.reference, "taken", "taken")]
         }
-        RegistryError::Store(store::StoreError::Stale { .. }) => {
+        RegistryError::Store(StoreError::Stale { .. }) => {
             vec![Violation::new("agreement", "", "stale", "stale")]
         }
         other => return Err(other.into()),
@@ -342,7 +341,7 @@ fn refused(
 async fn load(state: &AppState, key: &str) -> Result<Stored<Agreement>, PageError> {
     let key = Reference::parse(key)
         .map_err(|_| PageError(AppError::NotFound("no such agreement".into())))?;
-    Ok(store::get_agreement(&state.registry.db, &key).await?)
+    Ok(state.registry.agreement(&key).await?)
 }
 
 /// `GET /agreements/{reference}/edit`

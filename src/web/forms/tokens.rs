@@ -9,10 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::body;
-use crate::accounts;
-use crate::db::users;
 use crate::domain::access::Principal;
 use crate::registry::RegistryError;
+use crate::registry::accounts;
 use crate::web::AppState;
 use crate::web::auth::{Acting, Csrf};
 use crate::web::error::AppError;
@@ -44,7 +43,7 @@ async fn tokens_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let list = users::list_tokens(&state.registry.db, user.user_id).await?;
+    let list = accounts::list_tokens(&state.registry, user).await?;
     let mut ctx = base(Some(user), csrf);
     ctx.insert("tokens", &list);
     ctx.insert(

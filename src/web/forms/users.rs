@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::body;
-use crate::accounts;
 use crate::domain::access::Principal;
 use crate::registry::RegistryError;
+use crate::registry::accounts;
 use crate::web::AppState;
 use crate::web::auth::{Acting, Csrf};
 use crate::web::pages::{FlashQuery, PageError, base, render, rule_sv};

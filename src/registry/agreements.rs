@@ -1,50 +1,19 @@
-//! Use cases of the registry: parse -> normalise -> validate against the stored facts -> store, in
-//! one transaction each. The JSON API, the YAML import and the web forms all come through here.
+//! Agreement use cases: register, replace and act on an agreement. Each loads the stored
+//! agreement once, checks the acting user's access once, applies the rules of
+//! [`crate::domain`], and writes the result with its audit entry in one transaction.
 
-use std::sync::Arc;
-
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
-use crate::config::Settings;
+use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
+use crate::db::store::{AgreementFilter, AgreementPage, SortKey};
 use crate::db::{self, store, store::StoreError, store::Stored};
-use crate::documents::Renderer;
-use crate::domain::access::Principal;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
 use crate::domain::codes::AgreementStatus;
 use crate::domain::org_number::OrgNumber;
-use crate::domain::party::{
-    Contact, EmailAddress, Organisation, Violation, validate_contact, validate_organisation,
-};
 use crate::domain::rules::{self, Facts};
 use crate::domain::{actions, reports};
-
-/// Why a use case refused or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    /// The input breaks one or more rules; nothing was written.
-    #[error("{} rule(s) broken, first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
-    Invalid(Vec<Violation>),
-    /// Storage said no or failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The acting user may not change this record; nothing was written.
-    #[error("{0}")]
-    Forbidden(String),
-}
-
-impl From<sea_orm::DbErr> for RegistryError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(StoreError::Db(e))
-    }
-}
-
-impl From<Violation> for RegistryError {
-    fn from(v: Violation) -> Self {
-        Self::Invalid(vec![v])
-    }
-}
 
 /// A command on one agreement.
 #[derive(Debug, Clone, Deserialize)]
@@ -146,46 +115,50 @@ impl AgreementAction {
     }
 }
 
-/// The registry's use cases over one database.
-#[derive(Debug, Clone)]
-pub struct Registry {
-    /// The database pool.
-    pub db: DatabaseConnection,
-    /// Settings.
-    pub settings: Arc<Settings>,
-    /// Renders contract documents (templates, typst runner and its concurrency limit).
-    pub renderer: Arc<Renderer>,
-    /// Who acts through this handle, as the audit log names it (`api`, `cli`, `user:7`, ...).
-    pub actor: Arc<str>,
-    /// The signed-in user this handle acts for; `None` for the CLI, imports and the system,
-    /// which may change everything.
-    pub principal: Option<Arc<Principal>>,
-    /// The link-signing key, loaded on first use (see [`crate::links::key`]).
-    pub link_key: Arc<std::sync::OnceLock<Result<crate::links::token::LinkKey, String>>>,
-}
-
 impl Registry {
-    /// Wraps a pool and settings.
-    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Self {
-        let renderer = Arc::new(Renderer::from_settings(&settings));
-        Self {
-            db,
-            settings,
-            renderer,
-            actor: Arc::from("system"),
-            principal: None,
-            link_key: Arc::default(),
+    /// One agreement. A signed-in user who may not read it gets "not found", so that guessing a
+    /// reference reveals nothing.
+    pub async fn agreement(&self, key: &Reference) -> Result<Stored<Agreement>, RegistryError> {
+        let stored = store::get_agreement(&self.db, key).await?;
+        match &self.principal {
+            Some(p) if !p.may_read(&stored.data) => Err(StoreError::NotFound {
+                what: "agreement",
+                key: key.to_string(),
+            }
+            .into()),
+            _ => Ok(stored),
         }
     }
 
-    /// The same registry acting for a signed-in user: the audit log names `user:<id>` and every
-    /// agreement change is checked against what the user may edit.
-    pub fn as_user(&self, user: &Principal) -> Self {
-        Self {
-            actor: Arc::from(user.actor()),
-            principal: Some(Arc::new(user.clone())),
-            ..self.clone()
-        }
+    /// A page of the agreements matching `filter`, sorted, with the total.
+    pub async fn agreements(
+        &self,
+        filter: &AgreementFilter,
+        sort: SortKey,
+        descending: bool,
+        page: u64,
+        limit: u64,
+    ) -> Result<AgreementPage, RegistryError> {
+        Ok(store::list_agreements(&self.db, filter, sort, descending, page, limit).await?)
+    }
+
+    /// Calls `each` with every agreement matching `filter`, read a batch at a time in one
+    /// snapshot; returns how many there were.
+    pub async fn each_agreement(
+        &self,
+        filter: &AgreementFilter,
+        each: impl FnMut(Stored<Agreement>) -> Result<(), StoreError>,
+    ) -> Result<u64, RegistryError> {
+        let tx = self.read_tx().await?;
+        Ok(store::for_each_agreement(&tx, filter, 200, each).await?)
+    }
+
+    /// How many agreements the registry holds.
+    pub async fn count_agreements(&self) -> Result<u64, RegistryError> {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        Ok(db::entities::agreement::Entity::find()
+            .count(&self.db)
+            .await?)
     }
 
     /// Refuses a change of `a` the acting user may not make (an officer outside its buyer or
@@ -197,14 +170,6 @@ impl Registry {
                 a.reference
             ))),
             _ => Ok(()),
-        }
-    }
-
-    /// The same registry acting as `actor` in the audit log.
-    pub fn with_actor(&self, actor: &str) -> Self {
-        Self {
-            actor: Arc::from(actor),
-            ..self.clone()
         }
     }
 
@@ -230,111 +195,6 @@ impl Registry {
         } else {
             Err(RegistryError::Invalid(violations))
         }
-    }
-
-    /// Registers an organisation.
-    pub async fn create_organisation(
-        &self,
-        o: Organisation,
-    ) -> Result<Stored<Organisation>, RegistryError> {
-        invalid_if_any(validate_organisation(&o))?;
-        let tx = db::begin_write(&self.db).await?;
-        let stored = store::insert_organisation(&tx, &o).await?;
-        let key = stored.data.org_number.to_string();
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "organisation.create",
-                "organisation",
-                &key,
-                None,
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// Replaces an organisation at `version`.
-    pub async fn update_organisation(
-        &self,
-        key: &OrgNumber,
-        version: i32,
-        o: Organisation,
-    ) -> Result<Stored<Organisation>, RegistryError> {
-        invalid_if_any(validate_organisation(&o))?;
-        let tx = db::begin_write(&self.db).await?;
-        let before = store::get_organisation(&tx, key).await?;
-        let stored = store::update_organisation(&tx, key, version, &o).await?;
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "organisation.update",
-                "organisation",
-                key.as_str(),
-                Some(&before.data),
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// Registers a contact.
-    pub async fn create_contact(&self, c: Contact) -> Result<Stored<Contact>, RegistryError> {
-        invalid_if_any(validate_contact(&c))?;
-        let tx = db::begin_write(&self.db).await?;
-        let stored = store::insert_contact(&tx, &c)
-            .await
-            .map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
-        let key = stored.data.email.to_string();
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "contact.create",
-                "contact",
-                &key,
-                None,
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// Replaces a contact at `version`.
-    pub async fn update_contact(
-        &self,
-        key: &EmailAddress,
-        version: i32,
-        c: Contact,
-    ) -> Result<Stored<Contact>, RegistryError> {
-        invalid_if_any(validate_contact(&c))?;
-        let tx = db::begin_write(&self.db).await?;
-        let before = store::get_contact(&tx, key).await?;
-        let stored = store::update_contact(&tx, key, version, &c)
-            .await
-            .map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "contact.update",
-                "contact",
-                key.as_str(),
-                Some(&before.data),
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(stored)
     }
 
     /// Registers an agreement after checking every rule.
@@ -483,50 +343,5 @@ impl Registry {
         .await?;
         tx.commit().await?;
         Ok(stored)
-    }
-
-    /// Reads the registry's health: the database backend, or the error.
-    pub async fn health(&self) -> Result<&'static str, sea_orm::DbErr> {
-        db::health(&self.db).await
-    }
-
-    /// Runs `f` in one write transaction that commits only if it returns `Ok`.
-    pub async fn in_write_tx<T>(
-        &self,
-        f: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<T, RegistryError>,
-    ) -> Result<T, RegistryError> {
-        let tx = db::begin_write(&self.db).await?;
-        let out = f(&tx).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// Starts a read-only snapshot transaction (for consistent exports).
-    pub async fn read_tx(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-        self.db.begin().await
-    }
-}
-
-fn invalid_if_any(v: Vec<Violation>) -> Result<(), RegistryError> {
-    if v.is_empty() {
-        Ok(())
-    } else {
-        Err(RegistryError::Invalid(v))
-    }
-}
-
-fn unknown_org_as_violation(e: StoreError, org: &OrgNumber) -> RegistryError {
-    match e {
-        StoreError::NotFound {
-            what: "organisation",
-            ..
-        } => Violation::new(
-            "organisation",
-            org,
-            "unknown_organisation",
-            "no organisation with this number is registered",
-        )
-        .into(),
-        other => other.into(),
     }
 }

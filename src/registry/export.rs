@@ -21,7 +21,7 @@ use crate::domain::money::Sek;
 use crate::domain::ocds::{self, PackageMeta, ReleaseContext, ReleaseMeta};
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::Organisation;
-use crate::transfer::RegistryFile;
+use crate::format::RegistryFile;
 
 /// Agreements read from the database at a time.
 pub const PAGE: u64 = 500;
@@ -212,6 +212,22 @@ pub async fn snapshot(
             .await
         }
         _ => db.begin().await,
+    }
+}
+
+impl super::Registry {
+    /// Exports the agreements matching `filter` in `format` to `sink` from one consistent
+    /// snapshot (see [`export`]). Returns the number of agreements written.
+    pub async fn export(
+        &self,
+        format: Format,
+        filter: &AgreementFilter,
+        opts: &ExportOptions,
+        sink: &mut Sink<'_>,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64, ExportError> {
+        let tx = snapshot(&self.db).await.map_err(StoreError::from)?;
+        export(&tx, format, filter, opts, sink, progress).await
     }
 }
 

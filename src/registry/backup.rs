@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::db::entities::{agreement, audit_log, document, organisation, report_file};
 use crate::db::{self, store::StoreError};
 use crate::domain::audit::VerifyOutcome;
+use crate::registry::Registry;
 
 /// Name of the manifest, the archive's first member.
 pub const MANIFEST: &str = "avtal-backup.json";
@@ -158,13 +159,11 @@ async fn copy_sqlite(db: &DatabaseConnection, to: &Path) -> Result<(), BackupErr
     Ok(())
 }
 
-/// Writes a backup of the instance (`db` and `data_dir`) to `out`: first to `<out>.partial`,
-/// renamed when complete, readable by the owner only (it holds the link secret).
-pub async fn backup(
-    db: &DatabaseConnection,
-    data_dir: &Path,
-    out: &Path,
-) -> Result<Manifest, BackupError> {
+/// Writes a backup of the instance (its database and data directory) to `out`: first to
+/// `<out>.partial`, renamed when complete, readable by the owner only (it holds the link secret).
+pub async fn backup(registry: &Registry, out: &Path) -> Result<Manifest, BackupError> {
+    let db = &registry.db;
+    let data_dir = registry.settings.data_dir.as_path();
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -408,7 +407,8 @@ impl fmt::Display for CheckReport {
 
 /// Reads every stored document and report file against its SHA-256 and size, and verifies the
 /// audit chain.
-pub async fn check(db: &DatabaseConnection) -> Result<CheckReport, BackupError> {
+pub async fn check(registry: &Registry) -> Result<CheckReport, BackupError> {
+    let db = &registry.db;
     use db::documents::{Stored, damaged_contents};
     let (documents, bad_documents) = damaged_contents(db, Stored::Document).await?;
     let (report_files, bad_files) = damaged_contents(db, Stored::ReportFile).await?;

@@ -242,6 +242,14 @@ pub async fn list_users(registry: &Registry) -> Result<Vec<UserInfo>, RegistryEr
     Ok(users::list_users(&registry.db).await?)
 }
 
+/// The API tokens of `user` (never a secret).
+pub async fn list_tokens(
+    registry: &Registry,
+    user: &Principal,
+) -> Result<Vec<TokenInfo>, RegistryError> {
+    Ok(users::list_tokens(&registry.db, user.user_id).await?)
+}
+
 /// Deactivates the user with this e-mail address: it can no longer sign in, and its sessions
 /// and API tokens end, in one audited transaction. `by` (when a signed-in admin acts) may not
 /// deactivate itself.

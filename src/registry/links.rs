@@ -1,0 +1,260 @@
+//! Report and link use cases: a report file handed in through a signed link, the stored report
+//! files, and the calendar feeds of contacts (made, revoked, served).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::{Registry, RegistryError};
+use crate::db::audit::{self, NewEntry};
+use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
+use crate::db::store::{self, AgreementFilter, StoreError, Stored};
+use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::deadlines::deadlines_for_sweep;
+use crate::domain::party::EmailAddress;
+use crate::domain::reports;
+use crate::links::files::{self, FileType};
+use crate::links::token::LinkKey;
+use crate::links::{absolute_url, feed, key, sha256_hex};
+
+/// A report file as it arrived, already recognised by its bytes.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The type its bytes show.
+    pub file_type: FileType,
+    /// The uploader's name for it (information only).
+    pub original_name: Option<String>,
+}
+
+/// A calendar feed just made: the only time its token is shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewFeed {
+    /// The contact.
+    pub contact: String,
+    /// The feed's full URL, token included.
+    pub url: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// Earlier feeds of the contact revoked by this one.
+    pub replaced: u64,
+}
+
+fn internal(e: crate::error::Unexpected) -> RegistryError {
+    RegistryError::Store(e.into())
+}
+
+impl Registry {
+    /// The link-signing key: loaded, or generated into the data directory, on first use.
+    pub fn link_key(&self) -> Result<&LinkKey, key::KeyError> {
+        match self
+            .link_key
+            .get_or_init(|| key::load_or_create(&self.settings).map_err(|e| e.to_string()))
+        {
+            Ok(k) => Ok(k),
+            Err(message) => Err(key::KeyError::File {
+                path: key::key_file(&self.settings.data_dir),
+                source: std::io::Error::other(message.clone()),
+            }),
+        }
+    }
+
+    /// Hands in the report of one occurrence with its file: the occurrence becomes `submitted`
+    /// with the file's SHA-256, the file is stored, and both are logged, in one transaction.
+    pub async fn submit_report_file(
+        &self,
+        reference: &Reference,
+        report: &str,
+        period_end: NaiveDate,
+        upload: &Upload,
+    ) -> Result<(Stored<Agreement>, ReportFileMeta), RegistryError> {
+        let today = self.settings.today();
+        let sha256 = sha256_hex(&upload.bytes);
+        let tx = crate::db::begin_write(&self.db).await?;
+        let current = store::get_agreement(&tx, reference).await?;
+        let mut a = current.data.clone();
+        let found = reports::submit(
+            &mut a,
+            report,
+            period_end,
+            today,
+            today,
+            Some(sha256.clone()),
+        )?;
+        self.check_agreement(&tx, &mut a).await?;
+        let stored = store::update_agreement(&tx, reference, current.version, &a).await?;
+        let pe = found.occurrence.period_end;
+        let file_name = files::download_name(
+            reference.as_str(),
+            report,
+            &pe.to_string(),
+            upload.file_type,
+        );
+        let meta = link_store::insert_report_file(
+            &tx,
+            &NewReportFile {
+                agreement_id: stored.id,
+                agreement_reference: reference.as_str(),
+                report,
+                period_end: pe,
+                file_name: &file_name,
+                original_name: upload.original_name.as_deref(),
+                media_type: upload.file_type.media_type(),
+                sha256: &sha256,
+                content: &upload.bytes,
+                uploaded_by: &self.actor,
+            },
+        )
+        .await?;
+        let mut file_entry = NewEntry::change(
+            &self.actor,
+            "report_file.create",
+            "report_file",
+            &format!("{reference}/{report}@{pe}"),
+            None,
+            Some(&meta),
+        )?;
+        file_entry.agreement = Some(reference.to_string());
+        audit::record_all(
+            &tx,
+            vec![
+                NewEntry::agreement(
+                    &self.actor,
+                    "submit_report",
+                    Some(&current.data),
+                    &stored.data,
+                )?,
+                file_entry,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((stored, meta))
+    }
+
+    /// The report files handed in for an agreement, newest first.
+    pub async fn report_files(
+        &self,
+        reference: &Reference,
+    ) -> Result<Vec<ReportFileMeta>, RegistryError> {
+        let a = store::get_agreement(&self.db, reference).await?;
+        Ok(link_store::list_report_files(&self.db, a.id).await?)
+    }
+
+    /// The latest file handed in for one occurrence, with its bytes.
+    pub async fn report_file(
+        &self,
+        reference: &Reference,
+        report: &str,
+        period_end: NaiveDate,
+    ) -> Result<crate::db::entities::report_file::Model, RegistryError> {
+        let a = store::get_agreement(&self.db, reference).await?;
+        Ok(link_store::latest_report_file(&self.db, a.id, report, period_end).await?)
+    }
+
+    /// Makes a calendar feed for a registered contact, revoking any earlier one; the token is
+    /// returned once, inside the URL, and only its hash is stored.
+    pub async fn create_calendar_feed(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<NewFeed, RegistryError> {
+        let (token, hash) = feed::new_token().map_err(internal)?;
+        let now = Utc::now();
+        let tx = crate::db::begin_write(&self.db).await?;
+        store::get_contact(&tx, email).await?;
+        let replaced = link_store::revoke_feeds(&tx, email.as_str(), now).await?;
+        let row = link_store::insert_feed(&tx, email.as_str(), &hash, &self.actor, now).await?;
+        let after = serde_json::json!({
+            "feed_id": row.id,
+            "contact": email.as_str(),
+            "created_at": now,
+            "replaced": replaced,
+        });
+        audit::record(
+            &tx,
+            NewEntry::change(
+                &self.actor,
+                "calendar_feed.create",
+                "calendar_feed",
+                email.as_str(),
+                None,
+                Some(&after),
+            )?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(NewFeed {
+            contact: email.to_string(),
+            url: absolute_url(&self.settings, &format!("/calendar/{token}.ics")),
+            created_at: now,
+            replaced,
+        })
+    }
+
+    /// Revokes the contact's calendar feed; its URL answers 404 from now on.
+    pub async fn revoke_calendar_feed(&self, email: &EmailAddress) -> Result<(), RegistryError> {
+        let now = Utc::now();
+        let tx = crate::db::begin_write(&self.db).await?;
+        let revoked = link_store::revoke_feeds(&tx, email.as_str(), now).await?;
+        if revoked == 0 {
+            return Err(StoreError::NotFound {
+                what: "calendar feed of contact",
+                key: email.to_string(),
+            }
+            .into());
+        }
+        let after = serde_json::json!({"contact": email.as_str(), "revoked_at": now});
+        audit::record(
+            &tx,
+            NewEntry::change(
+                &self.actor,
+                "calendar_feed.revoke",
+                "calendar_feed",
+                email.as_str(),
+                None,
+                Some(&after),
+            )?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The calendar of the feed with this token: every deadline of every agreement on which the
+    /// contact gets reminders, as seen today; `None` for an unknown or revoked token.
+    pub async fn feed_calendar(&self, token: &str) -> Result<Option<String>, RegistryError> {
+        if !feed::plausible_token(token) {
+            return Ok(None);
+        }
+        let Some(contact) = link_store::feed_contact(&self.db, &feed::token_hash(token)).await?
+        else {
+            return Ok(None);
+        };
+        let Ok(email) = EmailAddress::parse(&contact) else {
+            return Ok(None);
+        };
+        let today = self.settings.today();
+        let ladders = &self.settings.reminders;
+        let mut mine = Vec::new();
+        let mut titles = HashMap::new();
+        store::for_each_agreement(&self.db, &AgreementFilter::default(), 500, |a| {
+            // The feed needs the deadlines, not their reminders: the lean variant saves building them.
+            let found: Vec<_> = deadlines_for_sweep(&a.data, today, ladders)
+                .into_iter()
+                .filter(|d| feed::concerns(d, &email))
+                .collect();
+            if !found.is_empty() {
+                titles.insert(a.data.reference.to_string(), a.data.title.clone());
+                mine.extend(found);
+            }
+            Ok(())
+        })
+        .await?;
+        let refs: Vec<_> = mine.iter().collect();
+        feed::calendar(&refs, &titles, Utc::now())
+            .map(Some)
+            .map_err(internal)
+    }
+}

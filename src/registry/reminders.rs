@@ -1,0 +1,53 @@
+//! Reminder use cases: the deadline sweep that queues reminders and the run that sends them, and
+//! the dry-run plan. The engine is [`crate::notify`]; these are the entry points the CLI and the
+//! server's background task call.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Registry, RegistryError};
+
+/// A queued e-mail as stored.
+pub use crate::db::entities::outbox::Model as OutboxRow;
+use crate::db::outbox;
+pub use crate::db::outbox::OutboxState;
+use crate::domain::agreement::Reference;
+use crate::notify::Composer;
+use crate::notify::mailer::Mailer;
+use crate::notify::{self, NotifyError, Plan, RunSummary};
+
+impl Registry {
+    /// Sweeps the deadlines of `today` into the outbox and sends what is due, as of `now`.
+    pub async fn run_reminders(
+        &self,
+        composer: &Composer,
+        mailer: &Mailer,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<RunSummary, NotifyError> {
+        notify::run_once(&self.db, &self.settings, composer, mailer, today, now).await
+    }
+
+    /// The reminders a sweep on `today` would queue, read in one snapshot; nothing is written.
+    pub async fn reminder_plan(&self, today: NaiveDate) -> Result<Plan, RegistryError> {
+        let tx = self.read_tx().await?;
+        Ok(notify::plan(&tx, today, &self.settings.reminders).await?)
+    }
+
+    /// Queued e-mail, optionally only in one state, newest first, at most `limit`.
+    pub async fn outbox(
+        &self,
+        state: Option<OutboxState>,
+        limit: u64,
+    ) -> Result<Vec<OutboxRow>, RegistryError> {
+        Ok(outbox::list(&self.db, state, limit).await?)
+    }
+
+    /// The e-mail queued about agreement `reference`, newest first, at most `limit`.
+    pub async fn outbox_of(
+        &self,
+        reference: &Reference,
+        limit: u64,
+    ) -> Result<Vec<OutboxRow>, RegistryError> {
+        Ok(outbox::list_for_reference(&self.db, reference.as_str(), limit).await?)
+    }
+}
