@@ -192,8 +192,19 @@ pub struct NotifySettings {
     pub max_attempts: u32,
     /// Messages claimed per batch.
     pub batch_size: u32,
-    /// Seconds a claimed message is reserved for its sender; after that another run may send it.
+    /// Seconds a claimed message is reserved for its sender; the sender renews the claim while
+    /// it works through the batch, so only a sender that stopped loses it to another.
     pub claim_seconds: u32,
+    /// Seconds to connect to the SMTP server and get through its greeting, EHLO, STARTTLS and
+    /// login.
+    pub connect_timeout_seconds: u64,
+    /// Seconds one message may take on an open connection (MAIL, RCPT, DATA and the reply).
+    pub command_timeout_seconds: u64,
+    /// Consecutive connection failures or timeouts after which a send pass stops and leaves the
+    /// rest pending (their attempts not counted); the next pass tries one message first. A pass
+    /// against a server that does not answer thus costs at most `breaker_failures` x
+    /// (`connect_timeout_seconds` + `command_timeout_seconds`): 75 s with the defaults.
+    pub breaker_failures: u32,
     /// The SMTP server; without one, messages are written as `.eml` files to `<data_dir>/outbox/`.
     pub smtp: Option<SmtpSettings>,
 }
@@ -207,6 +218,9 @@ impl Default for NotifySettings {
             max_attempts: 8,
             batch_size: 50,
             claim_seconds: 600,
+            connect_timeout_seconds: 10,
+            command_timeout_seconds: 15,
+            breaker_failures: 3,
             smtp: None,
         }
     }

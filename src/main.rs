@@ -114,6 +114,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Look at the reminder e-mail outbox and queue failed messages again.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Render a contract document (PDF/A) from a template, store it with its hash, and write it out.
     Render {
         /// The agreement's reference, e.g. AGR-2025-0001.
@@ -157,6 +162,25 @@ enum Command {
     /// Check every stored document's and report file's SHA-256 and the audit chain; exit 1
     /// naming what is damaged.
     Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List the messages in a state (default: failed), newest first.
+    List {
+        /// pending, sending, sent or failed.
+        #[arg(long, default_value = "failed")]
+        state: String,
+    },
+    /// Queue failed messages again (audited): every failed one, or the one with an id.
+    Retry {
+        /// Every failed message.
+        #[arg(long, required_unless_present = "id", conflicts_with = "id")]
+        failed: bool,
+        /// One message, by the id `avtal outbox list` shows.
+        #[arg(long)]
+        id: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -443,7 +467,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let composer = notify::Composer::new(settings)?;
                 let mailer = notify::mailer::Mailer::from_settings(settings)?;
                 let summary = registry
-                    .run_reminders(&composer, &mailer, today, chrono::Utc::now())
+                    .run_reminders(&composer, &mailer, today, notify::mailer::SystemClock)
                     .await?;
                 match format {
                     NotifyFormat::Text => {
@@ -544,6 +568,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if generated {
                 println!("{password}");
             }
+        }
+        Command::Outbox {
+            command: OutboxCommand::List { state },
+        } => {
+            let registry = open(&cli).await?;
+            let Some(state) = avtal::registry::reminders::OutboxState::parse(state) else {
+                bail!("--state {state:?} is not pending, sending, sent or failed");
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "id\treference\tkind\tattempts\tcreated_at\tlast_error")?;
+            for m in registry.outbox(Some(state), 10_000).await? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    m.id,
+                    m.reference,
+                    m.kind,
+                    m.attempts,
+                    m.created_at.format("%Y-%m-%d %H:%M"),
+                    m.last_error.unwrap_or_default()
+                )?;
+            }
+        }
+        Command::Outbox {
+            command: OutboxCommand::Retry { id, .. },
+        } => {
+            let registry = open(&cli).await?;
+            let ids = id.map(|i| vec![i]);
+            let queued = registry
+                .retry_outbox(ids.as_deref(), chrono::Utc::now())
+                .await?;
+            println!(
+                "{} message(s) queued again; the next send pass sends them",
+                queued.len()
+            );
         }
         Command::Audit {
             command: AuditCommand::Verify,
@@ -699,7 +758,8 @@ async fn render_all(
     Ok(())
 }
 
-/// Runs sweep + send every `notify.interval_seconds` in the background; errors are logged and
+/// Runs the sweep and the send pass every `notify.interval_seconds` in the background, as two
+/// tasks: a slow or unreachable mail server never holds up the daily sweep. Errors are logged and
 /// the next run tries again.
 fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
     let settings = Arc::clone(&registry.settings);
@@ -715,19 +775,46 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let registry = registry.clone();
     let every = std::time::Duration::from_secs(settings.notify.interval_seconds);
+    let sweeper = registry.clone();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let today = settings.today();
-            if let Err(e) = registry
-                .run_reminders(&composer, &mailer, today, chrono::Utc::now())
+            let today = sweeper.settings.today();
+            match sweeper
+                .sweep_reminders(&composer, today, chrono::Utc::now())
                 .await
             {
-                tracing::error!(error = %e, "the reminder run failed; the next one tries again");
+                Ok(s) => tracing::info!(%today, due = s.due, queued = s.queued, "reminder sweep"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the reminder sweep failed; the next one tries again");
+                }
+            }
+        }
+    });
+    let sender = registry.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match sender
+                .send_reminders(&mailer, notify::mailer::SystemClock)
+                .await
+            {
+                Ok(s) if s.claimed > 0 => tracing::info!(
+                    sent = s.sent,
+                    retrying = s.retrying,
+                    failed = s.failed,
+                    deferred = s.deferred,
+                    "reminder send pass"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the send pass failed; the next one tries again");
+                }
             }
         }
     });

@@ -9,6 +9,7 @@ mod m20261123_000004_audit;
 mod m20261129_000005_links;
 mod m20261129_000006_users;
 mod m20261129_000008_sweep;
+mod m20261205_000010_outbox_claims;
 mod m20261205_000040_login_failures;
 
 /// Every migration, oldest first.
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_links::Migration),
             Box::new(m20261129_000006_users::Migration),
             Box::new(m20261129_000008_sweep::Migration),
+            Box::new(m20261205_000010_outbox_claims::Migration),
             Box::new(m20261205_000040_login_failures::Migration),
         ]
     }

@@ -99,6 +99,7 @@ pub async fn insert(
         next_attempt_at: Set(now),
         last_error: Set(None),
         claimed_until: Set(None),
+        claim_token: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
         ..Default::default()
@@ -140,6 +141,7 @@ pub async fn insert_many(
         next_attempt_at: Set(now),
         last_error: Set(None),
         claimed_until: Set(None),
+        claim_token: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
         ..Default::default()
@@ -255,15 +257,17 @@ pub async fn digested(
 }
 
 /// Claims up to `limit` messages due at `now` (pending with `next_attempt_at <= now`, or sending
-/// with an expired claim): sets them to sending until `now + claim`, counts the attempt, and
-/// commits before returning, so no transaction stays open while the caller talks SMTP.
-/// PostgreSQL skips rows another sender has locked; SQLite serialises claimers with
-/// `BEGIN IMMEDIATE`.
+/// with an expired claim) for the holder of `token`: sets them to sending until `now + claim`,
+/// counts the attempt, and commits before returning, so no transaction stays open while the
+/// caller talks SMTP. PostgreSQL skips rows another sender has locked; SQLite serialises
+/// claimers with `BEGIN IMMEDIATE`. `now` must be the current time: a claim stamped earlier
+/// expires early and lets another sender take the row.
 pub async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     limit: u64,
     claim: Duration,
+    token: &str,
 ) -> Result<Vec<outbox::Model>, DbErr> {
     let now = whole_seconds(now);
     let tx = begin_write(db).await?;
@@ -298,6 +302,7 @@ pub async fn claim(
             Expr::value(OutboxState::Sending.code()),
         )
         .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
+        .col_expr(outbox::Column::ClaimToken, Expr::value(token.to_owned()))
         .col_expr(
             outbox::Column::Attempts,
             Expr::col(outbox::Column::Attempts).add(1),
@@ -309,18 +314,44 @@ pub async fn claim(
     for r in &mut rows {
         r.state = OutboxState::Sending.code().to_owned();
         r.claimed_until = Some(until);
+        r.claim_token = Some(token.to_owned());
         r.attempts += 1;
     }
     Ok(rows)
 }
 
-/// Marks a message sent.
+/// The rows still claimed by `token`.
+fn held_by(token: &str) -> Condition {
+    Condition::all()
+        .add(outbox::Column::ClaimToken.eq(token))
+        .add(outbox::Column::State.eq(OutboxState::Sending.code()))
+}
+
+/// Extends every claim `token` still holds to `until`; returns how many rows it holds.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    token: &str,
+    until: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let res = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(whole_seconds(until)),
+        )
+        .filter(held_by(token))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Marks a message sent, if `token` still holds its claim; returns whether it did.
 pub async fn mark_sent(
     db: &impl ConnectionTrait,
     id: i64,
+    token: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    outbox::Entity::update_many()
+) -> Result<bool, DbErr> {
+    let res = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(OutboxState::Sent.code()))
         .col_expr(outbox::Column::SentAt, Expr::value(whole_seconds(now)))
         .col_expr(
@@ -328,22 +359,29 @@ pub async fn mark_sent(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(
+            outbox::Column::ClaimToken,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
         )
         .filter(outbox::Column::Id.eq(id))
+        .filter(held_by(token))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(res.rows_affected == 1)
 }
 
-/// Records a failed attempt: pending again at `retry_at`, or failed when `retry_at` is `None`.
+/// Records a refused attempt, if `token` still holds the claim: pending again at `retry_at`, or
+/// failed when `retry_at` is `None`. Returns whether it did.
 pub async fn mark_failed(
     db: &impl ConnectionTrait,
     id: i64,
+    token: &str,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let (state, next) = match retry_at {
         Some(t) => (OutboxState::Pending, Some(whole_seconds(t))),
         None => (OutboxState::Failed, None),
@@ -354,12 +392,103 @@ pub async fn mark_failed(
         .col_expr(
             outbox::Column::ClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::ClaimToken,
+            Expr::value(Option::<String>::None),
         );
     if let Some(t) = next {
         q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(t));
     }
-    q.filter(outbox::Column::Id.eq(id)).exec(db).await?;
-    Ok(())
+    let res = q
+        .filter(outbox::Column::Id.eq(id))
+        .filter(held_by(token))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Gives claimed messages back untried or unsent through no fault of their own (the server
+/// could not be reached): pending again, due at once, their attempt not counted. With `error`,
+/// it is kept as the last error. Returns how many `token` still held.
+pub async fn release(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    token: &str,
+    error: Option<&str>,
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut q = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::State,
+            Expr::value(OutboxState::Pending.code()),
+        )
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).sub(1),
+        )
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::ClaimToken,
+            Expr::value(Option::<String>::None),
+        );
+    if let Some(e) = error {
+        q = q.col_expr(outbox::Column::LastError, Expr::value(e.to_owned()));
+    }
+    let mut released = 0;
+    for chunk in ids.chunks(500) {
+        released += q
+            .clone()
+            .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
+            .filter(held_by(token))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(released)
+}
+
+/// Queues failed messages again (`ids`, or every failed one when `None`): pending, due at
+/// `now`, with a fresh count of attempts; the last error is kept until the next attempt.
+/// Returns the rows as they were before, for the audit log.
+pub async fn requeue_failed(
+    db: &impl ConnectionTrait,
+    ids: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    let mut find =
+        outbox::Entity::find().filter(outbox::Column::State.eq(OutboxState::Failed.code()));
+    if let Some(ids) = ids {
+        find = find.filter(outbox::Column::Id.is_in(ids.iter().copied()));
+    }
+    let before = find.order_by_asc(outbox::Column::Id).all(db).await?;
+    for chunk in before.chunks(500) {
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::State,
+                Expr::value(OutboxState::Pending.code()),
+            )
+            .col_expr(outbox::Column::Attempts, Expr::value(0))
+            .col_expr(
+                outbox::Column::NextAttemptAt,
+                Expr::value(whole_seconds(now)),
+            )
+            .filter(outbox::Column::Id.is_in(chunk.iter().map(|r| r.id)))
+            .filter(outbox::Column::State.eq(OutboxState::Failed.code()))
+            .exec(db)
+            .await?;
+    }
+    Ok(before)
+}
+
+/// One message by id.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<outbox::Model>, DbErr> {
+    outbox::Entity::find_by_id(id).one(db).await
 }
 
 /// Messages in a state (all when `None`), newest first, at most `limit`.

@@ -45,7 +45,8 @@ struct SmtpPool {
     starttls: Option<TlsParameters>,
     credentials: Option<Credentials>,
     hello: ClientId,
-    timeout: std::time::Duration,
+    connect_timeout: std::time::Duration,
+    command_timeout: std::time::Duration,
     idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, std::time::Instant)>>,
 }
 
@@ -79,60 +80,106 @@ impl SmtpPool {
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| format!("cannot connect to the SMTP server: {}", error_chain(&e)))?;
-        tcp.set_nodelay(true).map_err(|e| error_chain(&e))?;
-        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
-            .await
-            .map_err(|e| error_chain(&e))?;
-        if let Some(params) = &self.starttls {
-            conn.starttls(params.clone(), &self.hello)
+    /// A new connection, greeted, secured and logged in within the connect timeout.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let setup = async {
+            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| format!("cannot connect to the SMTP server: {}", error_chain(&e)))?;
+            tcp.set_nodelay(true).map_err(|e| error_chain(&e))?;
+            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
                 .await
                 .map_err(|e| error_chain(&e))?;
+            if let Some(params) = &self.starttls {
+                conn.starttls(params.clone(), &self.hello)
+                    .await
+                    .map_err(|e| error_chain(&e))?;
+            }
+            if let Some(credentials) = &self.credentials {
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                    .await
+                    .map_err(|e| error_chain(&e))?;
+            }
+            Ok(conn)
+        };
+        // Whatever fails before a message is on its way is the server's trouble, not the
+        // message's: it never counts as an attempt.
+        match tokio::time::timeout(self.connect_timeout, setup).await {
+            Ok(r) => r.map_err(SendError::Unreachable),
+            Err(_) => Err(SendError::Unreachable(format!(
+                "the SMTP server did not get through the greeting within {} s",
+                self.connect_timeout.as_secs()
+            ))),
         }
-        if let Some(credentials) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
-                .await
-                .map_err(|e| error_chain(&e))?;
-        }
-        Ok(conn)
     }
 
+    /// Sends one message on `conn` within the command timeout and keeps the connection.
     async fn send_on(
         &self,
         mut conn: AsyncSmtpConnection,
         msg: &Message,
         body: &[u8],
-    ) -> Result<(), lettre::transport::smtp::Error> {
-        conn.send(msg.envelope(), body).await?;
-        self.put_back(conn);
-        Ok(())
+    ) -> Result<(), SendError> {
+        match tokio::time::timeout(self.command_timeout, conn.send(msg.envelope(), body)).await {
+            Ok(Ok(_)) => {
+                self.put_back(conn);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(SendError::Unreachable(format!(
+                "the SMTP server did not answer within {} s",
+                self.command_timeout.as_secs()
+            ))),
+        }
     }
 
     /// Sends on an idle connection, or a new one; a reused connection that turns out closed
     /// (no SMTP answer at all) is replaced once.
-    async fn send(&self, msg: &Message) -> Result<(), String> {
+    async fn send(&self, msg: &Message) -> Result<(), SendError> {
         let body = msg.formatted();
-        let attempt = async {
-            if let Some(conn) = self.take_idle() {
-                match self.send_on(conn, msg, &body).await {
-                    Ok(()) => return Ok(()),
-                    Err(e) if e.is_transient() || e.is_permanent() => {
-                        return Err(error_chain(&e));
-                    }
-                    Err(_) => {}
-                }
+        if let Some(conn) = self.take_idle() {
+            let started = std::time::Instant::now();
+            match self.send_on(conn, msg, &body).await {
+                Ok(()) => return Ok(()),
+                Err(e @ SendError::Refused(_)) => return Err(e),
+                // A server that let the time run out gets no second connection for this
+                // message: one message costs at most the connect plus the command timeout.
+                Err(e) if started.elapsed() >= self.command_timeout => return Err(e),
+                // The server had closed the idle connection: try a new one.
+                Err(SendError::Unreachable(_)) => {}
             }
-            let conn = self.connect().await?;
-            self.send_on(conn, msg, &body)
-                .await
-                .map_err(|e| error_chain(&e))
-        };
-        tokio::time::timeout(self.timeout, attempt)
-            .await
-            .unwrap_or_else(|_| Err("the SMTP server did not answer in time".to_owned()))
+        }
+        let conn = self.connect().await?;
+        self.send_on(conn, msg, &body).await
+    }
+}
+
+/// Why a message did not go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The server answered and refused this message (a 4xx or 5xx reply), or the message could
+    /// not be built: it is tried again later, with backoff, and counts as an attempt.
+    Refused(String),
+    /// The server could not be reached, or did not answer in time: nothing is wrong with the
+    /// message, which stays pending without counting an attempt.
+    Unreachable(String),
+}
+
+impl SendError {
+    /// The error text (addresses removed).
+    pub fn text(&self) -> &str {
+        match self {
+            Self::Refused(s) | Self::Unreachable(s) => s,
+        }
+    }
+}
+
+/// A lettre SMTP error as refused (the server replied 4xx/5xx) or unreachable (anything else).
+fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+    if e.is_transient() || e.is_permanent() {
+        SendError::Refused(error_chain(e))
+    } else {
+        SendError::Unreachable(error_chain(e))
     }
 }
 
@@ -143,6 +190,8 @@ pub struct Mailer {
     from: Mailbox,
     /// Where `.eml` files go when no SMTP server is configured.
     pub file_dir: Option<std::path::PathBuf>,
+    /// Set when a pass stopped at an unreachable server: the next pass sends one message first.
+    suspect: std::sync::atomic::AtomicBool,
 }
 
 impl Mailer {
@@ -168,7 +217,10 @@ impl Mailer {
                         .unwrap_or_default();
                     Credentials::new(user.expose().to_owned(), password)
                 });
-                let timeout = std::time::Duration::from_secs(30);
+                let connect_timeout =
+                    std::time::Duration::from_secs(n.connect_timeout_seconds.max(1));
+                let command_timeout =
+                    std::time::Duration::from_secs(n.command_timeout_seconds.max(1));
                 let transport = match smtp.tls {
                     SmtpTls::None | SmtpTls::Starttls => {
                         let (starttls, default_port) = if smtp.tls == SmtpTls::Starttls {
@@ -182,7 +234,8 @@ impl Mailer {
                             starttls,
                             credentials,
                             hello: ClientId::default(),
-                            timeout,
+                            connect_timeout,
+                            command_timeout,
                             idle: std::sync::Mutex::new(Vec::new()),
                         })
                     }
@@ -191,7 +244,7 @@ impl Mailer {
                             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
                                 .port(smtp.port.unwrap_or(465))
                                 .tls(Tls::Wrapper(tls_params()?))
-                                .timeout(Some(timeout));
+                                .timeout(Some(command_timeout.max(connect_timeout)));
                         if let Some(c) = credentials {
                             b = b.credentials(c);
                         }
@@ -212,6 +265,7 @@ impl Mailer {
             transport,
             from,
             file_dir,
+            suspect: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -251,13 +305,27 @@ impl Mailer {
     }
 
     /// Hands one message to the server (or writes its file).
-    pub async fn send(&self, m: &OutgoingMessage) -> Result<(), String> {
-        let msg = self.build(m)?;
+    pub async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
+        let msg = self.build(m).map_err(SendError::Refused)?;
         match &self.transport {
             Transport::Direct(p) => p.send(&msg).await,
-            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
-            Transport::File(t) => t.send(msg).await.map(|_| ()).map_err(|e| error_chain(&e)),
+            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| classify(&e)),
+            // A file that cannot be written is the disk's trouble, not the message's.
+            Transport::File(t) => t
+                .send(msg)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Unreachable(error_chain(&e))),
         }
+    }
+
+    /// Whether the last pass stopped at an unreachable server (the next one probes first).
+    fn suspect(&self) -> bool {
+        self.suspect.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set_suspect(&self, v: bool) {
+        self.suspect.store(v, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -353,63 +421,214 @@ pub struct SendSummary {
     pub claimed: usize,
     /// Handed over.
     pub sent: usize,
-    /// Failed this time, to be tried again.
+    /// Refused this time, to be tried again after a backoff.
     pub retrying: usize,
-    /// Failed for the last time.
+    /// Refused for the last time: listed for officers, who may queue them again.
     pub failed: usize,
+    /// Left pending because the server could not be reached (their attempts not counted).
+    pub deferred: usize,
+    /// Claims another sender took over before this one marked them (the claim had expired).
+    pub claims_lost: usize,
+    /// Whether the pass stopped early at an unreachable server (the circuit breaker).
+    pub stopped: bool,
 }
 
-/// Sends every message due at `now`, batch by batch, and records each outcome. A failure is
-/// logged (without addresses) and the pass goes on.
+/// Where a send pass reads the time: claims and retry times are stamped from it as it goes.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock standing still at one instant (for tests and for a run at a given time).
+impl Clock for DateTime<Utc> {
+    fn now(&self) -> DateTime<Utc> {
+        *self
+    }
+}
+
+/// A random claim token: 16 bytes in hex.
+fn claim_token() -> Result<String, crate::error::Unexpected> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| crate::error::Unexpected::new("no random bytes for a claim token", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How often a sender renews its claims while it sends a batch: three times per claim.
+fn renew_every(claim: Duration) -> std::time::Duration {
+    let ms = u64::try_from(claim.num_milliseconds() / 3).unwrap_or(0);
+    std::time::Duration::from_millis(ms.max(100))
+}
+
+/// The errors of a pass by kind: how many, and the first one's text.
+#[derive(Debug, Default)]
+struct ErrorTally {
+    refused: (usize, String),
+    unreachable: (usize, String),
+}
+
+impl ErrorTally {
+    fn note(&mut self, e: &SendError) {
+        let slot = match e {
+            SendError::Refused(_) => &mut self.refused,
+            SendError::Unreachable(_) => &mut self.unreachable,
+        };
+        if slot.0 == 0 {
+            slot.1 = e.text().to_owned();
+        }
+        slot.0 += 1;
+    }
+
+    /// One line per kind of error seen.
+    fn log(&self, summary: &SendSummary) {
+        if self.refused.0 > 0 {
+            tracing::warn!(
+                count = self.refused.0,
+                retrying = summary.retrying,
+                failed = summary.failed,
+                first_error = %self.refused.1,
+                "the SMTP server refused {} message(s) this pass; they are retried with backoff",
+                self.refused.0
+            );
+        }
+        if self.unreachable.0 > 0 {
+            tracing::warn!(
+                count = self.unreachable.0,
+                deferred = summary.deferred,
+                first_error = %self.unreachable.1,
+                "the SMTP server could not be reached {} time(s) this pass; the messages stay pending, their attempts not counted",
+                self.unreachable.0
+            );
+        }
+    }
+}
+
+/// Sends every message that is due, batch by batch, and records each outcome.
+///
+/// Each batch is claimed with this pass's token at the clock's current time, and the claim is
+/// renewed while the batch is being sent, so no other sender takes a message over while this one
+/// works; only the token's holder marks a message sent or failed. A message the server refuses
+/// is tried again after a backoff and counts as an attempt. A server that cannot be reached or
+/// does not answer in time costs the message nothing: it stays pending. After
+/// `breaker_failures` such failures in a row the pass stops (one log line) and gives the rest of
+/// its batch back; the next pass then tries one message before it sends more.
 pub async fn send_due(
     db: &DatabaseConnection,
     mailer: &Mailer,
     settings: &NotifySettings,
-    now: DateTime<Utc>,
+    clock: impl Clock,
 ) -> Result<SendSummary, NotifyError> {
     let mut summary = SendSummary::default();
     let claim_for = Duration::seconds(i64::from(settings.claim_seconds.max(1)));
     let max_attempts = i32::try_from(settings.max_attempts.max(1)).unwrap_or(i32::MAX);
-    // Every claimed row leaves the due set (sent, or pending at a later time), so this ends;
-    // the bound guards against a clock that stands still.
+    let breaker = settings.breaker_failures.max(1);
+    let token = claim_token()?;
+    let mut tally = ErrorTally::default();
+    let mut probing = mailer.suspect();
+    let mut in_a_row = 0u32;
+    // Every claimed row leaves the due set (sent, pending at a later time, or given back when the
+    // pass stops), so this ends; the bound guards against a server that fails every other time.
     for _ in 0..10_000 {
-        let rows = outbox::claim(db, now, u64::from(settings.batch_size.max(1)), claim_for).await?;
+        if summary.stopped {
+            break;
+        }
+        let limit = if probing {
+            1
+        } else {
+            u64::from(settings.batch_size.max(1))
+        };
+        let rows = outbox::claim(db, clock.now(), limit, claim_for, &token).await?;
         if rows.is_empty() {
             break;
         }
         summary.claimed += rows.len();
-        for row in rows {
-            let sent = match OutgoingMessage::from_row(&row) {
-                Ok(m) => mailer.send(&m).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                Ok(()) => {
-                    outbox::mark_sent(db, row.id, now).await?;
-                    summary.sent += 1;
+        let work = async {
+            let mut done = 0;
+            for row in &rows {
+                if summary.stopped {
+                    break;
                 }
-                Err(error) => {
-                    let retry_at = (row.attempts < max_attempts)
-                        .then(|| whole_seconds(now) + backoff(row.attempts));
-                    tracing::warn!(
-                        outbox_id = row.id,
-                        reference = %row.reference,
-                        kind = %row.kind,
-                        attempts = row.attempts,
-                        retry_at = ?retry_at,
-                        %error,
-                        "sending a reminder failed"
-                    );
-                    outbox::mark_failed(db, row.id, &error, retry_at).await?;
-                    if retry_at.is_some() {
-                        summary.retrying += 1;
-                    } else {
-                        summary.failed += 1;
+                done += 1;
+                let result = match OutgoingMessage::from_row(row) {
+                    Ok(m) => mailer.send(&m).await,
+                    Err(e) => Err(SendError::Refused(e)),
+                };
+                let now = clock.now();
+                match result {
+                    Ok(()) => {
+                        in_a_row = 0;
+                        probing = false;
+                        if outbox::mark_sent(db, row.id, &token, now).await? {
+                            summary.sent += 1;
+                        } else {
+                            summary.claims_lost += 1;
+                        }
                     }
+                    Err(e @ SendError::Refused(_)) => {
+                        in_a_row = 0;
+                        probing = false;
+                        tally.note(&e);
+                        let retry_at = (row.attempts < max_attempts)
+                            .then(|| whole_seconds(now) + backoff(row.attempts));
+                        if !outbox::mark_failed(db, row.id, &token, e.text(), retry_at).await? {
+                            summary.claims_lost += 1;
+                        } else if retry_at.is_some() {
+                            summary.retrying += 1;
+                        } else {
+                            summary.failed += 1;
+                        }
+                    }
+                    Err(e @ SendError::Unreachable(_)) => {
+                        in_a_row += 1;
+                        tally.note(&e);
+                        let n = outbox::release(db, &[row.id], &token, Some(e.text())).await?;
+                        summary.deferred += usize::try_from(n).unwrap_or(0);
+                        if in_a_row >= if probing { 1 } else { breaker } {
+                            summary.stopped = true;
+                        }
+                    }
+                }
+            }
+            // What the pass did not get to goes back as it was.
+            let rest: Vec<i64> = rows.iter().skip(done).map(|r| r.id).collect();
+            let n = outbox::release(db, &rest, &token, None).await?;
+            summary.deferred += usize::try_from(n).unwrap_or(0);
+            Ok::<(), NotifyError>(())
+        };
+        tokio::pin!(work);
+        let every = renew_every(claim_for);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                r = &mut work => {
+                    r?;
+                    break;
+                }
+                _ = ticks.tick() => {
+                    outbox::renew(db, &token, clock.now() + claim_for).await?;
                 }
             }
         }
     }
+    mailer.set_suspect(summary.stopped);
+    if summary.stopped {
+        tracing::warn!(
+            failures = in_a_row,
+            deferred = summary.deferred,
+            "the SMTP server is unreachable: the send pass stopped after {in_a_row} failure(s) in a row and left the rest pending; the next pass tries one message first"
+        );
+    }
+    tally.log(&summary);
     Ok(summary)
 }
 

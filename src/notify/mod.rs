@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 use crate::db::outbox::{self, NewMessage};
 use crate::links::token::LinkKey;
-use mailer::{Mailer, SendSummary};
+use mailer::{Clock, Mailer, SendSummary};
 use message::{ReminderView, Templates};
 
 use crate::db::store::{self, AgreementFilter, StoreError};
@@ -204,6 +204,9 @@ pub enum NotifyError {
     /// The e-mail settings are unusable.
     #[error("e-mail settings: {0}")]
     Config(String),
+    /// Something else failed unexpectedly.
+    #[error(transparent)]
+    Unexpected(#[from] crate::error::Unexpected),
 }
 
 /// What one sweep did.
@@ -508,7 +511,7 @@ impl std::fmt::Display for RunSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} reminder(s) due in {} agreement(s) read: {} queued, {} already queued, {} without recipient; {} message(s) sent, {} to retry, {} failed",
+            "{} reminder(s) due in {} agreement(s) read: {} queued, {} already queued, {} without recipient; {} message(s) sent, {} to retry, {} failed, {} left pending (server unreachable)",
             self.sweep.due,
             self.sweep.read,
             self.sweep.queued,
@@ -516,23 +519,24 @@ impl std::fmt::Display for RunSummary {
             self.sweep.no_recipient,
             self.send.sent,
             self.send.retrying,
-            self.send.failed
+            self.send.failed,
+            self.send.deferred
         )
     }
 }
 
-/// One sweep for `today`, then one send pass at `now`; logs a summary line.
+/// One sweep for `today` at the clock's time, then one send pass; logs a summary line.
 pub async fn run_once(
     db: &DatabaseConnection,
     settings: &Settings,
     composer: &Composer,
     mailer: &Mailer,
     today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: impl Clock,
 ) -> Result<RunSummary, NotifyError> {
-    let sweep = sweep(db, settings, composer, today, now).await?;
-    let send = mailer::send_due(db, mailer, &settings.notify, now).await?;
+    let sweep = sweep(db, settings, composer, today, clock.now()).await?;
+    let send = mailer::send_due(db, mailer, &settings.notify, clock).await?;
     let summary = RunSummary { sweep, send };
-    tracing::info!(%today, due = sweep.due, queued = sweep.queued, sent = send.sent, retrying = send.retrying, failed = send.failed, "notify run: {summary}");
+    tracing::info!(%today, due = sweep.due, queued = sweep.queued, sent = send.sent, retrying = send.retrying, failed = send.failed, deferred = send.deferred, "notify run: {summary}");
     Ok(summary)
 }

@@ -16,6 +16,7 @@ pub mod backup;
 pub mod documents;
 pub mod export;
 pub mod links;
+pub mod outbox;
 pub mod parties;
 pub mod reminders;
 pub mod transfer;

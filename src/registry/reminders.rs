@@ -2,7 +2,7 @@
 //! the dry-run plan. The engine is [`crate::notify`]; these are the entry points the CLI and the
 //! server's background task call.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::{Registry, RegistryError};
 
@@ -12,34 +12,45 @@ use crate::db::outbox;
 pub use crate::db::outbox::OutboxState;
 use crate::domain::agreement::Reference;
 use crate::notify::Composer;
-use crate::notify::mailer::Mailer;
+use crate::notify::mailer::{Clock, Mailer};
 use crate::notify::{self, NotifyError, Plan, RunSummary};
 
 impl Registry {
-    /// Sweeps the deadlines of `today` into the outbox and sends what is due, as of `now`.
+    /// Sweeps the deadlines of `today` into the outbox and sends what is due, reading the time
+    /// from `clock` (claims are stamped as the pass goes).
     pub async fn run_reminders(
         &self,
         composer: &Composer,
         mailer: &Mailer,
         today: NaiveDate,
-        now: DateTime<Utc>,
+        clock: impl Clock,
     ) -> Result<RunSummary, NotifyError> {
-        notify::run_once(&self.db, &self.settings, composer, mailer, today, now).await
+        notify::run_once(&self.db, &self.settings, composer, mailer, today, clock).await
+    }
+
+    /// Queues the reminders due on `today` in the outbox, as of `now` (no sending).
+    pub async fn sweep_reminders(
+        &self,
+        composer: &Composer,
+        today: NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<notify::SweepSummary, NotifyError> {
+        notify::sweep(&self.db, &self.settings, composer, today, now).await
+    }
+
+    /// One send pass over the outbox, reading the time from `clock` as it goes.
+    pub async fn send_reminders(
+        &self,
+        mailer: &Mailer,
+        clock: impl Clock,
+    ) -> Result<notify::mailer::SendSummary, NotifyError> {
+        notify::mailer::send_due(&self.db, mailer, &self.settings.notify, clock).await
     }
 
     /// The reminders a sweep on `today` would queue, read in one snapshot; nothing is written.
     pub async fn reminder_plan(&self, today: NaiveDate) -> Result<Plan, RegistryError> {
         let tx = self.read_tx().await?;
         Ok(notify::plan(&tx, today, &self.settings.reminders).await?)
-    }
-
-    /// Queued e-mail, optionally only in one state, newest first, at most `limit`.
-    pub async fn outbox(
-        &self,
-        state: Option<OutboxState>,
-        limit: u64,
-    ) -> Result<Vec<OutboxRow>, RegistryError> {
-        Ok(outbox::list(&self.db, state, limit).await?)
     }
 
     /// The e-mail queued about agreement `reference`, newest first, at most `limit`.

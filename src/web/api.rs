@@ -556,9 +556,10 @@ pub struct OutboxQuery {
     pub limit: Option<u64>,
 }
 
-/// `GET /api/v1/outbox?state=failed`: queued e-mail, e.g. the messages that could not be sent.
+/// `GET /api/v1/outbox?state=failed`: queued e-mail, e.g. the messages that could not be sent
+/// (an officer sees its organisation's agreements' messages).
 pub async fn list_outbox(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxRow>>, AppError> {
     let filter = q
@@ -574,6 +575,5 @@ pub async fn list_outbox(
         })
         .transpose()?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    let rows = state.registry.outbox(filter, limit).await?;
-    Ok(Json(rows))
+    Ok(Json(state.registry.outbox(filter, limit).await?))
 }

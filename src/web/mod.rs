@@ -15,6 +15,7 @@ pub mod history;
 pub mod limits;
 pub mod links;
 pub mod openapi;
+pub mod outbox;
 pub mod pages;
 pub mod policy;
 pub mod report_files;
@@ -84,6 +85,8 @@ pub fn router(mut state: AppState) -> Router {
         .route("/documents/{id}", get(documents::show_document))
         .route("/templates", get(documents::list_templates))
         .route("/outbox", get(api::list_outbox))
+        .route("/outbox/retry", post(outbox::retry_failed))
+        .route("/outbox/{id}/retry", post(outbox::retry_message))
         .route("/export", get(export::export))
         .route("/ocds/releases", get(export::ocds_releases))
         .route("/ocds/releases/{reference}", get(export::ocds_release))
@@ -148,7 +151,10 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route("/tokens/{id}/revoke", post(forms::tokens::revoke_token))
         .route("/admin/users", get(forms::users::admin_users))
-        .route("/admin/users/disable", post(forms::users::disable_user));
+        .route("/admin/users/disable", post(forms::users::disable_user))
+        .route("/outbox", get(outbox::outbox_page))
+        .route("/outbox/retry", post(outbox::retry_failed_page))
+        .route("/outbox/{id}/retry", post(outbox::retry_message_page));
     // Public routes, authenticated by the token in the URL (signed link or feed token).
     let public = Router::new()
         .route("/l/{token}", get(links::show_link))

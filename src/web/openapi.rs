@@ -474,6 +474,18 @@ pub const ROUTES: &[Route] = &[
         "Queued reminder e-mails, newest first",
         Input::Query(field_names::<OutboxQuery>, &[], &[]),
     ),
+    route(
+        "post",
+        "/outbox/retry",
+        "Queue every failed e-mail again (an officer's: its organisation's); audited",
+        Input::None,
+    ),
+    route(
+        "post",
+        "/outbox/{id}/retry",
+        "Queue one failed e-mail again; audited",
+        Input::None,
+    ),
     Route {
         content_type: "text/csv",
         ..route(

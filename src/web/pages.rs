@@ -60,6 +60,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("audit.html", include_str!("../../templates/web/audit.html")),
     ("users.html", include_str!("../../templates/web/users.html")),
+    (
+        "outbox.html",
+        include_str!("../../templates/web/outbox.html"),
+    ),
 ];
 
 /// The stylesheet, served at `/static/avtal.css`.

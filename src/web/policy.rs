@@ -92,6 +92,10 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     // Accounts administration.
     ("GET", "/admin/users", Rule::Roles(ADMINS)),
     ("POST", "/admin/users/disable", Rule::Roles(ADMINS)),
+    // The outbox: officers (their organisation's messages) and admins queue failed e-mail again.
+    ("GET", "/outbox", Rule::Roles(WRITERS)),
+    ("POST", "/outbox/retry", Rule::Roles(WRITERS)),
+    ("POST", "/outbox/{id}/retry", Rule::Roles(WRITERS)),
     // The JSON API: what an enterprise user may read (scoped); the rest takes the defaults.
     ("GET", "/api/v1/agreements", Rule::Roles(EVERYONE)),
     (

@@ -126,6 +126,13 @@ fn table(
         ("GET", "/api/v1/audit".into(), None, [L, A, A, A, F]),
         ("GET", "/api/v1/audit/verify".into(), None, [L, A, A, A, F]),
         ("GET", "/api/v1/outbox".into(), None, [L, A, A, A, F]),
+        (
+            "POST",
+            "/api/v1/outbox/999999/retry".into(),
+            None,
+            [L, N, N, F, F],
+        ),
+        ("POST", "/api/v1/outbox/retry".into(), None, [L, A, A, F, F]),
         ("GET", "/api/v1/templates".into(), None, [L, A, A, A, A]),
         ("GET", "/api/v1/no-such-route".into(), None, [L, N, N, N, N]),
         // The JSON API: writes.
@@ -378,6 +385,19 @@ fn table(
             "/admin/users/disable".into(),
             Some(json!("email=nobody%40test.example")),
             [L, N, F, F, F],
+        ),
+        ("GET", "/outbox".into(), None, [L, A, A, F, F]),
+        (
+            "POST",
+            "/outbox/999999/retry".into(),
+            Some(json!("")),
+            [L, N, N, F, F],
+        ),
+        (
+            "POST",
+            "/outbox/retry".into(),
+            Some(json!("")),
+            [L, A, A, F, F],
         ),
         ("GET", "/no-such-page".into(), None, [L, N, N, N, N]),
     ]

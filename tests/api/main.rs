@@ -19,6 +19,7 @@ mod links;
 mod mail;
 mod ocds;
 mod openapi;
+mod outbox;
 mod pages;
 mod rules;
 mod samples;
