@@ -13,7 +13,15 @@ use super::party::Violation;
 
 /// Moves the agreement to a new status if the state machine allows it.
 pub fn transition(a: &mut Agreement, to: AgreementStatus) -> Result<(), Violation> {
-    let allowed = a.status.allowed_next();
+    check_transition(a.status, to)?;
+    a.status = to;
+    Ok(())
+}
+
+/// Refuses a move from status `from` to `to` that the state machine does not allow, listing the
+/// allowed ones.
+pub fn check_transition(from: AgreementStatus, to: AgreementStatus) -> Result<(), Violation> {
+    let allowed = from.allowed_next();
     if !allowed.contains(&to) {
         let list = if allowed.is_empty() {
             "none (final status)".to_owned()
@@ -28,13 +36,9 @@ pub fn transition(a: &mut Agreement, to: AgreementStatus) -> Result<(), Violatio
             "status",
             to,
             "status_transition",
-            format!(
-                "an agreement cannot go from {} to {to}; allowed: {list}",
-                a.status
-            ),
+            format!("an agreement cannot go from {from} to {to}; allowed: {list}"),
         ));
     }
-    a.status = to;
     Ok(())
 }
 

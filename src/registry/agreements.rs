@@ -2,10 +2,10 @@
 //! agreement once, checks the acting user's access once, applies the rules of
 //! [`crate::domain`], and writes the result with its audit entry in one transaction.
 
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseTransaction;
 use serde::Deserialize;
 
-use super::{Registry, RegistryError};
+use super::{Registry, RegistryError, invalid_if_any};
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{AgreementFilter, AgreementPage, SortKey};
 use crate::db::{self, store, store::StoreError, store::Stored};
@@ -180,37 +180,12 @@ impl Registry {
         }
     }
 
-    /// Checks an agreement against every rule and the stored facts, after filling implied fields.
-    pub async fn check_agreement(
-        &self,
-        db: &impl ConnectionTrait,
-        a: &mut Agreement,
-    ) -> Result<(), RegistryError> {
-        rules::normalise(a);
-        let mut facts = self.base_facts();
-        store::facts_for(db, &[&*a], &mut facts).await?;
-        let violations = rules::validate(a, &facts);
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(RegistryError::Invalid(violations))
-        }
-    }
-
     /// Registers an agreement after checking every rule.
-    pub async fn create_agreement(
-        &self,
-        mut a: Agreement,
-    ) -> Result<Stored<Agreement>, RegistryError> {
+    pub async fn create_agreement(&self, a: Agreement) -> Result<Stored<Agreement>, RegistryError> {
         self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
-        self.check_agreement(&tx, &mut a).await?;
-        let stored = store::insert_agreement(&tx, &a).await?;
-        audit::record(
-            &tx,
-            NewEntry::agreement(&self.actor, "create", None, &stored.data)?,
-        )
-        .await?;
+        let (stored, entry) = self.save_agreement_in(&tx, None, a, "create").await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -220,36 +195,76 @@ impl Registry {
         &self,
         key: &Reference,
         version: i32,
-        mut a: Agreement,
+        a: Agreement,
     ) -> Result<Stored<Agreement>, RegistryError> {
         self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
         let current = store::get_agreement(&tx, key).await?;
         self.ensure_may_edit(&current.data)?;
-        if current.version != version {
-            return Err(StoreError::Stale {
-                what: "agreement",
-                key: key.to_string(),
-                expected: version,
-                current: current.version,
-            }
-            .into());
-        }
-        if current.data.status != a.status
-            && !current.data.status.allowed_next().contains(&a.status)
-        {
-            let mut probe = current.data.clone();
-            actions::transition(&mut probe, a.status)?;
-        }
-        self.check_agreement(&tx, &mut a).await?;
-        let stored = store::update_agreement(&tx, key, version, &a).await?;
-        audit::record(
-            &tx,
-            NewEntry::agreement(&self.actor, "update", Some(&current.data), &stored.data)?,
-        )
-        .await?;
+        ensure_version(&current, version)?;
+        let (stored, entry) = self
+            .save_agreement_in(&tx, Some(&current), a, "update")
+            .await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// Checks `a` against the stored facts and writes it in `tx` (see [`Self::vet_agreement`]
+    /// and [`Self::write_agreement_in`]); the caller records the returned audit entry.
+    pub(crate) async fn save_agreement_in(
+        &self,
+        tx: &DatabaseTransaction,
+        current: Option<&Stored<Agreement>>,
+        mut a: Agreement,
+        action: &str,
+    ) -> Result<(Stored<Agreement>, NewEntry), RegistryError> {
+        rules::normalise(&mut a);
+        let mut facts = self.base_facts();
+        store::facts_for(tx, &[&a], &mut facts).await?;
+        let a = self.vet_agreement(current.map(|c| &c.data), a, &facts)?;
+        self.write_agreement_in(tx, current, &a, action).await
+    }
+
+    /// The one home of the rules of an agreement, for every use case that writes one (the API,
+    /// the pages, the actions, the report links and the import): the acting user may edit the
+    /// agreement as it is and as it becomes, its status moves from `current`'s only as the state
+    /// machine allows, and, with the implied fields filled, it passes every rule against
+    /// `facts`. Returns the agreement to store.
+    pub(crate) fn vet_agreement(
+        &self,
+        current: Option<&Agreement>,
+        mut a: Agreement,
+        facts: &Facts,
+    ) -> Result<Agreement, RegistryError> {
+        self.ensure_may_edit(&a)?;
+        if let Some(cur) = current {
+            self.ensure_may_edit(cur)?;
+            if cur.status != a.status {
+                actions::check_transition(cur.status, a.status)?;
+            }
+        }
+        rules::normalise(&mut a);
+        invalid_if_any(rules::validate(&a, facts))?;
+        Ok(a)
+    }
+
+    /// Writes a vetted agreement in `tx`: inserted when `current` is `None`, else replaced at
+    /// `current`'s version. Returns it as stored with its audit entry `agreement.<action>`.
+    pub(crate) async fn write_agreement_in(
+        &self,
+        tx: &DatabaseTransaction,
+        current: Option<&Stored<Agreement>>,
+        a: &Agreement,
+        action: &str,
+    ) -> Result<(Stored<Agreement>, NewEntry), RegistryError> {
+        let stored = match current {
+            Some(cur) => store::update_agreement(tx, &cur.data.reference, cur.version, a).await?,
+            None => store::insert_agreement(tx, a).await?,
+        };
+        let entry =
+            NewEntry::agreement(&self.actor, action, current.map(|c| &c.data), &stored.data)?;
+        Ok((stored, entry))
     }
 
     /// Applies a command to an agreement, checks the result against every rule, and stores it.
@@ -263,16 +278,8 @@ impl Registry {
         let tx = db::begin_write(&self.db).await?;
         let current = store::get_agreement(&tx, key).await?;
         self.ensure_may_edit(&current.data)?;
-        if let Some(v) = version
-            && v != current.version
-        {
-            return Err(StoreError::Stale {
-                what: "agreement",
-                key: key.to_string(),
-                expected: v,
-                current: current.version,
-            }
-            .into());
+        if let Some(v) = version {
+            ensure_version(&current, v)?;
         }
         let mut a = current.data.clone();
         let name = action.audit_name();
@@ -334,14 +341,28 @@ impl Registry {
                 reports::acknowledge(&mut a, &report, period_end, today, today)?;
             }
         }
-        self.check_agreement(&tx, &mut a).await?;
-        let stored = store::update_agreement(&tx, key, current.version, &a).await?;
-        audit::record(
-            &tx,
-            NewEntry::agreement(&self.actor, name, Some(&current.data), &stored.data)?,
-        )
-        .await?;
+        let (stored, entry) = self.save_agreement_in(&tx, Some(&current), a, name).await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+}
+
+/// Refuses a change made from `expected` when the agreement is at another version now: the one
+/// place the stale-version error is built.
+pub(crate) fn ensure_version(
+    current: &Stored<Agreement>,
+    expected: i32,
+) -> Result<(), RegistryError> {
+    if current.version == expected {
+        Ok(())
+    } else {
+        Err(StoreError::Stale {
+            what: "agreement",
+            key: current.data.reference.to_string(),
+            expected,
+            current: current.version,
+        }
+        .into())
     }
 }

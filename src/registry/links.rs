@@ -83,8 +83,9 @@ impl Registry {
             today,
             Some(sha256.clone()),
         )?;
-        self.check_agreement(&tx, &mut a).await?;
-        let stored = store::update_agreement(&tx, reference, current.version, &a).await?;
+        let (stored, agreement_entry) = self
+            .save_agreement_in(&tx, Some(&current), a, "submit_report")
+            .await?;
         let pe = found.occurrence.period_end;
         let file_name = files::download_name(
             reference.as_str(),
@@ -117,19 +118,7 @@ impl Registry {
             Some(&meta),
         )?;
         file_entry.agreement = Some(reference.to_string());
-        audit::record_all(
-            &tx,
-            vec![
-                NewEntry::agreement(
-                    &self.actor,
-                    "submit_report",
-                    Some(&current.data),
-                    &stored.data,
-                )?,
-                file_entry,
-            ],
-        )
-        .await?;
+        audit::record_all(&tx, vec![agreement_entry, file_entry]).await?;
         tx.commit().await?;
         Ok((stored, meta))
     }

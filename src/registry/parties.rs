@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use sea_orm::DatabaseTransaction;
+
 use super::{Registry, RegistryError, invalid_if_any};
 use crate::db::audit::{self, NewEntry};
 use crate::db::{self, store, store::StoreError, store::Stored};
@@ -57,22 +59,9 @@ impl Registry {
         &self,
         o: Organisation,
     ) -> Result<Stored<Organisation>, RegistryError> {
-        invalid_if_any(validate_organisation(&o))?;
         let tx = db::begin_write(&self.db).await?;
-        let stored = store::insert_organisation(&tx, &o).await?;
-        let key = stored.data.org_number.to_string();
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "organisation.create",
-                "organisation",
-                &key,
-                None,
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
+        let (stored, entry) = self.save_organisation_in(&tx, None, 0, &o).await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -87,43 +76,51 @@ impl Registry {
         invalid_if_any(validate_organisation(&o))?;
         let tx = db::begin_write(&self.db).await?;
         let before = store::get_organisation(&tx, key).await?;
-        let stored = store::update_organisation(&tx, key, version, &o).await?;
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "organisation.update",
-                "organisation",
-                key.as_str(),
-                Some(&before.data),
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
+        let (stored, entry) = self
+            .save_organisation_in(&tx, Some(&before), version, &o)
+            .await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
     }
 
+    /// The one home of the organisation rules, for the API, the pages and the import: checks
+    /// `o` and writes it in `tx`, inserted when `current` is `None`, else replacing `current` at
+    /// `version`. Returns it as stored with its audit entry, for the caller to record.
+    pub(crate) async fn save_organisation_in(
+        &self,
+        tx: &DatabaseTransaction,
+        current: Option<&Stored<Organisation>>,
+        version: i32,
+        o: &Organisation,
+    ) -> Result<(Stored<Organisation>, NewEntry), RegistryError> {
+        invalid_if_any(validate_organisation(o))?;
+        let (stored, action) = match current {
+            Some(cur) => (
+                store::update_organisation(tx, &cur.data.org_number, version, o).await?,
+                "organisation.update",
+            ),
+            None => (
+                store::insert_organisation(tx, o).await?,
+                "organisation.create",
+            ),
+        };
+        let entry = NewEntry::change(
+            &self.actor,
+            action,
+            "organisation",
+            stored.data.org_number.as_str(),
+            current.map(|c| &c.data),
+            Some(&stored.data),
+        )?;
+        Ok((stored, entry))
+    }
+
     /// Registers a contact.
     pub async fn create_contact(&self, c: Contact) -> Result<Stored<Contact>, RegistryError> {
-        invalid_if_any(validate_contact(&c))?;
         let tx = db::begin_write(&self.db).await?;
-        let stored = store::insert_contact(&tx, &c)
-            .await
-            .map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
-        let key = stored.data.email.to_string();
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "contact.create",
-                "contact",
-                &key,
-                None,
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
+        let (stored, entry) = self.save_contact_in(&tx, None, 0, &c).await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -138,23 +135,42 @@ impl Registry {
         invalid_if_any(validate_contact(&c))?;
         let tx = db::begin_write(&self.db).await?;
         let before = store::get_contact(&tx, key).await?;
-        let stored = store::update_contact(&tx, key, version, &c)
-            .await
-            .map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
-        audit::record(
-            &tx,
-            NewEntry::change(
-                &self.actor,
-                "contact.update",
-                "contact",
-                key.as_str(),
-                Some(&before.data),
-                Some(&stored.data),
-            )?,
-        )
-        .await?;
+        let (stored, entry) = self
+            .save_contact_in(&tx, Some(&before), version, &c)
+            .await?;
+        audit::record(&tx, entry).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// The one home of the contact rules, for the API, the pages and the import: checks `c`
+    /// (its organisation must be registered) and writes it in `tx`, inserted when `current` is
+    /// `None`, else replacing `current` at `version`. Returns it as stored with its audit entry.
+    pub(crate) async fn save_contact_in(
+        &self,
+        tx: &DatabaseTransaction,
+        current: Option<&Stored<Contact>>,
+        version: i32,
+        c: &Contact,
+    ) -> Result<(Stored<Contact>, NewEntry), RegistryError> {
+        invalid_if_any(validate_contact(c))?;
+        let (stored, action) = match current {
+            Some(cur) => (
+                store::update_contact(tx, &cur.data.email, version, c).await,
+                "contact.update",
+            ),
+            None => (store::insert_contact(tx, c).await, "contact.create"),
+        };
+        let stored = stored.map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
+        let entry = NewEntry::change(
+            &self.actor,
+            action,
+            "contact",
+            stored.data.email.as_str(),
+            current.map(|c| &c.data),
+            Some(&stored.data),
+        )?;
+        Ok((stored, entry))
     }
 }
 

@@ -3,12 +3,13 @@
 //! One file holds `organisations`, `contacts` and `agreements` in the shapes of `crate::domain`;
 //! `docs/format.md` documents it. Import checks every record of every file before it writes one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
+use crate::db;
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::agreement::Agreement;
@@ -73,97 +74,48 @@ fn problem(
     }
 }
 
-/// Imports parsed files in one transaction: every record is checked first, and one problem anywhere
-/// means nothing is written. Existing keys are replaced. `progress(done, total)` is called as it writes.
+/// Imports parsed files in one transaction, as a loop over the same checks and writes as the
+/// API's (see [`Registry::vet_agreement`], [`Registry::save_organisation_in`] and
+/// [`Registry::save_contact_in`]), so every rule has one home. Every record is checked, one
+/// problem anywhere means nothing is written, and every problem is reported with its file,
+/// record and field. Existing keys are replaced; unchanged records are left as they are.
+/// `progress(done, total)` is called as it goes.
 pub async fn import(
     registry: &Registry,
     files: Vec<(String, RegistryFile)>,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportSummary, ImportError> {
-    let mut problems = Vec::new();
+    let importer = registry.with_actor(IMPORT_ACTOR);
     let mut orgs: Vec<(Origin, Organisation)> = Vec::new();
     let mut contacts: Vec<(Origin, Contact)> = Vec::new();
     let mut agreements: Vec<(Origin, Agreement)> = Vec::new();
     for (fi, (_, f)) in files.iter().enumerate() {
+        let origin = |index| Origin { file: fi, index };
         orgs.extend(
             f.organisations
                 .iter()
                 .cloned()
                 .enumerate()
-                .map(|(index, o)| (Origin { file: fi, index }, o)),
+                .map(|(i, o)| (origin(i), o)),
         );
         contacts.extend(
             f.contacts
                 .iter()
                 .cloned()
                 .enumerate()
-                .map(|(index, c)| (Origin { file: fi, index }, c)),
+                .map(|(i, c)| (origin(i), c)),
         );
         agreements.extend(
             f.agreements
                 .iter()
                 .cloned()
                 .enumerate()
-                .map(|(index, a)| (Origin { file: fi, index }, a)),
+                .map(|(i, a)| (origin(i), a)),
         );
     }
 
-    let mut seen = HashSet::new();
-    for (o, org) in &orgs {
-        let key = org.org_number.to_string();
-        if !seen.insert(key.clone()) {
-            problems.push(problem(
-                &files,
-                "organisations",
-                o,
-                &key,
-                Violation::new("org_number", &key, "unique", "listed twice in this import"),
-            ));
-        }
-        for v in validate_organisation(org) {
-            problems.push(problem(&files, "organisations", o, &key, v));
-        }
-    }
-    let batch_orgs: HashMap<_, _> = orgs
-        .iter()
-        .map(|(_, o)| (o.org_number.clone(), o))
-        .collect();
-    let mut seen = HashSet::new();
-    for (o, c) in &contacts {
-        let key = c.email.to_string();
-        if !seen.insert(key.clone()) {
-            problems.push(problem(
-                &files,
-                "contacts",
-                o,
-                &key,
-                Violation::new("email", &key, "unique", "listed twice in this import"),
-            ));
-        }
-        for v in validate_contact(c) {
-            problems.push(problem(&files, "contacts", o, &key, v));
-        }
-        if !batch_orgs.contains_key(&c.organisation)
-            && store::get_organisation(&registry.db, &c.organisation)
-                .await
-                .is_err()
-        {
-            problems.push(problem(
-                &files,
-                "contacts",
-                o,
-                &key,
-                Violation::new(
-                    "organisation",
-                    &c.organisation,
-                    "unknown_organisation",
-                    "no organisation with this number is registered or imported",
-                ),
-            ));
-        }
-    }
-
-    // Facts: the stored registry, overlaid with what this import brings.
+    // Facts: the stored registry, overlaid with what this import brings, read once for all
+    // agreements instead of once per agreement.
     let mut facts = rules::Facts {
         thresholds: registry.settings.thresholds(),
         ..rules::Facts::default()
@@ -175,7 +127,8 @@ pub async fn import(
     store::facts_for(&registry.db, &refs, &mut facts)
         .await
         .map_err(RegistryError::from)?;
-    for o in batch_orgs.values() {
+    let batch_orgs: HashSet<_> = orgs.iter().map(|(_, o)| o.org_number.clone()).collect();
+    for (_, o) in &orgs {
         facts.organisations.insert(
             o.org_number.clone(),
             OrgFacts {
@@ -198,147 +151,169 @@ pub async fn import(
             },
         );
     }
+    // Frameworks before their call-offs, so the call-off can point at the stored row.
+    agreements.sort_by_key(|(_, a)| a.kind == AgreementKind::CallOff);
+
+    let total = orgs.len() + contacts.len() + agreements.len();
+    let mut done = 0usize;
+    let mut tick = |done: &mut usize| {
+        *done += 1;
+        if (*done).is_multiple_of(1000) || *done == total {
+            progress(*done, total);
+        }
+    };
+    let mut problems = Vec::new();
+    let mut s = ImportSummary::default();
+    // One audit entry per record written, appended in batches at the end of the same
+    // transaction (the chain lock is taken last, see `db::audit`).
+    let mut log: Vec<NewEntry> = Vec::new();
+    let tx = db::begin_write(&registry.db)
+        .await
+        .map_err(RegistryError::from)?;
+    let refuse = |problems: &mut Vec<ImportProblem>, kind, o: &Origin, key: &str, vs| {
+        for v in vs {
+            problems.push(problem(&files, kind, o, key, v));
+        }
+    };
+
+    // Once a problem is found nothing will be committed: the rest is checked, not written.
+    let mut seen = HashSet::new();
+    for (o, org) in &orgs {
+        let key = org.org_number.to_string();
+        if !seen.insert(key.clone()) {
+            let v = Violation::new("org_number", &key, "unique", "listed twice in this import");
+            refuse(&mut problems, "organisations", o, &key, vec![v]);
+            continue;
+        }
+        let current = found(store::get_organisation(&tx, &org.org_number).await)?;
+        if !problems.is_empty() || current.as_ref().is_some_and(|c| c.data == *org) {
+            refuse(
+                &mut problems,
+                "organisations",
+                o,
+                &key,
+                validate_organisation(org),
+            );
+        } else {
+            let version = current.as_ref().map_or(0, |c| c.version);
+            match importer
+                .save_organisation_in(&tx, current.as_ref(), version, org)
+                .await
+            {
+                Ok((_, entry)) => {
+                    log.push(entry);
+                    match current {
+                        Some(_) => s.organisations_updated += 1,
+                        None => s.organisations_created += 1,
+                    }
+                }
+                Err(RegistryError::Invalid(vs)) => {
+                    refuse(&mut problems, "organisations", o, &key, vs)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tick(&mut done);
+    }
+
+    let mut seen = HashSet::new();
+    for (o, c) in &contacts {
+        let key = c.email.to_string();
+        if !seen.insert(key.clone()) {
+            let v = Violation::new("email", &key, "unique", "listed twice in this import");
+            refuse(&mut problems, "contacts", o, &key, vec![v]);
+            continue;
+        }
+        if !batch_orgs.contains(&c.organisation)
+            && found(store::get_organisation(&tx, &c.organisation).await)?.is_none()
+        {
+            let v = Violation::new(
+                "organisation",
+                &c.organisation,
+                "unknown_organisation",
+                "no organisation with this number is registered or imported",
+            );
+            let mut vs = validate_contact(c);
+            vs.push(v);
+            refuse(&mut problems, "contacts", o, &key, vs);
+            tick(&mut done);
+            continue;
+        }
+        let current = found(store::get_contact(&tx, &c.email).await)?;
+        if !problems.is_empty() || current.as_ref().is_some_and(|cur| cur.data == *c) {
+            refuse(&mut problems, "contacts", o, &key, validate_contact(c));
+        } else {
+            let version = current.as_ref().map_or(0, |c| c.version);
+            match importer
+                .save_contact_in(&tx, current.as_ref(), version, c)
+                .await
+            {
+                Ok((_, entry)) => {
+                    log.push(entry);
+                    match current {
+                        Some(_) => s.contacts_updated += 1,
+                        None => s.contacts_created += 1,
+                    }
+                }
+                Err(RegistryError::Invalid(vs)) => refuse(&mut problems, "contacts", o, &key, vs),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tick(&mut done);
+    }
+
     let mut seen = HashSet::new();
     for (o, a) in &agreements {
         let key = a.reference.to_string();
         if !seen.insert(key.clone()) {
-            problems.push(problem(
-                &files,
-                "agreements",
-                o,
-                &key,
-                Violation::new("reference", &key, "unique", "listed twice in this import"),
-            ));
+            let v = Violation::new("reference", &key, "unique", "listed twice in this import");
+            refuse(&mut problems, "agreements", o, &key, vec![v]);
+            continue;
         }
-        for v in rules::validate(a, &facts) {
-            problems.push(problem(&files, "agreements", o, &key, v));
+        let current = found(store::get_agreement(&tx, &a.reference).await)?;
+        match importer.vet_agreement(current.as_ref().map(|c| &c.data), a.clone(), &facts) {
+            Ok(a) => {
+                let unchanged = current.as_ref().is_some_and(|c| c.data == a);
+                if problems.is_empty() && !unchanged {
+                    let action = if current.is_some() {
+                        "update"
+                    } else {
+                        "create"
+                    };
+                    let (_, entry) = importer
+                        .write_agreement_in(&tx, current.as_ref(), &a, action)
+                        .await?;
+                    log.push(entry);
+                    match current {
+                        Some(_) => s.agreements_updated += 1,
+                        None => s.agreements_created += 1,
+                    }
+                }
+            }
+            Err(RegistryError::Invalid(vs)) => refuse(&mut problems, "agreements", o, &key, vs),
+            Err(e) => return Err(e.into()),
         }
-    }
-    if !problems.is_empty() {
-        return Err(ImportError::Invalid(problems));
+        tick(&mut done);
     }
 
-    // Frameworks before their call-offs, so the call-off can point at the stored row.
-    agreements.sort_by_key(|(_, a)| a.kind == AgreementKind::CallOff);
-    let total = orgs.len() + contacts.len() + agreements.len();
-    let summary = registry
-        .in_write_tx(async |tx| {
-            let mut s = ImportSummary::default();
-            // One audit entry per record written, appended in batches at the end of the same
-            // transaction (the chain lock is taken last, see `db::audit`).
-            let mut log: Vec<NewEntry> = Vec::new();
-            let mut done = 0usize;
-            let mut tick = |done: &mut usize| {
-                *done += 1;
-                if (*done).is_multiple_of(1000) || *done == total {
-                    progress(*done, total);
-                }
-            };
-            for (_, org) in &orgs {
-                match store::get_organisation(tx, &org.org_number).await {
-                    Ok(cur) => {
-                        if cur.data != *org {
-                            let new =
-                                store::update_organisation(tx, &org.org_number, cur.version, org)
-                                    .await?;
-                            let e = NewEntry::change(
-                                IMPORT_ACTOR,
-                                "organisation.update",
-                                "organisation",
-                                org.org_number.as_str(),
-                                Some(&cur.data),
-                                Some(&new.data),
-                            )?;
-                            log.push(e);
-                            s.organisations_updated += 1;
-                        }
-                    }
-                    Err(StoreError::NotFound { .. }) => {
-                        let new = store::insert_organisation(tx, org).await?;
-                        let e = NewEntry::change(
-                            IMPORT_ACTOR,
-                            "organisation.create",
-                            "organisation",
-                            org.org_number.as_str(),
-                            None,
-                            Some(&new.data),
-                        )?;
-                        log.push(e);
-                        s.organisations_created += 1;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                tick(&mut done);
-            }
-            for (_, c) in &contacts {
-                match store::get_contact(tx, &c.email).await {
-                    Ok(cur) => {
-                        if cur.data != *c {
-                            let new = store::update_contact(tx, &c.email, cur.version, c).await?;
-                            let e = NewEntry::change(
-                                IMPORT_ACTOR,
-                                "contact.update",
-                                "contact",
-                                c.email.as_str(),
-                                Some(&cur.data),
-                                Some(&new.data),
-                            )?;
-                            log.push(e);
-                            s.contacts_updated += 1;
-                        }
-                    }
-                    Err(StoreError::NotFound { .. }) => {
-                        let new = store::insert_contact(tx, c).await?;
-                        let e = NewEntry::change(
-                            IMPORT_ACTOR,
-                            "contact.create",
-                            "contact",
-                            c.email.as_str(),
-                            None,
-                            Some(&new.data),
-                        )?;
-                        log.push(e);
-                        s.contacts_created += 1;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                tick(&mut done);
-            }
-            for (_, a) in &agreements {
-                match store::get_agreement(tx, &a.reference).await {
-                    Ok(cur) => {
-                        if cur.data != *a {
-                            let new =
-                                store::update_agreement(tx, &a.reference, cur.version, a).await?;
-                            let e = NewEntry::agreement(
-                                IMPORT_ACTOR,
-                                "update",
-                                Some(&cur.data),
-                                &new.data,
-                            )?;
-                            log.push(e);
-                            s.agreements_updated += 1;
-                        }
-                    }
-                    Err(StoreError::NotFound { .. }) => {
-                        let new = store::insert_agreement(tx, a).await?;
-                        log.push(NewEntry::agreement(
-                            IMPORT_ACTOR,
-                            "create",
-                            None,
-                            &new.data,
-                        )?);
-                        s.agreements_created += 1;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                tick(&mut done);
-            }
-            audit::record_all(tx, log).await?;
-            Ok(s)
-        })
-        .await?;
-    Ok(summary)
+    if !problems.is_empty() {
+        // Dropping the transaction rolls back what was written before the first problem.
+        return Err(ImportError::Invalid(problems));
+    }
+    audit::record_all(&tx, log)
+        .await
+        .map_err(RegistryError::from)?;
+    tx.commit().await.map_err(RegistryError::from)?;
+    Ok(s)
+}
+
+/// A stored record, `None` when there is none, or the storage failure.
+fn found<T>(r: Result<T, StoreError>) -> Result<Option<T>, RegistryError> {
+    match r {
+        Ok(x) => Ok(Some(x)),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Export formats of the registry file.

@@ -1,6 +1,8 @@
 //! YAML import and export: all-or-nothing import with a precise error, and a lossless round trip.
 
 use avtal::db::store::AgreementFilter;
+use avtal::domain::codes::AgreementStatus;
+use avtal::domain::org_number::OrgNumber;
 use avtal::registry::transfer::{self, ExportFormat, ImportError, RegistryFile, parse_file};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
@@ -117,10 +119,68 @@ async fn a_yaml_syntax_error_names_the_file_and_line(_app: TestApp) {
     assert!(p.message.contains("agreement"), "{}", p.message);
 }
 
+async fn a_status_change_the_api_refuses_is_refused_by_the_import_too(app: TestApp) {
+    app.load_examples().await;
+    let before = app.agreement("AGR-2025-0004").await;
+    assert_eq!(before.body["agreement"]["status"], "active");
+    // The API refuses active -> draft.
+    let mut doc = before.body["agreement"].clone();
+    doc["status"] = serde_json::json!("draft");
+    let r = app
+        .put(
+            "/api/v1/agreements/AGR-2025-0004",
+            &serde_json::json!({"version": before.body["version"], "agreement": doc}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["rule"].as_str()),
+        (422, Some("status_transition")),
+        "{}",
+        r.body
+    );
+
+    // The import refuses the same change, and writes nothing of a file that holds it: not the
+    // new organisation beside it either.
+    let yaml = export(&app, ExportFormat::Yaml).await;
+    let mut file = parse_file("change.yaml", &yaml).unwrap_or_else(|p| panic!("{p}"));
+    file.agreements
+        .retain(|a| a.reference.as_str() == "AGR-2025-0004");
+    file.agreements[0].status = AgreementStatus::Draft;
+    let mut newcomer = file.organisations[0].clone();
+    newcomer.org_number = OrgNumber::parse("556677-8899").unwrap_or_else(|e| panic!("{e}"));
+    newcomer.name = "Nykomlingen AB".into();
+    file.organisations = vec![newcomer];
+    file.contacts.clear();
+    let mut quiet = |_: usize, _: usize| {};
+    let err = transfer::import(
+        &app.registry,
+        vec![("change.yaml".into(), file)],
+        &mut quiet,
+    )
+    .await;
+    let Err(ImportError::Invalid(problems)) = err else {
+        panic!("the import must be refused")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert_eq!(p.file, "change.yaml");
+    assert_eq!(p.record, "agreements[0] (AGR-2025-0004)");
+    assert_eq!(
+        (p.field.as_str(), p.rule.as_str()),
+        ("status", "status_transition")
+    );
+    let after = app.agreement("AGR-2025-0004").await;
+    assert_eq!(after.body["agreement"]["status"], "active");
+    assert_eq!(after.body["version"], before.body["version"]);
+    let r = app.get("/api/v1/organisations/556677-8899").await;
+    assert_eq!(r.status, 404, "nothing was written: {}", r.body);
+}
+
 crate::on_both_backends!(
     export_then_import_gives_the_same_registry,
     one_bad_record_among_many_refuses_the_whole_import,
     a_yaml_syntax_error_names_the_file_and_line,
+    a_status_change_the_api_refuses_is_refused_by_the_import_too,
 );
 
 #[tokio::test]
