@@ -109,6 +109,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage API tokens for scripts and cron jobs (`Authorization: Bearer ...`).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -184,6 +189,31 @@ enum OutboxCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user (audited); prints the secret once on standard output.
+    Create {
+        /// The user's login e-mail address.
+        #[arg(long)]
+        email: String,
+        /// A label for the token, e.g. "nightly export".
+        #[arg(long)]
+        name: String,
+    },
+    /// List API tokens (never their secrets): id, user, name, created, last used.
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke an API token (audited), by the id `avtal token list` shows.
+    Revoke {
+        /// The token's id.
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Create a user; prints a generated password unless one is read from standard input.
     Add {
@@ -235,9 +265,14 @@ fn password_arg(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 
 /// A refused account change as one readable error.
 fn account_error(e: avtal::registry::RegistryError) -> anyhow::Error {
+    refused("user", e)
+}
+
+/// A refused change of `what` as one readable error naming each field, value and rule.
+fn refused(what: &str, e: avtal::registry::RegistryError) -> anyhow::Error {
     match e {
         avtal::registry::RegistryError::Invalid(v) => anyhow::anyhow!(
-            "user refused: {}",
+            "{what} refused: {}",
             v.iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
@@ -568,6 +603,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if generated {
                 println!("{password}");
             }
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, name },
+        } => {
+            let registry = open(&cli).await?;
+            let (user, token, secret) =
+                avtal::registry::accounts::create_token_for(&registry, email, name)
+                    .await
+                    .map_err(|e| refused("token", e))?;
+            eprintln!(
+                "created API token {} ({}) for user {} ({}); it is shown only now",
+                token.id, token.name, user.id, user.email
+            );
+            println!("{secret}");
+        }
+        Command::Token {
+            command: TokenCommand::List { email },
+        } => {
+            let registry = open(&cli).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "id	email	name	created_at	last_used_at")?;
+            for t in avtal::registry::accounts::list_all_tokens(&registry, email.as_deref()).await?
+            {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.token.id,
+                    t.user.email,
+                    t.token.name,
+                    t.token.created_at.format("%Y-%m-%d %H:%M"),
+                    t.token.last_used_at.map_or_else(
+                        || "-".to_owned(),
+                        |at| at.format("%Y-%m-%d %H:%M").to_string()
+                    )
+                )?;
+            }
+            out.flush()?;
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            let registry = open(&cli).await?;
+            avtal::registry::accounts::revoke_token_by_id(&registry, *id)
+                .await
+                .map_err(|e| refused("token", e))?;
+            eprintln!("revoked API token {id}");
         }
         Command::Outbox {
             command: OutboxCommand::List { state },

@@ -300,6 +300,14 @@ pub async fn list_tokens(
         .collect())
 }
 
+/// The user id that token `id` belongs to, if the token exists.
+pub async fn token_owner(db: &impl ConnectionTrait, id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(api_token::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|m| m.user_id))
+}
+
 /// Deletes token `id` of user `user_id`; `NotFound` when the user has no such token.
 pub async fn delete_token(
     db: &impl ConnectionTrait,

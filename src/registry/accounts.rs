@@ -434,9 +434,17 @@ pub async fn revoke_token(
     user: &Principal,
     id: i64,
 ) -> Result<(), RegistryError> {
+    revoke_user_token(registry, user.user_id, id).await
+}
+
+async fn revoke_user_token(
+    registry: &Registry,
+    user_id: i64,
+    id: i64,
+) -> Result<(), RegistryError> {
     registry
         .in_write_tx(async |tx| {
-            let info = users::delete_token(tx, user.user_id, id).await?;
+            let info = users::delete_token(tx, user_id, id).await?;
             audit::record(
                 tx,
                 NewEntry::change(
@@ -444,7 +452,7 @@ pub async fn revoke_token(
                     "api_token.revoke",
                     "api_token",
                     &id.to_string(),
-                    Some(&serde_json::json!({"user": user.user_id, "name": info.name})),
+                    Some(&serde_json::json!({"user": user_id, "name": info.name})),
                     None,
                 )?,
             )
@@ -452,6 +460,67 @@ pub async fn revoke_token(
             Ok(())
         })
         .await
+}
+
+/// One API token with its owner, as the command line lists them.
+#[derive(Debug, Clone)]
+pub struct OwnedToken {
+    /// The owner.
+    pub user: UserInfo,
+    /// The token (never its secret).
+    pub token: TokenInfo,
+}
+
+/// Creates an API token for the active user with this e-mail address (for scripts and cron
+/// jobs), acting as `registry.actor`; the secret is returned once.
+pub async fn create_token_for(
+    registry: &Registry,
+    email: &str,
+    name: &str,
+) -> Result<(UserInfo, TokenInfo, String), RegistryError> {
+    let email = email.trim().to_lowercase();
+    let Some((principal, _)) = users::find_login(&registry.db, &email).await? else {
+        return Err(Violation::new(
+            "email",
+            &email,
+            "unknown_user",
+            "no active user has this e-mail address",
+        )
+        .into());
+    };
+    let (token, secret) = create_token(registry, &principal, name).await?;
+    let user = users::find_user(&registry.db, &email).await?;
+    Ok((user, token, secret))
+}
+
+/// Every API token (never a secret), by owner's e-mail address, newest first per owner; only
+/// those of `email` when given.
+pub async fn list_all_tokens(
+    registry: &Registry,
+    email: Option<&str>,
+) -> Result<Vec<OwnedToken>, RegistryError> {
+    let wanted = email.map(|e| e.trim().to_lowercase());
+    let mut out = Vec::new();
+    for user in users::list_users(&registry.db).await? {
+        if wanted.as_ref().is_some_and(|w| *w != user.email) {
+            continue;
+        }
+        for token in users::list_tokens(&registry.db, user.id).await? {
+            out.push(OwnedToken {
+                user: user.clone(),
+                token,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Revokes API token `id`, whoever owns it (the command line's `token revoke`), audited.
+pub async fn revoke_token_by_id(registry: &Registry, id: i64) -> Result<(), RegistryError> {
+    let Some(owner) = users::token_owner(&registry.db, id).await? else {
+        return Err(Violation::new("id", id, "unknown_token", "no API token has this id").into());
+    };
+    revoke_user_token(registry, owner, id).await
 }
 
 /// The user an API token (`Authorization: Bearer ...`) belongs to.

@@ -1182,6 +1182,114 @@ async fn avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_lin
     assert!(!log.body.to_string().contains("det andra långa lösenordet"));
 }
 
+fn run_token(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let settings = &app.registry.settings;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
+        .arg("--data-dir")
+        .arg(&settings.data_dir)
+        .arg("token")
+        .args(args)
+        .env("DATABASE_URL", settings.database_url().expose())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+async fn avtal_token_create_list_and_revoke_give_scripts_a_token_without_a_browser(app: TestApp) {
+    app.create_user(
+        "revisor@test.example",
+        Role::Auditor,
+        None,
+        "ett långt lösenord",
+    )
+    .await;
+    // Created for a user, printed once on stdout, and it works against the API.
+    let (ok, secret, err) = run_token(
+        &app,
+        &[
+            "create",
+            "--email",
+            "Revisor@test.example",
+            "--name",
+            "nattlig export",
+        ],
+    );
+    assert!(ok, "{err}");
+    let secret = secret.trim().to_owned();
+    assert!(secret.starts_with("avt_") && secret.len() == 68, "{secret}");
+    let api = crate::helpers::bearer_client(&secret);
+    let r = api
+        .get(format!("{}/api/v1/agreements", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // An auditor's token cannot write.
+    let r = api
+        .post(format!("{}/api/v1/organisations", app.address))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // Listed with its owner, never with its secret.
+    let (ok, list, err) = run_token(&app, &["list", "--email", "revisor@test.example"]);
+    assert!(ok, "{err}");
+    assert!(
+        list.starts_with("id\temail\tname\tcreated_at\tlast_used_at\n"),
+        "{list}"
+    );
+    let line = list
+        .lines()
+        .find(|l| l.contains("\trevisor@test.example\tnattlig export\t"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(!line.ends_with("\t-"), "it was used: {line}");
+    assert!(!list.contains(&secret));
+    let id: i64 = line.split('\t').next().unwrap().parse().unwrap();
+    let (ok, all, _) = run_token(&app, &["list"]);
+    assert!(ok && all.contains("\tadmin@test.example\ttests\t"), "{all}");
+    let (ok, other, _) = run_token(&app, &["list", "--email", "admin@test.example"]);
+    assert!(ok && !other.contains("revisor@"), "{other}");
+    // Refusals name the field and the rule.
+    let (ok, _, err) = run_token(
+        &app,
+        &["create", "--email", "ingen@test.example", "--name", "x"],
+    );
+    assert!(!ok && err.contains("unknown_user"), "{err}");
+    let (ok, _, err) = run_token(
+        &app,
+        &["create", "--email", "revisor@test.example", "--name", " "],
+    );
+    assert!(!ok && err.contains("token_name"), "{err}");
+    // Revoked: the API no longer accepts it.
+    let (ok, _, err) = run_token(&app, &["revoke", "--id", &id.to_string()]);
+    assert!(ok, "{err}");
+    let r = api
+        .get(format!("{}/api/v1/agreements", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let (ok, _, err) = run_token(&app, &["revoke", "--id", &id.to_string()]);
+    assert!(!ok && err.contains("unknown_token"), "{err}");
+    // Both changes are in the audit log as the command line's, without the secret.
+    let log = app.get("/api/v1/audit?actor=cli").await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"api_token.create"), "{actions:?}");
+    assert!(actions.contains(&"api_token.revoke"), "{actions:?}");
+    assert!(!log.body.to_string().contains(&secret));
+}
+
 async fn a_forged_login_without_the_login_forms_token_and_cookie_is_refused(app: TestApp) {
     app.create_user("a@test.example", Role::Auditor, None, "ett långt lösenord")
         .await;
@@ -1270,6 +1378,7 @@ async fn a_forged_login_without_the_login_forms_token_and_cookie_is_refused(app:
 }
 
 crate::on_both_backends!(
+    avtal_token_create_list_and_revoke_give_scripts_a_token_without_a_browser,
     a_forged_login_without_the_login_forms_token_and_cookie_is_refused,
     an_admin_deactivates_a_user_on_the_users_page_which_ends_its_sessions_and_tokens,
     avtal_user_list_passwd_and_disable_manage_accounts_from_the_command_line,
