@@ -297,6 +297,29 @@ fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
     parse_iso_date(s).map_err(|e| e.to_string())
 }
 
+/// Writes a line to standard output; an error (a closed pipe) goes to the caller, never a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)
+    };
+}
+
+/// Writes a note to standard error; one that cannot be written (a closed pipe) is dropped.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Whether `e` comes from writing to a reader that went away (`avtal export | head -1`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -308,8 +331,10 @@ async fn main() -> std::process::ExitCode {
         .init();
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output has what it wanted and closed the pipe: a quiet, normal end.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            note!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -328,7 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Migrate => {
             open(&cli).await?;
-            eprintln!("database is up to date");
+            note!("database is up to date");
         }
         Command::Serve { bind, demo } => {
             let mut registry = open(&cli).await?;
@@ -338,13 +363,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot create the demo users: {e}"))?;
                 if created.is_empty() {
-                    eprintln!(
+                    note!(
                         "demo: the demo users exist already (their passwords were printed when they were made)"
                     );
                 } else {
-                    println!("demo users (shown once; the passwords are not stored in clear):");
+                    out!("demo users (shown once; the passwords are not stored in clear):")?;
                     for (email, role, password) in &created {
-                        println!("  {:<10} {email:<32} {password}", role.code());
+                        out!("  {:<10} {email:<32} {password}", role.code())?;
                     }
                 }
                 if registry.settings.today.is_none() {
@@ -358,7 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            eprintln!("avtal listens on http://{}", listener.local_addr()?);
+            note!("avtal listens on http://{}", listener.local_addr()?);
             spawn_notifier(&registry)?;
             let header_timeout =
                 std::time::Duration::from_secs(registry.settings.header_timeout_secs.max(1));
@@ -384,10 +409,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !problems.is_empty() {
                 return report_import_error(ImportError::Invalid(problems));
             }
-            let mut progress =
-                |done: usize, total: usize| eprintln!("imported {done}/{total} records");
+            let mut progress = |done: usize, total: usize| note!("imported {done}/{total} records");
             match transfer::import(&registry, parsed, &mut progress).await {
-                Ok(s) => eprintln!(
+                Ok(s) => note!(
                     "import done: organisations {} new, {} updated; contacts {} new, {} updated; agreements {} new, {} updated",
                     s.organisations_created,
                     s.organisations_updated,
@@ -443,7 +467,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut next_report = 100_000u64;
             let mut progress = |n: u64| {
                 if n >= next_report {
-                    eprintln!(
+                    note!(
                         "exported {n} agreements ({:.0} s)",
                         started.elapsed().as_secs_f64()
                     );
@@ -484,7 +508,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     n
                 }
             };
-            eprintln!(
+            note!(
                 "exported {n} agreements ({:.1} MB) in {:.1} s",
                 bytes as f64 / 1e6,
                 started.elapsed().as_secs_f64()
@@ -506,15 +530,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await?;
                 match format {
                     NotifyFormat::Text => {
-                        println!("{today}: {summary}");
+                        out!("{today}: {summary}")?;
                         if let Some(dir) = &mailer.file_dir {
-                            println!(
+                            out!(
                                 "no SMTP server configured: messages are written to {}",
                                 dir.display()
-                            );
+                            )?;
                         }
                     }
-                    NotifyFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+                    NotifyFormat::Json => out!("{}", serde_json::to_string_pretty(&summary)?)?,
                 }
                 return Ok(());
             }
@@ -551,12 +575,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .map_err(account_error)?;
-            eprintln!(
+            note!(
                 "created user {} ({}) with role {}",
-                user.id, user.email, user.role
+                user.id,
+                user.email,
+                user.role
             );
             if generated {
-                println!("{password}");
+                out!("{password}")?;
             }
         }
         Command::User {
@@ -585,7 +611,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = avtal::registry::accounts::disable_user(&registry, email, None)
                 .await
                 .map_err(account_error)?;
-            eprintln!("deactivated user {} ({})", user.id, user.email);
+            note!("deactivated user {} ({})", user.id, user.email);
         }
         Command::User {
             command:
@@ -599,9 +625,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = avtal::registry::accounts::set_password(&registry, email, password.clone())
                 .await
                 .map_err(account_error)?;
-            eprintln!("set a new password for user {} ({})", user.id, user.email);
+            note!("set a new password for user {} ({})", user.id, user.email);
             if generated {
-                println!("{password}");
+                out!("{password}")?;
             }
         }
         Command::Token {
@@ -612,11 +638,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 avtal::registry::accounts::create_token_for(&registry, email, name)
                     .await
                     .map_err(|e| refused("token", e))?;
-            eprintln!(
+            note!(
                 "created API token {} ({}) for user {} ({}); it is shown only now",
-                token.id, token.name, user.id, user.email
+                token.id,
+                token.name,
+                user.id,
+                user.email
             );
-            println!("{secret}");
+            out!("{secret}")?;
         }
         Command::Token {
             command: TokenCommand::List { email },
@@ -648,7 +677,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             avtal::registry::accounts::revoke_token_by_id(&registry, *id)
                 .await
                 .map_err(|e| refused("token", e))?;
-            eprintln!("revoked API token {id}");
+            note!("revoked API token {id}");
         }
         Command::Outbox {
             command: OutboxCommand::List { state },
@@ -680,10 +709,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let queued = registry
                 .retry_outbox(ids.as_deref(), chrono::Utc::now())
                 .await?;
-            println!(
+            out!(
                 "{} message(s) queued again; the next send pass sends them",
                 queued.len()
-            );
+            )?;
         }
         Command::Audit {
             command: AuditCommand::Verify,
@@ -693,7 +722,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !outcome.intact {
                 bail!("{outcome}");
             }
-            println!("{outcome}");
+            out!("{outcome}")?;
         }
         Command::Backup { output } => {
             let registry = open(&cli).await?;
@@ -755,7 +784,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .unwrap_or_else(|| PathBuf::from(&meta.file_name));
                     std::fs::write(&path, &rendered.pdf)
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!(
+                    note!(
                         "wrote {} (document {}, sha256 {})",
                         path.display(),
                         meta.id,
@@ -820,7 +849,7 @@ async fn render_all(
                 std::fs::write(&path, &rendered.pdf)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 done += 1;
-                eprintln!("[{n}/{total}] {key}: wrote {}", path.display());
+                note!("[{n}/{total}] {key}: wrote {}", path.display());
             }
             Err(RenderError::MissingFields(m)) => {
                 refused += 1;
@@ -828,14 +857,14 @@ async fn render_all(
                     .iter()
                     .map(|f| format!("{} ({})", f.field, f.sv))
                     .collect();
-                eprintln!("[{n}/{total}] {key}: refused, missing {}", names.join(", "));
+                note!("[{n}/{total}] {key}: refused, missing {}", names.join(", "));
             }
             Err(e) => return Err(e).with_context(|| format!("cannot render {key}")),
         }
         Ok::<_, anyhow::Error>(())
     })
     .await?;
-    eprintln!("rendered {done} of {total} agreements, {refused} refused for missing fields");
+    note!("rendered {done} of {total} agreements, {refused} refused for missing fields");
     Ok(())
 }
 
@@ -845,13 +874,13 @@ async fn render_all(
 fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
     let settings = Arc::clone(&registry.settings);
     if settings.notify.interval_seconds == 0 {
-        eprintln!("e-mail reminders are off (notify.interval_seconds = 0)");
+        note!("e-mail reminders are off (notify.interval_seconds = 0)");
         return Ok(());
     }
     let composer = notify::Composer::new(&settings)?;
     let mailer = notify::mailer::Mailer::from_settings(&settings)?;
     if let Some(dir) = &mailer.file_dir {
-        eprintln!(
+        note!(
             "no SMTP server configured: reminder e-mails are written to {}",
             dir.display()
         );
@@ -906,7 +935,7 @@ fn report_import_error(e: ImportError) -> anyhow::Result<()> {
     match e {
         ImportError::Invalid(problems) => {
             for p in &problems {
-                eprintln!("{p}");
+                note!("{p}");
             }
             bail!(
                 "import refused, nothing was written: {} problem(s)",
@@ -920,7 +949,7 @@ fn report_import_error(e: ImportError) -> anyhow::Result<()> {
 async fn load_demo(registry: &Registry) -> anyhow::Result<()> {
     let existing = registry.count_agreements().await?;
     if existing > 0 {
-        eprintln!("demo: the registry already holds {existing} agreements; nothing loaded");
+        note!("demo: the registry already holds {existing} agreements; nothing loaded");
         return Ok(());
     }
     let files =
@@ -928,9 +957,11 @@ async fn load_demo(registry: &Registry) -> anyhow::Result<()> {
     let mut quiet = |_: usize, _: usize| {};
     match transfer::import(registry, files, &mut quiet).await {
         Ok(s) => {
-            eprintln!(
+            note!(
                 "demo: loaded {} organisations, {} contacts, {} agreements",
-                s.organisations_created, s.contacts_created, s.agreements_created
+                s.organisations_created,
+                s.contacts_created,
+                s.agreements_created
             );
             Ok(())
         }

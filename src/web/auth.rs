@@ -211,6 +211,14 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
             return Err(refuse(&path, StatusCode::UNAUTHORIZED, ""));
         };
         if !policy::allows(rule, user.role) {
+            // An enterprise user learns nothing of an agreement outside its scope, not even
+            // that a route of it exists for other roles: the same 404 as a missing one.
+            if user.role == Role::Enterprise
+                && let Some(pattern) = &pattern
+                && outside_scope(&state, user, pattern, &path).await?
+            {
+                return Err(refuse(&path, StatusCode::NOT_FOUND, "no such agreement"));
+            }
             return Err(refuse(
                 &path,
                 StatusCode::FORBIDDEN,
@@ -255,6 +263,45 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
     Ok(next.run(req).await)
 }
 
+/// The agreement a route's path names: its `{reference}`, or the agreement of `/documents/{id}`.
+async fn agreement_in_path(
+    reg: &registry::Registry,
+    pattern: &str,
+    path: &str,
+) -> Result<Option<Result<Reference, ()>>, Response> {
+    if let Some(raw) = path_param(pattern, path, "reference") {
+        return Ok(Some(Reference::parse(raw).map_err(|_| ())));
+    }
+    if pattern.ends_with("/documents/{id}")
+        && let Some(id) = path_param(pattern, path, "id").and_then(|s| s.parse::<i64>().ok())
+    {
+        return Ok(registry::documents::reference_of(reg, id)
+            .await
+            .map_err(|e| AppError::from(e).into_response())?
+            .map(|r| Reference::parse(&r).map_err(|_| ())));
+    }
+    Ok(None)
+}
+
+/// Whether the route names an agreement that `user` may not read, or one that does not exist.
+async fn outside_scope(
+    state: &AppState,
+    user: &Principal,
+    pattern: &str,
+    path: &str,
+) -> Result<bool, Response> {
+    let reg = &state.registry;
+    match agreement_in_path(reg, pattern, path).await? {
+        None => Ok(false),
+        Some(Err(())) => Ok(true),
+        Some(Ok(key)) => match reg.agreement(&key).await {
+            Ok(stored) => Ok(!user.may_read(&stored.data)),
+            Err(RegistryError::Store(StoreError::NotFound { .. })) => Ok(true),
+            Err(e) => Err(AppError::from(e).into_response()),
+        },
+    }
+}
+
 /// Data scoping: an enterprise user reaches only agreements (and their documents) where its
 /// organisation is a party, and lists only those; an officer changes only agreements where its
 /// organisation is the buyer or the funder. Refusals look like "not found" for reads, so that
@@ -275,19 +322,13 @@ async fn scope(
         Role::Officer => !safe,
         Role::Admin | Role::Auditor => false,
     };
-    let mut reference = None;
-    if depends {
-        reference = path_param(pattern, &path, "reference").and_then(|r| Reference::parse(r).ok());
-        if reference.is_none()
-            && pattern.ends_with("/documents/{id}")
-            && let Some(id) = path_param(pattern, &path, "id").and_then(|s| s.parse::<i64>().ok())
-        {
-            reference = registry::documents::reference_of(reg, id)
-                .await
-                .map_err(|e| AppError::from(e).into_response())?
-                .and_then(|r| Reference::parse(&r).ok());
-        }
-    }
+    let reference = if depends {
+        agreement_in_path(reg, pattern, &path)
+            .await?
+            .and_then(Result::ok)
+    } else {
+        None
+    };
     if let Some(key) = reference {
         match reg.agreement(&key).await {
             Ok(stored) => {

@@ -101,7 +101,7 @@ fn table(
             "GET",
             format!("/api/v1/agreements/AGR-2025-0001/as-of/{today}"),
             None,
-            [L, A, A, A, F],
+            [L, A, A, A, N],
         ),
         (
             "GET",
@@ -176,7 +176,7 @@ fn table(
             "PUT",
             "/api/v1/agreements/AGR-2025-0001".into(),
             Some(json!({})),
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         (
             "POST",
@@ -188,7 +188,7 @@ fn table(
             "POST",
             "/api/v1/agreements/AGR-2025-0001/exercise-option".into(),
             Some(bad_action),
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         (
             "POST",
@@ -200,7 +200,7 @@ fn table(
             "POST",
             "/api/v1/agreements/AGR-2025-0001/documents".into(),
             Some(json!({"template": "nope"})),
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         (
             "DELETE",
@@ -247,7 +247,7 @@ fn table(
             "GET",
             "/agreements/AGR-2025-0001/edit".into(),
             None,
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         (
             "POST",
@@ -265,7 +265,7 @@ fn table(
             "POST",
             "/agreements/AGR-2025-0001/edit".into(),
             Some(json!("title=")),
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         (
             "POST",
@@ -277,7 +277,7 @@ fn table(
             "POST",
             "/agreements/AGR-2025-0001/do/notice".into(),
             Some(json!("by=x")),
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         (
             "POST",
@@ -295,7 +295,7 @@ fn table(
             "POST",
             "/agreements/AGR-2025-0001/do/accept-report".into(),
             Some(json!("report=x")),
-            [L, A, F, F, F],
+            [L, A, F, F, N],
         ),
         // Report occurrences: the file (none handed in yet), and an enterprise user's own
         // upload and acknowledgement (a period that does not exist, so nothing changes).
@@ -352,13 +352,13 @@ fn table(
             "GET",
             format!("/agreements/AGR-2025-0001/as-of?date={today}"),
             None,
-            [L, A, A, A, F],
+            [L, A, A, A, N],
         ),
         (
             "GET",
             format!("/agreements/AGR-2025-0001/diff?from={today}&to={today}"),
             None,
-            [L, A, A, A, F],
+            [L, A, A, A, N],
         ),
         ("GET", "/audit/verify".into(), None, [L, A, A, A, F]),
         (
@@ -398,6 +398,56 @@ fn table(
             "/outbox/retry".into(),
             Some(json!("")),
             [L, A, A, F, F],
+        ),
+        // Every route of an agreement outside an enterprise user's scope (or of none) is 404,
+        // also where its role is refused; its own agreement keeps the plain 403.
+        (
+            "GET",
+            "/api/v1/ocds/releases/AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            "/api/v1/ocds/records/AGR-2025-0001".into(),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            "/api/v1/ocds/releases/AGR-2025-0004".into(),
+            None,
+            [L, A, A, A, F],
+        ),
+        (
+            "GET",
+            "/api/v1/ocds/records/AGR-2099-0404".into(),
+            None,
+            [L, N, N, N, N],
+        ),
+        (
+            "GET",
+            "/api/v1/agreements/AGR-2025-0001/report-files".into(),
+            None,
+            [L, A, A, A, N],
+        ),
+        (
+            "GET",
+            "/api/v1/agreements/AGR-2025-0001/reports/annual_report/2026-12-31/file".into(),
+            None,
+            [L, N, N, N, N],
+        ),
+        (
+            "GET",
+            format!("/api/v1/agreements/AGR-2099-0404/as-of/{today}"),
+            None,
+            [L, N, N, N, N],
+        ),
+        (
+            "POST",
+            "/api/v1/agreements/AGR-2099-0404/exercise-option".into(),
+            Some(json!({"seq": 99})),
+            [L, N, N, F, N],
         ),
         ("GET", "/no-such-page".into(), None, [L, N, N, N, N]),
     ]

@@ -308,7 +308,47 @@ async fn a_bad_export_parameter_is_named(app: TestApp) {
     }
 }
 
+/// Runs `avtal ARGS` with its standard output a pipe that is closed before anything is read,
+/// as `avtal ... | head -0` does; returns the exit code and standard error.
+fn run_into_closed_pipe(app: &TestApp, args: &[&str]) -> (Option<i32>, String) {
+    let settings = &app.registry.settings;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
+        .arg("--data-dir")
+        .arg(&settings.data_dir)
+        .args(args)
+        .env("DATABASE_URL", settings.database_url().expose())
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run avtal: {e}"));
+    drop(child.stdout.take());
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for avtal: {e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn the_command_line_ends_quietly_when_the_reader_of_its_output_goes_away(app: TestApp) {
+    app.load_examples().await;
+    for args in [
+        &["export", "--format", "csv"][..],
+        &["export", "--format", "yaml"],
+        &["audit", "verify"],
+        &["user", "list"],
+    ] {
+        let (code, err) = run_into_closed_pipe(&app, args);
+        assert_eq!(code, Some(0), "avtal {args:?}: {err}");
+        assert!(!err.contains("panicked"), "avtal {args:?}: {err}");
+        assert!(!err.contains("error"), "avtal {args:?}: {err}");
+    }
+}
+
 crate::on_both_backends!(
+    the_command_line_ends_quietly_when_the_reader_of_its_output_goes_away,
     the_csv_export_reads_back_field_by_field_with_a_csv_parser,
     the_export_takes_the_list_filters,
     a_bad_export_parameter_is_named,
