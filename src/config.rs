@@ -1,7 +1,7 @@
 //! Typed settings: defaults, then `avtal.toml` in the data directory (or `--config`), then `AVTAL_*`
 //! environment variables and `DATABASE_URL`. Secrets are redacted in `Debug`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -45,8 +45,13 @@ pub struct Settings {
     pub database_url: Option<Secret>,
     /// Address `avtal serve` listens on.
     pub bind: SocketAddr,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes; a larger declared `Content-Length` gets 413
+    /// before the body is read.
     pub max_body_bytes: usize,
+    /// Seconds a client may take to send a request's headers; then the connection is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body; then the request fails.
+    pub body_timeout_secs: u64,
     /// Connections in the SQLite pool (WAL lets readers run beside one writer).
     pub sqlite_pool_size: u32,
     /// Connections in the PostgreSQL pool.
@@ -80,6 +85,77 @@ pub struct Settings {
     /// OCDS exports.
     #[serde(default)]
     pub ocds: OcdsSettings,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` header names the client (addresses
+    /// or networks, e.g. `["127.0.0.1", "10.0.0.0/8"]`); the header of any other peer is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ProxyNet>,
+}
+
+/// An address or network of trusted reverse proxies: `10.1.2.3`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyNet {
+    /// Parses an address or `address/prefix`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("trusted_proxies: {s:?} is not an IP address or network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix =
+            match prefix {
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                    format!("trusted_proxies: the prefix of {s:?} is not 0..={max}")
+                })?,
+                None => max,
+            };
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl TryFrom<String> for ProxyNet {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ProxyNet> for String {
+    fn from(p: ProxyNet) -> String {
+        format!("{}/{}", p.addr, p.prefix)
+    }
 }
 
 /// How OCDS exports name their releases (`[ocds]` in `avtal.toml`).
@@ -198,6 +274,8 @@ impl Default for Settings {
             database_url: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 2 * 1024 * 1024,
+            header_timeout_secs: 10,
+            body_timeout_secs: 120,
             sqlite_pool_size: 4,
             postgres_pool_size: 10,
             direct_award_thresholds: vec![ThresholdSetting {
@@ -216,6 +294,7 @@ impl Default for Settings {
             link_valid_days: 60,
             upload_max_bytes: 20 * 1024 * 1024,
             ocds: OcdsSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -336,6 +415,42 @@ mod tests {
             ..Settings::default()
         };
         assert!(!format!("{s:?}").contains("horse"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() -> Result<(), String> {
+        let ip = |s: &str| s.parse::<IpAddr>().map_err(|e| e.to_string());
+        let net = ProxyNet::parse("10.0.0.0/8")?;
+        assert!(net.contains(ip("10.200.1.2")?));
+        assert!(!net.contains(ip("11.0.0.1")?));
+        assert!(
+            net.contains(ip("::ffff:10.0.0.1")?),
+            "an IPv4-mapped peer is its IPv4 address"
+        );
+        let one = ProxyNet::parse("127.0.0.1")?;
+        assert!(one.contains(ip("127.0.0.1")?) && !one.contains(ip("127.0.0.2")?));
+        assert!(ProxyNet::parse("fd00::/8")?.contains(ip("fd12::1")?));
+        assert!(ProxyNet::parse("0.0.0.0/0")?.contains(ip("8.8.8.8")?));
+        for bad in ["proxy.example", "10.0.0.0/33", "::1/129", "10.0.0.0/x", ""] {
+            assert!(ProxyNet::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_and_a_bad_one_is_refused() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("avtal.toml");
+        std::fs::write(&file, "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n")?;
+        let s = Settings::load(Some(dir.path()), Some(&file))?;
+        assert_eq!(s.trusted_proxies.len(), 2);
+        std::fs::write(&file, "trusted_proxies = [\"proxy.example\"]\n")?;
+        let e = Settings::load(Some(dir.path()), Some(&file))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("proxy.example"), "{e}");
+        Ok(())
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `avtal` command line: serve, migrate, import, export, render, notify and audit.
+//! The `avtal` command line: serve, migrate, import, export, render, notify, audit, and backup,
+//! restore and check.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use avtal::domain::agreement::Reference;
 use avtal::domain::dates::parse_iso_date;
 use avtal::notify::{self, NotifyFormat};
 use avtal::registry::Registry;
+use avtal::registry::backup;
 use avtal::registry::export;
 use avtal::registry::transfer::{self, ImportError, parse_file};
 use avtal::web::api::AgreementListQuery;
@@ -149,6 +151,22 @@ enum Command {
         #[arg(long)]
         report: Option<String>,
     },
+    /// Write a consistent backup of the running instance to one archive (SQLite: the database
+    /// with its documents and report files; both: the link secret and avtal.toml). On PostgreSQL
+    /// back the database up with pg_dump as well.
+    Backup {
+        /// The archive to write (tar; it holds the link secret: keep it like one).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Restore a backup archive into an empty data directory (--data-dir).
+    Restore {
+        /// The archive `avtal backup` wrote.
+        file: PathBuf,
+    },
+    /// Check every stored document's and report file's SHA-256 and the audit chain; exit 1
+    /// naming what is damaged.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -367,13 +385,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {addr}"))?;
             note!("avtal listens on http://{}", listener.local_addr()?);
             spawn_notifier(&registry)?;
-            let app = web::router(AppState { registry })
-                .into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            let header_timeout =
+                std::time::Duration::from_secs(registry.settings.header_timeout_secs.max(1));
+            let app = web::router(AppState { registry });
+            web::server::serve(listener, app, header_timeout, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
         }
         Command::Import { files } => {
             let registry = open(&cli).await?;
@@ -705,6 +723,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("{outcome}");
             }
             out!("{outcome}")?;
+        }
+        Command::Backup { output } => {
+            let registry = open(&cli).await?;
+            let m = backup::backup(&registry, output).await?;
+            eprintln!("wrote {} ({})", output.display(), m.counts);
+            if m.database == backup::DatabaseKind::Postgres {
+                eprintln!(
+                    "the archive holds the files of the data directory; back the PostgreSQL database up with pg_dump (see README, Backup and restore)"
+                );
+            }
+        }
+        Command::Restore { file } => {
+            let m = backup::restore(file, &cli.data_dir)?;
+            eprintln!(
+                "restored {} into {} ({}, made {})",
+                file.display(),
+                cli.data_dir.display(),
+                m.counts,
+                m.created_at
+            );
+            if m.database == backup::DatabaseKind::Postgres {
+                eprintln!(
+                    "the database was not in the archive: restore it with pg_restore into an empty database, then run avtal check"
+                );
+            }
+        }
+        Command::Check => {
+            let registry = open(&cli).await?;
+            let report = backup::check(&registry).await?;
+            if !report.ok() {
+                bail!("check failed: {report}");
+            }
+            println!("{report}");
         }
         Command::Render {
             reference,

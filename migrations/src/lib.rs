@@ -11,6 +11,7 @@ mod m20261129_000006_users;
 mod m20261129_000008_sweep;
 mod m20261205_000010_outbox_claims;
 mod m20261205_000030_renewals;
+mod m20261205_000040_login_failures;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_sweep::Migration),
             Box::new(m20261205_000010_outbox_claims::Migration),
             Box::new(m20261205_000030_renewals::Migration),
+            Box::new(m20261205_000040_login_failures::Migration),
         ]
     }
 }

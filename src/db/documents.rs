@@ -158,3 +158,73 @@ pub async fn document_reference(
         .one(db)
         .await?)
 }
+
+/// The two kinds of stored file whose bytes carry their SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Generated documents (`document`).
+    Document,
+    /// Handed-in report files (`report_file`).
+    ReportFile,
+}
+
+/// Reads every stored file of `kind`, a few at a time, and returns how many there are and the
+/// ids of those whose bytes do not match their stored SHA-256 or size.
+pub async fn damaged_contents(
+    db: &impl ConnectionTrait,
+    kind: Stored,
+) -> Result<(u64, Vec<i64>), StoreError> {
+    use super::entities::report_file;
+    use sha2::{Digest, Sha256};
+    type Row = (i64, String, i64, Vec<u8>);
+    let mut last = i64::MIN;
+    let (mut read, mut damaged) = (0u64, Vec::new());
+    loop {
+        // Files may be megabytes each: a small batch keeps memory small.
+        let rows: Vec<Row> = match kind {
+            Stored::Document => {
+                document::Entity::find()
+                    .select_only()
+                    .columns([
+                        document::Column::Id,
+                        document::Column::Sha256,
+                        document::Column::SizeBytes,
+                        document::Column::Content,
+                    ])
+                    .filter(document::Column::Id.gt(last))
+                    .order_by_asc(document::Column::Id)
+                    .limit(8)
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
+            Stored::ReportFile => {
+                report_file::Entity::find()
+                    .select_only()
+                    .columns([
+                        report_file::Column::Id,
+                        report_file::Column::Sha256,
+                        report_file::Column::SizeBytes,
+                        report_file::Column::Content,
+                    ])
+                    .filter(report_file::Column::Id.gt(last))
+                    .order_by_asc(report_file::Column::Id)
+                    .limit(8)
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
+        };
+        let Some((id, ..)) = rows.last() else {
+            return Ok((read, damaged));
+        };
+        last = *id;
+        for (id, sha256, size, content) in rows {
+            read += 1;
+            let actual = hex::encode(Sha256::digest(&content));
+            if actual != sha256 || usize::try_from(size).ok() != Some(content.len()) {
+                damaged.push(id);
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod documents;
 pub mod entities;
 pub mod links;
+pub mod login_limit;
 pub mod outbox;
 pub mod store;
 pub mod sweep;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::db::audit::{self, NewEntry};
+use crate::db::login_limit;
 use crate::db::store::{self, StoreError};
 use crate::db::users::{self, TokenInfo, UserInfo};
 use crate::domain::access::{Principal, Role};
@@ -66,6 +67,56 @@ pub fn generate_password() -> Result<String, RegistryError> {
         }
     }
     Ok(out)
+}
+
+/// Failed logins allowed per account within [`LOCKOUT_WINDOW_SECS`].
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+/// Failed logins allowed per client address within the window.
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
+/// How long failures count, in seconds.
+pub const LOCKOUT_WINDOW_SECS: i64 = 15 * 60;
+
+/// The stored buckets of an account and a client address (hashed: the table holds neither).
+fn login_buckets(account: &str, address: &str) -> (String, String) {
+    (
+        secret_hash(&format!("account:{account}")),
+        secret_hash(&format!("address:{address}")),
+    )
+}
+
+/// Whether another login for `account` from `address` may be tried now. The counts are in the
+/// database, so every instance on it sees the same.
+pub async fn login_allowed(
+    registry: &Registry,
+    account: &str,
+    address: &str,
+) -> Result<bool, RegistryError> {
+    let (a, i) = login_buckets(account, address);
+    let since = Utc::now().timestamp() - LOCKOUT_WINDOW_SECS;
+    let db = &registry.db;
+    Ok(
+        login_limit::failures_since(db, &a, since).await? < MAX_FAILURES_PER_ACCOUNT
+            && login_limit::failures_since(db, &i, since).await? < MAX_FAILURES_PER_ADDRESS,
+    )
+}
+
+/// Counts a failed login for `account` and for `address`.
+pub async fn login_failed(
+    registry: &Registry,
+    account: &str,
+    address: &str,
+) -> Result<(), RegistryError> {
+    let (a, i) = login_buckets(account, address);
+    let now = Utc::now().timestamp();
+    login_limit::count_failure(&registry.db, &[&a, &i], now, now - LOCKOUT_WINDOW_SECS).await?;
+    Ok(())
+}
+
+/// Forgets the account's failures after a successful login.
+pub async fn login_succeeded(registry: &Registry, account: &str) -> Result<(), RegistryError> {
+    let (a, _) = login_buckets(account, "");
+    login_limit::forget(&registry.db, &a).await?;
+    Ok(())
 }
 
 /// Hex SHA-256 of a secret, the form in which sessions and tokens are stored.

@@ -8,11 +8,12 @@
 //! [`accounts`] (users, sessions, API tokens), [`links`] (report files and calendar feeds),
 //! [`documents`] (stored contract documents), [`transfer`] and [`export`] (import and export),
 //! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
-//! effect in storage).
+//! effect in storage), [`backup`] (backup, restore and check).
 
 pub mod accounts;
 pub mod agreements;
 pub mod audit;
+pub mod backup;
 pub mod documents;
 pub mod export;
 pub mod links;

@@ -1,16 +1,14 @@
 //! Who is calling, and may they: the `guard` middleware on the whole router authenticates each
 //! request (API token or session cookie), applies the route policy of `policy`, checks the CSRF
 //! token of every state-changing cookie request, and scopes an enterprise user to its
-//! organisation's agreements. Also the login and logout handlers and the login rate limit.
+//! organisation's agreements. Also the login and logout handlers (with the login rate limit of
+//! `accounts`).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -36,74 +34,16 @@ pub const LOGIN_COOKIE: &str = "avtal_login";
 /// How long a login form's token lasts.
 const LOGIN_TOKEN_SECONDS: i64 = 2 * 3600;
 
-/// What the pages share besides the registry: the login limiter and the cookie policy.
+/// What the pages share besides the registry: the cookie policy.
 #[derive(Debug, Default)]
 pub struct Ui {
-    /// Failed-login counters.
-    pub limiter: LoginLimiter,
     /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
 }
 
 /// Makes `Arc<Ui>` for the router.
 pub fn ui(secure_cookies: bool) -> Arc<Ui> {
-    Arc::new(Ui {
-        limiter: LoginLimiter::default(),
-        secure_cookies,
-    })
-}
-
-/// Failed logins allowed per account and per IP address within [`LOCKOUT_WINDOW`].
-pub const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
-/// Failed logins allowed per client IP address within the window.
-pub const MAX_FAILURES_PER_IP: u32 = 20;
-/// How long failures count.
-pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// Counts failed logins per account and per IP address, in memory (one instance's view;
-/// a restart forgets it).
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    fn count(&self, key: &str, now: Instant) -> u32 {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
-            Some((n, since)) if now.duration_since(*since) < LOCKOUT_WINDOW => *n,
-            _ => 0,
-        }
-    }
-
-    /// Whether another attempt for this account from this address may be tried now.
-    pub fn allowed(&self, account: &str, ip: &str) -> bool {
-        let now = Instant::now();
-        self.count(&format!("a:{account}"), now) < MAX_FAILURES_PER_ACCOUNT
-            && self.count(&format!("i:{ip}"), now) < MAX_FAILURES_PER_IP
-    }
-
-    /// Notes a failed attempt.
-    pub fn failed(&self, account: &str, ip: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (_, since)| now.duration_since(*since) < LOCKOUT_WINDOW);
-        }
-        for key in [format!("a:{account}"), format!("i:{ip}")] {
-            let e = map.entry(key).or_insert((0, now));
-            if now.duration_since(e.1) >= LOCKOUT_WINDOW {
-                *e = (0, now);
-            }
-            e.0 += 1;
-        }
-    }
-
-    /// Forgets the account's failures after a successful login.
-    pub fn succeeded(&self, account: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("a:{account}"));
-    }
+    Arc::new(Ui { secure_cookies })
 }
 
 /// The registry acting for the signed-in user (audit actor `user:<id>`, edit scope checked).
@@ -148,7 +88,8 @@ fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
 
-fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
+/// A refusal in the caller's language: JSON for the API, a page (or the login) for browsers.
+pub(super) fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
     if is_api(path) {
         match status {
             StatusCode::UNAUTHORIZED => AppError::Unauthorized.into_response(),
@@ -303,14 +244,7 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
         && bearer(req.headers()).is_none()
     {
         // A report file may be larger than other bodies (its route allows that much).
-        let upload = pattern
-            .as_deref()
-            .is_some_and(|p| p.ends_with("/reports/{report}/{period_end}/file"));
-        let limit = if upload {
-            reg.settings.upload_max_bytes.saturating_add(1024 * 1024)
-        } else {
-            reg.settings.max_body_bytes
-        };
+        let limit = super::limits::body_limit(&reg.settings, pattern.as_deref());
         let (back, sent) = sent_csrf(req, limit).await;
         let Some(back) = back else {
             return Err(refuse(&path, StatusCode::PAYLOAD_TOO_LARGE, ""));
@@ -461,14 +395,6 @@ async fn scope(
     Ok(())
 }
 
-/// The peer address of a request, when the server was started with connect info.
-pub fn client_ip(parts_ext: &axum::http::Extensions) -> String {
-    parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// The login form.
 #[derive(Debug)]
 pub struct LoginForm {
@@ -552,7 +478,11 @@ pub async fn login(
     Extension(ui): Extension<Arc<Ui>>,
     req: Request,
 ) -> Result<Response, AppError> {
-    let ip = client_ip(req.extensions());
+    let ip = super::client_addr::client_addr(
+        req.extensions(),
+        req.headers(),
+        &state.registry.settings.trusted_proxies,
+    );
     let sent_cookie = cookie(req.headers(), LOGIN_COOKIE);
     let (token, fresh) = login_token(req.headers())?;
     let body = axum::body::to_bytes(req.into_body(), 16 * 1024)
@@ -585,7 +515,7 @@ pub async fn login(
         ));
     }
     let account = f.email.trim().to_lowercase();
-    if !ui.limiter.allowed(&account, &ip) {
+    if !accounts::login_allowed(&state.registry, &account, &ip).await? {
         return Ok(login_response(
             &ui,
             &token,
@@ -597,7 +527,7 @@ pub async fn login(
         ));
     }
     let Some(user) = accounts::authenticate(&state.registry, &account, &f.password).await? else {
-        ui.limiter.failed(&account, &ip);
+        accounts::login_failed(&state.registry, &account, &ip).await?;
         return Ok(login_response(
             &ui,
             &token,
@@ -608,7 +538,7 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    ui.limiter.succeeded(&account);
+    accounts::login_succeeded(&state.registry, &account).await?;
     let session = accounts::start_session(&state.registry, &user).await?;
     let mut cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
@@ -656,29 +586,6 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_limiter_stops_an_account_after_five_failures_and_forgets_after_success() {
-        let l = LoginLimiter::default();
-        for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            assert!(l.allowed("a@x.se", "1.2.3.4"));
-            l.failed("a@x.se", "1.2.3.4");
-        }
-        assert!(!l.allowed("a@x.se", "5.6.7.8"));
-        assert!(l.allowed("b@x.se", "1.2.3.4"));
-        l.succeeded("a@x.se");
-        assert!(l.allowed("a@x.se", "1.2.3.4"));
-    }
-
-    #[test]
-    fn the_limiter_stops_an_address_after_twenty_failures_on_any_accounts() {
-        let l = LoginLimiter::default();
-        for i in 0..MAX_FAILURES_PER_IP {
-            l.failed(&format!("user{i}@x.se"), "9.9.9.9");
-        }
-        assert!(!l.allowed("fresh@x.se", "9.9.9.9"));
-        assert!(l.allowed("fresh@x.se", "8.8.8.8"));
-    }
 
     #[test]
     fn only_local_paths_are_followed_after_login() {

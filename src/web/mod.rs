@@ -8,6 +8,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod client_addr;
 pub mod documents;
 pub mod error;
 pub mod export;
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod feeds;
 pub mod forms;
 pub mod history;
+pub mod limits;
 pub mod links;
 pub mod openapi;
 pub mod outbox;
@@ -23,6 +25,7 @@ pub mod policy;
 pub mod report_files;
 pub mod report_pages;
 pub mod report_rows;
+pub mod server;
 pub mod state;
 pub mod ui;
 
@@ -41,11 +44,7 @@ pub fn router(mut state: AppState) -> Router {
     let limit = state.registry.settings.max_body_bytes;
     let ui = auth::ui(state.registry.settings.secure_cookies());
     // Report files may be larger than other bodies; only their routes take them.
-    let upload_limit = state
-        .registry
-        .settings
-        .upload_max_bytes
-        .saturating_add(1024 * 1024);
+    let upload_limit = limits::upload_limit(&state.registry.settings);
     let api = Router::new()
         .route(
             "/organisations",
@@ -177,6 +176,10 @@ pub fn router(mut state: AppState) -> Router {
         ))
         .layer(Extension(ui))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_body,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // The path without the tokens of links and calendar feeds.

@@ -109,11 +109,14 @@ pub async fn spawn_with(backend: Backend, settings: Settings, dir: tempfile::Tem
     );
     let app = web::router(AppState {
         registry: registry.clone(),
-    })
-    .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
     });
+    let header_timeout = std::time::Duration::from_secs(registry.settings.header_timeout_secs);
+    tokio::spawn(web::server::serve(
+        listener,
+        app,
+        header_timeout,
+        std::future::pending(),
+    ));
     // An admin with an API token, made straight in storage (no audit entry, no slow hash), so
     // the tests of every other feature call the API as before.
     let (admin_id, token) =

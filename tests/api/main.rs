@@ -5,6 +5,7 @@
 mod access;
 mod actions;
 mod audit;
+mod backup;
 mod browser;
 mod deadlines;
 mod documents;
@@ -12,6 +13,8 @@ mod export;
 mod forms;
 mod helpers;
 mod history;
+mod instances;
+mod limits;
 mod links;
 mod mail;
 mod ocds;

@@ -1,0 +1,195 @@
+//! Backup, restore and check through the `avtal` binary: a backup taken while writes run restores
+//! into an empty data directory with the same rows, passes the check, and a damaged file fails it.
+
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+
+fn avtal(data_dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run avtal: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn sqlite_counts(data_dir: &Path) -> avtal::registry::backup::Counts {
+    let url = format!("sqlite://{}?mode=ro", data_dir.join("avtal.db").display());
+    let conn = sea_orm::Database::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("open {}: {e}", data_dir.display()));
+    avtal::registry::backup::counts(&conn)
+        .await
+        .unwrap_or_else(|e| panic!("count: {e}"))
+}
+
+/// A report file handed in through the API, so the check has a stored file to read.
+async fn hand_in_a_report_file(app: &TestApp) {
+    let boundary = "XbackupX";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"q3.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(b"%PDF-1.4\n%%EOF\n");
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = app
+        .post_raw(
+            "/api/v1/agreements/AGR-2025-0005/reports/social_clause_report/2026-09-30/file",
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    hand_in_a_report_file(&app).await;
+    let data_dir = app.registry.settings.data_dir.clone();
+    avtal::links::key::load_or_create(&app.registry.settings)
+        .unwrap_or_else(|e| panic!("link key: {e}"));
+    let before = sqlite_counts(&data_dir).await;
+
+    // Contacts are created one after another (each with its audit entry) until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (stop, made) = (Arc::clone(&stop), Arc::clone(&made));
+        let (client, address) = (app.client.clone(), app.address.clone());
+        tokio::spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let contact = json!({
+                    "email": format!("skrivare{i}@haninge.example"),
+                    "name": format!("Skrivare {i}"),
+                    "organisation": "212900-0028",
+                    "role": "contract_owner",
+                });
+                let r = client
+                    .post(format!("{address}/api/v1/contacts"))
+                    .json(&contact)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("write: {e}"));
+                assert_eq!(r.status().as_u16(), 201);
+                made.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    while made.load(Ordering::Relaxed) < 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let archive = out.path().join("avtal.tar");
+    let backup = {
+        let (dir, archive) = (data_dir.clone(), archive.clone());
+        tokio::task::spawn_blocking(move || {
+            avtal(
+                &dir,
+                &["backup", "-o", archive.to_str().unwrap_or_default()],
+            )
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let during = made.load(Ordering::Relaxed);
+    while made.load(Ordering::Relaxed) < during + 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap_or_else(|e| panic!("writer: {e}"));
+    assert!(backup.status.success(), "backup failed: {}", text(&backup));
+    let after = sqlite_counts(&data_dir).await;
+
+    let restored = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let target = restored.path().join("data");
+    let r = avtal(&target, &["restore", archive.to_str().unwrap_or_default()]);
+    assert!(r.status.success(), "restore failed: {}", text(&r));
+    let c = avtal(&target, &["check"]);
+    assert!(c.status.success(), "check failed: {}", text(&c));
+    assert!(text(&c).contains("audit chain intact"), "{}", text(&c));
+
+    let got = sqlite_counts(&target).await;
+    let manifest: serde_json::Value = {
+        let mut a =
+            tar::Archive::new(std::fs::File::open(&archive).unwrap_or_else(|e| panic!("{e}")));
+        let mut first = a
+            .entries()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .next()
+            .unwrap_or_else(|| panic!("empty archive"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_reader(&mut first).unwrap_or_else(|e| panic!("manifest: {e}"))
+    };
+    assert_eq!(
+        manifest["counts"]["audit_entries"],
+        json!(got.audit_entries)
+    );
+    assert_eq!(manifest["counts"]["report_files"], json!(1));
+    assert_eq!(
+        (got.agreements, got.organisations, got.report_files),
+        (before.agreements, before.organisations, before.report_files)
+    );
+    assert!(
+        before.audit_entries < got.audit_entries && got.audit_entries < after.audit_entries,
+        "the copy is a moment between the start and the end of the writes: {} < {} < {}",
+        before.audit_entries,
+        got.audit_entries,
+        after.audit_entries
+    );
+    assert_eq!(
+        std::fs::read(data_dir.join("link_secret")).ok(),
+        std::fs::read(target.join("link_secret")).ok(),
+        "the link secret came along"
+    );
+
+    // Into a data directory that holds something: refused, nothing touched.
+    let r = avtal(&target, &["restore", archive.to_str().unwrap_or_default()]);
+    assert!(!r.status.success());
+    assert!(text(&r).contains("is not empty"), "{}", text(&r));
+
+    // A stored file whose bytes changed fails the check, by name.
+    {
+        use sea_orm::ConnectionTrait;
+        let url = format!("sqlite://{}", target.join("avtal.db").display());
+        let conn = sea_orm::Database::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_unprepared("UPDATE report_file SET content = X'00'")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.close().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let c = avtal(&target, &["check"]);
+    assert!(!c.status.success(), "a damaged file passed: {}", text(&c));
+    assert!(text(&c).contains("report file 1"), "{}", text(&c));
+}
+
+mod on_sqlite {
+    #[tokio::test]
+    async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check() {
+        super::a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check(
+            super::spawn_app(super::Backend::Sqlite).await,
+        )
+        .await;
+    }
+}
