@@ -11,6 +11,8 @@ psql -h 127.0.0.1 -U postgres -d postgres -Atc \
   "SELECT 'DROP DATABASE IF EXISTS ' || datname || ';' FROM pg_database WHERE datname LIKE 'avtal_test_%'" \
   | psql -q -h 127.0.0.1 -U postgres -d postgres >/dev/null 2>&1 || true
 
+scripts/module_graph.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --all-targets --locked --no-fail-fast
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked

@@ -1,16 +1,14 @@
 //! avtal: a registry of Swedish procurement contracts with social clauses and IOP agreements.
 //!
-//! Data flows one way: the edges (`web` for HTTP, `transfer` for YAML files, `main.rs` for the CLI)
-//! parse input into `domain` types; `registry` applies the pure rules of `domain` and stores the
-//! result through `db` in one transaction. `domain` does no I/O. `accounts` holds users, sessions
-//! and API tokens. `notify` runs the pure deadline engine over the agreements whose next reminder
-//! day has come, queues the reminders in an outbox and sends them as e-mail; `links` signs the
-//! links in those e-mails that let an enterprise without an account acknowledge or hand in one
-//! report, and serves calendar feeds. `documents` turns an agreement into a JSON view model and a
-//! PDF/A through the typst CLI, and stores the PDF with its hash. `export` streams the filtered
-//! agreements as YAML, JSON, CSV or OCDS (the pure OCDS mapping is `domain::ocds`). `text` and
-//! `ics` are pure text helpers (Swedish dates, one-line text, iCalendar files); `error` holds the
-//! one error for unexpected failures that are neither the user's nor the database's.
+//! Data flows one way, in layers that import only downwards (`scripts/module_graph.sh` checks it;
+//! ARCHITECTURE.md is the map). At the bottom: `domain` (pure types and rules, no I/O), `config`,
+//! `db` (sea-orm entities and queries), `format` (the YAML registry file), `samples` (the sample
+//! files as text), `text`, `ics` and `error`. Above them the infrastructure: `documents` (the
+//! contract templates, view model and typst runner), `notify` (the deadline sweep, outbox and
+//! mailer) and `links` (signed link tokens, report file types, calendar feeds). Then `registry`,
+//! the only door to storage: one module of use cases per concern, each checking access and rules
+//! once and writing with its audit entry in one transaction; the YAML import and the export are
+//! its `transfer` and `export`. On top the edges: `web` (HTTP), `demo` and the CLI in `main.rs`.
 
 pub mod config;
 pub mod db;

@@ -249,10 +249,8 @@ mod tests {
     }
 
     fn sample(reference: &str) -> Agreement {
-        crate::demo::example_files()
-            .unwrap_or_default()
+        crate::domain::samples::agreements()
             .into_iter()
-            .flat_map(|(_, f)| f.agreements)
             .find(|a| a.reference.as_str() == reference)
             .unwrap_or_else(|| panic!("no sample {reference}"))
     }

@@ -75,8 +75,8 @@ fn problem(
 }
 
 /// Imports parsed files in one transaction, as a loop over the same checks and writes as the
-/// API's (see [`Registry::vet_agreement`], [`Registry::save_organisation_in`] and
-/// [`Registry::save_contact_in`]), so every rule has one home. Every record is checked, one
+/// API's (see `Registry::vet_agreement`, `Registry::save_organisation_in` and
+/// `Registry::save_contact_in`), so every rule has one home. Every record is checked, one
 /// problem anywhere means nothing is written, and every problem is reported with its file,
 /// record and field. Existing keys are replaced; unchanged records are left as they are.
 /// `progress(done, total)` is called as it goes.
