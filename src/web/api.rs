@@ -26,6 +26,9 @@ use crate::registry::{AgreementFilter, AgreementPage, ReservedFilter, SortKey, S
 /// Largest page size of a list.
 pub const MAX_LIMIT: u64 = 500;
 
+/// Highest page number of a list (far beyond any registry; keeps the offset in range).
+pub const MAX_PAGE: u64 = 1_000_000;
+
 fn bad(field: &str, message: impl ToString) -> AppError {
     AppError::BadRequest {
         field: Some(field.to_owned()),
@@ -82,8 +85,11 @@ fn paging(page: Option<u64>, limit: Option<u64>) -> Result<(u64, u64), AppError>
         return Err(bad("limit", format!("limit is between 1 and {MAX_LIMIT}")));
     }
     let page = page.unwrap_or(1);
-    if page == 0 {
-        return Err(bad("page", "pages are numbered from 1"));
+    if page == 0 || page > MAX_PAGE {
+        return Err(bad(
+            "page",
+            format!("pages are numbered from 1 to {MAX_PAGE}"),
+        ));
     }
     Ok((page, limit))
 }

@@ -37,6 +37,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 }
             }
         })?;
+        // JSON writes a NUL only as an escape; no stored text may hold one.
+        if bytes.windows(6).any(|w| w == b"\\u0000")
+            && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(path) = nul_path(&value, String::new())
+        {
+            return Err(nul_error(if path.is_empty() { ".".into() } else { path }));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de)
             .map(ApiJson)
@@ -82,6 +89,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(nul_error(name.replace('\0', "\\0")));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
@@ -92,5 +104,56 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                     message: e.into_inner().to_string(),
                 }
             })
+    }
+}
+
+/// The refusal of a text holding a NUL character, which no backend stores alike.
+fn nul_error(field: String) -> AppError {
+    AppError::BadRequest {
+        field: Some(field),
+        message: "text may not contain the NUL character (U+0000)".into(),
+    }
+}
+
+/// The path (`agreement.notes`, `parties[0].name`) of the first string or key holding a NUL.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here.replace('\0', "\\0"))
+            } else {
+                nul_path(v, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_of_a_nul_names_the_nested_field() {
+        let v =
+            serde_json::json!({"agreement": {"parties": [{"name": "ok"}, {"name": "a\u{0}b"}]}});
+        assert_eq!(
+            nul_path(&v, String::new()).as_deref(),
+            Some("agreement.parties[1].name")
+        );
+        assert_eq!(
+            nul_path(&serde_json::json!({"a": "b"}), String::new()),
+            None
+        );
     }
 }

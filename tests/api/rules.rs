@@ -424,7 +424,53 @@ async fn organisations_and_contacts_are_validated(app: TestApp) {
     );
 }
 
+async fn a_nul_character_or_a_page_out_of_range_gets_400_naming_the_field(app: TestApp) {
+    app.load_examples().await;
+    // In a JSON body, at any depth: refused before storage on both backends, nothing written.
+    let mut doc = app.agreement("AGR-2025-0004").await.body["agreement"].clone();
+    doc["reference"] = json!("AGR-2026-0102");
+    for (path, field) in [("title", "title"), ("parties/0/name", "parties[0].name")] {
+        let mut bad = doc.clone();
+        set(&mut bad, path, json!("före\u{0}efter"));
+        let r = app.post("/api/v1/agreements", &bad).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(r.body["field"], json!(field), "{}", r.body);
+        assert!(
+            r.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("NUL")),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(app.agreement("AGR-2026-0102").await.status, 404);
+    // In a query string.
+    for path in [
+        "/api/v1/agreements?q=a%00b",
+        "/api/v1/organisations?organisation=x%00",
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert!(r.body["field"].as_str().is_some(), "{path}: {}", r.body);
+    }
+    // A page far beyond any list: 400 naming `page`, never a 500.
+    for path in [
+        "/api/v1/agreements?page=18446744073709551615",
+        "/api/v1/agreements?page=9223372036854775807&limit=500",
+        "/api/v1/organisations?page=18446744073709551615",
+        "/api/v1/contacts?page=9223372036854775807",
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(r.body["field"], json!("page"), "{path}: {}", r.body);
+    }
+    // The last page allowed is simply empty.
+    let r = app.get("/api/v1/agreements?page=1000000").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 crate::on_both_backends!(
+    a_nul_character_or_a_page_out_of_range_gets_400_naming_the_field,
     every_broken_rule_is_refused_with_field_value_and_rule,
     a_new_agreement_breaking_a_rule_is_not_created,
     malformed_input_gets_400_naming_the_field,
