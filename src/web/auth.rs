@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::error::AppError;
 use super::policy::{self, Rule};
 use super::state::AppState;
-use super::ui::{self, Csrf};
+use super::ui::{self, Csrf, refuse};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::Reference;
 use crate::registry::accounts;
@@ -82,27 +82,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
-}
-
-fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
-}
-
-/// A refusal in the caller's language: JSON for the API, a page (or the login) for browsers.
-pub(super) fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
-    if is_api(path) {
-        match status {
-            StatusCode::UNAUTHORIZED => AppError::Unauthorized.into_response(),
-            StatusCode::NOT_FOUND => AppError::NotFound(message.to_owned()).into_response(),
-            StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge.into_response(),
-            _ => AppError::Forbidden(message.to_owned()).into_response(),
-        }
-    } else if status == StatusCode::UNAUTHORIZED {
-        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
-        Redirect::to(&format!("/login?next={next}")).into_response()
-    } else {
-        ui::error_page(status, Some(message).filter(|m| !m.is_empty()))
-    }
 }
 
 /// Reads the CSRF token of a cookie request: the `x-csrf-token` header, else the `csrf` field

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Frame, SizeHint};
 
-use super::AppState;
+use super::state::AppState;
 use crate::config::Settings;
 
 /// Whether the route (its pattern) takes report files, which may be larger than other bodies.
@@ -54,7 +54,7 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
         let path = req.uri().path().to_owned();
-        let mut resp = super::auth::refuse(&path, StatusCode::PAYLOAD_TOO_LARGE, "");
+        let mut resp = super::ui::refuse(&path, StatusCode::PAYLOAD_TOO_LARGE, "");
         // The body is never read, so the connection cannot carry another request.
         resp.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 use tera::{Context, Tera};
 
@@ -253,7 +253,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.status();
         match self.0 {
-            AppError::Unauthorized => axum::response::Redirect::to("/login").into_response(),
+            AppError::Unauthorized => Redirect::to("/login").into_response(),
             e @ AppError::Internal(_) => {
                 // AppError's own response logs the cause once.
                 let _ = e.into_response();
@@ -308,6 +308,28 @@ fn register_filters(t: &mut Tera) {
             ))
         },
     );
+}
+
+/// Whether a path is under the JSON API.
+pub(super) fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// A refusal in the caller's language: JSON for the API, a page (or the login) for browsers.
+pub(super) fn refuse(path: &str, status: StatusCode, message: &str) -> Response {
+    if is_api(path) {
+        match status {
+            StatusCode::UNAUTHORIZED => AppError::Unauthorized.into_response(),
+            StatusCode::NOT_FOUND => AppError::NotFound(message.to_owned()).into_response(),
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge.into_response(),
+            _ => AppError::Forbidden(message.to_owned()).into_response(),
+        }
+    } else if status == StatusCode::UNAUTHORIZED {
+        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        Redirect::to(&format!("/login?next={next}")).into_response()
+    } else {
+        error_page(status, Some(message).filter(|m| !m.is_empty()))
+    }
 }
 
 #[cfg(test)]
