@@ -74,7 +74,10 @@ pub fn exercise_option(
         date: decided_on,
         ground: AmendmentGround::ReviewClause,
         rationale: rationale.unwrap_or_else(|| {
-            format!("Option {seq} utnyttjad, avtalstiden förlängd till {new_end}")
+            format!(
+                "Option {seq} utnyttjad, avtalstiden förlängd till {}",
+                crate::text::swedish_date(new_end)
+            )
         }),
         value_change_sek: None,
         new_end: Some(new_end),
@@ -342,6 +345,10 @@ mod tests {
         assert_eq!(amendment.ground, AmendmentGround::ReviewClause);
         assert_eq!(amendment.option_seq, Some(1));
         assert_eq!(amendment.new_end, Some(d("2028-04-30")));
+        assert_eq!(
+            amendment.rationale, "Option 1 utnyttjad, avtalstiden förlängd till 30 april 2028",
+            "the stored rationale reads as prose in the amendment document: a Swedish long date"
+        );
         assert_eq!(a.amendments.last(), Some(&amendment));
     }
 
