@@ -76,14 +76,9 @@ pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 
-/// Queues a message unless one with its dedupe key exists; returns its id when it was created.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    m: NewMessage,
-    now: DateTime<Utc>,
-) -> Result<Option<i64>, DbErr> {
-    let now = whole_seconds(now);
-    let row = outbox::ActiveModel {
+/// The row of a new message: pending, due at `now`, unclaimed.
+fn pending_row(m: NewMessage, now: DateTime<Utc>) -> outbox::ActiveModel {
+    outbox::ActiveModel {
         dedupe_key: Set(m.dedupe_key),
         reference: Set(m.reference),
         kind: Set(m.kind),
@@ -103,7 +98,17 @@ pub async fn insert(
         created_at: Set(now),
         sent_at: Set(None),
         ..Default::default()
-    };
+    }
+}
+
+/// Queues a message unless one with its dedupe key exists; returns its id when it was created.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    m: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
+    let now = whole_seconds(now);
+    let row = pending_row(m, now);
     let res = outbox::Entity::insert(row)
         .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
         .exec(db)
@@ -125,27 +130,7 @@ pub async fn insert_many(
         return Ok(0);
     }
     let now = whole_seconds(now);
-    let rows = messages.into_iter().map(|m| outbox::ActiveModel {
-        dedupe_key: Set(m.dedupe_key),
-        reference: Set(m.reference),
-        kind: Set(m.kind),
-        to_addrs: Set(serde_json::to_string(&m.to).unwrap_or_default()),
-        cc_addrs: Set(serde_json::to_string(&m.cc).unwrap_or_default()),
-        subject: Set(m.subject),
-        body_text: Set(m.text),
-        body_html: Set(m.html),
-        ics: Set(m.ics),
-        message_id: Set(m.message_id),
-        state: Set(OutboxState::Pending.code().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        claimed_until: Set(None),
-        claim_token: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-        ..Default::default()
-    });
+    let rows = messages.into_iter().map(|m| pending_row(m, now));
     let res = outbox::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::column(outbox::Column::DedupeKey)
