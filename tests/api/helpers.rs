@@ -495,23 +495,9 @@ async fn smtp_session(stream: tokio::net::TcpStream, store: Arc<std::sync::Mutex
             if w.write_all(b"354 end with .\r\n").await.is_err() {
                 return;
             }
-            let mut data = Vec::new();
-            loop {
-                let mut l = Vec::new();
-                match lines.read_until(b'\n', &mut l).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                if l == b".\r\n" {
-                    break;
-                }
-                let l = if l.starts_with(b"..") {
-                    &l[1..]
-                } else {
-                    &l[..]
-                };
-                data.extend_from_slice(l);
-            }
+            let Some(data) = read_smtp_data(&mut lines).await else {
+                return;
+            };
             current.data = data;
             if let Ok(mut v) = store.lock() {
                 v.push(current.clone());
@@ -526,5 +512,26 @@ async fn smtp_session(stream: tokio::net::TcpStream, store: Arc<std::sync::Mutex
         if w.write_all(reply).await.is_err() {
             return;
         }
+    }
+}
+
+/// Reads an SMTP DATA section up to the lone `.` line, undoing dot-stuffing; `None` when the
+/// client goes away first.
+pub async fn read_smtp_data<R>(lines: &mut R) -> Option<Vec<u8>>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::AsyncBufReadExt;
+    let mut data = Vec::new();
+    loop {
+        let mut l = Vec::new();
+        match lines.read_until(b'\n', &mut l).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        if l == b".\r\n" {
+            return Some(data);
+        }
+        data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
     }
 }

@@ -123,18 +123,9 @@ async fn session(stream: tokio::net::TcpStream, mode: Mode, store: Arc<Mutex<Vec
             if w.write_all(b"354 go ahead\r\n").await.is_err() {
                 return;
             }
-            let mut data = Vec::new();
-            loop {
-                let mut l = Vec::new();
-                match lines.read_until(b'\n', &mut l).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                if l == b".\r\n" {
-                    break;
-                }
-                data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
-            }
+            let Some(data) = crate::helpers::read_smtp_data(&mut lines).await else {
+                return;
+            };
             tokio::time::sleep(delay).await;
             if let Ok(mut v) = store.lock() {
                 v.push(data);
