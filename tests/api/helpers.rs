@@ -61,6 +61,7 @@ pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings 
                     postgres_admin_url()
                 )
             });
+        drop_databases_of_exited_runs(&admin).await;
         let name = format!("avtal_test_{}", random_suffix());
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -69,6 +70,42 @@ pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings 
         settings.database_url = Some(Secret::new(format!("{}/{name}", postgres_admin_url())));
     }
     settings
+}
+
+/// Drops, once per test process, the test databases (`avtal_test_<pid>_…`) of test processes that
+/// have exited, so runs do not pile up databases on disk while runs still going keep theirs.
+async fn drop_databases_of_exited_runs(admin: &sea_orm::DatabaseConnection) {
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        use sea_orm::{DbBackend, Statement};
+        let Ok(rows) = admin
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT datname FROM pg_database WHERE datname LIKE 'avtal_test_%'",
+            ))
+            .await
+        else {
+            return;
+        };
+        for row in rows {
+            let Ok(name) = row.try_get::<String>("", "datname") else {
+                continue;
+            };
+            let pid = name
+                .strip_prefix("avtal_test_")
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|pid| pid.parse::<u32>().ok());
+            let alive =
+                pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                // Another process may drop it at the same moment; either way it is gone.
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    })
+    .await;
 }
 
 pub fn random_suffix() -> String {
