@@ -76,6 +76,18 @@ mutant org-number-check-digit src/domain/org_number.rs \
 mutant officer-edits-any-agreement src/domain/access.rs \
     'Role::Officer => self.org.as_ref().is_some_and(|o| {' 'Role::Officer => true || self.org.as_ref().is_some_and(|o| {' \
     lib:domain::access
+mutant enterprise-lists-every-agreement src/registry/agreements.rs \
+    '.filter(|p| p.role == Role::Enterprise)' '.filter(|p| p.role == Role::Enterprise && false)' \
+    api:access::
+mutant enterprise-reads-any-agreement src/registry/agreements.rs \
+    'Some(p) if !p.may_read(a) => Err(StoreError::NotFound {' 'Some(p) if false && !p.may_read(a) => Err(StoreError::NotFound {' \
+    api:access::
+mutant officer-documents-any-agreement src/registry/documents.rs \
+    '.ensure_may_edit(&stored.data)' '.ensure_may_read(&stored.data)' \
+    api:access::
+mutant officer-changes-any-agreement src/registry/agreements.rs \
+    'Some(p) if !p.may_edit(a) => Err(RegistryError::Forbidden(format!(' 'Some(p) if false && !p.may_edit(a) => Err(RegistryError::Forbidden(format!(' \
+    api:access::
 mutant outbox-dedupe src/db/outbox.rs \
     'OnConflict::column(outbox::Column::DedupeKey)' 'OnConflict::column(outbox::Column::Id)' \
     api:mail::

@@ -19,7 +19,9 @@ use serde_json::Value;
 use super::entities::audit_log;
 use super::store::StoreError;
 use crate::domain::agreement::Agreement;
-use crate::domain::audit::{self as chain, Entry, GENESIS_HASH, Step, Verifier, VerifyOutcome};
+use crate::domain::audit::{
+    self as chain, Action, Entry, GENESIS_HASH, Step, Verifier, VerifyOutcome,
+};
 
 /// The key of the PostgreSQL advisory lock that serialises appends ("avtal_au").
 pub const CHAIN_LOCK: i64 = 0x6176_7461_6c5f_6175;
@@ -55,16 +57,15 @@ impl NewEntry {
     /// A change of any record, with its documents before and after.
     pub fn change<T: Serialize>(
         actor: &str,
-        action: &str,
-        entity_kind: &str,
+        action: Action,
         entity_key: &str,
         before: Option<&T>,
         after: Option<&T>,
     ) -> Result<Self, StoreError> {
         Ok(Self {
             actor: actor.to_owned(),
-            action: action.to_owned(),
-            entity_kind: entity_kind.to_owned(),
+            action: action.as_str().to_owned(),
+            entity_kind: action.entity_kind().to_owned(),
             entity_key: entity_key.to_owned(),
             agreement: None,
             before: before.map(json_text).transpose()?,
@@ -72,22 +73,15 @@ impl NewEntry {
         })
     }
 
-    /// A change of an agreement (`action` without the `agreement.` prefix).
+    /// A change of an agreement (`action` is one of the `Agreement…` actions).
     pub fn agreement(
         actor: &str,
-        action: &str,
+        action: Action,
         before: Option<&Agreement>,
         after: &Agreement,
     ) -> Result<Self, StoreError> {
         let key = after.reference.to_string();
-        let mut e = Self::change(
-            actor,
-            &format!("agreement.{action}"),
-            "agreement",
-            &key,
-            before,
-            Some(after),
-        )?;
+        let mut e = Self::change(actor, action, &key, before, Some(after))?;
         e.agreement = Some(key);
         Ok(e)
     }
@@ -314,7 +308,7 @@ pub struct AuditFilter {
     /// Entries by this actor.
     pub actor: Option<String>,
     /// Entries of this action.
-    pub action: Option<String>,
+    pub action: Option<Action>,
     /// Written at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Written before this instant.

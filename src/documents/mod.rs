@@ -77,6 +77,9 @@ pub enum RenderError {
     /// Reading or writing the job files failed.
     #[error("render I/O: {0}")]
     Io(std::io::Error),
+    /// The acting user may not make documents of this agreement; nothing was written.
+    #[error("{0}")]
+    Forbidden(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -40,6 +40,182 @@ pub struct Entry {
     pub hash: String,
 }
 
+/// What an audit entry records: one variant per kind of change. The stored text (`as_str`) is
+/// `<entity kind>.<verb>` and never changes, since entries are hashed with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// An agreement was registered (API, page or import).
+    AgreementCreate,
+    /// An agreement was replaced (API, page or import).
+    AgreementUpdate,
+    /// A tacit renewal took effect (actor `system`).
+    AgreementRenew,
+    /// An agreement came into force.
+    AgreementActivate,
+    /// An agreement's status moved.
+    AgreementTransition,
+    /// An extension option was exercised.
+    AgreementExerciseOption,
+    /// An extension option was declined.
+    AgreementDeclineOption,
+    /// A notice (termination or non-renewal) was recorded.
+    AgreementRecordNotice,
+    /// An amendment was recorded.
+    AgreementRecordAmendment,
+    /// An agreement was cancelled.
+    AgreementCancel,
+    /// A report was handed in.
+    AgreementSubmitReport,
+    /// A report was accepted.
+    AgreementAcceptReport,
+    /// A report was sent back.
+    AgreementRejectReport,
+    /// A report request was acknowledged.
+    AgreementAcknowledgeReport,
+    /// An organisation was registered.
+    OrganisationCreate,
+    /// An organisation was changed.
+    OrganisationUpdate,
+    /// A contact was registered.
+    ContactCreate,
+    /// A contact was changed.
+    ContactUpdate,
+    /// A user account was made.
+    UserCreate,
+    /// A user account was disabled.
+    UserDisable,
+    /// A user's password was set.
+    UserPassword,
+    /// An API token was made.
+    ApiTokenCreate,
+    /// An API token was revoked.
+    ApiTokenRevoke,
+    /// A report file was stored.
+    ReportFileCreate,
+    /// A calendar feed was made.
+    CalendarFeedCreate,
+    /// A calendar feed was revoked.
+    CalendarFeedRevoke,
+    /// A contract document was generated and stored.
+    DocumentCreate,
+    /// Failed e-mail was queued again.
+    OutboxRetry,
+}
+
+impl Action {
+    /// Every action, in the order of the enum.
+    pub const ALL: &'static [Action] = &[
+        Self::AgreementCreate,
+        Self::AgreementUpdate,
+        Self::AgreementRenew,
+        Self::AgreementActivate,
+        Self::AgreementTransition,
+        Self::AgreementExerciseOption,
+        Self::AgreementDeclineOption,
+        Self::AgreementRecordNotice,
+        Self::AgreementRecordAmendment,
+        Self::AgreementCancel,
+        Self::AgreementSubmitReport,
+        Self::AgreementAcceptReport,
+        Self::AgreementRejectReport,
+        Self::AgreementAcknowledgeReport,
+        Self::OrganisationCreate,
+        Self::OrganisationUpdate,
+        Self::ContactCreate,
+        Self::ContactUpdate,
+        Self::UserCreate,
+        Self::UserDisable,
+        Self::UserPassword,
+        Self::ApiTokenCreate,
+        Self::ApiTokenRevoke,
+        Self::ReportFileCreate,
+        Self::CalendarFeedCreate,
+        Self::CalendarFeedRevoke,
+        Self::DocumentCreate,
+        Self::OutboxRetry,
+    ];
+
+    /// The text stored in the log, e.g. `agreement.exercise_option`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AgreementCreate => "agreement.create",
+            Self::AgreementUpdate => "agreement.update",
+            Self::AgreementRenew => "agreement.renew",
+            Self::AgreementActivate => "agreement.activate",
+            Self::AgreementTransition => "agreement.transition",
+            Self::AgreementExerciseOption => "agreement.exercise_option",
+            Self::AgreementDeclineOption => "agreement.decline_option",
+            Self::AgreementRecordNotice => "agreement.record_notice",
+            Self::AgreementRecordAmendment => "agreement.record_amendment",
+            Self::AgreementCancel => "agreement.cancel",
+            Self::AgreementSubmitReport => "agreement.submit_report",
+            Self::AgreementAcceptReport => "agreement.accept_report",
+            Self::AgreementRejectReport => "agreement.reject_report",
+            Self::AgreementAcknowledgeReport => "agreement.acknowledge_report",
+            Self::OrganisationCreate => "organisation.create",
+            Self::OrganisationUpdate => "organisation.update",
+            Self::ContactCreate => "contact.create",
+            Self::ContactUpdate => "contact.update",
+            Self::UserCreate => "user.create",
+            Self::UserDisable => "user.disable",
+            Self::UserPassword => "user.password",
+            Self::ApiTokenCreate => "api_token.create",
+            Self::ApiTokenRevoke => "api_token.revoke",
+            Self::ReportFileCreate => "report_file.create",
+            Self::CalendarFeedCreate => "calendar_feed.create",
+            Self::CalendarFeedRevoke => "calendar_feed.revoke",
+            Self::DocumentCreate => "document.create",
+            Self::OutboxRetry => "outbox.retry",
+        }
+    }
+
+    /// The kind of record the action changes (`agreement`, `organisation`, ...).
+    pub fn entity_kind(self) -> &'static str {
+        let text = self.as_str();
+        text.split_once('.').map_or(text, |(kind, _)| kind)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown audit action {s:?}; known: {}",
+                    Self::ALL
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+}
+
+/// The instant the history of a record is read up to for "as of the end of `day`", on a registry
+/// whose today is `today`: the end of that day in Sweden, except that a day on or after `today`
+/// is the present (everything logged so far). Entries keep the real time they were written; on a
+/// pinned today (`serve --demo`) a change made now is then part of the pinned day, as every other
+/// view shows it, and a day before the pinned today reads the log by real time.
+pub fn history_cutoff(day: NaiveDate, today: NaiveDate) -> DateTime<Utc> {
+    if day >= today {
+        NaiveDate::from_ymd_opt(9999, 12, 31).map_or_else(|| end_of_day(day), end_of_day)
+    } else {
+        end_of_day(day)
+    }
+}
+
 /// The timestamp precision of the log (microseconds, what PostgreSQL keeps).
 pub fn truncate_at(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
@@ -424,6 +600,33 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn history_is_read_by_real_time_before_today_and_to_the_present_from_today() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+        let today = d(2026, 11, 22);
+        assert_eq!(
+            history_cutoff(d(2026, 11, 21), today),
+            end_of_day(d(2026, 11, 21))
+        );
+        let present = history_cutoff(today, today);
+        assert!(present > end_of_day(d(2100, 1, 1)));
+        assert_eq!(history_cutoff(d(2026, 12, 5), today), present);
+    }
+
+    #[test]
+    fn every_action_reads_back_from_its_text_and_names_its_kind() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(*a));
+            assert!(a.as_str().starts_with(a.entity_kind()));
+            assert_ne!(a.entity_kind(), a.as_str());
+        }
+        let texts: std::collections::HashSet<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(texts.len(), Action::ALL.len());
+        assert_eq!(Action::AgreementRenew.entity_kind(), "agreement");
+        assert_eq!(Action::ApiTokenRevoke.entity_kind(), "api_token");
+        assert!("agreement.nonsense".parse::<Action>().is_err());
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -10,6 +10,7 @@ use crate::db::login_limit;
 use crate::db::store::{self, StoreError};
 use crate::db::users::{self, TokenInfo, UserInfo};
 use crate::domain::access::{Principal, Role};
+use crate::domain::audit::Action;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{EmailAddress, Violation};
 use crate::registry::{Registry, RegistryError};
@@ -224,8 +225,7 @@ pub async fn create_user(registry: &Registry, u: NewUser) -> Result<UserInfo, Re
                 tx,
                 NewEntry::change(
                     &registry.actor,
-                    "user.create",
-                    "user",
+                    Action::UserCreate,
                     &info.id.to_string(),
                     None,
                     Some(&info),
@@ -282,8 +282,7 @@ pub async fn disable_user(
                 tx,
                 NewEntry::change(
                     &registry.actor,
-                    "user.disable",
-                    "user",
+                    Action::UserDisable,
                     &before.id.to_string(),
                     Some(&serde_json::json!({"user": before})),
                     Some(
@@ -325,8 +324,7 @@ pub async fn set_password(
                 tx,
                 NewEntry::change(
                     &registry.actor,
-                    "user.password",
-                    "user",
+                    Action::UserPassword,
                     &user.id.to_string(),
                     None,
                     Some(&serde_json::json!({"user": user, "password": "changed",
@@ -414,8 +412,7 @@ pub async fn create_token(
                 tx,
                 NewEntry::change(
                     &registry.actor,
-                    "api_token.create",
-                    "api_token",
+                    Action::ApiTokenCreate,
                     &info.id.to_string(),
                     None,
                     Some(&serde_json::json!({"user": user.user_id, "name": info.name})),
@@ -449,8 +446,7 @@ async fn revoke_user_token(
                 tx,
                 NewEntry::change(
                     &registry.actor,
-                    "api_token.revoke",
-                    "api_token",
+                    Action::ApiTokenRevoke,
                     &id.to_string(),
                     Some(&serde_json::json!({"user": user_id, "name": info.name})),
                     None,

@@ -9,7 +9,9 @@ use super::{Registry, RegistryError, invalid_if_any, renewals};
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{AgreementFilter, AgreementPage, SortKey};
 use crate::db::{self, store, store::StoreError, store::Stored};
+use crate::domain::access::Role;
 use crate::domain::agreement::{Agreement, Amendment, Reference};
+use crate::domain::audit::Action;
 use crate::domain::codes::AgreementStatus;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::rules::{self, Facts};
@@ -100,20 +102,20 @@ pub enum AgreementAction {
 }
 
 impl AgreementAction {
-    /// The action's name in the audit log, after `agreement.`.
-    pub fn audit_name(&self) -> &'static str {
+    /// The action's entry in the audit log.
+    pub fn audit_action(&self) -> Action {
         match self {
-            Self::Activate => "activate",
-            Self::Transition { .. } => "transition",
-            Self::ExerciseOption { .. } => "exercise_option",
-            Self::DeclineOption { .. } => "decline_option",
-            Self::RecordNotice { .. } => "record_notice",
-            Self::RecordAmendment { .. } => "record_amendment",
-            Self::Cancel => "cancel",
-            Self::SubmitReport { .. } => "submit_report",
-            Self::AcceptReport { .. } => "accept_report",
-            Self::RejectReport { .. } => "reject_report",
-            Self::AcknowledgeReport { .. } => "acknowledge_report",
+            Self::Activate => Action::AgreementActivate,
+            Self::Transition { .. } => Action::AgreementTransition,
+            Self::ExerciseOption { .. } => Action::AgreementExerciseOption,
+            Self::DeclineOption { .. } => Action::AgreementDeclineOption,
+            Self::RecordNotice { .. } => Action::AgreementRecordNotice,
+            Self::RecordAmendment { .. } => Action::AgreementRecordAmendment,
+            Self::Cancel => Action::AgreementCancel,
+            Self::SubmitReport { .. } => Action::AgreementSubmitReport,
+            Self::AcceptReport { .. } => Action::AgreementAcceptReport,
+            Self::RejectReport { .. } => Action::AgreementRejectReport,
+            Self::AcknowledgeReport { .. } => Action::AgreementAcknowledgeReport,
         }
     }
 }
@@ -123,14 +125,59 @@ impl Registry {
     /// reference reveals nothing.
     pub async fn agreement(&self, key: &Reference) -> Result<Stored<Agreement>, RegistryError> {
         let stored = store::get_agreement(&self.db, key).await?;
+        self.ensure_may_read(&stored.data)?;
+        Ok(stored)
+    }
+
+    /// Refuses, as "not found", an agreement the acting user may not read (an enterprise user
+    /// outside its organisation's agreements), so that guessing a reference reveals nothing.
+    pub fn ensure_may_read(&self, a: &Agreement) -> Result<(), StoreError> {
         match &self.principal {
-            Some(p) if !p.may_read(&stored.data) => Err(StoreError::NotFound {
+            Some(p) if !p.may_read(a) => Err(StoreError::NotFound {
                 what: "agreement",
-                key: key.to_string(),
-            }
-            .into()),
-            _ => Ok(stored),
+                key: a.reference.to_string(),
+            }),
+            _ => Ok(()),
         }
+    }
+
+    /// Whether the acting user may read agreement `key`: `false` also when there is none, so an
+    /// answer tells nothing of agreements outside the user's scope.
+    pub async fn may_see_agreement(&self, key: &Reference) -> Result<bool, RegistryError> {
+        match self.agreement(key).await {
+            Ok(_) => Ok(true),
+            Err(RegistryError::Store(StoreError::NotFound { .. })) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `filter` narrowed to what the acting user may list: an enterprise user lists only its
+    /// organisation's agreements, and asking for another organisation's is refused.
+    fn scoped_filter<'f>(
+        &self,
+        filter: &'f AgreementFilter,
+    ) -> Result<std::borrow::Cow<'f, AgreementFilter>, RegistryError> {
+        let Some(p) = self
+            .principal
+            .as_deref()
+            .filter(|p| p.role == Role::Enterprise)
+        else {
+            return Ok(std::borrow::Cow::Borrowed(filter));
+        };
+        let Some(own) = &p.org else {
+            return Err(RegistryError::Forbidden(
+                "an enterprise account without an organisation sees no agreements".into(),
+            ));
+        };
+        if filter.party.as_ref().is_some_and(|party| party != own) {
+            return Err(RegistryError::Forbidden(
+                "you see only your own organisation's agreements".into(),
+            ));
+        }
+        Ok(std::borrow::Cow::Owned(AgreementFilter {
+            party: Some(own.clone()),
+            ..filter.clone()
+        }))
     }
 
     /// A page of the agreements matching `filter`, sorted, with the total.
@@ -142,7 +189,8 @@ impl Registry {
         page: u64,
         limit: u64,
     ) -> Result<AgreementPage, RegistryError> {
-        Ok(store::list_agreements(&self.db, filter, sort, descending, page, limit).await?)
+        let filter = self.scoped_filter(filter)?;
+        Ok(store::list_agreements(&self.db, &filter, sort, descending, page, limit).await?)
     }
 
     /// Calls `each` with every agreement matching `filter`, read a batch at a time in one
@@ -152,8 +200,9 @@ impl Registry {
         filter: &AgreementFilter,
         each: impl FnMut(Stored<Agreement>) -> Result<(), StoreError>,
     ) -> Result<u64, RegistryError> {
+        let filter = self.scoped_filter(filter)?;
         let tx = self.read_tx().await?;
-        Ok(store::for_each_agreement(&tx, filter, 200, each).await?)
+        Ok(store::for_each_agreement(&tx, &filter, 200, each).await?)
     }
 
     /// How many agreements the registry holds.
@@ -187,7 +236,9 @@ impl Registry {
     pub async fn create_agreement(&self, a: Agreement) -> Result<Stored<Agreement>, RegistryError> {
         self.ensure_may_edit(&a)?;
         let tx = db::begin_write(&self.db).await?;
-        let (stored, log) = self.save_agreement_in(&tx, None, a, "create").await?;
+        let (stored, log) = self
+            .save_agreement_in(&tx, None, a, Action::AgreementCreate)
+            .await?;
         audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(stored)
@@ -206,7 +257,7 @@ impl Registry {
         self.ensure_may_edit(&current.data)?;
         ensure_version(&current, version)?;
         let (stored, log) = self
-            .save_agreement_in(&tx, Some(&current), a, "update")
+            .save_agreement_in(&tx, Some(&current), a, Action::AgreementUpdate)
             .await?;
         audit::record_all(&tx, log).await?;
         tx.commit().await?;
@@ -220,7 +271,7 @@ impl Registry {
         tx: &DatabaseTransaction,
         current: Option<&Stored<Agreement>>,
         mut a: Agreement,
-        action: &str,
+        action: Action,
     ) -> Result<(Stored<Agreement>, Vec<NewEntry>), RegistryError> {
         rules::normalise(&mut a);
         let mut facts = self.base_facts();
@@ -259,7 +310,7 @@ impl Registry {
         tx: &DatabaseTransaction,
         current: Option<&Stored<Agreement>>,
         a: &Agreement,
-        action: &str,
+        action: Action,
     ) -> Result<(Stored<Agreement>, Vec<NewEntry>), RegistryError> {
         let mut log = vec![NewEntry::agreement(
             &self.actor,
@@ -294,7 +345,7 @@ impl Registry {
         // The action applies to the agreement as it stands today: renewals first.
         let (mut a, mut log) = renewals::renewed(&current, today)?;
         let before = a.clone();
-        let name = action.audit_name();
+        let name = action.audit_action();
         match action {
             AgreementAction::Activate => actions::transition(&mut a, AgreementStatus::Active)?,
             AgreementAction::Transition { to } => actions::transition(&mut a, to)?,

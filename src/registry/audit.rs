@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 
 use super::{Registry, RegistryError};
 use crate::db::{audit, users};
-use crate::domain::audit::{Entry, VerifyOutcome};
+use crate::domain::agreement::Reference;
+use crate::domain::audit::{Entry, VerifyOutcome, history_cutoff};
 
 pub use crate::db::audit::{AuditFilter, AuditItem, AuditPage};
 
@@ -65,6 +66,28 @@ impl Registry {
             next_page: Some(1),
             who,
         })
+    }
+
+    /// Agreement `key` as the log holds it at the end of `day` on the registry's clock (see
+    /// [`crate::domain::audit::history_cutoff`]), with the entry it comes from.
+    pub async fn agreement_as_of(
+        &self,
+        key: &Reference,
+        day: NaiveDate,
+    ) -> Result<Option<(Entry, Value)>, RegistryError> {
+        let cutoff = history_cutoff(day, self.settings.today());
+        Ok(audit::document_as_of(&self.db, "agreement", key.as_str(), cutoff).await?)
+    }
+
+    /// When agreement `key` was first registered (real time), if the log knows it.
+    pub async fn agreement_registered_at(
+        &self,
+        key: &Reference,
+    ) -> Result<Option<DateTime<Utc>>, RegistryError> {
+        Ok(audit::history(&self.db, "agreement", key.as_str())
+            .await?
+            .first()
+            .map(|e| e.at))
     }
 
     /// The stored document of record `kind`/`key` just before `before`, with its entry.

@@ -10,6 +10,7 @@ use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::documents::view::Directory;
 use crate::documents::{DocumentRequest, RenderError, Rendered};
 use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::audit::Action;
 use crate::domain::codes::AgreementKind;
 
 /// The organisations and contacts `a` names, for its pages and documents.
@@ -73,6 +74,10 @@ pub async fn generate(
     created_by: &str,
 ) -> Result<(DocumentMeta, Rendered), RenderError> {
     let stored = store::get_agreement(&registry.db, reference).await?;
+    registry.ensure_may_read(&stored.data)?;
+    registry
+        .ensure_may_edit(&stored.data)
+        .map_err(|e| RenderError::Forbidden(e.to_string()))?;
     let dir = directory_for(&registry.db, &stored.data).await?;
     let rendered = registry
         .renderer
@@ -111,8 +116,7 @@ pub async fn generate(
     });
     let mut entry = crate::db::audit::NewEntry::change(
         created_by,
-        "document.create",
-        "document",
+        Action::DocumentCreate,
         &meta.id.to_string(),
         None,
         Some(&after),
@@ -162,6 +166,7 @@ pub async fn list(
     reference: &Reference,
 ) -> Result<Vec<DocumentMeta>, RenderError> {
     let stored = store::get_agreement(&registry.db, reference).await?;
+    registry.ensure_may_read(&stored.data)?;
     Ok(doc_store::list_documents(&registry.db, stored.id).await?)
 }
 
@@ -183,9 +188,25 @@ pub async fn references_of_kinds(
     Ok(references)
 }
 
-/// One stored document with its bytes.
+/// One stored document with its bytes ("not found" when the acting user may not read its
+/// agreement).
 pub async fn get(registry: &Registry, id: i64) -> Result<(DocumentMeta, Vec<u8>), RegistryError> {
-    Ok(doc_store::get_document(&registry.db, id).await?)
+    let (meta, pdf) = doc_store::get_document(&registry.db, id).await?;
+    if registry.principal.is_some() {
+        let key =
+            Reference::parse(&meta.agreement_reference).map_err(|_| StoreError::NotFound {
+                what: "document",
+                key: id.to_string(),
+            })?;
+        if !registry.may_see_agreement(&key).await? {
+            return Err(StoreError::NotFound {
+                what: "document",
+                key: id.to_string(),
+            }
+            .into());
+        }
+    }
+    Ok((meta, pdf))
 }
 
 /// The reference of the agreement a stored document belongs to.

@@ -11,6 +11,7 @@ use crate::db::audit::{self, NewEntry};
 use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
 use crate::db::store::{self, AgreementFilter, StoreError, Stored};
 use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::audit::Action;
 use crate::domain::deadlines::deadlines_for_sweep;
 use crate::domain::party::EmailAddress;
 use crate::domain::reports;
@@ -84,7 +85,7 @@ impl Registry {
             Some(sha256.clone()),
         )?;
         let (stored, mut log) = self
-            .save_agreement_in(&tx, Some(&current), a, "submit_report")
+            .save_agreement_in(&tx, Some(&current), a, Action::AgreementSubmitReport)
             .await?;
         let pe = found.occurrence.period_end;
         let file_name = files::download_name(
@@ -111,8 +112,7 @@ impl Registry {
         .await?;
         let mut file_entry = NewEntry::change(
             &self.actor,
-            "report_file.create",
-            "report_file",
+            Action::ReportFileCreate,
             &format!("{reference}/{report}@{pe}"),
             None,
             Some(&meta),
@@ -130,6 +130,7 @@ impl Registry {
         reference: &Reference,
     ) -> Result<Vec<ReportFileMeta>, RegistryError> {
         let a = store::get_agreement(&self.db, reference).await?;
+        self.ensure_may_read(&a.data)?;
         Ok(link_store::list_report_files(&self.db, a.id).await?)
     }
 
@@ -141,6 +142,7 @@ impl Registry {
         period_end: NaiveDate,
     ) -> Result<crate::db::entities::report_file::Model, RegistryError> {
         let a = store::get_agreement(&self.db, reference).await?;
+        self.ensure_may_read(&a.data)?;
         Ok(link_store::latest_report_file(&self.db, a.id, report, period_end).await?)
     }
 
@@ -166,8 +168,7 @@ impl Registry {
             &tx,
             NewEntry::change(
                 &self.actor,
-                "calendar_feed.create",
-                "calendar_feed",
+                Action::CalendarFeedCreate,
                 email.as_str(),
                 None,
                 Some(&after),
@@ -200,8 +201,7 @@ impl Registry {
             &tx,
             NewEntry::change(
                 &self.actor,
-                "calendar_feed.revoke",
-                "calendar_feed",
+                Action::CalendarFeedRevoke,
                 email.as_str(),
                 None,
                 Some(&after),

@@ -12,6 +12,7 @@ use crate::db::entities::outbox::Model as Message;
 use crate::db::outbox::{self, OutboxState};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::access::Role;
+use crate::domain::audit::Action;
 use crate::domain::party::Violation;
 
 /// What the audit log keeps of a message's state (never its addresses or text).
@@ -133,8 +134,7 @@ impl Registry {
             };
             let mut entry = NewEntry::change(
                 &self.actor,
-                "outbox.retry",
-                "outbox",
+                Action::OutboxRetry,
                 &m.id.to_string(),
                 Some(&was),
                 Some(&now_is),

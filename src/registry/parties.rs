@@ -8,6 +8,7 @@ use sea_orm::DatabaseTransaction;
 use super::{Registry, RegistryError, invalid_if_any};
 use crate::db::audit::{self, NewEntry};
 use crate::db::{self, store, store::StoreError, store::Stored};
+use crate::domain::audit::Action;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{
     Contact, EmailAddress, Organisation, Violation, validate_contact, validate_organisation,
@@ -98,17 +99,16 @@ impl Registry {
         let (stored, action) = match current {
             Some(cur) => (
                 store::update_organisation(tx, &cur.data.org_number, version, o).await?,
-                "organisation.update",
+                Action::OrganisationUpdate,
             ),
             None => (
                 store::insert_organisation(tx, o).await?,
-                "organisation.create",
+                Action::OrganisationCreate,
             ),
         };
         let entry = NewEntry::change(
             &self.actor,
             action,
-            "organisation",
             stored.data.org_number.as_str(),
             current.map(|c| &c.data),
             Some(&stored.data),
@@ -157,15 +157,14 @@ impl Registry {
         let (stored, action) = match current {
             Some(cur) => (
                 store::update_contact(tx, &cur.data.email, version, c).await,
-                "contact.update",
+                Action::ContactUpdate,
             ),
-            None => (store::insert_contact(tx, c).await, "contact.create"),
+            None => (store::insert_contact(tx, c).await, Action::ContactCreate),
         };
         let stored = stored.map_err(|e| unknown_org_as_violation(e, &c.organisation))?;
         let entry = NewEntry::change(
             &self.actor,
             action,
-            "contact",
             stored.data.email.as_str(),
             current.map(|c| &c.data),
             Some(&stored.data),

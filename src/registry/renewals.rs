@@ -12,12 +12,13 @@ use sea_orm::DatabaseConnection;
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{self, StoreError, Stored};
 use crate::domain::agreement::Agreement;
+use crate::domain::audit::Action;
 use crate::domain::clock;
 
 /// The actor of renewal entries in the audit log.
 pub const RENEWAL_ACTOR: &str = "system";
 /// The audit action of one renewal, after `agreement.`.
-pub const RENEWAL_ACTION: &str = "renew";
+pub const RENEWAL_ACTION: Action = Action::AgreementRenew;
 
 /// Applies to `a` every tacit renewal that has taken effect by `today`, and returns one audit
 /// entry per renewal, oldest first, each with the agreement before and after it.

@@ -13,6 +13,7 @@ use crate::db;
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::agreement::Agreement;
+use crate::domain::audit::Action;
 use crate::domain::codes::AgreementKind;
 use crate::domain::party::{
     Contact, Organisation, Violation, validate_contact, validate_organisation,
@@ -280,9 +281,9 @@ pub async fn import(
                 let unchanged = current.as_ref().is_some_and(|c| c.data == renewed);
                 if problems.is_empty() && !unchanged {
                     let action = if current.is_some() {
-                        "update"
+                        Action::AgreementUpdate
                     } else {
-                        "create"
+                        Action::AgreementCreate
                     };
                     let (_, entries) = importer
                         .write_agreement_in(&tx, current.as_ref(), &a, action)

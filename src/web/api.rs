@@ -319,7 +319,7 @@ impl AgreementListQuery {
 
 /// `GET /api/v1/agreements`
 pub async fn list_agreements(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     ApiQuery(q): ApiQuery<AgreementListQuery>,
 ) -> Result<Json<AgreementPage>, AppError> {
     let filter = q.to_filter()?;
@@ -347,7 +347,7 @@ pub async fn create_agreement(
 
 /// `GET /api/v1/agreements/{reference}`
 pub async fn show_agreement(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
 ) -> Result<Json<AgreementResponse>, AppError> {
     let key = parse_key("reference", &key, Reference::parse)?;

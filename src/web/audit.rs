@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::api::MAX_LIMIT;
+use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiQuery;
 use super::state::AppState;
 use crate::domain::agreement::Reference;
-use crate::domain::audit::{Change, VerifyOutcome, diff, end_of_day, start_of_day};
+use crate::domain::audit::{Action, Change, VerifyOutcome, diff, end_of_day, start_of_day};
 use crate::domain::dates::parse_iso_date;
 use crate::registry::audit::{AuditFilter, AuditPage};
 
@@ -80,7 +81,9 @@ impl AuditQuery {
         let filter = AuditFilter {
             agreement,
             actor: nonempty(q.actor),
-            action: nonempty(q.action),
+            action: nonempty(q.action)
+                .map(|a| a.parse::<Action>().map_err(|rule| bad("action", rule)))
+                .transpose()?,
             from: from.map(start_of_day),
             to: to.map(end_of_day),
         };
@@ -115,7 +118,7 @@ async fn agreement_as_of(
 ) -> Result<Option<AsOf>, AppError> {
     Ok(state
         .registry
-        .audit_document_as_of("agreement", key.as_str(), end_of_day(day))
+        .agreement_as_of(key, day)
         .await?
         .map(|(e, doc)| AsOf {
             reference: key.to_string(),
@@ -130,7 +133,7 @@ async fn agreement_as_of(
 /// `GET /api/v1/agreements/{reference}/as-of/{date}`: the agreement as it stood at the end of
 /// that day (in Sweden), rebuilt from the audit log; 404 if it did not exist yet.
 pub async fn as_of(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path((key, day)): Path<(String, String)>,
 ) -> Result<Json<AsOf>, AppError> {
     let key = reference(&key)?;
@@ -166,7 +169,7 @@ pub struct DiffResponse {
 /// `GET /api/v1/agreements/{reference}/diff?from=DATE&to=DATE`: the fields that differ between
 /// the agreement at the end of `from` and at the end of `to`.
 pub async fn diff_between(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<DiffResponse>, AppError> {

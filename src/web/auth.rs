@@ -1,7 +1,8 @@
 //! Who is calling, and may they: the `guard` middleware on the whole router authenticates each
-//! request (API token or session cookie), applies the route policy of `policy`, checks the CSRF
-//! token of every state-changing cookie request, and scopes an enterprise user to its
-//! organisation's agreements. Also the login and logout handlers (with the login rate limit of
+//! request (API token or session cookie), applies the role table of `policy` and checks the CSRF
+//! token of every state-changing cookie request. What a user may read or change of an agreement
+//! is the registry's rule, checked once in each use case through the handle that [`Acting`]
+//! gives a handler. Also the login and logout handlers (with the login rate limit of
 //! `accounts`).
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use super::ui::{self, Csrf, refuse};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::Reference;
 use crate::registry::accounts;
-use crate::registry::{self, RegistryError, StoreError};
+use crate::registry::{self, RegistryError};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "avtal_session";
@@ -153,7 +154,7 @@ fn path_param<'a>(pattern: &str, path: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The middleware on every route: authenticate, apply the policy, check CSRF, scope data.
+/// The middleware on every route: authenticate, apply the role table, check CSRF.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match guarded(state, req, next).await {
         Ok(r) | Err(r) => r,
@@ -238,9 +239,6 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
         }
     }
 
-    if let (Some(user), Some(pattern)) = (&user, &pattern) {
-        scope(&state, user, pattern, &mut req, safe).await?;
-    }
     if let Some(user) = user {
         req.extensions_mut().insert(user);
     }
@@ -250,128 +248,37 @@ async fn guarded(state: AppState, mut req: Request, next: Next) -> Result<Respon
     Ok(next.run(req).await)
 }
 
-/// The agreement a route's path names: its `{reference}`, or the agreement of `/documents/{id}`.
-async fn agreement_in_path(
-    reg: &registry::Registry,
-    pattern: &str,
-    path: &str,
-) -> Result<Option<Result<Reference, ()>>, Response> {
-    if let Some(raw) = path_param(pattern, path, "reference") {
-        return Ok(Some(Reference::parse(raw).map_err(|_| ())));
-    }
-    if pattern.ends_with("/documents/{id}")
-        && let Some(id) = path_param(pattern, path, "id").and_then(|s| s.parse::<i64>().ok())
-    {
-        return Ok(registry::documents::reference_of(reg, id)
-            .await
-            .map_err(|e| AppError::from(e).into_response())?
-            .map(|r| Reference::parse(&r).map_err(|_| ())));
-    }
-    Ok(None)
-}
-
-/// Whether the route names an agreement that `user` may not read, or one that does not exist.
+/// Whether the route names an agreement (by its `{reference}`, or a stored document's by `{id}`)
+/// that `user` may not read, or one that does not exist. Asked only to choose the answer to a
+/// refused request: 404 rather than 403 for an enterprise user, which learns nothing of
+/// agreements outside its scope. The rule itself is the registry's.
 async fn outside_scope(
     state: &AppState,
     user: &Principal,
     pattern: &str,
     path: &str,
 ) -> Result<bool, Response> {
-    let reg = &state.registry;
-    match agreement_in_path(reg, pattern, path).await? {
-        None => Ok(false),
-        Some(Err(())) => Ok(true),
-        Some(Ok(key)) => match reg.agreement(&key).await {
-            Ok(stored) => Ok(!user.may_read(&stored.data)),
-            Err(RegistryError::Store(StoreError::NotFound { .. })) => Ok(true),
-            Err(e) => Err(AppError::from(e).into_response()),
-        },
-    }
-}
-
-/// Data scoping: an enterprise user reaches only agreements (and their documents) where its
-/// organisation is a party, and lists only those; an officer changes only agreements where its
-/// organisation is the buyer or the funder. Refusals look like "not found" for reads, so that
-/// guessing a reference reveals nothing.
-async fn scope(
-    state: &AppState,
-    user: &Principal,
-    pattern: &str,
-    req: &mut Request,
-    safe: bool,
-) -> Result<(), Response> {
-    let path = req.uri().path().to_owned();
-    let reg = &state.registry;
-    let not_found = || refuse(&path, StatusCode::NOT_FOUND, "no such agreement");
-    // Only an enterprise user's reads and an officer's writes depend on the agreement.
-    let depends = match user.role {
-        Role::Enterprise => true,
-        Role::Officer => !safe,
-        Role::Admin | Role::Auditor => false,
-    };
-    let reference = if depends {
-        agreement_in_path(reg, pattern, &path)
-            .await?
-            .and_then(Result::ok)
-    } else {
-        None
-    };
-    if let Some(key) = reference {
-        match reg.agreement(&key).await {
-            Ok(stored) => {
-                if !user.may_read(&stored.data) {
-                    return Err(not_found());
-                }
-                // An enterprise user's own report actions: the handler checks that its
-                // organisation hands in the report.
-                let reporting = user.role == Role::Enterprise
-                    && pattern.starts_with("/agreements/{reference}/reports/");
-                if !safe && !reporting && !user.may_edit(&stored.data) {
-                    return Err(refuse(
-                        &path,
-                        StatusCode::FORBIDDEN,
-                        "only the buyer's or funder's officers may change this agreement",
-                    ));
-                }
-            }
-            // Missing: the handler answers 404 (or 400 for a malformed reference) itself.
-            Err(RegistryError::Store(StoreError::NotFound { .. })) => {}
-            Err(e) => return Err(AppError::from(e).into_response()),
-        }
-    }
-    if user.role == Role::Enterprise
-        && (pattern == "/api/v1/agreements" || pattern == "/agreements")
+    let reg = state.registry.as_user(user);
+    let internal = |e: RegistryError| AppError::from(e).into_response();
+    let raw = if let Some(raw) = path_param(pattern, path, "reference") {
+        raw.to_owned()
+    } else if pattern.ends_with("/documents/{id}")
+        && let Some(id) = path_param(pattern, path, "id").and_then(|s| s.parse::<i64>().ok())
     {
-        let own = user
-            .org
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let mut pairs: Vec<(String, String)> =
-            form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
-        if pairs
-            .iter()
-            .any(|(k, v)| k == "party" && !v.is_empty() && *v != own)
+        match registry::documents::reference_of(&reg, id)
+            .await
+            .map_err(internal)?
         {
-            return Err(refuse(
-                &path,
-                StatusCode::FORBIDDEN,
-                "you see only your own organisation's agreements",
-            ));
+            Some(r) => r,
+            None => return Ok(true),
         }
-        pairs.retain(|(k, _)| k != "party");
-        pairs.push(("party".into(), own));
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        let uri = format!("{path}?{query}");
-        if let Ok(u) = uri.parse() {
-            *req.uri_mut() = u;
-        }
-    }
-    Ok(())
+    } else {
+        return Ok(false);
+    };
+    let Ok(key) = Reference::parse(&raw) else {
+        return Ok(true);
+    };
+    Ok(!reg.may_see_agreement(&key).await.map_err(internal)?)
 }
 
 /// The login form.

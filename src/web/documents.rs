@@ -45,7 +45,7 @@ pub struct DocumentList {
 
 /// `GET /api/v1/agreements/{reference}/documents`
 pub async fn list_documents(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(key): Path<String>,
 ) -> Result<Json<DocumentList>, AppError> {
     let key = reference(&key)?;
@@ -56,7 +56,7 @@ pub async fn list_documents(
 
 /// `GET /api/v1/documents/{id}`: the PDF.
 pub async fn show_document(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::BadRequest {

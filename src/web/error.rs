@@ -203,6 +203,7 @@ impl From<RenderError> for AppError {
                 tracing::error!(error = %e, "document rendering unavailable");
                 AppError::Unavailable(e.to_string())
             }
+            RenderError::Forbidden(m) => AppError::Forbidden(m),
             RenderError::Store(s) => s.into(),
             other => AppError::Internal(other.into()),
         }

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::api::AgreementListQuery;
+use super::auth::Acting;
 use super::error::AppError;
 use super::state::AppState;
 use crate::domain::agreement::Reference;
@@ -115,7 +116,7 @@ fn stream(state: &AppState, format: Format, filter: AgreementFilter, uri: String
 
 /// `GET /api/v1/export?format=csv|json|yaml|ocds&<list filters>`: every matching agreement, streamed.
 pub async fn export(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
@@ -132,7 +133,7 @@ pub async fn export(
 
 /// `GET /api/v1/ocds/releases?<list filters>`: a release package of the matching agreements, streamed.
 pub async fn ocds_releases(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
@@ -182,7 +183,7 @@ async fn one_release(
 
 /// `GET /api/v1/ocds/releases/{reference}`: a release package with the agreement's release.
 pub async fn ocds_release(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
@@ -201,7 +202,7 @@ pub async fn ocds_release(
 /// release per stored version, rebuilt from the audit log (states derived as of the day each
 /// version was stored), and the current version as the compiled release.
 pub async fn ocds_record(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {

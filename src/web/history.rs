@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::api::MAX_LIMIT;
 use super::audit::AuditQuery;
+use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiQuery;
 use super::state::AppState;
@@ -151,10 +152,7 @@ async fn rebuilt(
     key: &Reference,
     day: NaiveDate,
 ) -> Result<Option<(crate::domain::audit::Entry, Value)>, PageError> {
-    Ok(state
-        .registry
-        .audit_document_as_of("agreement", key.as_str(), end_of_day(day))
-        .await?)
+    Ok(state.registry.agreement_as_of(key, day).await?)
 }
 
 fn entry_json(e: &crate::domain::audit::Entry) -> Value {
@@ -162,10 +160,33 @@ fn entry_json(e: &crate::domain::audit::Entry) -> Value {
            "action": e.action})
 }
 
+/// What the history pages say about the clock: the pinned today of a demo (the log keeps real
+/// time, and a day from the pinned today on reads the present), and, for an agreement missing on
+/// the asked day, the day it was registered (real time, in Sweden).
+async fn clock_context(
+    state: &AppState,
+    key: &Reference,
+    missing: bool,
+    ctx: &mut tera::Context,
+) -> Result<(), PageError> {
+    ctx.insert("pinned_today", &state.registry.settings.today);
+    let registered = if missing {
+        state
+            .registry
+            .agreement_registered_at(key)
+            .await?
+            .map(|at| at.with_timezone(&chrono_tz::Europe::Stockholm).date_naive())
+    } else {
+        None
+    };
+    ctx.insert("registered", &registered);
+    Ok(())
+}
+
 /// `GET /agreements/{reference}/as-of?date=YYYY-MM-DD`: the agreement rebuilt from the log as
 /// it stood at the end of that day, every field with its value.
 pub async fn as_of_page(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(raw): Path<String>,
@@ -188,6 +209,7 @@ pub async fn as_of_page(
             }
         },
     };
+    clock_context(&state, &key, missing, &mut ctx).await?;
     ctx.insert("error", &error);
     ctx.insert("missing", &missing);
     ctx.insert("entry", &entry);
@@ -198,7 +220,7 @@ pub async fn as_of_page(
 /// `GET /agreements/{reference}/diff?from=&to=`: every field that differs between the
 /// agreement at the end of `from` and at the end of `to`, with the old and the new value.
 pub async fn diff_page(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(raw): Path<String>,
@@ -245,6 +267,7 @@ pub async fn diff_page(
             }
         },
     }
+    clock_context(&state, &key, missing_to, &mut ctx).await?;
     ctx.insert("error", &error);
     ctx.insert("missing_to", &missing_to);
     ctx.insert("missing_from", &missing_from);

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tera::Context;
 
 use super::api::{AgreementListQuery, Derived};
+use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiQuery;
 use super::state::AppState;
@@ -75,7 +76,7 @@ fn urgency(days: i64) -> &'static str {
 /// `GET /` and `GET /deadlines`: deadlines of the next 90 days (the user's organisation's
 /// agreements for officers and enterprise users), overdue ones and failed e-mails first.
 pub async fn start(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
 ) -> Result<Response, PageError> {
@@ -160,7 +161,7 @@ pub async fn start(
 /// `GET /agreements`: the API's filters, sorting and paging as a page (an enterprise user's
 /// `party` is fixed to its organisation by the guard).
 pub async fn agreements(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     ApiQuery(q): ApiQuery<AgreementListQuery>,
@@ -379,7 +380,7 @@ pub struct FlashQuery {
 
 /// `GET /agreements/{reference}`
 pub async fn agreement(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(key): Path<String>,

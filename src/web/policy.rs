@@ -1,9 +1,9 @@
 //! The access policy: which roles may call which route, in one table, applied to every request
 //! by `auth::guard` before any handler runs. A route missing from the table is refused (outside
 //! `/api/v1`, whose defaults are: reads for admin, officer and auditor; writes for admin and
-//! officer). What an enterprise user sees of the allowed routes is narrowed by data scoping in
-//! `auth::guard` (its organisation's agreements only); what an officer may change, by
-//! `Registry::ensure_may_edit`.
+//! officer). What a user reaches of the allowed routes is the registry's rule, checked in each use
+//! case: an enterprise user reads only its organisation's agreements (`Registry::ensure_may_read`,
+//! the list filter), an officer changes only its organisation's (`Registry::ensure_may_edit`).
 
 use axum::http::Method;
 

@@ -2,15 +2,15 @@
 //! file, or hand one in for the enterprise.
 
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::auth::Acting;
 use super::error::AppError;
 use super::links::{FormFileError, media_type_of, read_form_file};
-use super::state::AppState;
 use crate::domain::agreement::Reference;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::party::Violation;
@@ -60,7 +60,7 @@ pub struct ReportFileList {
 
 /// `GET /api/v1/agreements/{reference}/report-files`: every file handed in, newest first.
 pub async fn list_report_files(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path(raw): Path<String>,
 ) -> Result<Json<ReportFileList>, AppError> {
     let key = reference(&raw)?;
@@ -78,7 +78,7 @@ pub async fn list_report_files(
 /// `file`): an officer hands in a report received another way; as through a link, the file is
 /// stored with its SHA-256 and the occurrence is `submitted`.
 pub async fn upload_report_file(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path((raw, report, period_end)): Path<(String, String, String)>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<ReportFileItem>), AppError> {
@@ -118,7 +118,7 @@ pub async fn upload_report_file(
 /// `GET /api/v1/agreements/{reference}/reports/{report}/{period_end}/file`: the latest file handed
 /// in for that occurrence.
 pub async fn show_report_file(
-    State(state): State<AppState>,
+    Acting(state): Acting,
     Path((raw, report, period_end)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
     let key = reference(&raw)?;

@@ -40,9 +40,11 @@ fn outcome(status: u16, location: Option<&str>) -> Outcome {
 /// (method, path, JSON body or form, expected for [anonymous, admin, officer, auditor, enterprise]).
 /// The officer works for the buyer of AGR-2025-0004 (not of AGR-2025-0001); the enterprise user
 /// for the supplier of AGR-2025-0004 (not a party to AGR-2025-0001). Writes send bodies that
-/// pass the guard but fail validation, so the table's rows do not change each other's data.
+/// reach the use case (which checks access) but fail validation, so the table's rows do not
+/// change each other's data: `put_other` is AGR-2025-0001 as stored, at a stale version.
 fn table(
     doc_other: i64,
+    put_other: serde_json::Value,
 ) -> Vec<(
     &'static str,
     String,
@@ -175,7 +177,7 @@ fn table(
         (
             "PUT",
             "/api/v1/agreements/AGR-2025-0001".into(),
-            Some(json!({})),
+            Some(put_other),
             [L, A, F, F, N],
         ),
         (
@@ -493,7 +495,8 @@ async fn every_route_gives_each_role_exactly_what_the_policy_table_says(app: Tes
     ];
     let names = ["anonymous", "admin", "officer", "auditor", "enterprise"];
     let mut wrong = Vec::new();
-    for (method, path, body, expected) in table(doc.id) {
+    let put_other = json!({"version": 999_999, "data": other.body["agreement"].clone()});
+    for (method, path, body, expected) in table(doc.id, put_other) {
         for (i, client) in clients.iter().enumerate() {
             let url = format!("{}{path}", app.address);
             let mut req = client.request(method.parse().unwrap(), &url);

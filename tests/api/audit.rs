@@ -455,10 +455,13 @@ async fn as_of_today_is_the_agreement_as_it_was_then(app: TestApp) {
     let r = app.get(&path).await;
     assert_eq!(r.body["agreement"], now);
     assert_eq!(r.body["action"], json!("agreement.exercise_option"));
+    // It was imported today (real time): the day before the registry's today (pinned to
+    // 2026-11-22 in the tests) reads the log by real time and finds nothing.
     let yesterday = today.pred_opt().unwrap_or(today);
+    let before_today = app.registry.settings.today().pred_opt().unwrap_or(today);
     let r = app
         .get(&format!(
-            "/api/v1/agreements/AGR-2025-0004/as-of/{yesterday}"
+            "/api/v1/agreements/AGR-2025-0004/as-of/{before_today}"
         ))
         .await;
     assert_eq!(r.status, 404, "it was imported today: {}", r.body);

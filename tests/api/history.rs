@@ -379,7 +379,55 @@ async fn an_enterprise_user_is_refused_the_auditor_pages(app: TestApp) {
     assert!(page.contains("action=\"/agreements/AGR-2025-0004/diff\""));
 }
 
+/// The samples are registered now (real time) on a registry whose today is pinned to
+/// 2026-11-22, as in `serve --demo`: the pinned day shows them as they stand, an earlier day
+/// says when they were registered, and both pages say how the clock works.
+async fn the_history_pages_follow_a_pinned_today(app: TestApp) {
+    app.load_examples().await;
+    let auditor = app.client_for(Role::Auditor).await;
+    let registered = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive();
+    let page = |path: &str| text(&auditor, format!("{}{path}", app.address));
+    let (status, on_the_day) = page("/agreements/AGR-2025-0004/as-of?date=2026-11-22").await;
+    assert_eq!(status, 200, "{on_the_day}");
+    assert!(!on_the_day.contains("fanns inte ännu"), "{on_the_day}");
+    assert!(on_the_day.contains("<code>title</code>"), "{on_the_day}");
+    assert!(
+        on_the_day.contains("låst till 2026-11-22 (demoläge)"),
+        "{on_the_day}"
+    );
+    let (status, before) = page("/agreements/AGR-2025-0004/as-of?date=2026-11-01").await;
+    assert_eq!(status, 200, "{before}");
+    assert!(
+        before.contains(&format!(
+            "fanns inte ännu den 2026-11-01: det registrerades {registered}."
+        )),
+        "{before}"
+    );
+    assert!(before.contains("href=\"/agreements/AGR-2025-0004/as-of?date=2026-11-22\""));
+    // The diff up to the pinned day has every field new; the API agrees with the pages.
+    let (status, diff) = page("/agreements/AGR-2025-0004/diff?from=2026-11-01&to=2026-11-22").await;
+    assert_eq!(status, 200, "{diff}");
+    assert!(diff.contains("alla fält är nya"), "{diff}");
+    let r = app
+        .get("/api/v1/agreements/AGR-2025-0004/as-of/2026-11-22")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["agreement"],
+        app.agreement("AGR-2025-0004").await.body["agreement"]
+    );
+    assert_eq!(
+        app.get("/api/v1/agreements/AGR-2025-0004/as-of/2026-11-21")
+            .await
+            .status,
+        404
+    );
+}
+
 crate::on_both_backends!(
+    the_history_pages_follow_a_pinned_today,
     the_as_of_page_shows_the_old_value_after_a_change,
     the_diff_page_lists_the_changed_field_with_old_and_new_value,
     the_verify_page_says_the_chain_is_intact_and_names_an_edited_entry,

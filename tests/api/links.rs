@@ -674,7 +674,8 @@ async fn an_officer_hands_in_a_report_file_through_the_api(app: TestApp) {
     let r = app.post_raw(&path, &content_type, body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["sha256"], sha256_hex(&docx));
-    assert_eq!(r.body["uploaded_by"], "api");
+    // Made by the admin's token: attributed to that user, as every other change is.
+    assert_eq!(r.body["uploaded_by"], json!(app.admin_actor()));
     assert_eq!(
         r.body["file_name"],
         format!("{REF}_{KIND}_{Q3}.docx"),

@@ -178,6 +178,8 @@ async fn reshow_agreement(
     violations: &[Violation],
 ) -> Result<Response, PageError> {
     let stored = state.registry.agreement(key).await?;
+    // Only those who may change the agreement hear what was wrong with their action.
+    state.registry.ensure_may_edit(&stored.data)?;
     let mut ctx = pages::agreement_context(state, user, csrf, &stored).await?;
     let errors: Vec<String> = violations
         .iter()

@@ -353,9 +353,7 @@ pub async fn edit_form(
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
     let stored = load(&state, &key).await?;
-    if !user.may_edit(&stored.data) {
-        return Err(PageError(AppError::Forbidden("not yours".into())));
-    }
+    state.registry.ensure_may_edit(&stored.data)?;
     let r = stored.data.reference.to_string();
     Ok(show_form(
         &user,
@@ -377,6 +375,7 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let stored = load(&state, &key).await?;
+    state.registry.ensure_may_edit(&stored.data)?;
     let mut form = body::parse::<AgreementForm>(&body)?.without_blank_rows();
     let version: i32 = form.version.parse().unwrap_or(stored.version);
     let csrf = csrf.as_ref().map(|e| &e.0);
