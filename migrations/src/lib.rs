@@ -12,6 +12,7 @@ mod m20261129_000008_sweep;
 mod m20261205_000010_outbox_claims;
 mod m20261205_000030_renewals;
 mod m20261205_000040_login_failures;
+mod m20261205_000060_signed_copies;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_outbox_claims::Migration),
             Box::new(m20261205_000030_renewals::Migration),
             Box::new(m20261205_000040_login_failures::Migration),
+            Box::new(m20261205_000060_signed_copies::Migration),
         ]
     }
 }

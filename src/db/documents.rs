@@ -1,4 +1,5 @@
-//! Queries on generated documents: insert one, list an agreement's documents, fetch one with its bytes.
+//! Queries on generated documents and their signed copies: insert one, list an agreement's,
+//! fetch one with its bytes.
 
 use chrono::Utc;
 use sea_orm::{
@@ -7,11 +8,12 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::entities::document;
+use super::entities::{document, signed_copy};
 use super::store::StoreError;
+use crate::domain::signing::Signatory;
 
 /// The metadata of a stored document (everything but its bytes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DocumentMeta {
     /// Database id; the download URL is `/api/v1/documents/{id}`.
     pub id: i64,
@@ -36,6 +38,50 @@ pub struct DocumentMeta {
     pub created_by: String,
     /// When it was made (UTC).
     pub created_at: chrono::DateTime<Utc>,
+    /// The clauses it was made with, as `id@version` in order (empty for a document made before
+    /// clauses were recorded and not in the audit log).
+    pub clauses: Vec<String>,
+}
+
+/// A row of the document list: the metadata with the clauses as stored (JSON text).
+#[derive(Debug, FromQueryResult)]
+struct MetaRow {
+    id: i64,
+    agreement_reference: String,
+    agreement_version: i32,
+    template: String,
+    template_version: String,
+    event: Option<String>,
+    file_name: String,
+    sha256: String,
+    size_bytes: i64,
+    created_by: String,
+    created_at: chrono::DateTime<Utc>,
+    clauses: Option<String>,
+}
+
+fn clauses_of(json: Option<&str>) -> Vec<String> {
+    json.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
+}
+
+impl From<MetaRow> for DocumentMeta {
+    fn from(m: MetaRow) -> Self {
+        Self {
+            clauses: clauses_of(m.clauses.as_deref()),
+            id: m.id,
+            agreement_reference: m.agreement_reference,
+            agreement_version: m.agreement_version,
+            template: m.template,
+            template_version: m.template_version,
+            event: m.event,
+            file_name: m.file_name,
+            sha256: m.sha256,
+            size_bytes: m.size_bytes,
+            created_by: m.created_by,
+            created_at: m.created_at,
+        }
+    }
 }
 
 /// A new document to store.
@@ -61,6 +107,8 @@ pub struct NewDocument<'a> {
     pub content: &'a [u8],
     /// Who made it.
     pub created_by: &'a str,
+    /// The clauses it was made with, as `id@version`.
+    pub clauses: &'a [String],
 }
 
 fn meta_of(m: document::Model) -> DocumentMeta {
@@ -74,6 +122,7 @@ fn meta_of(m: document::Model) -> DocumentMeta {
         file_name: m.file_name,
         sha256: m.sha256,
         size_bytes: m.size_bytes,
+        clauses: clauses_of(m.clauses.as_deref()),
         created_by: m.created_by,
         created_at: m.created_at,
     }
@@ -97,6 +146,9 @@ pub async fn insert_document(
         content: Set(d.content.to_vec()),
         created_by: Set(d.created_by.to_owned()),
         created_at: Set(Utc::now()),
+        clauses: Set(Some(
+            serde_json::to_string(d.clauses).unwrap_or_else(|_| "[]".to_owned()),
+        )),
         ..Default::default()
     };
     Ok(meta_of(model.insert(db).await?))
@@ -122,12 +174,44 @@ pub async fn list_documents(
             C::SizeBytes,
             C::CreatedBy,
             C::CreatedAt,
+            C::Clauses,
         ])
         .filter(C::AgreementId.eq(agreement_id))
         .order_by_desc(C::Id)
-        .into_model::<DocumentMeta>()
+        .into_model::<MetaRow>()
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(DocumentMeta::from)
+        .collect())
+}
+
+/// The metadata of document `id`, without its bytes.
+pub async fn document_meta(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<DocumentMeta>, StoreError> {
+    use document::Column as C;
+    Ok(document::Entity::find_by_id(id)
+        .select_only()
+        .columns([
+            C::Id,
+            C::AgreementReference,
+            C::AgreementVersion,
+            C::Template,
+            C::TemplateVersion,
+            C::Event,
+            C::FileName,
+            C::Sha256,
+            C::SizeBytes,
+            C::CreatedBy,
+            C::CreatedAt,
+            C::Clauses,
+        ])
+        .into_model::<MetaRow>()
+        .one(db)
+        .await?
+        .map(DocumentMeta::from))
 }
 
 /// Reads one document with its bytes.
@@ -159,13 +243,15 @@ pub async fn document_reference(
         .await?)
 }
 
-/// The two kinds of stored file whose bytes carry their SHA-256.
+/// The three kinds of stored file whose bytes carry their SHA-256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
     /// Generated documents (`document`).
     Document,
     /// Handed-in report files (`report_file`).
     ReportFile,
+    /// Signed copies of generated documents (`signed_copy`).
+    SignedCopy,
 }
 
 /// Reads every stored file of `kind`, a few at a time, and returns how many there are and the
@@ -214,6 +300,22 @@ pub async fn damaged_contents(
                     .all(db)
                     .await?
             }
+            Stored::SignedCopy => {
+                signed_copy::Entity::find()
+                    .select_only()
+                    .columns([
+                        signed_copy::Column::Id,
+                        signed_copy::Column::Sha256,
+                        signed_copy::Column::SizeBytes,
+                        signed_copy::Column::Content,
+                    ])
+                    .filter(signed_copy::Column::Id.gt(last))
+                    .order_by_asc(signed_copy::Column::Id)
+                    .limit(8)
+                    .into_tuple()
+                    .all(db)
+                    .await?
+            }
         };
         let Some((id, ..)) = rows.last() else {
             return Ok((read, damaged));
@@ -227,4 +329,212 @@ pub async fn damaged_contents(
             }
         }
     }
+}
+
+/// The record of a signed copy (everything but its bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedCopyMeta {
+    /// Database id of the signed copy.
+    pub id: i64,
+    /// The generated document it is the signed copy of.
+    pub document_id: i64,
+    /// Reference of the agreement.
+    #[serde(rename = "agreement")]
+    pub agreement_reference: String,
+    /// File name for downloads.
+    pub file_name: String,
+    /// The uploader's name for the file (information only).
+    pub original_name: Option<String>,
+    /// SHA-256 of the signed PDF, lower-case hex.
+    pub sha256: String,
+    /// Size of the signed PDF in bytes.
+    pub size_bytes: i64,
+    /// The day it was signed (the last signature).
+    pub signed_on: chrono::NaiveDate,
+    /// Who signed, as the officer gave it.
+    pub signatories: Vec<Signatory>,
+    /// Who uploaded it, e.g. `user:7`.
+    pub uploaded_by: String,
+    /// When it was uploaded (UTC).
+    pub uploaded_at: chrono::DateTime<Utc>,
+}
+
+/// A signed copy to store.
+#[derive(Debug, Clone)]
+pub struct NewSignedCopy<'a> {
+    /// The generated document it is the signed copy of.
+    pub document_id: i64,
+    /// Database id of the agreement.
+    pub agreement_id: i64,
+    /// Its reference.
+    pub agreement_reference: &'a str,
+    /// File name for downloads.
+    pub file_name: &'a str,
+    /// The uploader's name for the file.
+    pub original_name: Option<&'a str>,
+    /// SHA-256 of `content`, lower-case hex.
+    pub sha256: &'a str,
+    /// The signed PDF.
+    pub content: &'a [u8],
+    /// The day it was signed.
+    pub signed_on: chrono::NaiveDate,
+    /// Who signed.
+    pub signatories: &'a [Signatory],
+    /// Who uploads it.
+    pub uploaded_by: &'a str,
+}
+
+/// A row of `signed_copy` without its bytes.
+#[derive(Debug, FromQueryResult)]
+struct SignedRow {
+    id: i64,
+    document_id: i64,
+    agreement_reference: String,
+    file_name: String,
+    original_name: Option<String>,
+    sha256: String,
+    size_bytes: i64,
+    signed_on: chrono::NaiveDate,
+    signatories: String,
+    uploaded_by: String,
+    uploaded_at: chrono::DateTime<Utc>,
+}
+
+impl From<signed_copy::Model> for SignedRow {
+    fn from(m: signed_copy::Model) -> Self {
+        Self {
+            id: m.id,
+            document_id: m.document_id,
+            agreement_reference: m.agreement_reference,
+            file_name: m.file_name,
+            original_name: m.original_name,
+            sha256: m.sha256,
+            size_bytes: m.size_bytes,
+            signed_on: m.signed_on,
+            signatories: m.signatories,
+            uploaded_by: m.uploaded_by,
+            uploaded_at: m.uploaded_at,
+        }
+    }
+}
+
+fn signed_meta_of(m: SignedRow) -> Result<SignedCopyMeta, StoreError> {
+    let signatories =
+        serde_json::from_str(&m.signatories).map_err(|source| StoreError::Corrupt {
+            what: "signed copy",
+            key: m.id.to_string(),
+            source,
+        })?;
+    Ok(SignedCopyMeta {
+        id: m.id,
+        document_id: m.document_id,
+        agreement_reference: m.agreement_reference,
+        file_name: m.file_name,
+        original_name: m.original_name,
+        sha256: m.sha256,
+        size_bytes: m.size_bytes,
+        signed_on: m.signed_on,
+        signatories,
+        uploaded_by: m.uploaded_by,
+        uploaded_at: m.uploaded_at,
+    })
+}
+
+/// Stores a signed copy; a second one of the same document breaks the unique index.
+pub async fn insert_signed_copy(
+    db: &impl ConnectionTrait,
+    c: &NewSignedCopy<'_>,
+) -> Result<SignedCopyMeta, StoreError> {
+    let signatories = serde_json::to_string(c.signatories)
+        .map_err(|e| crate::error::Unexpected::new("cannot serialise signatories", e))?;
+    let model = signed_copy::ActiveModel {
+        document_id: Set(c.document_id),
+        agreement_id: Set(c.agreement_id),
+        agreement_reference: Set(c.agreement_reference.to_owned()),
+        file_name: Set(c.file_name.to_owned()),
+        original_name: Set(c.original_name.map(str::to_owned)),
+        sha256: Set(c.sha256.to_owned()),
+        size_bytes: Set(i64::try_from(c.content.len()).unwrap_or(i64::MAX)),
+        content: Set(c.content.to_vec()),
+        signed_on: Set(c.signed_on),
+        signatories: Set(signatories),
+        uploaded_by: Set(c.uploaded_by.to_owned()),
+        uploaded_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    match model.insert(db).await {
+        Ok(m) => signed_meta_of(m.into()),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Err(StoreError::Duplicate {
+                what: "signed copy of document",
+                key: c.document_id.to_string(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The signed copies of one agreement's documents, newest first, without their bytes.
+pub async fn list_signed_copies(
+    db: &impl ConnectionTrait,
+    agreement_id: i64,
+) -> Result<Vec<SignedCopyMeta>, StoreError> {
+    use signed_copy::Column as C;
+    let rows = signed_copy::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::DocumentId,
+            C::AgreementReference,
+            C::FileName,
+            C::OriginalName,
+            C::Sha256,
+            C::SizeBytes,
+            C::SignedOn,
+            C::Signatories,
+            C::UploadedBy,
+            C::UploadedAt,
+        ])
+        .filter(C::AgreementId.eq(agreement_id))
+        .order_by_desc(C::Id)
+        .into_model::<SignedRow>()
+        .all(db)
+        .await?;
+    rows.into_iter().map(signed_meta_of).collect()
+}
+
+/// The signed copy of document `document_id`, with its bytes, if there is one.
+pub async fn signed_copy_of(
+    db: &impl ConnectionTrait,
+    document_id: i64,
+) -> Result<Option<(SignedCopyMeta, Vec<u8>)>, StoreError> {
+    let Some(mut m) = signed_copy::Entity::find()
+        .filter(signed_copy::Column::DocumentId.eq(document_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let content = std::mem::take(&mut m.content);
+    Ok(Some((signed_meta_of(m.into())?, content)))
+}
+
+/// Whether document `document_id` has a signed copy, without loading it.
+pub async fn has_signed_copy(
+    db: &impl ConnectionTrait,
+    document_id: i64,
+) -> Result<bool, StoreError> {
+    Ok(signed_copy::Entity::find()
+        .select_only()
+        .column(signed_copy::Column::Id)
+        .filter(signed_copy::Column::DocumentId.eq(document_id))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
 }

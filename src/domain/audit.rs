@@ -72,6 +72,8 @@ pub enum Action {
     AgreementRejectReport,
     /// A report request was acknowledged.
     AgreementAcknowledgeReport,
+    /// The signing date was set from an uploaded signed copy.
+    AgreementRecordSignature,
     /// An organisation was registered.
     OrganisationCreate,
     /// An organisation was changed.
@@ -98,6 +100,8 @@ pub enum Action {
     CalendarFeedRevoke,
     /// A contract document was generated and stored.
     DocumentCreate,
+    /// The signed copy of a contract document was uploaded.
+    SignedCopyCreate,
     /// Failed e-mail was queued again.
     OutboxRetry,
 }
@@ -119,6 +123,7 @@ impl Action {
         Self::AgreementAcceptReport,
         Self::AgreementRejectReport,
         Self::AgreementAcknowledgeReport,
+        Self::AgreementRecordSignature,
         Self::OrganisationCreate,
         Self::OrganisationUpdate,
         Self::ContactCreate,
@@ -132,6 +137,7 @@ impl Action {
         Self::CalendarFeedCreate,
         Self::CalendarFeedRevoke,
         Self::DocumentCreate,
+        Self::SignedCopyCreate,
         Self::OutboxRetry,
     ];
 
@@ -152,6 +158,7 @@ impl Action {
             Self::AgreementAcceptReport => "agreement.accept_report",
             Self::AgreementRejectReport => "agreement.reject_report",
             Self::AgreementAcknowledgeReport => "agreement.acknowledge_report",
+            Self::AgreementRecordSignature => "agreement.record_signature",
             Self::OrganisationCreate => "organisation.create",
             Self::OrganisationUpdate => "organisation.update",
             Self::ContactCreate => "contact.create",
@@ -165,6 +172,7 @@ impl Action {
             Self::CalendarFeedCreate => "calendar_feed.create",
             Self::CalendarFeedRevoke => "calendar_feed.revoke",
             Self::DocumentCreate => "document.create",
+            Self::SignedCopyCreate => "signed_copy.create",
             Self::OutboxRetry => "outbox.retry",
         }
     }

@@ -16,4 +16,5 @@ pub mod reports;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod samples;
+pub mod signing;
 pub mod terms;

@@ -4,7 +4,8 @@
 //! report files), and the files of the data directory that belong to the instance (the link
 //! secret and `avtal.toml`). On PostgreSQL the database is left to `pg_dump` and the archive
 //! holds the files. A restore writes the members into an empty data directory; a check reads
-//! every stored document and report file against its SHA-256 and verifies the audit chain.
+//! every stored document, signed copy and report file against its SHA-256 and verifies the
+//! audit chain.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::db::entities::{agreement, audit_log, document, organisation, report_file};
+use crate::db::entities::{agreement, audit_log, document, organisation, report_file, signed_copy};
 use crate::db::{self, store::StoreError};
 use crate::domain::audit::VerifyOutcome;
 use crate::registry::Registry;
@@ -81,6 +82,9 @@ pub struct Counts {
     pub documents: u64,
     /// Stored report files.
     pub report_files: u64,
+    /// Signed copies of documents (absent in archives made before they existed).
+    #[serde(default)]
+    pub signed_copies: u64,
     /// Audit entries.
     pub audit_entries: u64,
 }
@@ -89,10 +93,11 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} agreements, {} organisations, {} documents, {} report files, {} audit entries",
+            "{} agreements, {} organisations, {} documents, {} signed copies, {} report files, {} audit entries",
             self.agreements,
             self.organisations,
             self.documents,
+            self.signed_copies,
             self.report_files,
             self.audit_entries
         )
@@ -106,6 +111,7 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<Counts, DbErr> {
         organisations: organisation::Entity::find().count(db).await?,
         documents: document::Entity::find().count(db).await?,
         report_files: report_file::Entity::find().count(db).await?,
+        signed_copies: signed_copy::Entity::find().count(db).await?,
         audit_entries: audit_log::Entity::find().count(db).await?,
     })
 }
@@ -373,7 +379,9 @@ pub struct CheckReport {
     pub documents: u64,
     /// Stored report files read.
     pub report_files: u64,
-    /// Documents and report files whose bytes do not match their SHA-256 or size, e.g.
+    /// Signed copies of documents read.
+    pub signed_copies: u64,
+    /// Documents, signed copies and report files whose bytes do not match their SHA-256 or size, e.g.
     /// `document 12`.
     pub damaged: Vec<String>,
     /// The audit chain.
@@ -391,8 +399,9 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} documents and {} report files read, {} damaged{}",
+            "{} documents, {} signed copies and {} report files read, {} damaged{}",
             self.documents,
+            self.signed_copies,
             self.report_files,
             self.damaged.len(),
             if self.damaged.is_empty() {
@@ -405,21 +414,24 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Reads every stored document and report file against its SHA-256 and size, and verifies the
-/// audit chain.
+/// Reads every stored document, signed copy and report file against its SHA-256 and size, and
+/// verifies the audit chain.
 pub async fn check(registry: &Registry) -> Result<CheckReport, BackupError> {
     let db = &registry.db;
     use db::documents::{Stored, damaged_contents};
     let (documents, bad_documents) = damaged_contents(db, Stored::Document).await?;
+    let (signed_copies, bad_copies) = damaged_contents(db, Stored::SignedCopy).await?;
     let (report_files, bad_files) = damaged_contents(db, Stored::ReportFile).await?;
     let damaged = bad_documents
         .iter()
         .map(|id| format!("document {id}"))
+        .chain(bad_copies.iter().map(|id| format!("signed copy {id}")))
         .chain(bad_files.iter().map(|id| format!("report file {id}")))
         .collect();
     let audit = db::audit::verify(db).await?;
     Ok(CheckReport {
         documents,
+        signed_copies,
         report_files,
         damaged,
         audit,

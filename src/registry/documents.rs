@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{Registry, RegistryError};
 use crate::db::documents::{self as doc_store, DocumentMeta, NewDocument};
-use crate::db::store::{self, AgreementFilter, StoreError};
+use crate::db::store::{self, AgreementFilter, StoreError, Stored};
 use crate::documents::view::Directory;
 use crate::documents::{DocumentRequest, RenderError, Rendered};
 use crate::domain::agreement::{Agreement, Reference};
@@ -100,6 +100,7 @@ pub async fn generate(
             sha256: &rendered.sha256,
             content: &rendered.pdf,
             created_by,
+            clauses: &rendered.clauses,
         },
     )
     .await?;
@@ -158,6 +159,52 @@ pub async fn generate_many<E>(
             Some(Err(_)) => {}
         }
     }
+}
+
+/// Whether a template can be made from an agreement now, and if not, what it lacks.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Readiness {
+    /// Template name.
+    pub name: String,
+    /// Its Swedish title.
+    pub title: String,
+    /// Every required field the agreement lacks for it (empty: it can be made), with the
+    /// field's Swedish and English names; for a per-event template also the missing event
+    /// (no exercised option, no recorded notice, ...).
+    pub missing: Vec<crate::documents::MissingField>,
+}
+
+/// For each template that applies to `stored`'s kind, what the agreement still lacks for it:
+/// the same check the render makes before compiling (so a page can show it before the button
+/// is pressed), without running typst.
+pub fn readiness(
+    registry: &Registry,
+    stored: &Stored<Agreement>,
+    dir: &Directory,
+) -> Vec<Readiness> {
+    let renderer = &registry.renderer;
+    let today = registry.settings.today();
+    renderer
+        .catalog()
+        .all()
+        .iter()
+        .filter(|t| t.manifest.kinds.contains(&stored.data.kind))
+        .map(|t| {
+            let req = DocumentRequest {
+                template: t.manifest.name.clone(),
+                ..DocumentRequest::default()
+            };
+            let missing = match renderer.view(&req, &stored.data, stored.version, dir, today) {
+                Err(RenderError::MissingFields(m)) => m,
+                _ => Vec::new(),
+            };
+            Readiness {
+                name: t.manifest.name.clone(),
+                title: t.manifest.title.clone(),
+                missing,
+            }
+        })
+        .collect()
 }
 
 /// Lists the stored documents of agreement `reference`, newest first.

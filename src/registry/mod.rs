@@ -6,7 +6,8 @@
 //!
 //! One module per concern: [`agreements`], [`parties`] (organisations and contacts),
 //! [`accounts`] (users, sessions, API tokens), [`links`] (report files and calendar feeds),
-//! [`documents`] (stored contract documents), [`transfer`] and [`export`] (import and export),
+//! [`documents`] (stored contract documents), [`signed`] (their signed copies), [`transfer`]
+//! and [`export`] (import and export),
 //! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
 //! effect in storage), [`backup`] (backup, restore and check).
 
@@ -21,6 +22,7 @@ pub mod outbox;
 pub mod parties;
 pub mod reminders;
 pub mod renewals;
+pub mod signed;
 pub mod transfer;
 
 use std::sync::Arc;
@@ -33,7 +35,7 @@ use crate::documents::Renderer;
 use crate::domain::access::Principal;
 use crate::domain::party::Violation;
 
-pub use crate::db::documents::DocumentMeta;
+pub use crate::db::documents::{DocumentMeta, SignedCopyMeta};
 pub use crate::db::links::ReportFileMeta;
 pub use crate::db::store::{
     AgreementFilter, AgreementPage, AgreementSummary, ReservedFilter, SortKey, StoreError, Stored,

@@ -352,10 +352,10 @@ pub async fn show_agreement(
 ) -> Result<Json<AgreementResponse>, AppError> {
     let key = parse_key("reference", &key, Reference::parse)?;
     let stored = state.registry.agreement(&key).await?;
-    Ok(Json(AgreementResponse::new(
-        stored,
-        &state.registry.settings,
-    )))
+    let signed = state.registry.signed_copies(&key).await?;
+    let mut out = AgreementResponse::new(stored, &state.registry.settings);
+    out.signed = Some(signed.into_iter().map(super::signed_copies::item).collect());
+    Ok(Json(out))
 }
 
 /// `PUT /api/v1/agreements/{reference}`
@@ -473,6 +473,10 @@ pub struct AgreementResponse {
     updated_at: chrono::DateTime<chrono::Utc>,
     agreement: Agreement,
     derived: Derived,
+    /// The signed copies on record (which document version was signed, by whom, when), newest
+    /// first; only in `GET /agreements/{reference}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<Vec<super::signed_copies::SignedCopyItem>>,
 }
 
 /// Dates and states derived from an agreement on a given day: the agreement's clock
@@ -569,6 +573,7 @@ impl AgreementResponse {
             updated_at: s.updated_at,
             agreement: s.data,
             derived,
+            signed: None,
         }
     }
 }

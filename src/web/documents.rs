@@ -1,5 +1,6 @@
-//! Document handlers: make a contract document from an agreement, list an agreement's documents,
-//! download one, and list the templates.
+//! Document handlers: make a contract document from an agreement, list an agreement's documents
+//! (with their clause versions, signed copies, and what each template still lacks), download
+//! one, and list the templates.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,12 +11,14 @@ use serde::Serialize;
 use super::auth::Acting;
 use super::error::AppError;
 use super::extract::ApiJson;
+use super::signed_copies::{self, SignedCopyItem};
 use super::state::AppState;
 use crate::documents::DocumentRequest;
 use crate::documents::manifest::{EventKind, RequiredField};
 use crate::domain::agreement::Reference;
 use crate::domain::codes::AgreementKind;
 use crate::registry::DocumentMeta;
+use crate::registry::documents::Readiness;
 
 fn reference(raw: &str) -> Result<Reference, AppError> {
     Reference::parse(raw).map_err(|e| AppError::BadRequest {
@@ -37,10 +40,24 @@ pub async fn create_document(
     Ok((StatusCode::CREATED, Json(meta)))
 }
 
-/// The documents of one agreement.
+/// One stored document with where to download it and its signed copy, if one is on record.
+#[derive(Debug, Serialize)]
+pub struct DocumentItem {
+    #[serde(flatten)]
+    meta: DocumentMeta,
+    download: String,
+    /// The signed copy: signing date, signatories, SHA-256 and download path; `null` until an
+    /// officer uploads it.
+    signed: Option<SignedCopyItem>,
+}
+
+/// The documents of one agreement, and what each template still lacks.
 #[derive(Debug, Serialize)]
 pub struct DocumentList {
-    items: Vec<DocumentMeta>,
+    items: Vec<DocumentItem>,
+    /// Each template that applies to the agreement, with the required fields it lacks (in
+    /// Swedish and English): a template with an empty `missing` can be made now.
+    templates: Vec<Readiness>,
 }
 
 /// `GET /api/v1/agreements/{reference}/documents`
@@ -49,8 +66,28 @@ pub async fn list_documents(
     Path(key): Path<String>,
 ) -> Result<Json<DocumentList>, AppError> {
     let key = reference(&key)?;
+    let reg = &state.registry;
+    let stored = reg.agreement(&key).await?;
+    let dir = crate::registry::documents::directory(reg, &stored.data).await?;
+    let mut signed = reg.signed_copies(&key).await?;
+    let items = crate::registry::documents::list(reg, &key)
+        .await?
+        .into_iter()
+        .map(|meta| {
+            let copy = signed
+                .iter()
+                .position(|c| c.document_id == meta.id)
+                .map(|i| signed_copies::item(signed.swap_remove(i)));
+            DocumentItem {
+                download: format!("/api/v1/documents/{}", meta.id),
+                signed: copy,
+                meta,
+            }
+        })
+        .collect();
     Ok(Json(DocumentList {
-        items: crate::registry::documents::list(&state.registry, &key).await?,
+        items,
+        templates: crate::registry::documents::readiness(reg, &stored, &dir),
     }))
 }
 

@@ -17,10 +17,13 @@ use hyper::body::{Frame, SizeHint};
 use super::state::AppState;
 use crate::config::Settings;
 
-/// Whether the route (its pattern) takes report files, which may be larger than other bodies.
+/// Whether the route (its pattern) takes report files or signed copies, which may be larger than
+/// other bodies.
 pub fn is_upload(pattern: Option<&str>) -> bool {
     pattern.is_some_and(|p| {
-        p.ends_with("/reports/{report}/{period_end}/file") || p == "/l/{token}/report"
+        p.ends_with("/reports/{report}/{period_end}/file")
+            || p.ends_with("/documents/{id}/signed")
+            || p == "/l/{token}/report"
     })
 }
 

@@ -26,6 +26,7 @@ pub mod report_files;
 pub mod report_pages;
 pub mod report_rows;
 pub mod server;
+pub mod signed_copies;
 pub mod state;
 pub mod ui;
 
@@ -73,6 +74,12 @@ pub fn router(mut state: AppState) -> Router {
         .route(
             "/agreements/{reference}/documents",
             get(documents::list_documents).post(documents::create_document),
+        )
+        .route(
+            "/agreements/{reference}/documents/{id}/signed",
+            get(signed_copies::show_signed).merge(
+                post(signed_copies::upload_signed).layer(DefaultBodyLimit::max(upload_limit)),
+            ),
         )
         .route("/agreements/{reference}/as-of/{date}", get(audit::as_of))
         .route("/agreements/{reference}/diff", get(audit::diff_between))
@@ -124,6 +131,10 @@ pub fn router(mut state: AppState) -> Router {
         )
         .route("/agreements/{reference}", get(pages::agreement))
         .route(
+            "/organisations/{org_number}/edit",
+            get(forms::organisation::edit_form).post(forms::organisation::update),
+        )
+        .route(
             "/agreements/{reference}/edit",
             get(forms::agreement::edit_form).post(forms::agreement::update),
         )
@@ -134,6 +145,12 @@ pub fn router(mut state: AppState) -> Router {
         .route(
             "/agreements/{reference}/documents",
             post(forms::actions::generate_document),
+        )
+        .route(
+            "/agreements/{reference}/documents/{id}/signed",
+            get(signed_copies::show_signed).merge(
+                post(forms::signed::upload_signed_page).layer(DefaultBodyLimit::max(upload_limit)),
+            ),
         )
         .route(
             "/agreements/{reference}/reports/{report}/{period_end}/file",

@@ -299,6 +299,9 @@ pub enum Input {
     Versioned(&'static str, fn() -> Value),
     /// A `multipart/form-data` body with these file fields.
     Multipart(&'static [&'static str]),
+    /// A file of this media type, either as the `file` field of a `multipart/form-data` body with
+    /// these text fields, or as the raw body with the text fields in the query string.
+    FileOrForm(&'static str, &'static [&'static str]),
 }
 
 /// One operation of the API.
@@ -427,6 +430,28 @@ pub const ROUTES: &[Route] = &[
         "/agreements/{reference}/documents",
         "Render and store a contract document",
         Input::Body(schema_of::<DocumentRequest>),
+    ),
+    Route {
+        content_type: "application/pdf",
+        ..route(
+            "get",
+            "/agreements/{reference}/documents/{id}/signed",
+            "Download the signed copy of a generated document",
+            Input::None,
+        )
+    },
+    created(
+        "/agreements/{reference}/documents/{id}/signed",
+        "Record the signed copy (a PDF, scanned or e-signed) of a generated document: the signing date (default today; not in the future, not before the document was made) and the signatories (signatories[N].name, .role, .party from N = 0); stored with its SHA-256 and audited; the contract's copy sets the agreement's signed_on",
+        Input::FileOrForm(
+            "application/pdf",
+            &[
+                "signed_on",
+                "signatories[0].name",
+                "signatories[0].role",
+                "signatories[0].party",
+            ],
+        ),
     ),
     route(
         "get",
@@ -599,6 +624,26 @@ fn operation(r: &Route) -> Value {
                 json!({ "required": true, "content": { "multipart/form-data": { "schema": {
                     "type": "object", "required": files, "properties": properties,
                 } } } }),
+            );
+        }
+        Input::FileOrForm(media_type, fields) => {
+            let mut properties = Map::new();
+            properties.insert(
+                "file".into(),
+                json!({ "type": "string", "format": "binary" }),
+            );
+            for f in fields {
+                properties.insert((*f).to_owned(), json!({ "type": "string" }));
+                params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
+            }
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": {
+                    "multipart/form-data": { "schema": {
+                        "type": "object", "required": ["file"], "properties": properties,
+                    } },
+                    media_type: { "schema": { "type": "string", "format": "binary" } },
+                } }),
             );
         }
         Input::Versioned(name, schema) => {

@@ -262,7 +262,14 @@ pub async fn agreement_context(
     let parties: Vec<Value> = a
         .parties
         .iter()
-        .map(|p| json!({"org": p.org, "name": org_name(&p.org), "role": p.role}))
+        .map(|p| {
+            let address = dir
+                .organisations
+                .get(&p.org)
+                .and_then(|o| o.address.as_ref());
+            json!({"org": p.org, "name": org_name(&p.org), "role": p.role, "unit": p.unit,
+                   "address": address})
+        })
         .collect();
     let contacts: Vec<Value> = a
         .contacts
@@ -337,15 +344,17 @@ pub async fn agreement_context(
         let past = t["date"].as_str().is_some_and(|d| *d < *today_text);
         t["past"] = json!(past);
     }
-    let docs = crate::registry::documents::list(reg, &a.reference).await?;
-    let templates: Vec<Value> = reg
-        .renderer
-        .catalog()
-        .all()
-        .iter()
-        .filter(|t| t.manifest.kinds.contains(&a.kind))
-        .map(|t| json!({"name": t.manifest.name, "title": t.manifest.title}))
+    let signed = reg.signed_copies(&a.reference).await?;
+    let docs: Vec<Value> = crate::registry::documents::list(reg, &a.reference)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let copy = signed.iter().find(|c| c.document_id == d.id);
+            json!({"doc": d, "signed": copy})
+        })
         .collect();
+    // What each template still lacks, shown beside its button before anyone presses it.
+    let templates = crate::registry::documents::readiness(reg, stored, &dir);
     let files = reg.report_files(&a.reference).await?;
     let reports = super::report_rows::rows(user, a, &derived.deadlines, &files);
     let mut ctx = base(Some(user), csrf);
@@ -393,6 +402,7 @@ pub async fn agreement(
         "saved" => "Avtalet är sparat.",
         "action" => "Åtgärden är registrerad.",
         "document" => "Dokumentet är skapat.",
+        "signed" => "Det undertecknade exemplaret är sparat.",
         "report" => "Tack! Rapporten är inlämnad. Den som följer upp avtalet granskar den.",
         "acknowledged" => {
             "Du har bekräftat påminnelsen. Påminnelserna fortsätter tills rapporten är inlämnad."

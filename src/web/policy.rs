@@ -50,6 +50,17 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ("POST", "/agreements/new", Rule::Roles(WRITERS)),
     ("GET", "/agreements/{reference}", Rule::SignedIn),
     ("GET", "/agreements/{reference}/edit", Rule::Roles(WRITERS)),
+    // A party's postal address, kept on the organisation (as `PUT /api/v1/organisations`).
+    (
+        "GET",
+        "/organisations/{org_number}/edit",
+        Rule::Roles(WRITERS),
+    ),
+    (
+        "POST",
+        "/organisations/{org_number}/edit",
+        Rule::Roles(WRITERS),
+    ),
     ("POST", "/agreements/{reference}/edit", Rule::Roles(WRITERS)),
     (
         "POST",
@@ -60,6 +71,18 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         "POST",
         "/agreements/{reference}/documents",
         Rule::Roles(WRITERS),
+    ),
+    // The signed copy of a generated document: uploaded by the agreement's officers, read by
+    // whoever reads the agreement (scoped like it).
+    (
+        "POST",
+        "/agreements/{reference}/documents/{id}/signed",
+        Rule::Roles(WRITERS),
+    ),
+    (
+        "GET",
+        "/agreements/{reference}/documents/{id}/signed",
+        Rule::SignedIn,
     ),
     // Report occurrences: the latest file (scoped like the agreement); an enterprise user of the
     // reporting organisation hands in and acknowledges (the handler checks the organisation).
@@ -109,6 +132,11 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         Rule::Roles(EVERYONE),
     ),
     ("GET", "/api/v1/documents/{id}", Rule::Roles(EVERYONE)),
+    (
+        "GET",
+        "/api/v1/agreements/{reference}/documents/{id}/signed",
+        Rule::Roles(EVERYONE),
+    ),
     ("GET", "/api/v1/templates", Rule::Roles(EVERYONE)),
 ];
 

@@ -43,6 +43,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("form.html", include_str!("../../templates/web/form.html")),
     (
+        "organisation.html",
+        include_str!("../../templates/web/organisation.html"),
+    ),
+    (
         "tokens.html",
         include_str!("../../templates/web/tokens.html"),
     ),

@@ -343,6 +343,45 @@ fn table(
             None,
             [L, A, A, A, N],
         ),
+        // Signed copies: uploaded by the agreement's officers (a body that is no PDF: 422),
+        // read by whoever reads the agreement (none on record yet: 404).
+        (
+            "POST",
+            format!("/agreements/AGR-2025-0001/documents/{doc_other}/signed"),
+            Some(json!("file=x")),
+            [L, A, F, F, N],
+        ),
+        (
+            "GET",
+            format!("/agreements/AGR-2025-0001/documents/{doc_other}/signed"),
+            None,
+            [L, N, N, N, N],
+        ),
+        (
+            "POST",
+            format!("/api/v1/agreements/AGR-2025-0001/documents/{doc_other}/signed"),
+            Some(json!({})),
+            [L, A, F, F, N],
+        ),
+        (
+            "GET",
+            format!("/api/v1/agreements/AGR-2025-0004/documents/{doc_other}/signed"),
+            None,
+            [L, N, N, N, N],
+        ),
+        // A party's address (a body missing the postal code and city: 422).
+        (
+            "GET",
+            "/organisations/212900-0028/edit".into(),
+            None,
+            [L, A, A, F, F],
+        ),
+        (
+            "POST",
+            "/organisations/212900-0028/edit".into(),
+            Some(json!("street=Storgatan+1")),
+            [L, A, A, F, F],
+        ),
         ("GET", "/tokens".into(), None, [L, A, A, A, A]),
         (
             "GET",
@@ -478,6 +517,7 @@ async fn every_route_gives_each_role_exactly_what_the_policy_table_says(app: Tes
             sha256: "00",
             content: b"%PDF-1.7",
             created_by: "test",
+            clauses: &[],
         },
     )
     .await

@@ -58,11 +58,52 @@ async fn hand_in_a_report_file(app: &TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
+/// A generated document (stored directly, no typst) and its signed copy through the use case.
+async fn record_a_signed_copy(app: &TestApp) {
+    let key = avtal::domain::agreement::Reference::parse("AGR-2025-0004")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stored = avtal::db::store::get_agreement(&app.registry.db, &key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc = avtal::db::documents::insert_document(
+        &app.registry.db,
+        &avtal::db::documents::NewDocument {
+            agreement_id: stored.id,
+            agreement_reference: "AGR-2025-0004",
+            agreement_version: stored.version,
+            template: "procurement",
+            template_version: "2.0.0",
+            event: None,
+            file_name: "k.pdf",
+            sha256: &avtal::documents::sha256_hex(b"%PDF-1.7"),
+            content: b"%PDF-1.7",
+            created_by: "test",
+            clauses: &[],
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let upload = avtal::registry::signed::SignedUpload {
+        bytes: b"%PDF-1.4\n%signed\n%%EOF\n".to_vec(),
+        signatories: vec![avtal::domain::signing::Signatory {
+            name: "Sara Nyström".into(),
+            role: None,
+            party: None,
+        }],
+        ..Default::default()
+    };
+    app.registry
+        .record_signed_copy(&key, doc.id, &upload)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check(
     app: TestApp,
 ) {
     app.load_examples().await;
     hand_in_a_report_file(&app).await;
+    record_a_signed_copy(&app).await;
     let data_dir = app.registry.settings.data_dir.clone();
     avtal::links::key::load_or_create(&app.registry.settings)
         .unwrap_or_else(|e| panic!("link key: {e}"));
@@ -145,6 +186,8 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
         json!(got.audit_entries)
     );
     assert_eq!(manifest["counts"]["report_files"], json!(1));
+    assert_eq!(manifest["counts"]["signed_copies"], json!(1));
+    assert_eq!(got.signed_copies, 1);
     assert_eq!(
         (got.agreements, got.organisations, got.report_files),
         (before.agreements, before.organisations, before.report_files)
@@ -182,6 +225,19 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
     let c = avtal(&target, &["check"]);
     assert!(!c.status.success(), "a damaged file passed: {}", text(&c));
     assert!(text(&c).contains("report file 1"), "{}", text(&c));
+    {
+        use sea_orm::ConnectionTrait;
+        let url = format!("sqlite://{}", target.join("avtal.db").display());
+        let conn = sea_orm::Database::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_unprepared("UPDATE signed_copy SET content = X'00'")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.close().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let c = avtal(&target, &["check"]);
+    assert!(text(&c).contains("signed copy 1"), "{}", text(&c));
 }
 
 mod on_sqlite {

@@ -267,6 +267,12 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
         ("#f-options-0-notice_months", "6"),
         ("#f-termination-notice_months", "3"),
         ("#f-reporting-0-due_offset_days", "60"),
+        // The terms the IOP's clauses need: insurance and the state-aid reasoning.
+        ("#f-terms-insurance-liability_sek", "5000000"),
+        (
+            "#f-terms-state_aid-reasoning",
+            "Läxhjälpen är en icke-ekonomisk verksamhet; bidraget är inte statsstöd.",
+        ),
     ] {
         fill(&c, css, text).await;
     }
@@ -277,6 +283,7 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
     choose(&c, "#f-options-0-decided_by", "mutual").await;
     choose(&c, "#f-reporting-0-kind", "annual_report").await;
     choose(&c, "#f-reporting-0-recurrence", "yearly").await;
+    choose(&c, "#f-terms-state_aid-basis", "no_aid").await;
     fill_date(&c, "#f-decision-date", "2026-11-18").await;
     fill_date(&c, "#f-iop-legal_assessment-date", "2026-11-01").await;
     fill_date(&c, "#f-period-start", "2027-01-01").await;
@@ -342,24 +349,7 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
         );
         println!("NOTE: AVTAL_TYPST is not set; the PDF step of the browser test is skipped");
     } else {
-        // The form has no fields for the terms yet: the insurance and the state-aid reasoning
-        // the IOP's clauses need are added through the API.
-        let stored = app.agreement("AGR-2027-0300").await;
-        let mut a = stored.body["agreement"].clone();
-        a["terms"] = serde_json::json!({
-            "insurance": {"liability_sek": "5000000"},
-            "state_aid": {"basis": "no_aid", "reasoning": "Läxhjälpen är en icke-ekonomisk verksamhet; bidraget är inte statsstöd."}
-        });
-        let r = app
-            .put(
-                "/api/v1/agreements/AGR-2027-0300",
-                &serde_json::json!({"version": stored.body["version"], "agreement": a}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        c.refresh().await.unwrap();
-        choose(&c, "#template", "iop").await;
-        click(&c, "form[action$='/documents'] button").await;
+        click(&c, "button[name='template'][value='iop']").await;
         let link = wait_for(&c, "a[href^='/documents/']").await;
         let href = link.attr("href").await.unwrap().unwrap_or_default();
         assert!(link.text().await.unwrap().starts_with("AGR-2027-0300"));
@@ -385,6 +375,39 @@ async fn an_officer_creates_a_complete_iop_in_the_browser_fixes_an_error_and_dow
                 assert!(text.contains(expected), "{expected} not in the PDF: {text}");
             }
         }
+        // Signed and back: the officer records the signed copy with the page's form.
+        let dir = tempfile::tempdir().unwrap();
+        let scan = dir.path().join("undertecknat.pdf");
+        std::fs::write(&scan, &bytes).unwrap();
+        click(&c, "details.sign summary").await;
+        c.find(Locator::Css("details.sign input[type='file']"))
+            .await
+            .unwrap()
+            .send_keys(scan.to_str().unwrap())
+            .await
+            .unwrap();
+        fill(
+            &c,
+            "details.sign input[name='signatories[0].name']",
+            "Sara Nyström",
+        )
+        .await;
+        fill(
+            &c,
+            "details.sign input[name='signatories[0].role']",
+            "förvaltningschef",
+        )
+        .await;
+        click(&c, "details.sign button[type='submit']").await;
+        let badge = wait_for(&c, ".badge.signed").await;
+        assert!(badge.text().await.unwrap().contains("2026-11-22"));
+        c.execute(
+            "document.getElementById('h-docs').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+        screenshot(&c, "ui-signed.png").await;
     }
     c.execute("document.getElementById('h-iop').scrollIntoView();", vec![])
         .await

@@ -1,7 +1,10 @@
 //! Contract documents: every template renders every sample agreement it applies to into a PDF/A
 //! whose text holds the parties, dates, amounts and reports; the same agreement gives the same
 //! bytes; missing fields give 422; a missing typst gives 503 while the rest answers; and hostile
-//! strings come out literally.
+//! strings come out literally. The signed copy of a document: stored with its SHA-256, audited,
+//! dating the agreement, shown escaped on the page, refused naming the field.
+
+#![expect(clippy::unwrap_used, reason = "a test reports a failure by panicking")]
 
 use std::path::PathBuf;
 
@@ -643,7 +646,504 @@ async fn a_batch_stores_every_complete_agreement_and_refuses_the_rest(app: TestA
     }
 }
 
+// ---------- the signed copy on record ----------
+
+/// A generated document stored straight in storage (no typst needed): its id.
+async fn stored_document(
+    app: &TestApp,
+    reference: &str,
+    template: &str,
+    event: Option<&str>,
+) -> i64 {
+    let key = avtal::domain::agreement::Reference::parse(reference).unwrap();
+    let stored = avtal::db::store::get_agreement(&app.registry.db, &key)
+        .await
+        .unwrap();
+    let clauses = vec!["parties@1.0.0".to_owned(), "scope@1.1.0".to_owned()];
+    avtal::db::documents::insert_document(
+        &app.registry.db,
+        &avtal::db::documents::NewDocument {
+            agreement_id: stored.id,
+            agreement_reference: reference,
+            agreement_version: stored.version,
+            template,
+            template_version: "2.0.0",
+            event,
+            file_name: &format!("{reference}-{template}.pdf"),
+            sha256: &sha256_hex(b"%PDF-1.7 generated"),
+            content: b"%PDF-1.7 generated",
+            created_by: "test",
+            clauses: &clauses,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// A `multipart/form-data` body: (content type, bytes).
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "XsignedX";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn send(
+    client: &reqwest::Client,
+    url: String,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let r = client
+        .post(url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+const SIGNED_PDF: &[u8] = b"%PDF-1.4\n% inskannat och undertecknat\n%%EOF\n";
+
+async fn a_signed_copy_is_stored_with_its_sha256_audited_and_dates_the_agreement(app: TestApp) {
+    app.load_examples().await;
+    let doc = stored_document(&app, "AGR-2025-0004", "procurement", None).await;
+    let officer = app.client_for(avtal::domain::access::Role::Officer).await;
+    let today = sample_today().to_string();
+    let (ct, body) = multipart(
+        &[
+            ("signed_on", today.as_str()),
+            ("signatories[0].name", "Sara Nyström"),
+            ("signatories[0].role", "upphandlingschef"),
+            ("signatories[0].party", "212900-0028"),
+            ("signatories[1].name", "Fatima Ali"),
+            ("signatories[1].role", "verksamhetschef"),
+            ("signatories[2].name", ""),
+        ],
+        Some(("kontrakt-signerat.pdf", SIGNED_PDF)),
+    );
+    let url = format!(
+        "{}/api/v1/agreements/AGR-2025-0004/documents/{doc}/signed",
+        app.address
+    );
+    let (status, text) = send(&officer, url.clone(), &ct, body).await;
+    assert_eq!(status, 201, "{text}");
+    let copy: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(copy["sha256"], json!(sha256_hex(SIGNED_PDF)));
+    assert_eq!(copy["document_id"], json!(doc));
+    assert_eq!(copy["signed_on"], json!(today));
+    assert_eq!(copy["signatories"][1]["name"], json!("Fatima Ali"));
+    assert_eq!(copy["signatories"].as_array().map(Vec::len), Some(2));
+    assert_eq!(copy["original_name"], json!("kontrakt-signerat.pdf"));
+    let download = copy["download"].as_str().unwrap().to_owned();
+    assert_eq!(
+        download,
+        format!("/api/v1/agreements/AGR-2025-0004/documents/{doc}/signed")
+    );
+
+    // The agreement: its signing date comes from the upload, and it says which document was signed.
+    let a = app.agreement("AGR-2025-0004").await;
+    assert_eq!(a.body["agreement"]["signed_on"], json!(today), "{}", a.body);
+    assert_eq!(a.body["signed"][0]["document_id"], json!(doc));
+    assert_eq!(
+        a.body["signed"][0]["signatories"][0]["role"],
+        json!("upphandlingschef")
+    );
+    // The documents list: the clause versions of each document and its signed copy.
+    let list = app.get("/api/v1/agreements/AGR-2025-0004/documents").await;
+    let item = &list.body["items"][0];
+    assert_eq!(item["clauses"], json!(["parties@1.0.0", "scope@1.1.0"]));
+    assert_eq!(item["template_version"], json!("2.0.0"));
+    assert_eq!(item["download"], json!(format!("/api/v1/documents/{doc}")));
+    assert_eq!(item["signed"]["sha256"], json!(sha256_hex(SIGNED_PDF)));
+    assert!(list.body["templates"].is_array(), "{}", list.body);
+
+    // The file, for whoever reads the agreement: the enterprise of its supplier too.
+    let supplier = app
+        .client_for(avtal::domain::access::Role::Enterprise)
+        .await;
+    for client in [&app.client, &supplier] {
+        let r = client
+            .get(format!("{}{download}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), SIGNED_PDF);
+    }
+    // An enterprise user may not upload, and sees nothing of another organisation's agreement.
+    let (ct2, body2) = multipart(&[("signatories[0].name", "X")], Some(("x.pdf", SIGNED_PDF)));
+    let (status, _) = send(&supplier, url.clone(), &ct2, body2).await;
+    assert_eq!(status, 403);
+    let other = stored_document(&app, "AGR-2025-0001", "iop", None).await;
+    let (ct3, body3) = multipart(
+        &[("signatories[0].name", "Ann Berg")],
+        Some(("x.pdf", SIGNED_PDF)),
+    );
+    let (status, text) = send(
+        &app.client,
+        format!(
+            "{}/api/v1/agreements/AGR-2025-0001/documents/{other}/signed",
+            app.address
+        ),
+        &ct3,
+        body3,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    for path in [
+        format!("/api/v1/agreements/AGR-2025-0001/documents/{other}/signed"),
+        format!("/agreements/AGR-2025-0001/documents/{other}/signed"),
+        format!("/api/v1/agreements/AGR-2025-0004/documents/{other}/signed"),
+    ] {
+        let r = supplier
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+    }
+
+    // Audited in the same transaction: who, when, the hash and which document version.
+    let log = app
+        .get("/api/v1/audit?agreement=AGR-2025-0004&action=signed_copy.create")
+        .await;
+    let entry = &log.body["items"][0];
+    assert_eq!(log.body["total"], json!(1), "{}", log.body);
+    assert!(
+        entry["actor"].as_str().unwrap().starts_with("user:"),
+        "{entry}"
+    );
+    assert_eq!(entry["after"]["sha256"], json!(sha256_hex(SIGNED_PDF)));
+    assert_eq!(entry["after"]["document"], json!(doc));
+    assert_eq!(entry["after"]["template_version"], json!("2.0.0"));
+    assert!(entry["after"]["agreement_version"].is_number(), "{entry}");
+    let dated = app
+        .get("/api/v1/audit?agreement=AGR-2025-0004&action=agreement.record_signature")
+        .await;
+    assert_eq!(dated.body["total"], json!(1), "{}", dated.body);
+
+    // One signed copy per document.
+    let (ct4, body4) = multipart(
+        &[("signatories[0].name", "Ny")],
+        Some(("y.pdf", SIGNED_PDF)),
+    );
+    let (status, text) = send(&officer, url, &ct4, body4).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("one_signed_copy"), "{text}");
+
+    // `avtal check` reads the signed copies too, and names a damaged one.
+    let report = avtal::registry::backup::check(&app.registry).await.unwrap();
+    assert_eq!(report.signed_copies, 2);
+    assert!(report.ok(), "{report}");
+    use sea_orm::ConnectionTrait;
+    app.registry
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE signed_copy SET size_bytes = size_bytes + 1 WHERE document_id = {doc}"
+        ))
+        .await
+        .unwrap();
+    let report = avtal::registry::backup::check(&app.registry).await.unwrap();
+    assert!(!report.ok());
+    assert_eq!(report.damaged.len(), 1, "{report}");
+    assert!(report.damaged[0].starts_with("signed copy "), "{report}");
+}
+
+/// Form fields, the file (none: no file field), and the field and rule of the refusal.
+type RefusalCase<'a> = (Vec<(&'a str, &'a str)>, Option<&'a [u8]>, &'a str, &'a str);
+
+async fn a_bad_signed_copy_is_refused_naming_the_field_and_nothing_is_written(app: TestApp) {
+    app.load_examples().await;
+    let doc = stored_document(&app, "AGR-2025-0004", "procurement", None).await;
+    let letter = stored_document(&app, "AGR-2025-0004", "amendment", Some("amendment:0")).await;
+    let other = stored_document(&app, "AGR-2025-0001", "iop", None).await;
+    let before = app.agreement("AGR-2025-0004").await;
+    let audit_before = app.get("/api/v1/audit?limit=1").await.body["total"].clone();
+    let today = sample_today();
+    let tomorrow = (today + chrono::Days::new(1)).to_string();
+    let yesterday = (today - chrono::Days::new(1)).to_string();
+    let person = ("signatories[0].name", "Sara Nyström");
+    let cases: Vec<RefusalCase> = vec![
+        (
+            vec![person],
+            Some(&b"PK\x03\x04 not a pdf"[..]),
+            "file",
+            "pdf",
+        ),
+        (vec![person], Some(&b""[..]), "file", "required"),
+        (vec![person], None, "file", "required"),
+        (
+            vec![person, ("signed_on", tomorrow.as_str())],
+            Some(SIGNED_PDF),
+            "signed_on",
+            "not_in_future",
+        ),
+        (
+            vec![person, ("signed_on", yesterday.as_str())],
+            Some(SIGNED_PDF),
+            "signed_on",
+            "not_before_document",
+        ),
+        (
+            vec![person, ("signed_on", "igår")],
+            Some(SIGNED_PDF),
+            "signed_on",
+            "date",
+        ),
+        (vec![], Some(SIGNED_PDF), "signatories", "required"),
+        (
+            vec![("signatories[0].role", "VD")],
+            Some(SIGNED_PDF),
+            "signatories[0].name",
+            "required",
+        ),
+        (
+            vec![person, ("signatories[0].party", "212900-0069")],
+            Some(SIGNED_PDF),
+            "signatories[0].party",
+            "party_of_agreement",
+        ),
+        (
+            vec![("signatories[0].name", "Rad\nbrytning")],
+            Some(SIGNED_PDF),
+            "signatories[0].name",
+            "plain_text",
+        ),
+        (
+            vec![person, ("colour", "red")],
+            Some(SIGNED_PDF),
+            "colour",
+            "unknown_field",
+        ),
+    ];
+    let url = format!(
+        "{}/api/v1/agreements/AGR-2025-0004/documents/{doc}/signed",
+        app.address
+    );
+    for (fields, file, field, rule) in cases {
+        let (ct, body) = multipart(&fields, file.map(|f| ("f.pdf", f)));
+        let (status, text) = send(&app.client, url.clone(), &ct, body).await;
+        assert_eq!(status, 422, "{fields:?}: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let errors = v["errors"].as_array().cloned().unwrap_or_default();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == json!(field) && e["rule"] == json!(rule)),
+            "{fields:?}: expected {field} {rule}, got {text}"
+        );
+    }
+    // A raw body that is not a PDF; a document of another agreement; no such document.
+    let (status, text) = send(
+        &app.client,
+        format!("{url}?signatories[0].name=Sara"),
+        "text/plain",
+        b"hej".to_vec(),
+    )
+    .await;
+    assert!(status == 422 && text.contains("\"pdf\""), "{status} {text}");
+    for path in [
+        format!("/api/v1/agreements/AGR-2025-0004/documents/{other}/signed"),
+        "/api/v1/agreements/AGR-2025-0004/documents/999999/signed".to_owned(),
+        "/api/v1/agreements/AGR-2025-0004/documents/abc/signed".to_owned(),
+    ] {
+        let (status, text) = send(
+            &app.client,
+            format!("{}{path}?signatories[0].name=Sara", app.address),
+            "application/pdf",
+            SIGNED_PDF.to_vec(),
+        )
+        .await;
+        assert_eq!(status, 404, "{path}: {text}");
+    }
+    // Nothing was written.
+    let after = app.agreement("AGR-2025-0004").await;
+    assert_eq!(after.body["version"], before.body["version"]);
+    assert_eq!(after.body["signed"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/audit?limit=1").await.body["total"],
+        audit_before
+    );
+
+    // The raw PDF with its fields in the query string; a letter's signed copy leaves the
+    // agreement's signing date alone.
+    let (status, text) = send(
+        &app.client,
+        format!(
+            "{}/api/v1/agreements/AGR-2025-0004/documents/{letter}/signed?signatories%5B0%5D.name=Sara%20Nystr%C3%B6m",
+            app.address
+        ),
+        "application/pdf",
+        SIGNED_PDF.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let after = app.agreement("AGR-2025-0004").await;
+    assert_eq!(after.body["version"], before.body["version"]);
+    assert_eq!(
+        after.body["agreement"]["signed_on"],
+        before.body["agreement"]["signed_on"]
+    );
+    assert_eq!(after.body["signed"][0]["document_id"], json!(letter));
+}
+
+async fn the_agreement_page_shows_the_signed_copy_escaped_and_what_each_template_lacks(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let doc = stored_document(&app, "AGR-2025-0004", "procurement", None).await;
+    let officer = app.client_for(avtal::domain::access::Role::Officer).await;
+    let page_url = format!("{}/agreements/AGR-2025-0004", app.address);
+    let page = officer
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "action=\"/agreements/AGR-2025-0004/documents/{doc}/signed\""
+        )),
+        "the upload form of the unsigned document"
+    );
+    let hostile = "<script>alert(1)</script> & \"Söder\"";
+    let upload = |fields: Vec<(&'static str, String)>, file: &'static [u8]| {
+        let (officer, url) = (
+            officer.clone(),
+            format!("{page_url}/documents/{doc}/signed"),
+        );
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (ct, body) = multipart(&pairs, Some(("s.pdf", file)));
+            let r = officer
+                .post(url)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let location = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (
+                r.status().as_u16(),
+                location,
+                r.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    // Refused on the page in Swedish; nothing stored.
+    let (status, _, refused) = upload(
+        vec![("signatories[0].name", "Sara".into())],
+        &b"not a pdf"[..],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(refused.contains("Filen är inte en PDF"), "{refused}");
+    let (status, location, _) = upload(
+        vec![
+            ("signed_on", sample_today().to_string()),
+            ("signatories[0].name", hostile.into()),
+            ("signatories[0].role", "<i>kommundirektör</i>".into()),
+        ],
+        SIGNED_PDF,
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/agreements/AGR-2025-0004?ok=signed#doc-{doc}").as_str())
+    );
+    let page = officer
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;"),
+        "escaped signatory"
+    );
+    assert!(page.contains("&amp;") && page.contains("&lt;i&gt;kommundirektör"));
+    assert!(!page.contains("<script>alert") && !page.contains("<i>kommun"));
+    assert!(page.contains(&format!(
+        "href=\"/agreements/AGR-2025-0004/documents/{doc}/signed\""
+    )));
+    assert!(page.contains(&sha256_hex(SIGNED_PDF)));
+    assert!(
+        page.contains("parties@1.0.0"),
+        "the clause versions of the document"
+    );
+    assert!(!page.contains(&format!(
+        "action=\"/agreements/AGR-2025-0004/documents/{doc}/signed\""
+    )));
+
+    // Before anyone presses a button: each template lists what the agreement lacks for it.
+    let draft = app
+        .client
+        .get(format!("{}/agreements/AGR-2027-0012", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let missing = draft
+        .split("id=\"missing-iop\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_else(|| panic!("no missing list beside the iop button: {draft}"));
+    assert!(
+        missing.contains("Saknas") && missing.contains("(diarienummer)"),
+        "{missing}"
+    );
+    assert!(
+        draft.contains("name=\"template\" value=\"iop\" disabled"),
+        "{draft}"
+    );
+    let api = app.get("/api/v1/agreements/AGR-2027-0012/documents").await;
+    let iop = api.body["templates"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == json!("iop")).cloned())
+        .unwrap();
+    assert!(
+        iop["missing"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|f| f["field"] == json!("diarienummer"))),
+        "{iop}"
+    );
+}
+
 crate::on_both_backends!(
+    a_signed_copy_is_stored_with_its_sha256_audited_and_dates_the_agreement,
+    a_bad_signed_copy_is_refused_naming_the_field_and_nothing_is_written,
+    the_agreement_page_shows_the_signed_copy_escaped_and_what_each_template_lacks,
     a_batch_stores_every_complete_agreement_and_refuses_the_rest,
     every_template_renders_every_sample_it_applies_to,
     the_same_agreement_rendered_twice_has_the_same_sha256,

@@ -20,6 +20,8 @@ pub struct Model {
     pub content: Vec<u8>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub clauses: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

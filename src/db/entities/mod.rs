@@ -13,4 +13,5 @@ pub mod organisation;
 pub mod outbox;
 pub mod outbox_reminder;
 pub mod report_file;
+pub mod signed_copy;
 pub mod user_session;

@@ -170,7 +170,8 @@ impl ActionForm {
 }
 
 /// The agreement page again, with `violations` above its action forms.
-async fn reshow_agreement(
+/// The agreement page again with the Swedish text of `violations` (422).
+pub async fn reshow_agreement(
     state: &AppState,
     user: &Principal,
     csrf: Option<&Csrf>,

@@ -102,16 +102,34 @@ fn field_of(v: &Violation, a: Option<&Agreement>, names: &BTreeSet<String>) -> O
         return Some(m.to_owned());
     }
     if let Some(rest) = f.strip_prefix("parties[") {
-        let i: usize = rest.split(']').next()?.parse().ok()?;
+        let (i, part) = rest.split_once(']')?;
+        let i: usize = i.parse().ok()?;
         let role = a?.parties.get(i)?.role;
-        return Some(
-            if role == PartyRole::Buyer {
-                "buyer"
-            } else {
-                "partner"
-            }
-            .into(),
-        );
+        let who = if role == PartyRole::Buyer {
+            "buyer"
+        } else {
+            "partner"
+        };
+        return Some(if part == ".unit" {
+            format!("{who}_unit")
+        } else {
+            who.into()
+        });
+    }
+    // The terms' groups name the group; their first input shows it.
+    match f {
+        "terms.price" | "terms.price.adjustment" => return Some("terms.price.model".into()),
+        "terms.state_aid" => return Some("terms.state_aid.basis".into()),
+        "terms.penalty" => return Some("terms.penalty.amount_sek".into()),
+        "terms.insurance" => return Some("terms.insurance.liability_sek".into()),
+        "terms.invoicing" => return Some("terms.invoicing.payment_days".into()),
+        "terms.labour_law_conditions" => {
+            return Some("terms.labour_law_conditions".into());
+        }
+        _ if f.starts_with("terms.excluded_clauses") => {
+            return Some("terms.excluded_clauses".into());
+        }
+        _ => {}
     }
     // A part of a row the form does not show (an option's decision): the row's first text input.
     for g in GROUPS {
@@ -217,6 +235,9 @@ fn show_form(
     ctx.insert("deciders", &OptionDecider::ALL);
     ctx.insert("recurrences", &Recurrence::ALL);
     ctx.insert("effects", &NoticeEffect::ALL);
+    ctx.insert("personal_data", super::terms_form::PERSONAL_DATA);
+    ctx.insert("state_aid_bases", super::terms_form::STATE_AID_BASES);
+    ctx.insert("optional_clauses", crate::domain::terms::OPTIONAL_CLAUSES);
     ctx.insert(
         "report_kinds",
         &[

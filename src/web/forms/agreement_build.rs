@@ -196,6 +196,10 @@ pub fn agreement_from(
     let termination = termination(&mut c, form, base.and_then(|a| a.termination.as_ref()));
     let renewal_dialogue = renewal_dialogue(&mut c, form);
     let reporting = reporting(&mut c, form, base);
+    let terms = super::terms_form::terms_from(&form.terms).unwrap_or_else(|v| {
+        c.errors.extend(v);
+        crate::domain::terms::Terms::default()
+    });
     let (Some(kind), Some(reference), Some(legal_basis), Some(start), Some(original_end)) =
         (kind, reference, legal_basis, start, original_end)
     else {
@@ -236,8 +240,7 @@ pub fn agreement_from(
         amendments: base.map(|a| a.amendments.clone()).unwrap_or_default(),
         reporting,
         reminder_days: base.map(|a| a.reminder_days.clone()).unwrap_or_default(),
-        // The terms are not on the form yet: they are kept as stored.
-        terms: base.map(|a| a.terms.clone()).unwrap_or_default(),
+        terms,
         notes: given(&form.notes),
     })
 }
@@ -299,11 +302,11 @@ fn parties(
         let Some(org) = c.org(name, raw) else {
             continue;
         };
-        // The contracting unit is not on the form: it stays while the organisation does.
-        let unit = at
-            .and_then(|i| parties.get(i))
-            .filter(|p| p.org == org)
-            .and_then(|p| p.unit.clone());
+        let unit = given(if name == "buyer" {
+            form.buyer_unit.trim()
+        } else {
+            form.partner_unit.trim()
+        });
         let party = Party { org, role, unit };
         match at {
             Some(i) => parties[i] = party,

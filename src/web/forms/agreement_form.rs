@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::body::{self, comma_list};
+use super::terms_form::TermsFields;
 use crate::domain::agreement::Agreement;
 use crate::domain::codes::PartyRole;
 use crate::domain::org_number::OrgNumber;
@@ -29,6 +30,10 @@ pub struct AgreementForm {
     pub buyer: String,
     /// The supplier's or IOP partner's organisation number.
     pub partner: String,
+    /// The buyer's contracting unit (e.g. the department of a municipality).
+    pub buyer_unit: String,
+    /// The supplier's or partner's contracting unit.
+    pub partner_unit: String,
     pub contacts: ContactFields,
     pub eforms: EformsFields,
     pub framework: String,
@@ -41,6 +46,7 @@ pub struct AgreementForm {
     pub termination: TerminationFields,
     pub renewal_dialogue: DialogueFields,
     pub reporting: Vec<ReportRow>,
+    pub terms: TermsFields,
     pub notes: String,
     /// How many rows each group showed (`rows.goals`), so a re-shown form shows as many.
     pub rows: BTreeMap<String, String>,
@@ -271,6 +277,11 @@ pub const GROUPS: &[Group] = &[
         ],
     },
     Group {
+        name: "subcontractors",
+        path: "terms.subcontractors",
+        keys: &["org", "name", "part"],
+    },
+    Group {
         name: "options",
         path: "options",
         keys: &["months", "decided_by", "decide_by", "notice_months"],
@@ -336,6 +347,9 @@ impl AgreementForm {
             .retain(|r| !all_blank(&[&r.target, &r.target_value, &r.target_unit, &r.follow_up]));
         self.options
             .retain(|r| !all_blank(&[&r.months, &r.decide_by, &r.notice_months]));
+        self.terms
+            .subcontractors
+            .retain(|r| !all_blank(&[&r.org, &r.name, &r.part]));
         self.reporting.retain(|r| {
             !all_blank(&[
                 &r.description,
@@ -359,6 +373,7 @@ impl AgreementForm {
             "signatories" => self.contacts.signatories.len(),
             "clauses" => self.social_clauses.len(),
             "options" => self.options.len(),
+            "subcontractors" => self.terms.subcontractors.len(),
             "reports" => self.reporting.len(),
             _ => 0,
         }
@@ -393,6 +408,15 @@ fn text(v: &Option<String>) -> String {
 
 fn shown<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The contracting unit of the party with organisation number `org`.
+fn unit_of(a: &Agreement, org: &str) -> String {
+    a.parties
+        .iter()
+        .find(|p| p.org.to_string() == org)
+        .and_then(|p| p.unit.clone())
+        .unwrap_or_default()
 }
 
 impl From<&Agreement> for AgreementForm {
@@ -433,8 +457,11 @@ impl From<&Agreement> for AgreementForm {
                 basis: shown(a.value.as_ref().map(|v| v.basis.code())),
                 estimated_total_sek: shown(a.value.as_ref().and_then(|v| v.estimated_total_sek)),
             },
+            buyer_unit: unit_of(a, &buyer),
+            partner_unit: unit_of(a, &partner),
             buyer: buyer.clone(),
             partner: partner.clone(),
+            terms: TermsFields::from(&a.terms),
             contacts: ContactFields {
                 owner: shown(c.owner.as_ref()),
                 escalation: shown(c.escalation.as_ref()),
@@ -574,6 +601,7 @@ impl From<&Agreement> for AgreementForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::forms::terms_form::SubcontractorRow;
 
     /// The group table names exactly the inputs of the row structs.
     #[test]
@@ -586,6 +614,7 @@ mod tests {
         form.social_clauses.push(ClauseRow::default());
         form.options.push(OptionRow::default());
         form.reporting.push(ReportRow::default());
+        form.terms.subcontractors.push(SubcontractorRow::default());
         let inputs = form.inputs();
         for g in GROUPS {
             let shown: Vec<&String> = inputs

@@ -1,0 +1,225 @@
+//! The signed copy on record: an officer uploads the signed PDF (scanned or electronically
+//! signed) of a generated document; it is stored with its SHA-256 beside the document, with the
+//! signing date and the signatories, in one transaction with its audit entry; the signed copy of
+//! the contract itself (a document about no event) sets the agreement's signing date.
+
+use chrono::NaiveDate;
+
+use super::{Registry, RegistryError, invalid_if_any};
+use crate::db::audit::{self, NewEntry};
+use crate::db::documents::{self as doc_store, DocumentMeta, NewSignedCopy, SignedCopyMeta};
+use crate::db::store::{self, StoreError, Stored};
+use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::audit::Action;
+use crate::domain::party::Violation;
+use crate::domain::signing::{self, Signatory};
+use crate::links::sha256_hex;
+
+/// A signed PDF as it arrived, with what the officer says about it.
+#[derive(Debug, Clone, Default)]
+pub struct SignedUpload {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The uploader's name for the file (information only).
+    pub original_name: Option<String>,
+    /// The day it was signed; today when absent.
+    pub signed_on: Option<NaiveDate>,
+    /// Who signed.
+    pub signatories: Vec<Signatory>,
+}
+
+/// What recording a signed copy did.
+#[derive(Debug, Clone)]
+pub struct RecordedSignature {
+    /// The stored signed copy.
+    pub copy: SignedCopyMeta,
+    /// The agreement after the change (its signing date set when the copy is of the contract).
+    pub agreement: Stored<Agreement>,
+}
+
+/// The download name of the signed copy of `generated`: its name with `-undertecknad`.
+fn signed_file_name(generated: &str) -> String {
+    let stem = generated.strip_suffix(".pdf").unwrap_or(generated);
+    format!("{stem}-undertecknad.pdf")
+}
+
+impl Registry {
+    fn not_found_document(id: i64) -> RegistryError {
+        StoreError::NotFound {
+            what: "document",
+            key: id.to_string(),
+        }
+        .into()
+    }
+
+    /// Records the signed copy of document `document_id` of agreement `reference`: checks the
+    /// file (a PDF by its bytes, not empty), the signing date (not after today, not before the
+    /// document was made) and the signatories; stores the copy with its SHA-256; sets the
+    /// agreement's signing date when the document is the contract itself; and logs
+    /// `signed_copy.create` (and `agreement.record_signature`), all in one transaction.
+    pub async fn record_signed_copy(
+        &self,
+        reference: &Reference,
+        document_id: i64,
+        upload: &SignedUpload,
+    ) -> Result<RecordedSignature, RegistryError> {
+        let today = self.settings.today();
+        let tx = crate::db::begin_write(&self.db).await?;
+        let current = store::get_agreement(&tx, reference).await?;
+        if let Some(p) = &self.principal
+            && !p.may_read(&current.data)
+        {
+            return Err(StoreError::NotFound {
+                what: "agreement",
+                key: reference.to_string(),
+            }
+            .into());
+        }
+        self.ensure_may_edit(&current.data)?;
+        let doc = doc_store::document_meta(&tx, document_id)
+            .await?
+            .filter(|d| d.agreement_reference == reference.as_str())
+            .ok_or_else(|| Self::not_found_document(document_id))?;
+        let signed_on = upload.signed_on.unwrap_or(today);
+        let mut problems = Vec::new();
+        let name = upload.original_name.as_deref().unwrap_or_default();
+        if upload.bytes.is_empty() {
+            problems.push(Violation::new(
+                "file",
+                name,
+                "required",
+                "send the signed PDF in the field file",
+            ));
+        } else if !signing::is_pdf(&upload.bytes) {
+            problems.push(Violation::new(
+                "file",
+                name,
+                "pdf",
+                "the signed copy must be a PDF (its bytes start with %PDF-), and this file is not",
+            ));
+        }
+        problems.extend(signing::check(
+            &current.data,
+            signed_on,
+            made_on(&doc, today),
+            today,
+            &upload.signatories,
+        ));
+        if doc_store::has_signed_copy(&tx, document_id).await? {
+            problems.push(Violation::new(
+                "document",
+                document_id,
+                "one_signed_copy",
+                "this document already has its signed copy on record; make a new document to sign again",
+            ));
+        }
+        invalid_if_any(problems)?;
+        let sha256 = sha256_hex(&upload.bytes);
+        let copy = doc_store::insert_signed_copy(
+            &tx,
+            &NewSignedCopy {
+                document_id,
+                agreement_id: current.id,
+                agreement_reference: reference.as_str(),
+                file_name: &signed_file_name(&doc.file_name),
+                original_name: upload.original_name.as_deref(),
+                sha256: &sha256,
+                content: &upload.bytes,
+                signed_on,
+                signatories: &upload.signatories,
+                uploaded_by: &self.actor,
+            },
+        )
+        .await?;
+        let mut log = Vec::new();
+        // Only the contract itself dates the agreement's signature; an amendment or a letter
+        // has its own signed copy but leaves the agreement's date alone.
+        let agreement = if doc.event.is_none() && current.data.signed_on != Some(signed_on) {
+            let mut a = current.data.clone();
+            a.signed_on = Some(signed_on);
+            let (stored, entries) = self
+                .save_agreement_in(&tx, Some(&current), a, Action::AgreementRecordSignature)
+                .await?;
+            log.extend(entries);
+            stored
+        } else {
+            current
+        };
+        let after = serde_json::json!({
+            "document": doc.id,
+            "template": doc.template,
+            "template_version": doc.template_version,
+            "agreement_version": doc.agreement_version,
+            "document_sha256": doc.sha256,
+            "sha256": copy.sha256,
+            "size_bytes": copy.size_bytes,
+            "file_name": copy.file_name,
+            "original_name": copy.original_name,
+            "signed_on": copy.signed_on,
+            "signatories": copy.signatories,
+        });
+        let mut entry = NewEntry::change(
+            &self.actor,
+            Action::SignedCopyCreate,
+            &copy.id.to_string(),
+            None,
+            Some(&after),
+        )?;
+        entry.agreement = Some(reference.to_string());
+        log.insert(0, entry);
+        audit::record_all(&tx, log).await?;
+        tx.commit().await?;
+        Ok(RecordedSignature { copy, agreement })
+    }
+
+    /// The signed copies of an agreement's documents, newest first.
+    pub async fn signed_copies(
+        &self,
+        reference: &Reference,
+    ) -> Result<Vec<SignedCopyMeta>, RegistryError> {
+        let a = self.agreement(reference).await?;
+        Ok(doc_store::list_signed_copies(&self.db, a.id).await?)
+    }
+
+    /// The signed copy of document `document_id` of agreement `reference`, with its bytes.
+    pub async fn signed_copy(
+        &self,
+        reference: &Reference,
+        document_id: i64,
+    ) -> Result<(SignedCopyMeta, Vec<u8>), RegistryError> {
+        self.agreement(reference).await?;
+        match doc_store::signed_copy_of(&self.db, document_id).await? {
+            Some((meta, bytes)) if meta.agreement_reference == reference.as_str() => {
+                Ok((meta, bytes))
+            }
+            _ => Err(StoreError::NotFound {
+                what: "signed copy of document",
+                key: document_id.to_string(),
+            }
+            .into()),
+        }
+    }
+}
+
+/// The day document `doc` was made, by the registry's clock: its creation day in Sweden, or
+/// `today` when the clock is set earlier (a demo or test pinned to a past day).
+fn made_on(doc: &DocumentMeta, today: NaiveDate) -> NaiveDate {
+    doc.created_at
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive()
+        .min(today)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signed_copy_is_named_after_its_document() {
+        assert_eq!(
+            signed_file_name("AGR-2025-0004-kontrakt-v3.pdf"),
+            "AGR-2025-0004-kontrakt-v3-undertecknad.pdf"
+        );
+        assert_eq!(signed_file_name("x"), "x-undertecknad.pdf");
+    }
+}
