@@ -261,7 +261,12 @@ pub async fn agreement_context(
     let parties: Vec<Value> = a
         .parties
         .iter()
-        .map(|p| json!({"org": p.org, "name": org_name(&p.org), "role": p.role}))
+        .map(|p| {
+            let o = dir.organisations.get(&p.org);
+            json!({"org": p.org, "name": org_name(&p.org), "role": p.role,
+                   "work_integration": o.is_some_and(|o| o.is_work_integration()),
+                   "idea_based": o.is_some_and(|o| o.is_idea_based())})
+        })
         .collect();
     let contacts: Vec<Value> = a
         .contacts

@@ -29,6 +29,8 @@ pub struct AgreementForm {
     pub buyer: String,
     /// The supplier's or IOP partner's organisation number.
     pub partner: String,
+    /// Why a partner or supplier that does not meet its role's rule is accepted.
+    pub eligibility_exception: String,
     pub contacts: ContactFields,
     pub eforms: EformsFields,
     pub framework: String,
@@ -453,6 +455,7 @@ impl From<&Agreement> for AgreementForm {
             },
             framework: shown(a.framework.as_ref()),
             framework_special_reasons: text(&a.framework_special_reasons),
+            eligibility_exception: text(&a.eligibility_exception),
             share_requirement_percent: shown(a.share_requirement_percent),
             social_clauses: a
                 .social_clauses
