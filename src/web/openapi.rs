@@ -9,10 +9,11 @@ use axum::Json;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::{Map, Value, json};
 
-use super::api::{ActionBody, AgreementListQuery, OutboxQuery, PageQuery};
+use super::api::{ActionBody, AgreementListQuery, MAX_LIMIT, MAX_PAGE, OutboxQuery, PageQuery};
 use super::audit::{AuditQuery, DiffQuery};
 use crate::documents::DocumentRequest;
 use crate::domain::agreement::Agreement;
+use crate::domain::codes::{AgreementKind, AgreementStatus, LegalBasis, SocialObjective};
 use crate::domain::party::{Contact, Organisation};
 
 /// The serde field names of a struct `T` (its query parameters or body properties).
@@ -27,10 +28,98 @@ pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
 /// strings (dates, references, organisation numbers), integers, numbers, booleans, and the codes
 /// of each code list as an `enum`; `{}` where serde decides only at run time (an untagged enum).
 pub fn schema_of<T: DeserializeOwned>() -> Value {
-    build::<T>(&mut Vec::new())
+    build::<T>(&mut Vec::new(), &mut Vec::new(), &Required::new())
 }
 
-fn build<T: DeserializeOwned>(path: &mut Vec<Step>) -> Value {
+/// Like [`schema_of`], and each object lists its `required` fields, found from `samples`
+/// (records of `T` as JSON): a field is required where leaving it out of a sample makes `T`
+/// fail with "missing field". Every object also says `additionalProperties: false`, as the
+/// records reject unknown fields.
+pub fn schema_with_required<T: DeserializeOwned>(samples: &[Value]) -> Value {
+    build::<T>(
+        &mut Vec::new(),
+        &mut Vec::new(),
+        &required_fields::<T>(samples),
+    )
+}
+
+/// Required field names by schema path (`""` the root, `parties/[]` a list's items).
+type Required = std::collections::HashMap<String, std::collections::BTreeSet<String>>;
+
+fn required_fields<T: DeserializeOwned>(samples: &[Value]) -> Required {
+    let mut out = Required::new();
+    for sample in samples {
+        let mut spots = Vec::new();
+        objects_in(sample, &mut Vec::new(), &mut Vec::new(), &mut spots);
+        for (pointer, at, keys) in spots {
+            for k in keys {
+                let mut without = sample.clone();
+                let mut cur = &mut without;
+                for seg in &pointer {
+                    cur = match seg {
+                        Seg::Key(key) => &mut cur[key.as_str()],
+                        Seg::Index(i) => &mut cur[*i],
+                    };
+                }
+                if let Some(obj) = cur.as_object_mut() {
+                    obj.remove(&k);
+                }
+                if let Err(e) = serde_json::from_value::<T>(without)
+                    && e.to_string().contains(&format!("missing field `{k}`"))
+                {
+                    out.entry(at.clone()).or_default().insert(k);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A step into a JSON value.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Every object in `v`: where it is (the steps to it, its schema path) and its keys.
+fn objects_in(
+    v: &Value,
+    pointer: &mut Vec<Seg>,
+    at: &mut Vec<String>,
+    out: &mut Vec<(Vec<Seg>, String, Vec<String>)>,
+) {
+    match v {
+        Value::Object(m) => {
+            let here = pointer
+                .iter()
+                .map(|s| match s {
+                    Seg::Key(k) => Seg::Key(k.clone()),
+                    Seg::Index(i) => Seg::Index(*i),
+                })
+                .collect();
+            out.push((here, at.join("/"), m.keys().cloned().collect()));
+            for (k, child) in m {
+                pointer.push(Seg::Key(k.clone()));
+                at.push(k.clone());
+                objects_in(child, pointer, at, out);
+                at.pop();
+                pointer.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                pointer.push(Seg::Index(i));
+                at.push("[]".into());
+                objects_in(child, pointer, at, out);
+                at.pop();
+                pointer.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, req: &Required) -> Value {
     // Deep enough for every request type; a recursive type stops here.
     if path.len() > 8 {
         return json!({});
@@ -40,14 +129,25 @@ fn build<T: DeserializeOwned>(path: &mut Vec<Step>) -> Value {
             let mut props = Map::new();
             for (i, f) in fields.iter().enumerate() {
                 path.push(Step::Field(i));
-                props.insert((*f).to_owned(), build::<T>(path));
+                at.push((*f).to_owned());
+                props.insert((*f).to_owned(), build::<T>(path, at, req));
+                at.pop();
                 path.pop();
             }
-            json!({ "type": "object", "properties": props })
+            let mut schema = json!({ "type": "object", "properties": props });
+            if !req.is_empty() {
+                schema["additionalProperties"] = json!(false);
+            }
+            if let Some(required) = req.get(&at.join("/")) {
+                schema["required"] = json!(required);
+            }
+            schema
         }
         Some(Shape::Seq) => {
             path.push(Step::Items);
-            let items = build::<T>(path);
+            at.push("[]".into());
+            let items = build::<T>(path, at, req);
+            at.pop();
             path.pop();
             json!({ "type": "array", "items": items })
         }
@@ -347,6 +447,42 @@ const fn created(path: &'static str, summary: &'static str, input: Input) -> Rou
     }
 }
 
+/// The sample registry as JSON records, the evidence for the body schemas' `required` lists.
+fn sample_records() -> &'static (Vec<Value>, Vec<Value>, Vec<Value>) {
+    static RECORDS: std::sync::OnceLock<(Vec<Value>, Vec<Value>, Vec<Value>)> =
+        std::sync::OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let files = crate::format::example_files().unwrap_or_default();
+        fn json<T: serde::Serialize>(v: &T) -> Value {
+            serde_json::to_value(v).unwrap_or_default()
+        }
+        let mut orgs = Vec::new();
+        let mut contacts = Vec::new();
+        let mut agreements = Vec::new();
+        for (_, f) in &files {
+            orgs.extend(f.organisations.iter().map(json));
+            contacts.extend(f.contacts.iter().map(json));
+            agreements.extend(f.agreements.iter().map(json));
+        }
+        (orgs, contacts, agreements)
+    })
+}
+
+fn organisation_schema() -> Value {
+    schema_with_required::<Organisation>(&sample_records().0)
+}
+
+fn contact_schema() -> Value {
+    schema_with_required::<Contact>(&sample_records().1)
+}
+
+fn agreement_schema() -> Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| schema_with_required::<Agreement>(&sample_records().2))
+        .clone()
+}
+
 const LIST_FILTERS: fn() -> &'static [&'static str] = field_names::<AgreementListQuery>;
 /// List parameters an export refuses.
 const NOT_FOR_EXPORTS: &[&str] = &["sort", "page", "limit"];
@@ -362,7 +498,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/organisations",
         "Register an organisation",
-        Input::Body(schema_of::<Organisation>),
+        Input::Body(organisation_schema),
     ),
     route(
         "get",
@@ -374,7 +510,7 @@ pub const ROUTES: &[Route] = &[
         "put",
         "/organisations/{org_number}",
         "Replace an organisation at the version read",
-        Input::Versioned("organisation", schema_of::<Organisation>),
+        Input::Versioned("organisation", organisation_schema),
     ),
     route(
         "get",
@@ -385,14 +521,14 @@ pub const ROUTES: &[Route] = &[
     created(
         "/contacts",
         "Register a contact",
-        Input::Body(schema_of::<Contact>),
+        Input::Body(contact_schema),
     ),
     route("get", "/contacts/{email}", "One contact", Input::None),
     route(
         "put",
         "/contacts/{email}",
         "Replace a contact at the version read",
-        Input::Versioned("contact", schema_of::<Contact>),
+        Input::Versioned("contact", contact_schema),
     ),
     route(
         "get",
@@ -403,7 +539,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/agreements",
         "Register an agreement",
-        Input::Body(schema_of::<Agreement>),
+        Input::Body(agreement_schema),
     ),
     route(
         "get",
@@ -415,7 +551,7 @@ pub const ROUTES: &[Route] = &[
         "put",
         "/agreements/{reference}",
         "Replace an agreement at the version read",
-        Input::Versioned("agreement", schema_of::<Agreement>),
+        Input::Versioned("agreement", agreement_schema),
     ),
     route(
         "get",
@@ -550,10 +686,87 @@ pub const ROUTES: &[Route] = &[
     route("get", "/openapi.json", "This document", Input::None),
 ];
 
+/// The codes of a code list as an `enum` schema.
+fn codes<T: Copy + std::fmt::Display>(all: &[T]) -> Value {
+    let codes: Vec<String> = all.iter().map(ToString::to_string).collect();
+    json!({ "type": "string", "enum": codes })
+}
+
+/// An organisation number as the API reads one: `NNNNNN-NNNN` or ten digits, third digit 2 or
+/// more; the last digit is a Luhn check digit, which a pattern cannot say.
+fn org_number_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[0-9]{2}[2-9][0-9]{3}-?[0-9]{4}$",
+            "description": "NNNNNN-NNNN; the last digit is the Luhn check digit over the other nine" })
+}
+
+/// An agreement reference: 3 to 40 letters, digits and hyphens, not starting with a hyphen.
+fn reference_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{2,39}$" })
+}
+
+fn date_schema() -> Value {
+    json!({ "type": "string", "format": "date" })
+}
+
+/// The schema of a query parameter, by its name: the type the handler parses it into (dates,
+/// integers in their range, the codes of a code list), so a client or a fuzzer sends what the
+/// API reads. A name not listed here is free text.
+pub fn query_param_schema(name: &str) -> Value {
+    match name {
+        "page" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE }),
+        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT }),
+        "active_on" | "ends_before" | "from" | "to" => date_schema(),
+        "kind" => codes(AgreementKind::ALL),
+        "status" => codes(AgreementStatus::ALL),
+        "legal_basis" => codes(LegalBasis::ALL),
+        "social_objective" => codes(SocialObjective::ALL),
+        "reserved" => json!({ "type": "string", "enum": [
+            "true", "false", "yes", "no", "any", "none", "participation", "execution", "idea_based"] }),
+        "party" | "organisation" => org_number_schema(),
+        "agreement" => reference_schema(),
+        "sort" => json!({ "type": "string", "enum": [
+            "reference", "title", "start", "end", "value",
+            "-reference", "-title", "-start", "-end", "-value"] }),
+        "format" => json!({ "type": "string", "enum": ["csv", "json", "yaml", "ocds"] }),
+        "state" => json!({ "type": "string", "enum": ["pending", "sending", "sent", "failed"] }),
+        "q" => json!({ "type": "string", "maxLength": 200 }),
+        _ => json!({ "type": "string", "maxLength": 200 }),
+    }
+}
+
+/// The schema of a path parameter, by its name.
+pub fn path_param_schema(name: &str) -> Value {
+    match name {
+        "reference" => reference_schema(),
+        "org_number" => org_number_schema(),
+        "email" => json!({ "type": "string", "format": "email" }),
+        "date" | "period_end" => date_schema(),
+        "id" => json!({ "type": "integer", "minimum": 1 }),
+        "action" => json!({ "type": "string", "enum": ACTIONS }),
+        "report" => json!({ "type": "string", "pattern": "^[a-z0-9_]{1,60}$" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
+/// The actions of `POST /agreements/{reference}/{action}`.
+pub const ACTIONS: &[&str] = &[
+    "activate",
+    "transition",
+    "exercise-option",
+    "decline-option",
+    "notice",
+    "amendments",
+    "cancel",
+    "submit-report",
+    "accept-report",
+    "reject-report",
+    "acknowledge-report",
+];
+
 fn operation(r: &Route) -> Value {
     let mut params: Vec<Value> = path_params(r.path)
         .into_iter()
-        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": path_param_schema(p) }))
         .collect();
     let mut op = Map::new();
     op.insert("summary".into(), json!(r.summary));
@@ -575,7 +788,7 @@ fn operation(r: &Route) -> Value {
                 .chain(fields().iter())
                 .filter(|f| !omit.contains(f))
             {
-                params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
+                params.push(json!({ "name": f, "in": "query", "required": false, "schema": query_param_schema(f) }));
             }
         }
         Input::Body(schema) => {
