@@ -28,7 +28,7 @@ pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
 /// strings (dates, references, organisation numbers), integers, numbers, booleans, and the codes
 /// of each code list as an `enum`; `{}` where serde decides only at run time (an untagged enum).
 pub fn schema_of<T: DeserializeOwned>() -> Value {
-    build::<T>(&mut Vec::new(), &mut Vec::new(), &Required::new())
+    build::<T>(&mut Vec::new(), &mut Vec::new(), &Evidence::default())
 }
 
 /// Like [`schema_of`], and each object lists its `required` fields, found from `samples`
@@ -36,15 +36,98 @@ pub fn schema_of<T: DeserializeOwned>() -> Value {
 /// fail with "missing field". Every object also says `additionalProperties: false`, as the
 /// records reject unknown fields.
 pub fn schema_with_required<T: DeserializeOwned>(samples: &[Value]) -> Value {
-    build::<T>(
-        &mut Vec::new(),
-        &mut Vec::new(),
-        &required_fields::<T>(samples),
-    )
+    let evidence = Evidence {
+        required: required_fields::<T>(samples),
+        formats: string_formats(samples),
+    };
+    build::<T>(&mut Vec::new(), &mut Vec::new(), &evidence)
 }
 
 /// Required field names by schema path (`""` the root, `parties/[]` a list's items).
 type Required = std::collections::HashMap<String, std::collections::BTreeSet<String>>;
+
+/// What the samples show beyond the types: the required fields, and the form of the strings
+/// that are dates, organisation numbers, e-mail addresses or amounts in every sample.
+#[derive(Default)]
+struct Evidence {
+    required: Required,
+    formats: std::collections::HashMap<String, Value>,
+}
+
+/// The form every sample value of a string field has, by schema path.
+fn string_formats(samples: &[Value]) -> std::collections::HashMap<String, Value> {
+    fn strings<'a>(v: &'a Value, at: &mut Vec<String>, out: &mut Vec<(String, &'a str)>) {
+        match v {
+            Value::String(s) => out.push((at.join("/"), s)),
+            Value::Object(m) => {
+                for (k, child) in m {
+                    at.push(k.clone());
+                    strings(child, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for child in items {
+                    at.push("[]".into());
+                    strings(child, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let shape = |s: &str| -> Option<&'static str> {
+        let b = s.as_bytes();
+        if s.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && digits(&s[..4])
+            && digits(&s[5..7])
+            && digits(&s[8..])
+        {
+            Some("date")
+        } else if s.len() == 11 && b[6] == b'-' && digits(&s[..6]) && digits(&s[7..]) {
+            Some("org_number")
+        } else if s.contains('@') && !s.contains(' ') {
+            Some("email")
+        } else if s
+            .split_once('.')
+            .is_some_and(|(k, o)| digits(k.trim_start_matches('-')) && o.len() == 2 && digits(o))
+        {
+            Some("amount")
+        } else {
+            None
+        }
+    };
+    let mut seen: std::collections::HashMap<String, Option<&'static str>> =
+        std::collections::HashMap::new();
+    for sample in samples {
+        let mut out = Vec::new();
+        strings(sample, &mut Vec::new(), &mut out);
+        for (at, s) in out {
+            let here = shape(s);
+            seen.entry(at)
+                .and_modify(|k| {
+                    if *k != here {
+                        *k = None;
+                    }
+                })
+                .or_insert(here);
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(at, kind)| {
+            let schema = match kind? {
+                "date" => date_schema(),
+                "org_number" => org_number_schema(),
+                "email" => json!({ "type": "string", "format": "email" }),
+                _ => json!({ "type": "string", "pattern": "^-?[0-9]{1,12}(\\.[0-9]{1,2})?$" }),
+            };
+            Some((at, schema))
+        })
+        .collect()
+}
 
 fn required_fields<T: DeserializeOwned>(samples: &[Value]) -> Required {
     let mut out = Required::new();
@@ -119,7 +202,7 @@ fn objects_in(
     }
 }
 
-fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, req: &Required) -> Value {
+fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, ev: &Evidence) -> Value {
     // Deep enough for every request type; a recursive type stops here.
     if path.len() > 8 {
         return json!({});
@@ -130,15 +213,15 @@ fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, req: &
             for (i, f) in fields.iter().enumerate() {
                 path.push(Step::Field(i));
                 at.push((*f).to_owned());
-                props.insert((*f).to_owned(), build::<T>(path, at, req));
+                props.insert((*f).to_owned(), build::<T>(path, at, ev));
                 at.pop();
                 path.pop();
             }
             let mut schema = json!({ "type": "object", "properties": props });
-            if !req.is_empty() {
+            if !ev.required.is_empty() {
                 schema["additionalProperties"] = json!(false);
             }
-            if let Some(required) = req.get(&at.join("/")) {
+            if let Some(required) = ev.required.get(&at.join("/")) {
                 schema["required"] = json!(required);
             }
             schema
@@ -146,12 +229,17 @@ fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, req: &
         Some(Shape::Seq) => {
             path.push(Step::Items);
             at.push("[]".into());
-            let items = build::<T>(path, at, req);
+            let items = build::<T>(path, at, ev);
             at.pop();
             path.pop();
             json!({ "type": "array", "items": items })
         }
         Some(Shape::Enum(codes)) => json!({ "type": "string", "enum": codes }),
+        Some(Shape::Leaf("string")) => ev
+            .formats
+            .get(&at.join("/"))
+            .cloned()
+            .unwrap_or_else(|| json!({ "type": "string" })),
         Some(Shape::Leaf(t)) => json!({ "type": t }),
         Some(Shape::Map) => json!({ "type": "object" }),
         Some(Shape::Any) | None => json!({}),
@@ -382,6 +470,36 @@ impl<'de> de::SeqAccess<'de> for OneItem<'_> {
     }
 }
 
+/// The query parameters of a query type: every name, and the ones it cannot do without.
+#[derive(Debug)]
+pub struct QueryFields {
+    /// Every parameter.
+    pub names: &'static [&'static str],
+    /// The parameters the type requires (found by deserialising it without them).
+    pub required: Vec<&'static str>,
+}
+
+/// The query parameters of `T`; a parameter is required where `T` fails without it.
+pub fn query_fields<T: DeserializeOwned>() -> QueryFields {
+    let names = field_names::<T>();
+    let mut given = Map::new();
+    let mut required = Vec::new();
+    for _ in 0..names.len() {
+        let Err(e) = serde_json::from_value::<T>(Value::Object(given.clone())) else {
+            break;
+        };
+        let Some(name) = names
+            .iter()
+            .find(|n| e.to_string().contains(&format!("missing field `{n}`")))
+        else {
+            break;
+        };
+        required.push(*name);
+        given.insert((*name).to_owned(), json!(""));
+    }
+    QueryFields { names, required }
+}
+
 /// Where a route's input comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Input {
@@ -389,7 +507,7 @@ pub enum Input {
     None,
     /// Query parameters: the fields of a query struct, with extra ones and without omitted ones.
     Query(
-        fn() -> &'static [&'static str],
+        fn() -> QueryFields,
         &'static [&'static str],
         &'static [&'static str],
     ),
@@ -414,7 +532,7 @@ pub struct Route {
     pub input: Input,
     /// The success status.
     pub status: u16,
-    /// The success content type.
+    /// The success content types, comma-separated.
     pub content_type: &'static str,
 }
 
@@ -476,6 +594,10 @@ fn contact_schema() -> Value {
     schema_with_required::<Contact>(&sample_records().1)
 }
 
+fn document_request_schema() -> Value {
+    schema_with_required::<DocumentRequest>(&[json!({"template": "iop"})])
+}
+
 fn agreement_schema() -> Value {
     static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     SCHEMA
@@ -483,7 +605,7 @@ fn agreement_schema() -> Value {
         .clone()
 }
 
-const LIST_FILTERS: fn() -> &'static [&'static str] = field_names::<AgreementListQuery>;
+const LIST_FILTERS: fn() -> QueryFields = query_fields::<AgreementListQuery>;
 /// List parameters an export refuses.
 const NOT_FOR_EXPORTS: &[&str] = &["sort", "page", "limit"];
 
@@ -493,7 +615,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/organisations",
         "Organisations by number, paged",
-        Input::Query(field_names::<PageQuery>, &[], &[]),
+        Input::Query(query_fields::<PageQuery>, &[], &["organisation"]),
     ),
     created(
         "/organisations",
@@ -516,7 +638,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/contacts",
         "Contacts by e-mail address, paged, optionally of one organisation",
-        Input::Query(field_names::<PageQuery>, &[], &[]),
+        Input::Query(query_fields::<PageQuery>, &[], &[]),
     ),
     created(
         "/contacts",
@@ -562,7 +684,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/agreements/{reference}/documents",
         "Render and store a contract document",
-        Input::Body(schema_of::<DocumentRequest>),
+        Input::Body(document_request_schema),
     ),
     route(
         "get",
@@ -574,13 +696,13 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/agreements/{reference}/diff",
         "Fields that differ between two days",
-        Input::Query(field_names::<DiffQuery>, &[], &[]),
+        Input::Query(query_fields::<DiffQuery>, &[], &[]),
     ),
     route(
         "get",
         "/audit",
         "Audit log entries, newest first",
-        Input::Query(field_names::<AuditQuery>, &[], &[]),
+        Input::Query(query_fields::<AuditQuery>, &[], &[]),
     ),
     route(
         "get",
@@ -608,7 +730,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/outbox",
         "Queued reminder e-mails, newest first",
-        Input::Query(field_names::<OutboxQuery>, &[], &[]),
+        Input::Query(query_fields::<OutboxQuery>, &[], &[]),
     ),
     route(
         "post",
@@ -623,7 +745,7 @@ pub const ROUTES: &[Route] = &[
         Input::None,
     ),
     Route {
-        content_type: "text/csv",
+        content_type: "text/csv,application/json,application/yaml",
         ..route(
             "get",
             "/export",
@@ -708,10 +830,36 @@ fn date_schema() -> Value {
     json!({ "type": "string", "format": "date" })
 }
 
-/// The schema of a query parameter, by its name: the type the handler parses it into (dates,
-/// integers in their range, the codes of a code list), so a client or a fuzzer sends what the
-/// API reads. A name not listed here is free text.
+/// Filters whose empty value means "not given" (as an HTML form sends them).
+const EMPTY_IS_ABSENT: &[&str] = &[
+    "active_on",
+    "kind",
+    "status",
+    "legal_basis",
+    "social_objective",
+    "reserved",
+    "party",
+    "ends_before",
+    "agreement",
+    "from",
+    "to",
+];
+
+/// The schema of an optional query parameter, by its name: the type the handler parses it into
+/// (dates, integers in their range, the codes of a code list), so a client or a fuzzer sends what
+/// the API reads; a filter the API takes as not given when empty also allows `""`. A name not
+/// listed here is free text.
 pub fn query_param_schema(name: &str) -> Value {
+    let typed = required_query_param_schema(name);
+    if EMPTY_IS_ABSENT.contains(&name) {
+        json!({ "anyOf": [typed, { "type": "string", "maxLength": 0 }] })
+    } else {
+        typed
+    }
+}
+
+/// The schema of a query parameter that must be given, by its name.
+pub fn required_query_param_schema(name: &str) -> Value {
     match name {
         "page" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT }),
@@ -783,12 +931,21 @@ fn operation(r: &Route) -> Value {
     match r.input {
         Input::None => {}
         Input::Query(fields, extra, omit) => {
+            let fields = fields();
             for f in extra
                 .iter()
-                .chain(fields().iter())
+                .chain(fields.names.iter())
                 .filter(|f| !omit.contains(f))
             {
-                params.push(json!({ "name": f, "in": "query", "required": false, "schema": query_param_schema(f) }));
+                let required = fields.required.contains(f);
+                let schema = if required {
+                    required_query_param_schema(f)
+                } else {
+                    query_param_schema(f)
+                };
+                params.push(
+                    json!({ "name": f, "in": "query", "required": required, "schema": schema }),
+                );
             }
         }
         Input::Body(schema) => {
@@ -830,10 +987,16 @@ fn operation(r: &Route) -> Value {
         op.insert("parameters".into(), json!(params));
     }
     let error = json!({ "description": "Error", "content": { JSON: { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    // A route may answer in several types (the export: csv, json or yaml), comma-separated.
+    let success: Map<String, Value> = r
+        .content_type
+        .split(',')
+        .map(|t| (t.to_owned(), json!({})))
+        .collect();
     op.insert(
         "responses".into(),
         json!({
-            r.status.to_string(): { "description": "Success", "content": { r.content_type: {} } },
+            r.status.to_string(): { "description": "Success", "content": success },
             "400": error.clone(), "404": error.clone(), "409": error.clone(), "413": error.clone(), "422": error,
         }),
     );

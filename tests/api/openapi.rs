@@ -117,7 +117,12 @@ fn param(doc: &serde_json::Value, method: &str, path: &str, name: &str) -> serde
 
 async fn query_and_path_parameters_carry_their_real_types(app: TestApp) {
     let doc = app.get("/api/v1/openapi.json").await.body;
-    let list = |name: &str| param(&doc, "get", "/agreements", name);
+    // A filter that may be sent empty is `anyOf` its type and "".
+    let typed = |schema: serde_json::Value| match schema["anyOf"].get(0) {
+        Some(t) => t.clone(),
+        None => schema,
+    };
+    let list = |name: &str| typed(param(&doc, "get", "/agreements", name));
     assert_eq!(list("page")["type"], "integer");
     assert_eq!(list("page")["minimum"], 1);
     assert_eq!(list("limit")["maximum"], 500);
@@ -136,13 +141,29 @@ async fn query_and_path_parameters_carry_their_real_types(app: TestApp) {
     assert!(has(list("reserved"), "idea_based"));
     assert!(has(list("sort"), "-end"));
     assert!(list("party")["pattern"].is_string());
+    assert_eq!(
+        param(&doc, "get", "/agreements", "kind")["anyOf"][1]["maxLength"],
+        0,
+        "an empty filter is not given"
+    );
     assert!(has(param(&doc, "get", "/export", "format"), "ocds"));
     assert!(has(param(&doc, "get", "/outbox", "state"), "failed"));
-    assert_eq!(param(&doc, "get", "/audit", "from")["format"], "date");
+    assert_eq!(
+        typed(param(&doc, "get", "/audit", "from"))["format"],
+        "date"
+    );
     assert_eq!(param(&doc, "get", "/audit", "limit")["type"], "integer");
     assert_eq!(
         param(&doc, "get", "/agreements/{reference}/diff", "to")["format"],
-        "date"
+        "date",
+        "a required date is a date"
+    );
+    let diff = &doc["paths"]["/agreements/{reference}/diff"]["get"]["parameters"];
+    assert!(
+        diff.as_array().is_some_and(|ps| ps
+            .iter()
+            .all(|p| p["in"] == "path" || p["required"] == true)),
+        "from and to are required: {diff}"
     );
     assert_eq!(
         param(&doc, "get", "/agreements/{reference}/as-of/{date}", "date")["format"],
@@ -160,7 +181,7 @@ async fn query_and_path_parameters_carry_their_real_types(app: TestApp) {
     for (path, item) in doc["paths"].as_object().cloned().unwrap_or_default() {
         for (method, op) in item.as_object().cloned().unwrap_or_default() {
             for p in op["parameters"].as_array().cloned().unwrap_or_default() {
-                let plain = p["schema"] == serde_json::json!({"type": "string"})
+                let plain = typed(p["schema"].clone()) == serde_json::json!({"type": "string"})
                     || p["schema"] == serde_json::json!({"type": "string", "maxLength": 200});
                 let name = p["name"].as_str().unwrap_or_default();
                 assert!(
