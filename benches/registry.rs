@@ -265,6 +265,9 @@ fn organisations() -> (Vec<Organisation>, Vec<Contact>) {
             },
             parent: None,
             registered_idea_based_on: None,
+            work_integration: false,
+            idea_based: false,
+            members: Vec::new(),
         };
         contacts.push(Contact {
             email: email(format!("kontakt{i}@org{i}.example")),
@@ -363,6 +366,7 @@ fn agreement(n: u64) -> Agreement {
         },
         framework: None,
         framework_special_reasons: None,
+        eligibility_exception: None,
         eforms: Eforms {
             bt_71: reserved.then_some(ReservedParticipation::ShelteredWorkshop),
             bt_06: if opp || reserved {

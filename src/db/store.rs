@@ -1075,13 +1075,9 @@ pub async fn facts_for(
             .await?
         {
             let o: Organisation = parse_doc("organisation", &m.org_number, &m.document)?;
-            facts.organisations.insert(
-                o.org_number,
-                OrgFacts {
-                    kind: o.kind,
-                    registered_idea_based_on: o.registered_idea_based_on,
-                },
-            );
+            facts
+                .organisations
+                .insert(o.org_number.clone(), OrgFacts::of(&o));
         }
     }
     for chunk in dedup(emails).chunks(500) {

@@ -104,6 +104,11 @@ pub struct Agreement {
     /// Recorded special reasons that allow a framework longer than four years (LOU 7 kap. 2 §).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework_special_reasons: Option<String>,
+    /// Why a party that does not meet the eligibility rule of its role is accepted: an IOP
+    /// partner that is not idea-based, or the supplier of a contract reserved under LOU 4 kap.
+    /// 18 § 1 p. that is not an ASF. Recorded with the agreement, so it is in the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligibility_exception: Option<String>,
     /// eForms codes for reservations and strategic procurement.
     #[serde(default, skip_serializing_if = "Eforms::is_empty")]
     pub eforms: Eforms,

@@ -77,7 +77,8 @@ pub struct Organisation {
     pub name: String,
     /// Legal form.
     pub legal_form: LegalForm,
-    /// Role in the field.
+    /// Role in the field. `work_integration_social_enterprise` implies [`Self::work_integration`]
+    /// and `idea_based_organisation` implies [`Self::idea_based`].
     pub kind: OrganisationKind,
     /// Name of the parent organisation (e.g. the municipality of a district administration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +89,37 @@ pub struct Organisation {
     /// Date of entry in Kammarkollegiet's register of idea-based organisations (lag 2022:900).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_idea_based_on: Option<NaiveDate>,
+    /// A work-integration social enterprise (arbetsintegrerande socialt företag, ASF): its main
+    /// aim is the social and professional integration of disadvantaged persons (LOU 4 kap. 18 §
+    /// 1 p.). A property of its own, beside the legal form and beside being idea-based.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub work_integration: bool,
+    /// An idea-based organisation (idéburen organisation), whether or not it is in
+    /// Kammarkollegiet's register; an ekonomisk förening can be both this and an ASF.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub idea_based: bool,
+    /// A samordningsförbund's member authorities (lag 2003:1210), by organisation number: an
+    /// agreement it funds has one of them as the contracting party.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<OrgNumber>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Organisation {
+    /// Whether it is a work-integration social enterprise (ASF), by its kind or its own mark.
+    pub fn is_work_integration(&self) -> bool {
+        self.work_integration || self.kind == OrganisationKind::WorkIntegrationSocialEnterprise
+    }
+
+    /// Whether it is an idea-based organisation, by its kind, its own mark or its registration.
+    pub fn is_idea_based(&self) -> bool {
+        self.idea_based
+            || self.kind == OrganisationKind::IdeaBasedOrganisation
+            || self.registered_idea_based_on.is_some()
+    }
 }
 
 /// A Swedish postal address.
@@ -210,15 +242,82 @@ pub fn validate_organisation(o: &Organisation) -> Vec<Violation> {
             ));
         }
     }
-    if o.registered_idea_based_on.is_some() && o.kind != OrganisationKind::IdeaBasedOrganisation {
+    if o.registered_idea_based_on.is_some()
+        && !o.idea_based
+        && o.kind != OrganisationKind::IdeaBasedOrganisation
+    {
         v.push(Violation::new(
             "registered_idea_based_on",
             o.kind,
             "idea_based_register",
-            "only an idea-based organisation can be in Kammarkollegiet's register",
+            "only an idea-based organisation can be in Kammarkollegiet's register: set idea_based: true (an ASF or any other kind can be idea-based too)",
         ));
     }
+    let public = matches!(
+        o.legal_form,
+        LegalForm::Kommun | LegalForm::Region | LegalForm::Stat | LegalForm::Samordningsforbund
+    ) || o.kind == OrganisationKind::PublicBuyer;
+    for (field, set) in [
+        ("work_integration", o.is_work_integration()),
+        ("idea_based", o.is_idea_based()),
+    ] {
+        if set && public {
+            v.push(Violation::new(
+                field,
+                format!("{}/{}", o.legal_form, o.kind),
+                "civil_society_only",
+                format!(
+                    "a public body (legal form {}, kind {}) is neither an ASF nor an idea-based organisation",
+                    o.legal_form, o.kind
+                ),
+            ));
+        }
+    }
+    member_rules(o, &mut v);
     v
+}
+
+/// A samordningsförbund's member list: only it has one, each member once, never itself, and
+/// every member a public body (organisation number beginning with 2).
+fn member_rules(o: &Organisation, v: &mut Vec<Violation>) {
+    if o.members.is_empty() {
+        return;
+    }
+    if o.legal_form != LegalForm::Samordningsforbund {
+        v.push(Violation::new(
+            "members",
+            o.legal_form,
+            "members_of_samordningsforbund",
+            "only a samordningsförbund (legal form samordningsforbund) records member authorities",
+        ));
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, m) in o.members.iter().enumerate() {
+        let field = format!("members[{i}]");
+        if !seen.insert(m) {
+            v.push(Violation::new(
+                &field,
+                m,
+                "duplicate_member",
+                "the same member authority is listed twice",
+            ));
+        } else if *m == o.org_number {
+            v.push(Violation::new(
+                &field,
+                m,
+                "member_is_other",
+                "a samordningsförbund is not its own member",
+            ));
+        } else if !m.as_str().starts_with('2') {
+            v.push(Violation::new(
+                &field,
+                m,
+                "member_is_public_body",
+                "a member of a samordningsförbund is a public body (the Swedish Social Insurance Agency, the Public Employment Service, a region or a municipality), whose organisation number begins with 2",
+            ));
+        }
+    }
 }
 
 /// Checks the text fields of a contact.
@@ -276,5 +375,67 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "accepted {bad:?}");
         }
+    }
+
+    fn org(json: serde_json::Value) -> Organisation {
+        serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn rules_of(o: &Organisation) -> Vec<(String, &'static str)> {
+        validate_organisation(o)
+            .into_iter()
+            .map(|v| (v.field, v.rule))
+            .collect()
+    }
+
+    #[test]
+    fn an_ekonomisk_forening_can_be_both_an_asf_and_idea_based() {
+        let both = org(serde_json::json!({
+            "org_number": "769990-0077", "name": "Solrosen", "legal_form": "ekonomisk_forening",
+            "kind": "work_integration_social_enterprise", "idea_based": true,
+            "registered_idea_based_on": "2024-01-10"
+        }));
+        assert_eq!(rules_of(&both), vec![]);
+        assert!(both.is_work_integration() && both.is_idea_based());
+        let mut unmarked = both.clone();
+        unmarked.idea_based = false;
+        assert_eq!(
+            rules_of(&unmarked),
+            vec![("registered_idea_based_on".to_owned(), "idea_based_register")]
+        );
+        let ibo = org(serde_json::json!({
+            "org_number": "802990-0019", "name": "Steget", "legal_form": "ideell_forening",
+            "kind": "idea_based_organisation", "work_integration": true
+        }));
+        assert!(ibo.is_work_integration() && ibo.is_idea_based());
+        assert_eq!(rules_of(&ibo), vec![]);
+    }
+
+    #[test]
+    fn a_public_body_is_neither_asf_nor_idea_based_and_only_a_samordningsforbund_has_members() {
+        let kommun = org(serde_json::json!({
+            "org_number": "212900-0028", "name": "Haninge", "legal_form": "kommun",
+            "kind": "public_buyer", "work_integration": true, "members": ["212900-0010"]
+        }));
+        assert_eq!(
+            rules_of(&kommun),
+            vec![
+                ("work_integration".to_owned(), "civil_society_only"),
+                ("members".to_owned(), "members_of_samordningsforbund"),
+            ]
+        );
+        let forbund = org(serde_json::json!({
+            "org_number": "202900-0011", "name": "Förbundet", "legal_form": "samordningsforbund",
+            "kind": "funder",
+            "members": ["212900-0028", "212900-0028", "202900-0011", "769990-0077"]
+        }));
+        assert_eq!(
+            rules_of(&forbund),
+            vec![
+                ("members[1]".to_owned(), "duplicate_member"),
+                ("members[2]".to_owned(), "member_is_other"),
+                ("members[3]".to_owned(), "member_is_public_body"),
+            ]
+        );
     }
 }

@@ -12,15 +12,37 @@ use super::codes::*;
 use super::dates::term_end;
 use super::money::Sek;
 use super::org_number::OrgNumber;
-use super::party::{EmailAddress, Violation};
+use super::party::{EmailAddress, Organisation, Violation};
 
 /// What the rules need to know about an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgFacts {
     /// Its kind.
     pub kind: OrganisationKind,
+    /// Its legal form.
+    pub legal_form: LegalForm,
     /// Date of entry in Kammarkollegiet's register.
     pub registered_idea_based_on: Option<NaiveDate>,
+    /// Whether it is an ASF (by its kind or its own mark).
+    pub work_integration: bool,
+    /// Whether it is idea-based (by its kind, its own mark or its registration).
+    pub idea_based: bool,
+    /// A samordningsförbund's member authorities.
+    pub members: Vec<OrgNumber>,
+}
+
+impl OrgFacts {
+    /// The facts of an organisation record.
+    pub fn of(o: &Organisation) -> Self {
+        Self {
+            kind: o.kind,
+            legal_form: o.legal_form,
+            registered_idea_based_on: o.registered_idea_based_on,
+            work_integration: o.is_work_integration(),
+            idea_based: o.is_idea_based(),
+            members: o.members.clone(),
+        }
+    }
 }
 
 /// What the rules need to know about a framework agreement, for its call-offs.
@@ -89,6 +111,8 @@ pub fn validate(a: &Agreement, facts: &Facts) -> Vec<Violation> {
     text_rules(a, &mut v);
     period_rules(a, &mut v);
     party_rules(a, facts, &mut v);
+    eligibility_rules(a, facts, &mut v);
+    funder_rules(a, facts, &mut v);
     social_rules(a, facts, &mut v);
     kind_rules(a, facts, &mut v);
     option_rules(a, &mut v);
@@ -293,6 +317,96 @@ fn party_rules(a: &Agreement, facts: &Facts, v: &mut Vec<Violation>) {
                 "no contact with this e-mail address is registered",
             ));
         }
+    }
+}
+
+/// Most characters of a recorded eligibility exception.
+pub const ELIGIBILITY_EXCEPTION_MAX_CHARS: usize = 2000;
+
+/// Who may be the counterpart: an IOP partner is idea-based, and the supplier of a contract
+/// reserved under LOU 4 kap. 18 § 1 p. has social and professional integration as its main aim
+/// (an ASF). A party that is neither is accepted only with a recorded `eligibility_exception`.
+fn eligibility_rules(a: &Agreement, facts: &Facts, v: &mut Vec<Violation>) {
+    let excepted = a
+        .eligibility_exception
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
+    if let Some(r) = &a.eligibility_exception
+        && (r.trim().is_empty() || r.chars().count() > ELIGIBILITY_EXCEPTION_MAX_CHARS)
+    {
+        v.push(Violation::new(
+            "eligibility_exception",
+            if r.trim().is_empty() { "" } else { "…" },
+            "eligibility_exception_text",
+            format!(
+                "a recorded eligibility exception has 1 to {ELIGIBILITY_EXCEPTION_MAX_CHARS} characters"
+            ),
+        ));
+    }
+    if excepted {
+        return;
+    }
+    for (i, p) in a.parties.iter().enumerate() {
+        let Some(org) = facts.organisations.get(&p.org) else {
+            continue;
+        };
+        if a.kind == AgreementKind::Iop && p.role == PartyRole::IopPartner && !org.idea_based {
+            v.push(Violation::new(
+                format!("parties[{i}].org"),
+                &p.org,
+                "iop_partner_idea_based",
+                "an IOP partner must be an idea-based organisation (mark the organisation idea_based, or record why this partner is accepted in eligibility_exception)",
+            ));
+        }
+        if a.legal_basis == LegalBasis::Lou4_18_1
+            && p.role == PartyRole::Supplier
+            && !org.work_integration
+        {
+            v.push(Violation::new(
+                format!("parties[{i}].org"),
+                &p.org,
+                "reserved_supplier_integration_aim",
+                "a contract reserved under LOU 4 kap. 18 § 1 p. goes to a supplier whose main aim is the social and professional integration of disadvantaged persons (mark the organisation work_integration, or record why this supplier is accepted in eligibility_exception)",
+            ));
+        }
+    }
+}
+
+/// A samordningsförbund funds but never signs: an agreement it funds has one of its member
+/// authorities as the contracting party (the buyer).
+fn funder_rules(a: &Agreement, facts: &Facts, v: &mut Vec<Violation>) {
+    for (i, p) in a.parties.iter().enumerate() {
+        let Some(org) = facts.organisations.get(&p.org) else {
+            continue;
+        };
+        if p.role != PartyRole::Funder || org.legal_form != LegalForm::Samordningsforbund {
+            continue;
+        }
+        if a.parties_in(PartyRole::Buyer)
+            .any(|b| org.members.contains(b))
+        {
+            continue;
+        }
+        let members = if org.members.is_empty() {
+            "it records no member authorities".to_owned()
+        } else {
+            format!(
+                "its members are {}",
+                org.members
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        v.push(Violation::new(
+            format!("parties[{i}].org"),
+            &p.org,
+            "funded_by_member_authority",
+            format!(
+                "an agreement a samordningsförbund funds has one of its member authorities as the contracting party (buyer); {members}"
+            ),
+        ));
     }
 }
 
@@ -876,5 +990,108 @@ mod tests {
             Some(Sek::from_ore(70_000_000))
         );
         assert_eq!(facts.threshold_on(d("2019-01-01")), None);
+    }
+
+    /// Facts of every sample organisation.
+    fn sample_facts() -> Facts {
+        Facts {
+            organisations: crate::domain::samples::organisations()
+                .iter()
+                .map(|o| (o.org_number.clone(), OrgFacts::of(o)))
+                .collect(),
+            ..Facts::default()
+        }
+    }
+
+    /// The (field, rule) of every violation of the party eligibility and funder rules.
+    fn party_violations(a: &Agreement, facts: &Facts) -> Vec<(String, &'static str)> {
+        let mut v = Vec::new();
+        eligibility_rules(a, facts, &mut v);
+        funder_rules(a, facts, &mut v);
+        v.into_iter().map(|x| (x.field, x.rule)).collect()
+    }
+
+    #[test]
+    fn every_sample_party_may_take_its_role() {
+        let facts = sample_facts();
+        for a in crate::domain::samples::agreements() {
+            assert_eq!(party_violations(&a, &facts), vec![], "{}", a.reference);
+        }
+    }
+
+    #[test]
+    fn an_iop_partner_that_is_not_idea_based_needs_a_recorded_reason() {
+        // AGR-2026-0009: Solrosen (769990-0077) is an ASF and idea-based.
+        let a = sample("AGR-2026-0009");
+        let mut facts = sample_facts();
+        let partner = OrgNumber::parse("769990-0077").unwrap_or_else(|e| panic!("{e}"));
+        if let Some(f) = facts.organisations.get_mut(&partner) {
+            f.idea_based = false;
+        }
+        assert_eq!(
+            party_violations(&a, &facts),
+            vec![("parties[1].org".to_owned(), "iop_partner_idea_based")]
+        );
+        let mut excepted = a.clone();
+        excepted.eligibility_exception = Some("Kooperativet drivs utan vinstsyfte".into());
+        assert_eq!(party_violations(&excepted, &facts), vec![]);
+        excepted.eligibility_exception = Some("  ".into());
+        assert_eq!(
+            party_violations(&excepted, &facts)
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect::<Vec<_>>(),
+            vec!["eligibility_exception_text", "iop_partner_idea_based"]
+        );
+    }
+
+    #[test]
+    fn a_reserved_contract_goes_to_an_asf_unless_a_reason_is_recorded() {
+        // AGR-2025-0004 (LOU 4 kap. 18 § 1 p.): supplier Ljusglimt, an ASF.
+        let mut a = sample("AGR-2025-0004");
+        let facts = sample_facts();
+        assert_eq!(party_violations(&a, &facts), vec![]);
+        let other = OrgNumber::parse("559990-0023").unwrap_or_else(|e| panic!("{e}"));
+        let i = a
+            .parties
+            .iter()
+            .position(|p| p.role == PartyRole::Supplier)
+            .unwrap_or_else(|| panic!("a supplier"));
+        a.parties[i].org = other;
+        assert_eq!(
+            party_violations(&a, &facts),
+            vec![(
+                format!("parties[{i}].org"),
+                "reserved_supplier_integration_aim"
+            )]
+        );
+        a.eligibility_exception = Some("Beslut i nämnden § 12".into());
+        assert_eq!(party_violations(&a, &facts), vec![]);
+    }
+
+    #[test]
+    fn a_samordningsforbund_funds_only_an_agreement_one_of_its_members_signs() {
+        let mut a = sample("AGR-2026-0009");
+        let mut facts = sample_facts();
+        assert_eq!(party_violations(&a, &facts), vec![]);
+        // Botkyrka is not a member of Samordningsförbundet Östra Södertörn.
+        a.parties[0].org = OrgNumber::parse("212900-0051").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            party_violations(&a, &facts),
+            vec![("parties[2].org".to_owned(), "funded_by_member_authority")]
+        );
+        let funder = OrgNumber::parse("202900-0011").unwrap_or_else(|e| panic!("{e}"));
+        if let Some(f) = facts.organisations.get_mut(&funder) {
+            f.members.clear();
+        }
+        let v = {
+            let mut v = Vec::new();
+            funder_rules(&a, &facts, &mut v);
+            v
+        };
+        assert!(v[0].message.contains("no member authorities"), "{v:?}");
+        // No exception lets a non-member sign.
+        a.eligibility_exception = Some("skäl".into());
+        assert_eq!(party_violations(&a, &facts).len(), 1);
     }
 }

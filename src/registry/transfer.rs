@@ -130,13 +130,9 @@ pub async fn import(
         .map_err(RegistryError::from)?;
     let batch_orgs: HashSet<_> = orgs.iter().map(|(_, o)| o.org_number.clone()).collect();
     for (_, o) in &orgs {
-        facts.organisations.insert(
-            o.org_number.clone(),
-            OrgFacts {
-                kind: o.kind,
-                registered_idea_based_on: o.registered_idea_based_on,
-            },
-        );
+        facts
+            .organisations
+            .insert(o.org_number.clone(), OrgFacts::of(o));
     }
     facts
         .contacts

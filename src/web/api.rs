@@ -110,6 +110,12 @@ pub async fn list_organisations(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ListResponse<Stored<Organisation>>>, AppError> {
+    if q.organisation.is_some() {
+        return Err(bad(
+            "organisation",
+            "organisation filters the contacts; the organisations are listed by number",
+        ));
+    }
     let (page, limit) = paging(q.page, q.limit)?;
     let (items, total) = state
         .registry
@@ -139,7 +145,7 @@ pub async fn show_organisation(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Json<Stored<Organisation>>, AppError> {
-    let key = parse_key("org_number", &key, OrgNumber::parse)?;
+    let key = parse_key("org_number", &key, OrgNumber::for_lookup)?;
     Ok(Json(state.registry.organisation(&key).await?))
 }
 
@@ -149,7 +155,7 @@ pub async fn update_organisation(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Organisation>>,
 ) -> Result<Json<Stored<Organisation>>, AppError> {
-    let key = parse_key("org_number", &key, OrgNumber::parse)?;
+    let key = parse_key("org_number", &key, OrgNumber::for_lookup)?;
     Ok(Json(
         state
             .registry
@@ -169,7 +175,7 @@ pub async fn list_contacts(
     let org = q
         .organisation
         .as_deref()
-        .map(|s| parse_key("organisation", s, OrgNumber::parse))
+        .map(|s| parse_key("organisation", s, OrgNumber::for_lookup))
         .transpose()?;
     let (items, total) = state
         .registry
@@ -275,7 +281,7 @@ impl AgreementListQuery {
                 SocialObjective::parse,
             )?,
             reserved,
-            party: opt("party", &self.party, OrgNumber::parse)?,
+            party: opt("party", &self.party, OrgNumber::for_lookup)?,
             ends_before: opt("ends_before", &self.ends_before, parse_iso_date)?,
             q: self.q.clone().filter(|s| !s.trim().is_empty()),
         })
@@ -586,7 +592,7 @@ impl AgreementResponse {
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` or `failed`; all when absent.
     pub state: Option<String>,
-    /// At most this many, newest first (default 100).
+    /// At most this many (1 to 500), newest first (default 100).
     pub limit: Option<u64>,
 }
 
@@ -608,6 +614,9 @@ pub async fn list_outbox(
             })
         })
         .transpose()?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(bad("limit", format!("limit is between 1 and {MAX_LIMIT}")));
+    }
     Ok(Json(state.registry.outbox(filter, limit).await?))
 }

@@ -9,10 +9,11 @@ use axum::Json;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::{Map, Value, json};
 
-use super::api::{ActionBody, AgreementListQuery, OutboxQuery, PageQuery};
+use super::api::{ActionBody, AgreementListQuery, MAX_LIMIT, MAX_PAGE, OutboxQuery, PageQuery};
 use super::audit::{AuditQuery, DiffQuery};
 use crate::documents::DocumentRequest;
 use crate::domain::agreement::Agreement;
+use crate::domain::codes::{AgreementKind, AgreementStatus, LegalBasis, SocialObjective};
 use crate::domain::party::{Contact, Organisation};
 
 /// The serde field names of a struct `T` (its query parameters or body properties).
@@ -27,10 +28,181 @@ pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
 /// strings (dates, references, organisation numbers), integers, numbers, booleans, and the codes
 /// of each code list as an `enum`; `{}` where serde decides only at run time (an untagged enum).
 pub fn schema_of<T: DeserializeOwned>() -> Value {
-    build::<T>(&mut Vec::new())
+    build::<T>(&mut Vec::new(), &mut Vec::new(), &Evidence::default())
 }
 
-fn build<T: DeserializeOwned>(path: &mut Vec<Step>) -> Value {
+/// Like [`schema_of`], and each object lists its `required` fields, found from `samples`
+/// (records of `T` as JSON): a field is required where leaving it out of a sample makes `T`
+/// fail with "missing field". Every object also says `additionalProperties: false`, as the
+/// records reject unknown fields.
+pub fn schema_with_required<T: DeserializeOwned>(samples: &[Value]) -> Value {
+    let evidence = Evidence {
+        required: required_fields::<T>(samples),
+        formats: string_formats(samples),
+    };
+    build::<T>(&mut Vec::new(), &mut Vec::new(), &evidence)
+}
+
+/// Required field names by schema path (`""` the root, `parties/[]` a list's items).
+type Required = std::collections::HashMap<String, std::collections::BTreeSet<String>>;
+
+/// What the samples show beyond the types: the required fields, and the form of the strings
+/// that are dates, organisation numbers, e-mail addresses or amounts in every sample.
+#[derive(Default)]
+struct Evidence {
+    required: Required,
+    formats: std::collections::HashMap<String, Value>,
+}
+
+/// The form every sample value of a string field has, by schema path.
+fn string_formats(samples: &[Value]) -> std::collections::HashMap<String, Value> {
+    fn strings<'a>(v: &'a Value, at: &mut Vec<String>, out: &mut Vec<(String, &'a str)>) {
+        match v {
+            Value::String(s) => out.push((at.join("/"), s)),
+            Value::Object(m) => {
+                for (k, child) in m {
+                    at.push(k.clone());
+                    strings(child, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for child in items {
+                    at.push("[]".into());
+                    strings(child, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let shape = |s: &str| -> Option<&'static str> {
+        let b = s.as_bytes();
+        if s.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && digits(&s[..4])
+            && digits(&s[5..7])
+            && digits(&s[8..])
+        {
+            Some("date")
+        } else if s.len() == 11 && b[6] == b'-' && digits(&s[..6]) && digits(&s[7..]) {
+            Some("org_number")
+        } else if s.contains('@') && !s.contains(' ') {
+            Some("email")
+        } else if s
+            .split_once('.')
+            .is_some_and(|(k, o)| digits(k.trim_start_matches('-')) && o.len() == 2 && digits(o))
+        {
+            Some("amount")
+        } else {
+            None
+        }
+    };
+    let mut seen: std::collections::HashMap<String, Option<&'static str>> =
+        std::collections::HashMap::new();
+    for sample in samples {
+        let mut out = Vec::new();
+        strings(sample, &mut Vec::new(), &mut out);
+        for (at, s) in out {
+            let here = shape(s);
+            seen.entry(at)
+                .and_modify(|k| {
+                    if *k != here {
+                        *k = None;
+                    }
+                })
+                .or_insert(here);
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(at, kind)| {
+            let schema = match kind? {
+                "date" => date_schema(),
+                "org_number" => org_number_schema(),
+                "email" => json!({ "type": "string", "format": "email" }),
+                _ => json!({ "type": "string", "pattern": "^-?[0-9]{1,12}(\\.[0-9]{1,2})?$" }),
+            };
+            Some((at, schema))
+        })
+        .collect()
+}
+
+fn required_fields<T: DeserializeOwned>(samples: &[Value]) -> Required {
+    let mut out = Required::new();
+    for sample in samples {
+        let mut spots = Vec::new();
+        objects_in(sample, &mut Vec::new(), &mut Vec::new(), &mut spots);
+        for (pointer, at, keys) in spots {
+            for k in keys {
+                let mut without = sample.clone();
+                let mut cur = &mut without;
+                for seg in &pointer {
+                    cur = match seg {
+                        Seg::Key(key) => &mut cur[key.as_str()],
+                        Seg::Index(i) => &mut cur[*i],
+                    };
+                }
+                if let Some(obj) = cur.as_object_mut() {
+                    obj.remove(&k);
+                }
+                if let Err(e) = serde_json::from_value::<T>(without)
+                    && e.to_string().contains(&format!("missing field `{k}`"))
+                {
+                    out.entry(at.clone()).or_default().insert(k);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A step into a JSON value.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Every object in `v`: where it is (the steps to it, its schema path) and its keys.
+fn objects_in(
+    v: &Value,
+    pointer: &mut Vec<Seg>,
+    at: &mut Vec<String>,
+    out: &mut Vec<(Vec<Seg>, String, Vec<String>)>,
+) {
+    match v {
+        Value::Object(m) => {
+            let here = pointer
+                .iter()
+                .map(|s| match s {
+                    Seg::Key(k) => Seg::Key(k.clone()),
+                    Seg::Index(i) => Seg::Index(*i),
+                })
+                .collect();
+            out.push((here, at.join("/"), m.keys().cloned().collect()));
+            for (k, child) in m {
+                pointer.push(Seg::Key(k.clone()));
+                at.push(k.clone());
+                objects_in(child, pointer, at, out);
+                at.pop();
+                pointer.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                pointer.push(Seg::Index(i));
+                at.push("[]".into());
+                objects_in(child, pointer, at, out);
+                at.pop();
+                pointer.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, ev: &Evidence) -> Value {
     // Deep enough for every request type; a recursive type stops here.
     if path.len() > 8 {
         return json!({});
@@ -40,18 +212,34 @@ fn build<T: DeserializeOwned>(path: &mut Vec<Step>) -> Value {
             let mut props = Map::new();
             for (i, f) in fields.iter().enumerate() {
                 path.push(Step::Field(i));
-                props.insert((*f).to_owned(), build::<T>(path));
+                at.push((*f).to_owned());
+                props.insert((*f).to_owned(), build::<T>(path, at, ev));
+                at.pop();
                 path.pop();
             }
-            json!({ "type": "object", "properties": props })
+            let mut schema = json!({ "type": "object", "properties": props });
+            if !ev.required.is_empty() {
+                schema["additionalProperties"] = json!(false);
+            }
+            if let Some(required) = ev.required.get(&at.join("/")) {
+                schema["required"] = json!(required);
+            }
+            schema
         }
         Some(Shape::Seq) => {
             path.push(Step::Items);
-            let items = build::<T>(path);
+            at.push("[]".into());
+            let items = build::<T>(path, at, ev);
+            at.pop();
             path.pop();
             json!({ "type": "array", "items": items })
         }
         Some(Shape::Enum(codes)) => json!({ "type": "string", "enum": codes }),
+        Some(Shape::Leaf("string")) => ev
+            .formats
+            .get(&at.join("/"))
+            .cloned()
+            .unwrap_or_else(|| json!({ "type": "string" })),
         Some(Shape::Leaf(t)) => json!({ "type": t }),
         Some(Shape::Map) => json!({ "type": "object" }),
         Some(Shape::Any) | None => json!({}),
@@ -282,6 +470,36 @@ impl<'de> de::SeqAccess<'de> for OneItem<'_> {
     }
 }
 
+/// The query parameters of a query type: every name, and the ones it cannot do without.
+#[derive(Debug)]
+pub struct QueryFields {
+    /// Every parameter.
+    pub names: &'static [&'static str],
+    /// The parameters the type requires (found by deserialising it without them).
+    pub required: Vec<&'static str>,
+}
+
+/// The query parameters of `T`; a parameter is required where `T` fails without it.
+pub fn query_fields<T: DeserializeOwned>() -> QueryFields {
+    let names = field_names::<T>();
+    let mut given = Map::new();
+    let mut required = Vec::new();
+    for _ in 0..names.len() {
+        let Err(e) = serde_json::from_value::<T>(Value::Object(given.clone())) else {
+            break;
+        };
+        let Some(name) = names
+            .iter()
+            .find(|n| e.to_string().contains(&format!("missing field `{n}`")))
+        else {
+            break;
+        };
+        required.push(*name);
+        given.insert((*name).to_owned(), json!(""));
+    }
+    QueryFields { names, required }
+}
+
 /// Where a route's input comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Input {
@@ -289,7 +507,7 @@ pub enum Input {
     None,
     /// Query parameters: the fields of a query struct, with extra ones and without omitted ones.
     Query(
-        fn() -> &'static [&'static str],
+        fn() -> QueryFields,
         &'static [&'static str],
         &'static [&'static str],
     ),
@@ -317,7 +535,7 @@ pub struct Route {
     pub input: Input,
     /// The success status.
     pub status: u16,
-    /// The success content type.
+    /// The success content types, comma-separated.
     pub content_type: &'static str,
 }
 
@@ -350,7 +568,47 @@ const fn created(path: &'static str, summary: &'static str, input: Input) -> Rou
     }
 }
 
-const LIST_FILTERS: fn() -> &'static [&'static str] = field_names::<AgreementListQuery>;
+/// The sample registry as JSON records, the evidence for the body schemas' `required` lists.
+fn sample_records() -> &'static (Vec<Value>, Vec<Value>, Vec<Value>) {
+    static RECORDS: std::sync::OnceLock<(Vec<Value>, Vec<Value>, Vec<Value>)> =
+        std::sync::OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let files = crate::format::example_files().unwrap_or_default();
+        fn json<T: serde::Serialize>(v: &T) -> Value {
+            serde_json::to_value(v).unwrap_or_default()
+        }
+        let mut orgs = Vec::new();
+        let mut contacts = Vec::new();
+        let mut agreements = Vec::new();
+        for (_, f) in &files {
+            orgs.extend(f.organisations.iter().map(json));
+            contacts.extend(f.contacts.iter().map(json));
+            agreements.extend(f.agreements.iter().map(json));
+        }
+        (orgs, contacts, agreements)
+    })
+}
+
+fn organisation_schema() -> Value {
+    schema_with_required::<Organisation>(&sample_records().0)
+}
+
+fn contact_schema() -> Value {
+    schema_with_required::<Contact>(&sample_records().1)
+}
+
+fn document_request_schema() -> Value {
+    schema_with_required::<DocumentRequest>(&[json!({"template": "iop"})])
+}
+
+fn agreement_schema() -> Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| schema_with_required::<Agreement>(&sample_records().2))
+        .clone()
+}
+
+const LIST_FILTERS: fn() -> QueryFields = query_fields::<AgreementListQuery>;
 /// List parameters an export refuses.
 const NOT_FOR_EXPORTS: &[&str] = &["sort", "page", "limit"];
 
@@ -360,12 +618,12 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/organisations",
         "Organisations by number, paged",
-        Input::Query(field_names::<PageQuery>, &[], &[]),
+        Input::Query(query_fields::<PageQuery>, &[], &["organisation"]),
     ),
     created(
         "/organisations",
         "Register an organisation",
-        Input::Body(schema_of::<Organisation>),
+        Input::Body(organisation_schema),
     ),
     route(
         "get",
@@ -377,25 +635,25 @@ pub const ROUTES: &[Route] = &[
         "put",
         "/organisations/{org_number}",
         "Replace an organisation at the version read",
-        Input::Versioned("organisation", schema_of::<Organisation>),
+        Input::Versioned("organisation", organisation_schema),
     ),
     route(
         "get",
         "/contacts",
         "Contacts by e-mail address, paged, optionally of one organisation",
-        Input::Query(field_names::<PageQuery>, &[], &[]),
+        Input::Query(query_fields::<PageQuery>, &[], &[]),
     ),
     created(
         "/contacts",
         "Register a contact",
-        Input::Body(schema_of::<Contact>),
+        Input::Body(contact_schema),
     ),
     route("get", "/contacts/{email}", "One contact", Input::None),
     route(
         "put",
         "/contacts/{email}",
         "Replace a contact at the version read",
-        Input::Versioned("contact", schema_of::<Contact>),
+        Input::Versioned("contact", contact_schema),
     ),
     route(
         "get",
@@ -406,7 +664,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/agreements",
         "Register an agreement",
-        Input::Body(schema_of::<Agreement>),
+        Input::Body(agreement_schema),
     ),
     route(
         "get",
@@ -418,7 +676,7 @@ pub const ROUTES: &[Route] = &[
         "put",
         "/agreements/{reference}",
         "Replace an agreement at the version read",
-        Input::Versioned("agreement", schema_of::<Agreement>),
+        Input::Versioned("agreement", agreement_schema),
     ),
     route(
         "get",
@@ -429,7 +687,7 @@ pub const ROUTES: &[Route] = &[
     created(
         "/agreements/{reference}/documents",
         "Render and store a contract document",
-        Input::Body(schema_of::<DocumentRequest>),
+        Input::Body(document_request_schema),
     ),
     Route {
         content_type: "application/pdf",
@@ -463,13 +721,13 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/agreements/{reference}/diff",
         "Fields that differ between two days",
-        Input::Query(field_names::<DiffQuery>, &[], &[]),
+        Input::Query(query_fields::<DiffQuery>, &[], &[]),
     ),
     route(
         "get",
         "/audit",
         "Audit log entries, newest first",
-        Input::Query(field_names::<AuditQuery>, &[], &[]),
+        Input::Query(query_fields::<AuditQuery>, &[], &[]),
     ),
     route(
         "get",
@@ -497,7 +755,7 @@ pub const ROUTES: &[Route] = &[
         "get",
         "/outbox",
         "Queued reminder e-mails, newest first",
-        Input::Query(field_names::<OutboxQuery>, &[], &[]),
+        Input::Query(query_fields::<OutboxQuery>, &[], &[]),
     ),
     route(
         "post",
@@ -512,7 +770,7 @@ pub const ROUTES: &[Route] = &[
         Input::None,
     ),
     Route {
-        content_type: "text/csv",
+        content_type: "text/csv,application/json,application/yaml",
         ..route(
             "get",
             "/export",
@@ -575,10 +833,116 @@ pub const ROUTES: &[Route] = &[
     route("get", "/openapi.json", "This document", Input::None),
 ];
 
+/// The codes of a code list as an `enum` schema.
+fn codes<T: Copy + std::fmt::Display>(all: &[T]) -> Value {
+    let codes: Vec<String> = all.iter().map(ToString::to_string).collect();
+    json!({ "type": "string", "enum": codes })
+}
+
+/// An organisation number as the API reads one: `NNNNNN-NNNN` or ten digits, third digit 2 or
+/// more; the last digit is a Luhn check digit, which a pattern cannot say.
+fn org_number_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[0-9]{2}[2-9][0-9]{3}-?[0-9]{4}$",
+            "description": "NNNNNN-NNNN; the last digit is the Luhn check digit over the other nine" })
+}
+
+/// An agreement reference: 3 to 40 letters, digits and hyphens, not starting with a hyphen.
+fn reference_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{2,39}$" })
+}
+
+fn date_schema() -> Value {
+    json!({ "type": "string", "format": "date" })
+}
+
+/// Filters whose empty value means "not given" (as an HTML form sends them).
+const EMPTY_IS_ABSENT: &[&str] = &[
+    "active_on",
+    "kind",
+    "status",
+    "legal_basis",
+    "social_objective",
+    "reserved",
+    "party",
+    "ends_before",
+    "agreement",
+    "action",
+    "from",
+    "to",
+];
+
+/// The schema of an optional query parameter, by its name: the type the handler parses it into
+/// (dates, integers in their range, the codes of a code list), so a client or a fuzzer sends what
+/// the API reads; a filter the API takes as not given when empty also allows `""`. A name not
+/// listed here is free text.
+pub fn query_param_schema(name: &str) -> Value {
+    let typed = required_query_param_schema(name);
+    if EMPTY_IS_ABSENT.contains(&name) {
+        json!({ "anyOf": [typed, { "type": "string", "maxLength": 0 }] })
+    } else {
+        typed
+    }
+}
+
+/// The schema of a query parameter that must be given, by its name.
+pub fn required_query_param_schema(name: &str) -> Value {
+    match name {
+        "page" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE }),
+        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT }),
+        "active_on" | "ends_before" | "from" | "to" => date_schema(),
+        "kind" => codes(AgreementKind::ALL),
+        "status" => codes(AgreementStatus::ALL),
+        "legal_basis" => codes(LegalBasis::ALL),
+        "social_objective" => codes(SocialObjective::ALL),
+        "reserved" => json!({ "type": "string", "enum": [
+            "true", "false", "yes", "no", "any", "none", "participation", "execution", "idea_based"] }),
+        "party" | "organisation" => org_number_schema(),
+        "agreement" => reference_schema(),
+        "action" => json!({ "type": "string", "enum":
+            crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>() }),
+        "sort" => json!({ "type": "string", "enum": [
+            "reference", "title", "start", "end", "value",
+            "-reference", "-title", "-start", "-end", "-value"] }),
+        "format" => json!({ "type": "string", "enum": ["csv", "json", "yaml", "ocds"] }),
+        "state" => json!({ "type": "string", "enum": ["pending", "sending", "sent", "failed"] }),
+        "q" => json!({ "type": "string", "maxLength": 200 }),
+        _ => json!({ "type": "string", "maxLength": 200 }),
+    }
+}
+
+/// The schema of a path parameter, by its name.
+pub fn path_param_schema(name: &str) -> Value {
+    match name {
+        "reference" => reference_schema(),
+        "org_number" => org_number_schema(),
+        "email" => json!({ "type": "string", "format": "email" }),
+        "date" | "period_end" => date_schema(),
+        "id" => json!({ "type": "integer", "minimum": 1 }),
+        "action" => json!({ "type": "string", "enum": ACTIONS }),
+        "report" => json!({ "type": "string", "pattern": "^[a-z0-9_]{1,60}$" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
+/// The actions of `POST /agreements/{reference}/{action}`.
+pub const ACTIONS: &[&str] = &[
+    "activate",
+    "transition",
+    "exercise-option",
+    "decline-option",
+    "notice",
+    "amendments",
+    "cancel",
+    "submit-report",
+    "accept-report",
+    "reject-report",
+    "acknowledge-report",
+];
+
 fn operation(r: &Route) -> Value {
     let mut params: Vec<Value> = path_params(r.path)
         .into_iter()
-        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": path_param_schema(p) }))
         .collect();
     let mut op = Map::new();
     op.insert("summary".into(), json!(r.summary));
@@ -595,12 +959,21 @@ fn operation(r: &Route) -> Value {
     match r.input {
         Input::None => {}
         Input::Query(fields, extra, omit) => {
+            let fields = fields();
             for f in extra
                 .iter()
-                .chain(fields().iter())
+                .chain(fields.names.iter())
                 .filter(|f| !omit.contains(f))
             {
-                params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
+                let required = fields.required.contains(f);
+                let schema = if required {
+                    required_query_param_schema(f)
+                } else {
+                    query_param_schema(f)
+                };
+                params.push(
+                    json!({ "name": f, "in": "query", "required": required, "schema": schema }),
+                );
             }
         }
         Input::Body(schema) => {
@@ -662,10 +1035,16 @@ fn operation(r: &Route) -> Value {
         op.insert("parameters".into(), json!(params));
     }
     let error = json!({ "description": "Error", "content": { JSON: { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    // A route may answer in several types (the export: csv, json or yaml), comma-separated.
+    let success: Map<String, Value> = r
+        .content_type
+        .split(',')
+        .map(|t| (t.to_owned(), json!({})))
+        .collect();
     op.insert(
         "responses".into(),
         json!({
-            r.status.to_string(): { "description": "Success", "content": { r.content_type: {} } },
+            r.status.to_string(): { "description": "Success", "content": success },
             "400": error.clone(), "404": error.clone(), "409": error.clone(), "413": error.clone(), "422": error,
         }),
     );

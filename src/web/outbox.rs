@@ -24,8 +24,14 @@ pub struct Requeued {
 /// `POST /api/v1/outbox/{id}/retry`: queues one failed message again.
 pub async fn retry_message(
     Acting(state): Acting,
-    Path(id): Path<i64>,
+    Path(raw): Path<String>,
 ) -> Result<Json<Requeued>, super::error::AppError> {
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| super::error::AppError::BadRequest {
+            field: Some("id".into()),
+            message: format!("\"{raw}\" is not a message id"),
+        })?;
     let queued = state
         .registry
         .retry_outbox(Some(&[id]), chrono::Utc::now())

@@ -263,12 +263,12 @@ pub async fn agreement_context(
         .parties
         .iter()
         .map(|p| {
-            let address = dir
-                .organisations
-                .get(&p.org)
-                .and_then(|o| o.address.as_ref());
+            let o = dir.organisations.get(&p.org);
+            let address = o.and_then(|o| o.address.as_ref());
             json!({"org": p.org, "name": org_name(&p.org), "role": p.role, "unit": p.unit,
-                   "address": address})
+                   "address": address,
+                   "work_integration": o.is_some_and(|o| o.is_work_integration()),
+                   "idea_based": o.is_some_and(|o| o.is_idea_based())})
         })
         .collect();
     let contacts: Vec<Value> = a

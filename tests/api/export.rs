@@ -334,11 +334,21 @@ fn run_into_closed_pipe(app: &TestApp, args: &[&str]) -> (Option<i32>, String) {
 
 async fn the_command_line_ends_quietly_when_the_reader_of_its_output_goes_away(app: TestApp) {
     app.load_examples().await;
+    let registry_file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contracts/examples/registry.yaml"
+    );
+    let agreement_file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contracts/examples/AGR-2026-0009.yaml"
+    );
     for args in [
         &["export", "--format", "csv"][..],
         &["export", "--format", "yaml"],
         &["audit", "verify"],
         &["user", "list"],
+        &["import", registry_file, agreement_file],
+        &["token", "list"],
     ] {
         let (code, err) = run_into_closed_pipe(&app, args);
         assert_eq!(code, Some(0), "avtal {args:?}: {err}");

@@ -21,6 +21,7 @@ mod ocds;
 mod openapi;
 mod outbox;
 mod pages;
+mod parties;
 mod renewals;
 mod rules;
 mod samples;

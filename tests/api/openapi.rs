@@ -106,4 +106,94 @@ async fn the_openapi_document_lists_every_route_of_the_api_router(app: TestApp) 
     );
 }
 
-crate::on_both_backends!(the_openapi_document_lists_every_route_of_the_api_router);
+/// The schema of the parameter `name` of `method path` in `doc`.
+fn param(doc: &serde_json::Value, method: &str, path: &str, name: &str) -> serde_json::Value {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .map(|p| p["schema"].clone())
+        .unwrap_or_else(|| panic!("no parameter {name} on {method} {path}"))
+}
+
+async fn query_and_path_parameters_carry_their_real_types(app: TestApp) {
+    let doc = app.get("/api/v1/openapi.json").await.body;
+    // A filter that may be sent empty is `anyOf` its type and "".
+    let typed = |schema: serde_json::Value| match schema["anyOf"].get(0) {
+        Some(t) => t.clone(),
+        None => schema,
+    };
+    let list = |name: &str| typed(param(&doc, "get", "/agreements", name));
+    assert_eq!(list("page")["type"], "integer");
+    assert_eq!(list("page")["minimum"], 1);
+    assert_eq!(list("limit")["maximum"], 500);
+    for date in ["active_on", "ends_before"] {
+        assert_eq!(list(date)["format"], "date", "{date}");
+    }
+    let has = |schema: serde_json::Value, code: &str| {
+        schema["enum"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|c| c == code))
+    };
+    assert!(has(list("kind"), "framework_agreement"));
+    assert!(has(list("status"), "notice_given"));
+    assert!(has(list("legal_basis"), "lou_4_18_1"));
+    assert!(has(list("social_objective"), "opp"));
+    assert!(has(list("reserved"), "idea_based"));
+    assert!(has(list("sort"), "-end"));
+    assert!(list("party")["pattern"].is_string());
+    assert_eq!(
+        param(&doc, "get", "/agreements", "kind")["anyOf"][1]["maxLength"],
+        0,
+        "an empty filter is not given"
+    );
+    assert!(has(param(&doc, "get", "/export", "format"), "ocds"));
+    assert!(has(param(&doc, "get", "/outbox", "state"), "failed"));
+    assert_eq!(
+        typed(param(&doc, "get", "/audit", "from"))["format"],
+        "date"
+    );
+    assert_eq!(param(&doc, "get", "/audit", "limit")["type"], "integer");
+    assert_eq!(
+        param(&doc, "get", "/agreements/{reference}/diff", "to")["format"],
+        "date",
+        "a required date is a date"
+    );
+    let diff = &doc["paths"]["/agreements/{reference}/diff"]["get"]["parameters"];
+    assert!(
+        diff.as_array().is_some_and(|ps| ps
+            .iter()
+            .all(|p| p["in"] == "path" || p["required"] == true)),
+        "from and to are required: {diff}"
+    );
+    assert_eq!(
+        param(&doc, "get", "/agreements/{reference}/as-of/{date}", "date")["format"],
+        "date"
+    );
+    assert_eq!(
+        param(&doc, "post", "/outbox/{id}/retry", "id")["type"],
+        "integer"
+    );
+    assert!(has(
+        param(&doc, "post", "/agreements/{reference}/{action}", "action"),
+        "exercise-option"
+    ));
+    // No query parameter is left untyped free text but the search text and the audit's names.
+    for (path, item) in doc["paths"].as_object().cloned().unwrap_or_default() {
+        for (method, op) in item.as_object().cloned().unwrap_or_default() {
+            for p in op["parameters"].as_array().cloned().unwrap_or_default() {
+                let plain = typed(p["schema"].clone()) == serde_json::json!({"type": "string"})
+                    || p["schema"] == serde_json::json!({"type": "string", "maxLength": 200});
+                let name = p["name"].as_str().unwrap_or_default();
+                assert!(
+                    !plain || ["q", "actor", "action"].contains(&name),
+                    "{method} {path}: {name} is untyped"
+                );
+            }
+        }
+    }
+}
+
+crate::on_both_backends!(
+    the_openapi_document_lists_every_route_of_the_api_router,
+    query_and_path_parameters_carry_their_real_types,
+);

@@ -229,6 +229,7 @@ pub fn agreement_from(
         },
         framework: procurement.framework,
         framework_special_reasons: procurement.framework_special_reasons,
+        eligibility_exception: given(&form.eligibility_exception),
         eforms: procurement.eforms,
         share_requirement_percent: procurement.share_requirement_percent,
         social_clauses: procurement.social_clauses,

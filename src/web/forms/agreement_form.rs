@@ -34,6 +34,8 @@ pub struct AgreementForm {
     pub buyer_unit: String,
     /// The supplier's or partner's contracting unit.
     pub partner_unit: String,
+    /// Why a partner or supplier that does not meet its role's rule is accepted.
+    pub eligibility_exception: String,
     pub contacts: ContactFields,
     pub eforms: EformsFields,
     pub framework: String,
@@ -480,6 +482,7 @@ impl From<&Agreement> for AgreementForm {
             },
             framework: shown(a.framework.as_ref()),
             framework_special_reasons: text(&a.framework_special_reasons),
+            eligibility_exception: text(&a.eligibility_exception),
             share_requirement_percent: shown(a.share_requirement_percent),
             social_clauses: a
                 .social_clauses
