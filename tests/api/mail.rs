@@ -21,6 +21,7 @@ fn smtp_settings(app: &TestApp, port: u16) -> Settings {
         tls: SmtpTls::None,
         username: None,
         password: None,
+        ca_file: None,
     });
     s
 }

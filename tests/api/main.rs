@@ -24,4 +24,5 @@ mod pages;
 mod renewals;
 mod rules;
 mod samples;
+mod tls;
 mod transfer;
