@@ -87,6 +87,8 @@ struct Seen {
     plaintext: Vec<String>,
     /// Raw messages received (over TLS only: a message before TLS is refused and noted).
     messages: Vec<Vec<u8>>,
+    /// For each message, the time from the server's `354` to the client's closing `.`.
+    data_times: Vec<std::time::Duration>,
 }
 
 /// An SMTP server with STARTTLS or implicit TLS on loopback.
@@ -220,11 +222,13 @@ where
             if stream.write_all(b"354 go ahead\r\n").await.is_err() {
                 return Next::Close;
             }
+            let asked = std::time::Instant::now();
             let Some(data) = crate::helpers::read_smtp_data(stream).await else {
                 return Next::Close;
             };
             if let Ok(mut s) = seen.lock() {
                 s.messages.push(data);
+                s.data_times.push(asked.elapsed());
             }
             b"250 OK queued\r\n"
         } else if upper.starts_with("QUIT") {
@@ -373,19 +377,24 @@ async fn implicit_tls_sends_without_the_nagle_delay(app: TestApp) {
     let m = mailer(&s);
     queue(&app, 100).await;
 
-    let started = std::time::Instant::now();
     let r = pass(&app, &m, &s).await;
-    let took = started.elapsed();
 
     assert_eq!(r.sent, 100, "{r:?}");
-    sink.with(|seen| assert_eq!((seen.connections, seen.handshakes), (1, 1)));
     // With Nagle's algorithm on, each message's closing `.` waits for the server's delayed ACK,
-    // about 40 ms: 100 messages could not take less than 4 s (lettre's pooled transport, used
-    // for implicit TLS before, took 9.1 s for 200). Without it they take well under a second.
-    assert!(
-        took < std::time::Duration::from_secs(2),
-        "100 messages over implicit TLS took {took:?}"
-    );
+    // about 40 ms (lettre's pooled transport, used for implicit TLS before, took 9.1 s for 200
+    // messages). Measured at the server from its `354` to the `.`, so a busy database or CPU
+    // does not count; the median, so a few slow ones do not either.
+    sink.with(|seen| {
+        assert_eq!((seen.connections, seen.handshakes), (1, 1));
+        let mut times = seen.data_times.clone();
+        times.sort_unstable();
+        let median = times.get(times.len() / 2).copied().unwrap_or_default();
+        assert!(
+            median < std::time::Duration::from_millis(20),
+            "a message's data took {median:?} (median of {})",
+            times.len()
+        );
+    });
 }
 
 /// A pass against `sink` with `s` sends nothing, keeps every message pending with its attempts
