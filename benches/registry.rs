@@ -734,6 +734,7 @@ async fn notify(
         tls: SmtpTls::None,
         username: None,
         password: None,
+        ca_file: None,
     });
     settings.notify.batch_size = 500;
     let composer = Composer::new(&settings)?;

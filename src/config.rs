@@ -243,6 +243,10 @@ pub struct SmtpSettings {
     /// Password for SMTP AUTH; never logged.
     #[serde(default)]
     pub password: Option<Secret>,
+    /// A PEM file of CA certificates trusted besides the webpki (Mozilla) roots, e.g. the
+    /// municipality's own CA that signed the mail server's certificate (STARTTLS and TLS).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Transport security towards the SMTP server.

@@ -151,15 +151,16 @@ enum Command {
         #[arg(long)]
         report: Option<String>,
     },
-    /// Write a consistent backup of the running instance to one archive (SQLite: the database
-    /// with its documents and report files; both: the link secret and avtal.toml). On PostgreSQL
-    /// back the database up with pg_dump as well.
+    /// Write a consistent backup of the running instance to one archive: the database with its
+    /// documents and report files (SQLite: a copy; PostgreSQL: a pg_dump, which must be on
+    /// PATH), the link secret and avtal.toml.
     Backup {
         /// The archive to write (tar; it holds the link secret: keep it like one).
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Restore a backup archive into an empty data directory (--data-dir).
+    /// Restore a backup archive into an empty data directory (--data-dir) and, for a PostgreSQL
+    /// backup, into the empty database of DATABASE_URL (with pg_restore).
     Restore {
         /// The archive `avtal backup` wrote.
         file: PathBuf,
@@ -728,14 +729,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let registry = open(&cli).await?;
             let m = backup::backup(&registry, output).await?;
             eprintln!("wrote {} ({})", output.display(), m.counts);
-            if m.database == backup::DatabaseKind::Postgres {
-                eprintln!(
-                    "the archive holds the files of the data directory; back the PostgreSQL database up with pg_dump (see README, Backup and restore)"
-                );
-            }
         }
         Command::Restore { file } => {
-            let m = backup::restore(file, &cli.data_dir)?;
+            let settings = Settings::load(Some(&cli.data_dir), cli.config.as_deref())
+                .context("cannot read the configuration")?;
+            let m = backup::restore(file, &settings).await?;
             eprintln!(
                 "restored {} into {} ({}, made {})",
                 file.display(),
@@ -743,7 +741,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 m.counts,
                 m.created_at
             );
-            if m.database == backup::DatabaseKind::Postgres {
+            if m.database == backup::DatabaseKind::Postgres
+                && !m.files.contains_key(backup::DUMP_FILE)
+            {
                 eprintln!(
                     "the database was not in the archive: restore it with pg_restore into an empty database, then run avtal check"
                 );

@@ -1,17 +1,22 @@
 //! Delivery: builds each outbox row into a MIME message (text + HTML alternatives and the `.ics`
-//! file) and hands it to lettre, over SMTP connections kept open between messages or, with no SMTP
-//! server configured, as `.eml` files under `<data_dir>/outbox/`. Recipients and secrets never
-//! reach a log line.
+//! file) and hands it to lettre, over SMTP connections kept open between messages (plain,
+//! STARTTLS or implicit TLS, never falling back to plaintext) or, with no SMTP server configured,
+//! as `.eml` files under `<data_dir>/outbox/`. Recipients and secrets never reach a log line.
 
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 use super::NotifyError;
 use crate::config::{NotifySettings, Settings, SmtpTls};
@@ -24,11 +29,155 @@ const MAX_BACKOFF_MINUTES: i64 = 6 * 60;
 
 #[derive(Debug)]
 enum Transport {
-    /// Plain SMTP or STARTTLS over our own kept-open connections with `TCP_NODELAY`.
+    /// SMTP over our own kept-open connections with `TCP_NODELAY`.
     Direct(SmtpPool),
-    /// Implicit TLS (SMTPS) through lettre's pooled transport.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
     File(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// How a connection to the SMTP server is secured. There is no fallback: a connection that
+/// cannot be secured as asked is given up before a command about a message is sent.
+enum Security {
+    /// Plain SMTP (`tls = "none"`).
+    None,
+    /// STARTTLS, required (`tls = "starttls"`): a server that does not offer it is refused.
+    Starttls(TlsParameters),
+    /// TLS from the first byte (`tls = "tls"`, SMTPS).
+    Implicit {
+        connector: tokio_rustls::TlsConnector,
+        name: ServerName<'static>,
+    },
+}
+
+impl Security {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Starttls(_) => "starttls",
+            Self::Implicit { .. } => "tls",
+        }
+    }
+}
+
+/// The certificates a server's chain may end in: the webpki (Mozilla) roots, plus those of
+/// `notify.smtp.ca_file` (DER), for both STARTTLS and implicit TLS.
+fn extra_roots(path: Option<&std::path::Path>) -> Result<Vec<CertificateDer<'static>>, String> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| format!("notify.smtp.ca_file {}: {e}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            format!(
+                "notify.smtp.ca_file {} is not a PEM file of certificates: {e}",
+                path.display()
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "notify.smtp.ca_file {} holds no certificate (expected PEM, -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// lettre's TLS parameters for STARTTLS: webpki roots plus `extra`.
+fn starttls_params(host: &str, extra: &[CertificateDer<'static>]) -> Result<TlsParameters, String> {
+    let mut b =
+        TlsParameters::builder(host.to_owned()).certificate_store(CertificateStore::WebpkiRoots);
+    for der in extra {
+        let cert = Certificate::from_der(der.to_vec())
+            .map_err(|e| format!("notify.smtp.ca_file: {}", error_chain(&e)))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build_rustls()
+        .map_err(|e| format!("notify.smtp TLS setup failed: {}", error_chain(&e)))
+}
+
+/// A rustls client for implicit TLS: webpki roots plus `extra`, TLS 1.2 and 1.3.
+fn implicit_tls(
+    host: &str,
+    extra: &[CertificateDer<'static>],
+) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), String> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for der in extra {
+        roots.add(der.clone()).map_err(|e| {
+            format!("notify.smtp.ca_file: a certificate is not usable as a CA: {e}")
+        })?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("notify.smtp TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| format!("notify.smtp.host {host:?} is not a host name for TLS: {e}"))?;
+    Ok((
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)),
+        name,
+    ))
+}
+
+/// A TLS stream over TCP, as lettre takes a connection it did not open itself.
+#[derive(Debug)]
+struct TlsStream(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl AsyncTokioStream for TlsStream {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for TlsStream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+/// A failed TLS setup in words an operator can act on: the certificate problem is named, with
+/// the setting that fixes an unknown issuer.
+fn tls_failure(e: &str) -> String {
+    let hint = if e.contains("UnknownIssuer") {
+        " (the certificate is not signed by a trusted CA: add the CA to notify.smtp.ca_file)"
+    } else if e.contains("not valid for name") || e.contains("NotValidForName") {
+        " (the certificate does not name notify.smtp.host)"
+    } else {
+        ""
+    };
+    format!("TLS with the SMTP server failed, nothing was sent: {e}{hint}")
 }
 
 /// Idle connections older than this are not reused (servers close idle sessions).
@@ -42,7 +191,7 @@ const MAX_IDLE: usize = 4;
 struct SmtpPool {
     host: String,
     port: u16,
-    starttls: Option<TlsParameters>,
+    security: Security,
     credentials: Option<Credentials>,
     hello: ClientId,
     connect_timeout: std::time::Duration,
@@ -55,7 +204,7 @@ impl std::fmt::Debug for SmtpPool {
         f.debug_struct("SmtpPool")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("starttls", &self.starttls.is_some())
+            .field("security", &self.security.label())
             .field("credentials", &self.credentials.is_some())
             .finish_non_exhaustive()
     }
@@ -87,13 +236,29 @@ impl SmtpPool {
                 .await
                 .map_err(|e| format!("cannot connect to the SMTP server: {}", error_chain(&e)))?;
             tcp.set_nodelay(true).map_err(|e| error_chain(&e))?;
-            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+            let stream: Box<dyn AsyncTokioStream> = match &self.security {
+                Security::Implicit { connector, name } => Box::new(TlsStream(
+                    connector
+                        .connect(name.clone(), tcp)
+                        .await
+                        .map_err(|e| tls_failure(&root_cause(&e)))?,
+                )),
+                Security::None | Security::Starttls(_) => Box::new(tcp),
+            };
+            let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
                 .await
                 .map_err(|e| error_chain(&e))?;
-            if let Some(params) = &self.starttls {
+            if let Security::Starttls(params) = &self.security {
+                if !conn.can_starttls() {
+                    conn.abort().await;
+                    return Err(
+                        "the SMTP server does not offer STARTTLS: with tls = \"starttls\" nothing is sent in plaintext"
+                            .to_owned(),
+                    );
+                }
                 conn.starttls(params.clone(), &self.hello)
                     .await
-                    .map_err(|e| error_chain(&e))?;
+                    .map_err(|e| tls_failure(&root_cause(&e)))?;
             }
             if let Some(credentials) = &self.credentials {
                 conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
@@ -204,11 +369,7 @@ impl Mailer {
             .map_err(|e| NotifyError::Config(format!("notify.from is not an address: {e}")))?;
         let (transport, file_dir) = match &n.smtp {
             Some(smtp) => {
-                let tls_params = || {
-                    TlsParameters::new(smtp.host.clone()).map_err(|e| {
-                        NotifyError::Config(format!("notify.smtp TLS setup failed: {e}"))
-                    })
-                };
+                let extra = extra_roots(smtp.ca_file.as_deref()).map_err(NotifyError::Config)?;
                 let credentials = smtp.username.as_ref().map(|user| {
                     let password = smtp
                         .password
@@ -217,40 +378,39 @@ impl Mailer {
                         .unwrap_or_default();
                     Credentials::new(user.expose().to_owned(), password)
                 });
-                let connect_timeout =
-                    std::time::Duration::from_secs(n.connect_timeout_seconds.max(1));
-                let command_timeout =
-                    std::time::Duration::from_secs(n.command_timeout_seconds.max(1));
-                let transport = match smtp.tls {
-                    SmtpTls::None | SmtpTls::Starttls => {
-                        let (starttls, default_port) = if smtp.tls == SmtpTls::Starttls {
-                            (Some(tls_params()?), 587)
-                        } else {
-                            (None, 25)
-                        };
-                        Transport::Direct(SmtpPool {
-                            host: smtp.host.clone(),
-                            port: smtp.port.unwrap_or(default_port),
-                            starttls,
-                            credentials,
-                            hello: ClientId::default(),
-                            connect_timeout,
-                            command_timeout,
-                            idle: std::sync::Mutex::new(Vec::new()),
-                        })
+                let (security, default_port) = match smtp.tls {
+                    SmtpTls::None if smtp.ca_file.is_some() => {
+                        return Err(NotifyError::Config(
+                            "notify.smtp.ca_file is set but notify.smtp.tls is \"none\": set tls to \"starttls\" or \"tls\", or remove ca_file".to_owned(),
+                        ));
                     }
+                    SmtpTls::None => (Security::None, 25),
+                    SmtpTls::Starttls => (
+                        Security::Starttls(
+                            starttls_params(&smtp.host, &extra).map_err(NotifyError::Config)?,
+                        ),
+                        587,
+                    ),
                     SmtpTls::Tls => {
-                        let mut b =
-                            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                                .port(smtp.port.unwrap_or(465))
-                                .tls(Tls::Wrapper(tls_params()?))
-                                .timeout(Some(command_timeout.max(connect_timeout)));
-                        if let Some(c) = credentials {
-                            b = b.credentials(c);
-                        }
-                        Transport::Smtp(b.build())
+                        let (connector, name) =
+                            implicit_tls(&smtp.host, &extra).map_err(NotifyError::Config)?;
+                        (Security::Implicit { connector, name }, 465)
                     }
                 };
+                let transport = Transport::Direct(SmtpPool {
+                    host: smtp.host.clone(),
+                    port: smtp.port.unwrap_or(default_port),
+                    security,
+                    credentials,
+                    hello: ClientId::default(),
+                    connect_timeout: std::time::Duration::from_secs(
+                        n.connect_timeout_seconds.max(1),
+                    ),
+                    command_timeout: std::time::Duration::from_secs(
+                        n.command_timeout_seconds.max(1),
+                    ),
+                    idle: std::sync::Mutex::new(Vec::new()),
+                });
                 (transport, None)
             }
             None => {
@@ -309,7 +469,6 @@ impl Mailer {
         let msg = self.build(m).map_err(SendError::Refused)?;
         match &self.transport {
             Transport::Direct(p) => p.send(&msg).await,
-            Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| classify(&e)),
             // A file that cannot be written is the disk's trouble, not the message's.
             Transport::File(t) => t
                 .send(msg)
@@ -371,15 +530,28 @@ impl OutgoingMessage {
     }
 }
 
+/// An error with its sources, each once (lettre's own text often repeats its source's).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(c) = source {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         source = c.source();
     }
     scrub_addresses(&s)
+}
+
+/// The innermost cause of an error: for a failed TLS handshake, rustls's own words.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut deepest = e;
+    while let Some(c) = deepest.source() {
+        deepest = c;
+    }
+    scrub_addresses(&deepest.to_string())
 }
 
 /// Replaces anything that looks like an e-mail address (a server's "550 <x@y>: unknown user")

@@ -1,11 +1,12 @@
 //! Backup, restore and check of an instance. A backup is one tar archive: a manifest (what is in
-//! it, with each member's SHA-256 and the row counts of the copy), the SQLite database as a
-//! consistent copy made while the service runs (`VACUUM INTO`; it holds the stored documents and
-//! report files), and the files of the data directory that belong to the instance (the link
-//! secret and `avtal.toml`). On PostgreSQL the database is left to `pg_dump` and the archive
-//! holds the files. A restore writes the members into an empty data directory; a check reads
-//! every stored document, signed copy and report file against its SHA-256 and verifies the
-//! audit chain.
+//! it, with each member's SHA-256 and the row counts of the copy), the database as a consistent
+//! copy made while the service runs (SQLite: `VACUUM INTO`; PostgreSQL: `pg_dump` in the custom
+//! format, from the snapshot the counts are taken in), which holds the stored documents and
+//! report files, and the files of the data directory that belong to the instance (the link
+//! secret and `avtal.toml`). A restore writes the members into an empty data directory (and, on
+//! PostgreSQL, runs `pg_restore` into an empty database) and compares the row counts with the
+//! manifest; a check reads every stored document, signed copy and report file against its SHA-256 and
+//! verifies the audit chain.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,10 +14,14 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IsolationLevel,
+    PaginatorTrait, Statement, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config::{Secret, Settings};
 use crate::db::entities::{agreement, audit_log, document, organisation, report_file, signed_copy};
 use crate::db::{self, store::StoreError};
 use crate::domain::audit::VerifyOutcome;
@@ -26,6 +31,8 @@ use crate::registry::Registry;
 pub const MANIFEST: &str = "avtal-backup.json";
 /// Name of the SQLite database in the archive and in the data directory.
 pub const DATABASE_FILE: &str = "avtal.db";
+/// Name of the PostgreSQL dump (`pg_dump --format=custom`) in the archive.
+pub const DUMP_FILE: &str = "avtal.pgdump";
 /// Files of the data directory that belong to the instance and go into the archive.
 pub const INSTANCE_FILES: &[&str] = &["link_secret", "avtal.toml"];
 /// Version of the archive layout.
@@ -53,6 +60,14 @@ pub enum BackupError {
     /// The archive is not an avtal backup, or is damaged.
     #[error("{0}")]
     Archive(String),
+    /// A restore into a PostgreSQL database that holds tables.
+    #[error(
+        "the database of DATABASE_URL holds {0} table(s): restore only into an empty database (createdb a new one), so nothing is overwritten"
+    )]
+    DatabaseNotEmpty(i64),
+    /// `pg_dump` or `pg_restore` is missing or failed.
+    #[error("{0}")]
+    Tool(String),
 }
 
 impl From<StoreError> for BackupError {
@@ -122,7 +137,7 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<Counts, DbErr> {
 pub enum DatabaseKind {
     /// SQLite: the database is in the archive.
     Sqlite,
-    /// PostgreSQL: the database is backed up with `pg_dump`, not in the archive.
+    /// PostgreSQL: the archive holds a `pg_dump` of the database.
     Postgres,
 }
 
@@ -135,7 +150,7 @@ pub struct Manifest {
     pub created_at: DateTime<Utc>,
     /// The database it was made of.
     pub database: DatabaseKind,
-    /// Rows in the database copy (on PostgreSQL: in the live database when the files were taken).
+    /// Rows in the database copy (on PostgreSQL: counted in the snapshot `pg_dump` dumped).
     pub counts: Counts,
     /// Every other member with its SHA-256 (lower-case hex).
     pub files: BTreeMap<String, String>,
@@ -165,6 +180,109 @@ async fn copy_sqlite(db: &DatabaseConnection, to: &Path) -> Result<(), BackupErr
     Ok(())
 }
 
+/// A PostgreSQL URL as `pg_dump` and `pg_restore` take it, and its password apart: that goes to
+/// them in `PGPASSWORD`, never on a command line others can read.
+fn libpq_target(url: &Secret) -> Result<(String, Option<String>), BackupError> {
+    let mut u = url::Url::parse(url.expose())
+        .map_err(|e| BackupError::Tool(format!("DATABASE_URL is not a URL: {e}")))?;
+    let password = u.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    u.set_password(None)
+        .map_err(|()| BackupError::Tool("DATABASE_URL has no host".to_owned()))?;
+    Ok((u.to_string(), password))
+}
+
+/// Runs a PostgreSQL client tool (`pg_dump`, `pg_restore`) to the end.
+async fn run_pg_tool(
+    program: &str,
+    args: &[std::ffi::OsString],
+    password: Option<&str>,
+) -> Result<(), BackupError> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    let out = cmd.output().await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            BackupError::Tool(format!(
+                "{program} is not on PATH: install the PostgreSQL client tools (Debian: postgresql-client) of the server's major version or newer"
+            ))
+        } else {
+            BackupError::Tool(format!("cannot run {program}: {e}"))
+        }
+    })?;
+    if !out.status.success() {
+        return Err(BackupError::Tool(format!(
+            "{program} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Dumps the PostgreSQL database behind `db` to `to` with `pg_dump` while others write to it,
+/// and counts its rows in the very snapshot that is dumped (exported from a read-only
+/// `REPEATABLE READ` transaction held open until `pg_dump` is done).
+async fn dump_postgres(
+    db: &DatabaseConnection,
+    url: &Secret,
+    to: &Path,
+) -> Result<Counts, BackupError> {
+    let (target, password) = libpq_target(url)?;
+    let tx = db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_export_snapshot() AS snapshot",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("pg_export_snapshot() returned no row".to_owned()))?;
+    let snapshot: String = row.try_get("", "snapshot")?;
+    let counts = counts(&tx).await?;
+    let args: Vec<std::ffi::OsString> = vec![
+        "--format=custom".into(),
+        format!("--snapshot={snapshot}").into(),
+        "--file".into(),
+        to.as_os_str().to_owned(),
+        "--dbname".into(),
+        target.into(),
+    ];
+    run_pg_tool("pg_dump", &args, password.as_deref()).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// Tables in the `public` schema of the PostgreSQL database at `url`.
+async fn postgres_tables(url: &Secret) -> Result<i64, BackupError> {
+    let conn = sea_orm::Database::connect(url.expose()).await?;
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS n FROM pg_catalog.pg_tables WHERE schemaname = 'public'",
+        ))
+        .await?;
+    let n = match row {
+        Some(r) => r.try_get::<i64>("", "n")?,
+        None => 0,
+    };
+    conn.close().await?;
+    Ok(n)
+}
+
 /// Writes a backup of the instance (its database and data directory) to `out`: first to
 /// `<out>.partial`, renamed when complete, readable by the owner only (it holds the link secret).
 pub async fn backup(registry: &Registry, out: &Path) -> Result<Manifest, BackupError> {
@@ -191,7 +309,12 @@ pub async fn backup(registry: &Registry, out: &Path) -> Result<Manifest, BackupE
             members.push((DATABASE_FILE.to_owned(), copy));
             (DatabaseKind::Sqlite, counts)
         }
-        _ => (DatabaseKind::Postgres, counts(db).await?),
+        _ => {
+            let dump = staging.path().join(DUMP_FILE);
+            let counts = dump_postgres(db, &registry.settings.database_url(), &dump).await?;
+            members.push((DUMP_FILE.to_owned(), dump));
+            (DatabaseKind::Postgres, counts)
+        }
     };
     for name in INSTANCE_FILES {
         let path = data_dir.join(name);
@@ -257,21 +380,138 @@ fn is_empty_dir(dir: &Path) -> Result<bool, BackupError> {
     }
 }
 
-/// Restores the archive `from` into `data_dir`, which must be empty or missing. Every member is
-/// checked against the manifest's SHA-256; on any problem what was written is removed again.
-pub fn restore(from: &Path, data_dir: &Path) -> Result<Manifest, BackupError> {
+/// Restores the archive `from` into the data directory of `settings`, which must be empty or
+/// missing, and, for a PostgreSQL backup, into the (empty) database of `DATABASE_URL` with
+/// `pg_restore`. Every member is checked against the manifest's SHA-256 and the restored rows
+/// against its counts; on any problem what was written is removed again (`pg_restore` runs in one
+/// transaction, so a failed one leaves the database empty).
+pub async fn restore(from: &Path, settings: &Settings) -> Result<Manifest, BackupError> {
+    let data_dir = settings.data_dir.as_path();
+    let manifest = read_manifest(from)?;
+    let url = settings.database_url();
+    let to_postgres = !url.expose().starts_with("sqlite:");
+    match (manifest.database, to_postgres) {
+        (DatabaseKind::Sqlite, true) => {
+            return Err(BackupError::Archive(format!(
+                "{}: the archive holds a SQLite database, but DATABASE_URL names PostgreSQL: unset it to restore into the data directory",
+                from.display()
+            )));
+        }
+        (DatabaseKind::Postgres, false) => {
+            return Err(BackupError::Archive(format!(
+                "{}: the archive holds a PostgreSQL database: set DATABASE_URL to a new, empty PostgreSQL database to restore into",
+                from.display()
+            )));
+        }
+        _ => {}
+    }
     if !is_empty_dir(data_dir)? {
         return Err(BackupError::NotEmpty(data_dir.to_path_buf()));
     }
+    let has_dump = manifest.files.contains_key(DUMP_FILE);
+    if to_postgres && has_dump {
+        let tables = postgres_tables(&url).await?;
+        if tables > 0 {
+            return Err(BackupError::DatabaseNotEmpty(tables));
+        }
+    }
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
     let mut written = Vec::new();
-    let result = unpack(from, data_dir, &mut written);
+    let result = async {
+        let m = unpack(from, data_dir, &mut written)?;
+        let restored = match m.database {
+            DatabaseKind::Sqlite => {
+                let path = data_dir.join(DATABASE_FILE);
+                let conn =
+                    sea_orm::Database::connect(format!("sqlite://{}?mode=ro", path.display()))
+                        .await?;
+                let c = counts(&conn).await?;
+                conn.close().await?;
+                Some(c)
+            }
+            DatabaseKind::Postgres if has_dump => {
+                let dump = data_dir.join(DUMP_FILE);
+                let (target, password) = libpq_target(&url)?;
+                let args: Vec<std::ffi::OsString> = vec![
+                    "--single-transaction".into(),
+                    "--exit-on-error".into(),
+                    "--no-owner".into(),
+                    "--no-privileges".into(),
+                    "--dbname".into(),
+                    target.into(),
+                    dump.as_os_str().to_owned(),
+                ];
+                run_pg_tool("pg_restore", &args, password.as_deref()).await?;
+                std::fs::remove_file(&dump).map_err(io(&dump))?;
+                let conn = sea_orm::Database::connect(url.expose()).await?;
+                let c = counts(&conn).await?;
+                conn.close().await?;
+                Some(c)
+            }
+            // An archive of the files alone (no database in it).
+            DatabaseKind::Postgres => None,
+        };
+        if let Some(got) = restored
+            && got != m.counts
+        {
+            return Err(BackupError::Archive(format!(
+                "{}: the restored database holds {got}, the manifest says {}",
+                from.display(),
+                m.counts
+            )));
+        }
+        Ok(m)
+    }
+    .await;
     if result.is_err() {
         for path in &written {
             let _ = std::fs::remove_file(path);
         }
     }
     result
+}
+
+/// The manifest, the archive's first member.
+pub fn read_manifest(from: &Path) -> Result<Manifest, BackupError> {
+    let damaged = |what: String| BackupError::Archive(format!("{}: {what}", from.display()));
+    let file = std::fs::File::open(from).map_err(io(from))?;
+    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let mut entries = archive.entries().map_err(io(from))?;
+    let mut entry = entries
+        .next()
+        .ok_or_else(|| damaged("empty archive".to_owned()))?
+        .map_err(io(from))?;
+    let name = entry
+        .path()
+        .map_err(io(from))?
+        .to_str()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    parse_manifest(&mut entry, &name, from)
+}
+
+/// Reads the manifest from the archive's first member, `name`.
+fn parse_manifest(entry: &mut impl Read, name: &str, from: &Path) -> Result<Manifest, BackupError> {
+    let damaged = |what: String| BackupError::Archive(format!("{}: {what}", from.display()));
+    if name != MANIFEST {
+        return Err(damaged(format!(
+            "not an avtal backup (the first member is {name:?}, not {MANIFEST})"
+        )));
+    }
+    let mut json = Vec::new();
+    entry
+        .take(1 << 20)
+        .read_to_end(&mut json)
+        .map_err(io(from))?;
+    let m: Manifest = serde_json::from_slice(&json)
+        .map_err(|e| damaged(format!("the manifest is unreadable: {e}")))?;
+    if m.format != FORMAT {
+        return Err(damaged(format!(
+            "archive format {} is not the supported {FORMAT}",
+            m.format
+        )));
+    }
+    Ok(m)
 }
 
 fn unpack(
@@ -294,26 +534,7 @@ fn unpack(
             .map(str::to_owned)
             .unwrap_or_default();
         let Some(m) = &manifest else {
-            if name != MANIFEST {
-                return Err(damaged(format!(
-                    "not an avtal backup (the first member is {name:?}, not {MANIFEST})"
-                )));
-            }
-            let mut json = Vec::new();
-            entry
-                .by_ref()
-                .take(1 << 20)
-                .read_to_end(&mut json)
-                .map_err(io(from))?;
-            let m: Manifest = serde_json::from_slice(&json)
-                .map_err(|e| damaged(format!("the manifest is unreadable: {e}")))?;
-            if m.format != FORMAT {
-                return Err(damaged(format!(
-                    "archive format {} is not the supported {FORMAT}",
-                    m.format
-                )));
-            }
-            manifest = Some(m);
+            manifest = Some(parse_manifest(&mut entry, &name, from)?);
             continue;
         };
         // Only the members the manifest lists, by their plain names: nothing lands outside

@@ -1,5 +1,7 @@
-//! Backup, restore and check through the `avtal` binary: a backup taken while writes run restores
-//! into an empty data directory with the same rows, passes the check, and a damaged file fails it.
+//! Backup, restore and check through the `avtal` binary, on SQLite and on PostgreSQL (where
+//! `avtal backup` runs `pg_dump` and `avtal restore` runs `pg_restore`): a backup taken while
+//! writes run restores into an empty data directory (and database) with the same rows, passes the
+//! check, and a damaged file fails it.
 
 use std::path::Path;
 use std::process::Output;
@@ -8,16 +10,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, test_settings};
 
-fn avtal(data_dir: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
-        .arg("--data-dir")
+/// Runs the `avtal` binary on `data_dir` and, when given, the PostgreSQL database at `url`.
+fn avtal(data_dir: &Path, url: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"));
+    cmd.arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .output()
+        .env("RUST_LOG", "warn");
+    if let Some(url) = url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd.output()
         .unwrap_or_else(|e| panic!("cannot run avtal: {e}"))
 }
 
@@ -29,9 +35,14 @@ fn text(o: &Output) -> String {
     )
 }
 
-async fn sqlite_counts(data_dir: &Path) -> avtal::registry::backup::Counts {
-    let url = format!("sqlite://{}?mode=ro", data_dir.join("avtal.db").display());
-    let conn = sea_orm::Database::connect(url)
+/// The database of an instance: its PostgreSQL URL, or its SQLite file in `data_dir`.
+fn database_url(data_dir: &Path, url: Option<&str>) -> String {
+    url.map(str::to_owned)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("avtal.db").display()))
+}
+
+async fn counts(data_dir: &Path, url: Option<&str>) -> avtal::registry::backup::Counts {
+    let conn = sea_orm::Database::connect(database_url(data_dir, url))
         .await
         .unwrap_or_else(|e| panic!("open {}: {e}", data_dir.display()));
     avtal::registry::backup::counts(&conn)
@@ -105,9 +116,16 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
     hand_in_a_report_file(&app).await;
     record_a_signed_copy(&app).await;
     let data_dir = app.registry.settings.data_dir.clone();
+    let url: Option<String> = app
+        .registry
+        .settings
+        .database_url
+        .as_ref()
+        .map(|u| u.expose().to_owned());
+    assert_eq!(url.is_some(), app.backend == Backend::Postgres);
     avtal::links::key::load_or_create(&app.registry.settings)
         .unwrap_or_else(|e| panic!("link key: {e}"));
-    let before = sqlite_counts(&data_dir).await;
+    let before = counts(&data_dir, url.as_deref()).await;
 
     // Contacts are created one after another (each with its audit entry) until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
@@ -142,10 +160,11 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let archive = out.path().join("avtal.tar");
     let backup = {
-        let (dir, archive) = (data_dir.clone(), archive.clone());
+        let (dir, archive, url) = (data_dir.clone(), archive.clone(), url.clone());
         tokio::task::spawn_blocking(move || {
             avtal(
                 &dir,
+                url.as_deref(),
                 &["backup", "-o", archive.to_str().unwrap_or_default()],
             )
         })
@@ -159,17 +178,27 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
     stop.store(true, Ordering::Relaxed);
     writer.await.unwrap_or_else(|e| panic!("writer: {e}"));
     assert!(backup.status.success(), "backup failed: {}", text(&backup));
-    let after = sqlite_counts(&data_dir).await;
+    let after = counts(&data_dir, url.as_deref()).await;
 
+    // Into an empty data directory and, on PostgreSQL, a new empty database.
     let restored = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let target = restored.path().join("data");
-    let r = avtal(&target, &["restore", archive.to_str().unwrap_or_default()]);
+    let target_url: Option<String> = test_settings(app.backend, &target)
+        .await
+        .database_url
+        .map(|u| u.expose().to_owned());
+    let archive_arg = archive.to_str().unwrap_or_default();
+    let r = avtal(&target, target_url.as_deref(), &["restore", archive_arg]);
     assert!(r.status.success(), "restore failed: {}", text(&r));
-    let c = avtal(&target, &["check"]);
+    assert!(
+        !target.join(avtal::registry::backup::DUMP_FILE).exists(),
+        "the dump is not left in the data directory"
+    );
+    let c = avtal(&target, target_url.as_deref(), &["check"]);
     assert!(c.status.success(), "check failed: {}", text(&c));
     assert!(text(&c).contains("audit chain intact"), "{}", text(&c));
 
-    let got = sqlite_counts(&target).await;
+    let got = counts(&target, target_url.as_deref()).await;
     let manifest: serde_json::Value = {
         let mut a =
             tar::Archive::new(std::fs::File::open(&archive).unwrap_or_else(|e| panic!("{e}")));
@@ -184,6 +213,18 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
     assert_eq!(
         manifest["counts"]["audit_entries"],
         json!(got.audit_entries)
+    );
+    let member = match app.backend {
+        Backend::Sqlite => "avtal.db",
+        Backend::Postgres => "avtal.pgdump",
+    };
+    assert!(manifest["files"][member].is_string(), "{manifest}");
+    assert_eq!(
+        manifest["database"],
+        json!(match app.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
     );
     assert_eq!(manifest["counts"]["report_files"], json!(1));
     assert_eq!(manifest["counts"]["signed_copies"], json!(1));
@@ -206,46 +247,67 @@ async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_t
     );
 
     // Into a data directory that holds something: refused, nothing touched.
-    let r = avtal(&target, &["restore", archive.to_str().unwrap_or_default()]);
+    let r = avtal(&target, target_url.as_deref(), &["restore", archive_arg]);
     assert!(!r.status.success());
     assert!(text(&r).contains("is not empty"), "{}", text(&r));
+    let elsewhere = restored.path().join("elsewhere");
+    if app.backend == Backend::Postgres {
+        // Into a database that holds tables: refused, and the data directory stays empty.
+        let r = avtal(&elsewhere, target_url.as_deref(), &["restore", archive_arg]);
+        assert!(!r.status.success());
+        assert!(
+            text(&r).contains("restore only into an empty database"),
+            "{}",
+            text(&r)
+        );
+        // Without a PostgreSQL database to restore into: refused.
+        let r = avtal(&elsewhere, None, &["restore", archive_arg]);
+        assert!(!r.status.success());
+        assert!(text(&r).contains("set DATABASE_URL"), "{}", text(&r));
+        assert!(
+            !elsewhere.exists()
+                || std::fs::read_dir(&elsewhere)
+                    .map(|mut d| d.next().is_none())
+                    .unwrap_or(false)
+        );
+    }
 
     // A stored file whose bytes changed fails the check, by name.
     {
         use sea_orm::ConnectionTrait;
-        let url = format!("sqlite://{}", target.join("avtal.db").display());
-        let conn = sea_orm::Database::connect(url)
+        let conn = sea_orm::Database::connect(database_url(&target, target_url.as_deref()))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_unprepared("UPDATE report_file SET content = X'00'")
+        let damage = match app.backend {
+            Backend::Sqlite => "UPDATE report_file SET content = X'00'",
+            Backend::Postgres => "UPDATE report_file SET content = '\\x00'::bytea",
+        };
+        conn.execute_unprepared(damage)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         conn.close().await.unwrap_or_else(|e| panic!("{e}"));
     }
-    let c = avtal(&target, &["check"]);
+    let c = avtal(&target, target_url.as_deref(), &["check"]);
     assert!(!c.status.success(), "a damaged file passed: {}", text(&c));
     assert!(text(&c).contains("report file 1"), "{}", text(&c));
     {
         use sea_orm::ConnectionTrait;
-        let url = format!("sqlite://{}", target.join("avtal.db").display());
-        let conn = sea_orm::Database::connect(url)
+        let conn = sea_orm::Database::connect(database_url(&target, target_url.as_deref()))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_unprepared("UPDATE signed_copy SET content = X'00'")
+        let damage = match app.backend {
+            Backend::Sqlite => "UPDATE signed_copy SET content = X'00'",
+            Backend::Postgres => "UPDATE signed_copy SET content = '\\x00'::bytea",
+        };
+        conn.execute_unprepared(damage)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         conn.close().await.unwrap_or_else(|e| panic!("{e}"));
     }
-    let c = avtal(&target, &["check"]);
+    let c = avtal(&target, target_url.as_deref(), &["check"]);
     assert!(text(&c).contains("signed copy 1"), "{}", text(&c));
 }
 
-mod on_sqlite {
-    #[tokio::test]
-    async fn a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check() {
-        super::a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check(
-            super::spawn_app(super::Backend::Sqlite).await,
-        )
-        .await;
-    }
-}
+crate::on_both_backends!(
+    a_backup_taken_while_writes_run_restores_with_equal_counts_and_passes_the_check,
+);

@@ -25,4 +25,5 @@ mod parties;
 mod renewals;
 mod rules;
 mod samples;
+mod tls;
 mod transfer;

@@ -151,6 +151,7 @@ fn settings_for(app: &TestApp, port: u16) -> Settings {
         tls: SmtpTls::None,
         username: None,
         password: None,
+        ca_file: None,
     });
     s
 }
