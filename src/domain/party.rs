@@ -218,6 +218,7 @@ pub fn validate_organisation(o: &Organisation) -> Vec<Violation> {
             "only an idea-based organisation can be in Kammarkollegiet's register",
         ));
     }
+    super::limits::add_text_violations(o, &mut v);
     v
 }
 
@@ -240,6 +241,7 @@ pub fn validate_contact(c: &Contact) -> Vec<Violation> {
             "a name has at most 200 characters",
         ));
     }
+    super::limits::add_text_violations(c, &mut v);
     v
 }
 

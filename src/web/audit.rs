@@ -63,8 +63,11 @@ impl AuditQuery {
             return Err(bad("limit", format!("limit is between 1 and {MAX_LIMIT}")));
         }
         let page = q.page.unwrap_or(1);
-        if page == 0 {
-            return Err(bad("page", "pages are numbered from 1"));
+        if page == 0 || page > super::api::MAX_PAGE {
+            return Err(bad(
+                "page",
+                format!("pages are numbered from 1 to {}", super::api::MAX_PAGE),
+            ));
         }
         let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
         let agreement = nonempty(q.agreement)
