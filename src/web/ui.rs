@@ -233,8 +233,8 @@ pub fn bad_request_sv(field: Option<&str>, message: &str) -> String {
     };
     let name = field.split(['.', '[']).next().unwrap_or(field);
     match RULES_SV.get(&format!("param@{name}")) {
-        Some(advice) => format!("Värdet i {name} kunde inte läsas. {advice}"),
-        None => format!("Värdet i {name} kunde inte läsas, eller så finns ingen sådan parameter."),
+        Some(advice) => format!("{name}: värdet kunde inte läsas. {advice}"),
+        None => format!("{name}: värdet kunde inte läsas, eller så finns ingen sådan parameter."),
     }
 }
 

@@ -391,7 +391,7 @@ async fn organisations_and_contacts_are_validated(app: TestApp) {
     let r = app.post("/api/v1/organisations", &json!({"org_number": "212900-0011", "name": "X", "legal_form": "kommun", "kind": "public_buyer"})).await;
     assert_eq!(
         (r.status, r.body["field"].as_str()),
-        (400, Some("org_number")),
+        (422, Some("org_number")),
         "{}",
         r.body
     );
