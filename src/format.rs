@@ -397,6 +397,7 @@ mod tests {
         let p = parse_file("bomb.yaml", &text)
             .err()
             .unwrap_or_else(|| panic!("an alias bomb must be refused"));
-        assert!(p.message.contains("budget"), "{}", p.message);
+        assert_eq!(p.rule, "yaml_budget", "{}", p.message);
+        assert!(!p.message.contains("budget breached"), "{}", p.message);
     }
 }

@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_value_too_large_says_so() {
-        for input in ["99999999999999999999", "92233720368547758", "1e300"] {
+        for input in ["99999999999999999999", "92233720368547759", "1e300"] {
             let e = serde_json::from_str::<Sek>(input)
                 .err()
                 .map(|e| e.to_string())
