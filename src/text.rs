@@ -1,7 +1,29 @@
-//! Text shared by e-mails, calendars, pages and documents: dates the Swedish way, and user text
-//! collapsed to one line. Pure.
+//! Text shared by e-mails, calendars, pages, exports and documents: dates the Swedish way, the
+//! Swedish names of codes, and user text collapsed to one line. Pure.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
+
+/// The Swedish names of codes (`templates/web/labels.json`), shared by every Swedish surface.
+static LABELS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../templates/web/labels.json")).unwrap_or_default()
+});
+
+/// The Swedish name of `code` from `templates/web/labels.json`: `list:code` first (a code whose
+/// name depends on its list, e.g. `bt_775:opp`), then `code`, else the code itself.
+pub fn label_sv(list: Option<&str>, code: &str) -> String {
+    list.and_then(|l| LABELS.get(&format!("{l}:{code}")))
+        .or_else(|| LABELS.get(code))
+        .cloned()
+        .unwrap_or_else(|| code.to_owned())
+}
+
+/// Whether `key` (`code` or `list:code`) has a Swedish name.
+pub fn has_label_sv(key: &str) -> bool {
+    LABELS.contains_key(key)
+}
 
 const MONTHS: [&str; 12] = [
     "januari",

@@ -344,6 +344,23 @@ pub struct Deadline {
     pub reminders: Vec<Reminder>,
 }
 
+impl Deadline {
+    /// What the deadline is about in Swedish, as the pages say it: the kind's name and, for a
+    /// report, its name and period (`Rapport: årsrapport för perioden till 2026-12-31`).
+    pub fn what_sv(&self) -> String {
+        let kind = crate::text::label_sv(None, self.kind.code());
+        match &self.report {
+            Some(r) => format!(
+                "{kind}: {}{} för perioden till {}",
+                crate::text::label_sv(None, &r.kind),
+                if r.final_report { " (slutrapport)" } else { "" },
+                r.period_end
+            ),
+            None => kind,
+        }
+    }
+}
+
 /// Reminder ladders per deadline kind: days before the deadline, in any order (0 = on the day).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

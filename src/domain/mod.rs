@@ -8,6 +8,7 @@ pub mod clock;
 pub mod codes;
 pub mod dates;
 pub mod deadlines;
+pub mod limits;
 pub mod money;
 pub mod ocds;
 pub mod org_number;

@@ -4,18 +4,34 @@ use serde::{Deserialize, Serialize};
 
 /// An amount in SEK, stored as a whole number of öre.
 ///
-/// Parsed from `"1234567"`, `"1234567.50"`, `"1 234 567,50"` or a JSON/YAML integer (kronor);
-/// serialised as a string with two decimals, `"1234567.50"`, so no client rounds it through a float.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(try_from = "SekInput", into = "String")]
+/// Parsed from text, `"1234567"`, `"1234567.50"`, `"1 234 567,50"`, `"960 000 kr"` (see
+/// [`Sek::parse`]), or a JSON/YAML whole number (kronor); a number with decimals is refused with
+/// the advice to write it as text, so no amount ever passes through binary floating point.
+/// Serialised as a string with two decimals, `"1234567.50"`, so no client rounds it through a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(into = "String")]
 pub struct Sek(i64);
 
-/// Why a text is not an amount.
+/// The largest amount, in whole kronor (the most öre a 64-bit integer holds, in kronor).
+pub const MAX_KRONOR: i64 = i64::MAX / 100;
+
+/// Why a value is not an amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not an amount in kronor (write e.g. 1234567 or 1234567.50)")]
-pub struct SekError(pub String);
+pub enum SekError {
+    /// Not an amount at all.
+    #[error(
+        "\"{0}\" is not an amount in kronor (write e.g. \"1450000\", \"1450000.50\", \"1 450 000,50\" or \"960 000 kr\")"
+    )]
+    NotAnAmount(String),
+    /// More than the registry can hold.
+    #[error("{0} is too large: an amount is at most 92 233 720 368 547 758 kr")]
+    TooLarge(String),
+    /// A number with decimals, which JSON and YAML readers hold as binary floating point.
+    #[error(
+        "the number {0} has decimals: write the amount as text, e.g. \"{0}\" in quotes, so that every öre is kept exactly (a plain number is read as whole kronor)"
+    )]
+    Fraction(String),
+}
 
 impl Sek {
     /// An amount of whole öre.
@@ -40,7 +56,8 @@ impl Sek {
 
     /// Parses the forms listed on the type.
     pub fn parse(s: &str) -> Result<Self, SekError> {
-        let err = || SekError(s.to_owned());
+        let err = || SekError::NotAnAmount(s.to_owned());
+        let too_large = || SekError::TooLarge(s.trim().to_owned());
         let cleaned: String = s
             .trim()
             .trim_end_matches("kr")
@@ -63,7 +80,7 @@ impl Sek {
         if !frac.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err());
         }
-        let kr: i64 = whole.parse().map_err(|_| err())?;
+        let kr: i64 = whole.parse().map_err(|_| too_large())?;
         let ore: i64 = match frac.len() {
             0 => 0,
             1 => frac.parse::<i64>().map_err(|_| err())? * 10,
@@ -72,7 +89,7 @@ impl Sek {
         let total = kr
             .checked_mul(100)
             .and_then(|v| v.checked_add(ore))
-            .ok_or_else(err)?;
+            .ok_or_else(too_large)?;
         Ok(Self(if negative { -total } else { total }))
     }
 
@@ -111,21 +128,59 @@ impl From<Sek> for String {
     }
 }
 
-/// What the wire may carry for an amount: kronor as an integer, or text.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SekInput {
-    Kronor(i64),
-    Text(String),
+impl<'de> Deserialize<'de> for Sek {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SekVisitor)
+    }
 }
 
-impl TryFrom<SekInput> for Sek {
-    type Error = SekError;
-    fn try_from(v: SekInput) -> Result<Self, SekError> {
-        match v {
-            SekInput::Kronor(kr) => Sek::from_kronor(kr).ok_or_else(|| SekError(kr.to_string())),
-            SekInput::Text(s) => Sek::parse(&s),
+/// Reads what the wire may carry for an amount: kronor as a whole number, or text.
+struct SekVisitor;
+
+impl serde::de::Visitor<'_> for SekVisitor {
+    type Value = Sek;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an amount in kronor as text (\"1450000.50\") or a whole number (1450000)")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, kr: i64) -> Result<Sek, E> {
+        Sek::from_kronor(kr).ok_or_else(|| E::custom(SekError::TooLarge(kr.to_string())))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, kr: u64) -> Result<Sek, E> {
+        i64::try_from(kr)
+            .ok()
+            .and_then(Sek::from_kronor)
+            .ok_or_else(|| E::custom(SekError::TooLarge(kr.to_string())))
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, kr: i128) -> Result<Sek, E> {
+        i64::try_from(kr)
+            .ok()
+            .and_then(Sek::from_kronor)
+            .ok_or_else(|| E::custom(SekError::TooLarge(kr.to_string())))
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, kr: u128) -> Result<Sek, E> {
+        i64::try_from(kr)
+            .ok()
+            .and_then(Sek::from_kronor)
+            .ok_or_else(|| E::custom(SekError::TooLarge(kr.to_string())))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Sek, E> {
+        // The reader has already made the number binary: it is never used as an amount, only
+        // named in the refusal.
+        if !v.is_finite() || v.abs() >= MAX_KRONOR as f64 {
+            Err(E::custom(SekError::TooLarge(v.to_string())))
+        } else {
+            Err(E::custom(SekError::Fraction(v.to_string())))
         }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Sek, E> {
+        Sek::parse(s).map_err(E::custom)
     }
 }
 
@@ -185,6 +240,48 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&v).unwrap_or_default(),
             "\"960000.00\""
+        );
+    }
+
+    #[test]
+    fn a_number_with_decimals_is_refused_with_the_way_to_write_it() {
+        let e = serde_json::from_str::<Sek>("12.5")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("\"12.5\" in quotes"), "{e}");
+        let e = serde_saphyr::from_str::<Sek>("12.5")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("\"12.5\" in quotes"), "{e}");
+        // As text it is exact, in either reader.
+        assert_eq!(
+            serde_json::from_str::<Sek>("\"12.5\"").ok(),
+            Some(Sek(1250))
+        );
+        assert_eq!(
+            serde_saphyr::from_str::<Sek>("\"12,5\"").ok(),
+            Some(Sek(1250))
+        );
+        assert_eq!(
+            serde_saphyr::from_str::<Sek>("1450000").ok(),
+            Some(Sek(145_000_000))
+        );
+    }
+
+    #[test]
+    fn a_value_too_large_says_so() {
+        for input in ["99999999999999999999", "92233720368547759", "1e300"] {
+            let e = serde_json::from_str::<Sek>(input)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("too large"), "{input}: {e}");
+        }
+        assert_eq!(
+            Sek::parse("99999999999999999999"),
+            Err(SekError::TooLarge("99999999999999999999".into()))
         );
     }
 

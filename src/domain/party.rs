@@ -274,6 +274,7 @@ pub fn validate_organisation(o: &Organisation) -> Vec<Violation> {
         }
     }
     member_rules(o, &mut v);
+    super::limits::add_text_violations(o, &mut v);
     v
 }
 
@@ -339,6 +340,7 @@ pub fn validate_contact(c: &Contact) -> Vec<Violation> {
             "a name has at most 200 characters",
         ));
     }
+    super::limits::add_text_violations(c, &mut v);
     v
 }
 

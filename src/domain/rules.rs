@@ -120,6 +120,7 @@ pub fn validate(a: &Agreement, facts: &Facts) -> Vec<Violation> {
     reporting_rules(a, &mut v);
     reminder_rules(a, &mut v);
     v.extend(super::terms::violations(&a.terms, a.kind));
+    super::limits::add_text_violations(a, &mut v);
     v
 }
 

@@ -112,7 +112,7 @@ impl ReminderView {
             deadline_date: r.deadline,
             when,
             state,
-            report_kind: report.map(|o| o.kind.replace('_', " ")),
+            report_kind: report.map(|o| crate::text::label_sv(None, &o.kind)),
             period_end: report.map(|o| swedish_date(o.period_end)),
             final_report: report.is_some_and(|o| o.final_report),
             copy: false,

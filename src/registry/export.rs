@@ -570,11 +570,7 @@ pub fn csv_row(
     );
     row.push(options_left.to_string());
     row.push(date(next.as_ref().map(|d| d.date)));
-    row.push(excel_safe(
-        &next
-            .map(|d| format!("{}: {}", d.kind.code(), d.what))
-            .unwrap_or_default(),
-    ));
+    row.push(excel_safe(&next.map(|d| d.what_sv()).unwrap_or_default()));
     row
 }
 

@@ -67,7 +67,7 @@ fn problem(
 ) -> ImportProblem {
     ImportProblem {
         file: files[o.file].0.clone(),
-        record: format!("{kind}[{}] ({key})", o.index),
+        record: crate::format::record_label(kind, o.index, Some(key)),
         field: v.field,
         value: v.value,
         rule: v.rule.to_owned(),

@@ -401,6 +401,17 @@ pub async fn login(
         ));
     }
     let account = f.email.trim().to_lowercase();
+    if account.contains('\0') || f.password.contains('\0') {
+        return Ok(login_response(
+            &ui,
+            &token,
+            fresh,
+            "",
+            &next,
+            Some("E-postadressen och lösenordet får inte innehålla tecknet NUL (U+0000)."),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
     if !accounts::login_allowed(&state.registry, &account, &ip).await? {
         return Ok(login_response(
             &ui,

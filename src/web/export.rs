@@ -24,6 +24,7 @@ const CHANNEL_CHUNKS: usize = 4;
 
 /// Parses a query string into `T`, naming the failing parameter.
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    super::extract::refuse_nul(query.as_bytes())?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
+use crate::domain::party::Violation;
 
 /// A JSON body; a syntax, type or unknown-field error names the field path.
 #[derive(Debug)]
@@ -47,13 +48,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de)
             .map(ApiJson)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                AppError::BadRequest {
-                    field: (path != ".").then_some(path),
-                    message: e.into_inner().to_string(),
-                }
-            })
+            .map_err(|e| body_error(&bytes, e))
     }
 }
 
@@ -89,11 +84,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
-        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
-            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
-            return Err(nul_error(name.replace('\0', "\\0")));
-        }
+        refuse_nul(query.as_bytes())?;
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
@@ -104,6 +95,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                     message: e.into_inner().to_string(),
                 }
             })
+    }
+}
+
+/// A body that is not JSON is a 400; JSON whose data do not fit (a wrong type, an unknown code,
+/// a date that does not exist, a missing or unknown field) is a 422 naming the field path, the
+/// value and the rule, in the shape of every other refused record.
+fn body_error(bytes: &[u8], e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if !inner.is_data() {
+        return AppError::BadRequest {
+            field: (path != ".").then_some(path),
+            message: inner.to_string(),
+        };
+    }
+    // serde_json appends " at line L column C"; the path says where.
+    let text = inner.to_string();
+    let text = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |i| &text[..i])
+        .to_owned();
+    let (rule, message) = crate::format::describe_parse_error(&text);
+    let mut field = if path == "." { String::new() } else { path };
+    let value = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|tree| crate::format::value_at(&tree, &field).cloned())
+        .map(|v| match v {
+            serde_json::Value::String(s) => crate::domain::limits::excerpt(&s),
+            other => crate::domain::limits::excerpt(&other.to_string()),
+        })
+        .unwrap_or_default();
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        field = if field.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{field}.{name}")
+        };
+    }
+    if field.is_empty() {
+        field = ".".into();
+    }
+    AppError::Invalid(vec![Violation::new(field, value, rule, message)])
+}
+
+/// Refuses a query string or urlencoded form holding a NUL character, naming the parameter.
+pub fn refuse_nul(urlencoded: &[u8]) -> Result<(), AppError> {
+    match form_urlencoded::parse(urlencoded).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        Some((name, _)) => Err(nul_error(name.replace('\0', "\\0"))),
+        None => Ok(()),
     }
 }
 

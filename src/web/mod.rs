@@ -186,7 +186,7 @@ pub fn router(mut state: AppState) -> Router {
         .merge(web)
         .nest("/api/v1", api)
         .merge(public)
-        .fallback(|| async { error::AppError::NotFound("no such page".into()) })
+        .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,

@@ -21,17 +21,20 @@ pub struct Requeued {
     pub queued: Vec<i64>,
 }
 
+/// The `{id}` of a message, named when it is not a number.
+fn message_id(raw: &str) -> Result<i64, super::error::AppError> {
+    raw.parse().map_err(|_| super::error::AppError::BadRequest {
+        field: Some("id".into()),
+        message: format!("\"{raw}\" is not a message id (a whole number)"),
+    })
+}
+
 /// `POST /api/v1/outbox/{id}/retry`: queues one failed message again.
 pub async fn retry_message(
     Acting(state): Acting,
-    Path(raw): Path<String>,
+    Path(id): Path<String>,
 ) -> Result<Json<Requeued>, super::error::AppError> {
-    let id: i64 = raw
-        .parse()
-        .map_err(|_| super::error::AppError::BadRequest {
-            field: Some("id".into()),
-            message: format!("\"{raw}\" is not a message id"),
-        })?;
+    let id = message_id(&id)?;
     let queued = state
         .registry
         .retry_outbox(Some(&[id]), chrono::Utc::now())
@@ -91,8 +94,9 @@ pub async fn outbox_page(
 /// `POST /outbox/{id}/retry`: queues one failed message again from the page.
 pub async fn retry_message_page(
     Acting(state): Acting,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    let id = message_id(&id)?;
     let queued = state
         .registry
         .retry_outbox(Some(&[id]), chrono::Utc::now())

@@ -28,6 +28,20 @@ use crate::registry::{AgreementFilter, Stored};
 /// The stylesheet, served at `/static/avtal.css`.
 pub const STYLESHEET: &str = include_str!("../../templates/web/avtal.css");
 
+/// Every URL no route takes: the Swedish not-found page for a browser (a request that accepts
+/// HTML outside `/api/`), the JSON error everywhere else.
+pub async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        super::ui::error_page(StatusCode::NOT_FOUND, None)
+    } else {
+        AppError::NotFound("no such page".into()).into_response()
+    }
+}
+
 /// `GET /static/avtal.css`
 pub async fn stylesheet() -> Response {
     (

@@ -78,10 +78,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-static LABELS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../templates/web/labels.json")).unwrap_or_default()
-});
-
 static RULES_SV: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
     serde_json::from_str(include_str!("../../templates/web/rules.json")).unwrap_or_default()
 });
@@ -119,14 +115,7 @@ static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
     Ok(t)
 });
 
-/// The Swedish name of `code` from `templates/web/labels.json`: `list:code` first (a code whose
-/// name depends on its list, e.g. `bt_775:opp`), then `code`, else the code itself.
-pub fn label_sv(list: Option<&str>, code: &str) -> String {
-    list.and_then(|l| LABELS.get(&format!("{l}:{code}")))
-        .or_else(|| LABELS.get(code))
-        .cloned()
-        .unwrap_or_else(|| code.to_owned())
-}
+pub use crate::text::label_sv;
 
 /// An amount as Swedes write it: `1450000.00` -> `1 450 000`, `12.50` -> `12,50`.
 pub fn kronor(raw: &str) -> String {
@@ -232,6 +221,27 @@ pub fn error_page(status: StatusCode, detail: Option<&str>) -> Response {
     render("error.html", &ctx, status)
 }
 
+/// The Swedish sentence for a parameter or form field that could not be read: the field's own
+/// advice from `templates/web/rules.json` (`param@<field>`), else a general one naming it.
+pub fn bad_request_sv(field: Option<&str>, message: &str) -> String {
+    if message.contains("NUL") {
+        let text = RULES_SV.get("no_nul").cloned().unwrap_or_default();
+        return match field {
+            Some(f) => format!("{f}: {text}"),
+            None => text,
+        };
+    }
+    let Some(field) = field else {
+        return "Uppgifterna kunde inte läsas. Kontrollera adressen eller formuläret och försök igen."
+            .to_owned();
+    };
+    let name = field.split(['.', '[']).next().unwrap_or(field);
+    match RULES_SV.get(&format!("param@{name}")) {
+        Some(advice) => format!("{name}: värdet kunde inte läsas. {advice}"),
+        None => format!("{name}: värdet kunde inte läsas, eller så finns ingen sådan parameter."),
+    }
+}
+
 /// An `AppError` shown as a page.
 #[derive(Debug)]
 pub struct PageError(pub AppError);
@@ -267,13 +277,9 @@ impl IntoResponse for PageError {
                 let text: Vec<String> = v.iter().map(rule_sv).collect();
                 error_page(status, Some(&text.join(" ")))
             }
-            // Say which parameter was wrong and why, as the JSON API does.
+            // Say which parameter was wrong and how to write it, in Swedish.
             AppError::BadRequest { field, message } => {
-                let detail = match field {
-                    Some(f) => format!("{f}: {message}"),
-                    None => message,
-                };
-                error_page(status, Some(&detail))
+                error_page(status, Some(&bad_request_sv(field.as_deref(), &message)))
             }
             _ => error_page(status, None),
         }
@@ -383,7 +389,7 @@ mod tests {
         for (list, codes) in lists {
             for code in codes {
                 let key = list.map_or(code.clone(), |l| format!("{l}:{code}"));
-                if !LABELS.contains_key(&key) && !LABELS.contains_key(&code) {
+                if !crate::text::has_label_sv(&key) && !crate::text::has_label_sv(&code) {
                     missing.push(key);
                 }
             }

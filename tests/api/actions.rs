@@ -300,7 +300,12 @@ async fn an_amendment_cites_its_ground_and_can_move_the_end(app: TestApp) {
             &json!({"amendment": bad}),
         )
         .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        (r.status, r.body["field"].as_str(), r.body["rule"].as_str()),
+        (422, Some("amendment.ground"), Some("unknown_code")),
+        "{}",
+        r.body
+    );
     let past_limit =
         json!({"date": "2026-11-20", "ground": "17:12", "rationale": "x", "new_end": "2030-01-01"});
     let r = app

@@ -565,7 +565,7 @@ async fn a_template_that_does_not_apply_or_does_not_exist_is_refused(app: TestAp
         (
             json!({"template": "iop", "colour": "red"}),
             "AGR-2025-0001",
-            400,
+            422,
         ),
         (json!({"template": "iop"}), "AGR-2099-9999", 404),
         (

@@ -176,9 +176,9 @@ async fn illegal_report_moves_are_refused_listing_the_allowed_ones_and_change_no
         (
             "submit-report",
             json!({"report": KIND, "period_end": "2026-13-01"}),
-            400,
-            "",
-            "",
+            422,
+            "date",
+            "YYYY-MM-DD",
         ),
         (
             "submit-report",

@@ -13,6 +13,7 @@ mod export;
 mod forms;
 mod helpers;
 mod history;
+mod inputs;
 mod instances;
 mod limits;
 mod links;

@@ -92,7 +92,7 @@ async fn one_bad_record_among_many_refuses_the_whole_import(app: TestApp) {
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
     assert_eq!(p.file, "big.yaml");
-    assert_eq!(p.record, "agreements[232] (GEN-00217)");
+    assert_eq!(p.record, "agreements no. 233 (GEN-00217)");
     assert_eq!(p.field, "share_requirement_percent");
     assert_eq!(p.value, "12");
     assert_eq!(p.rule, "reserved_share_min_30");
@@ -164,7 +164,7 @@ async fn a_status_change_the_api_refuses_is_refused_by_the_import_too(app: TestA
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
     assert_eq!(p.file, "change.yaml");
-    assert_eq!(p.record, "agreements[0] (AGR-2025-0004)");
+    assert_eq!(p.record, "agreements no. 1 (AGR-2025-0004)");
     assert_eq!(
         (p.field.as_str(), p.rule.as_str()),
         ("status", "status_transition")

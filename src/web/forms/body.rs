@@ -110,6 +110,7 @@ pub fn tree(body: &[u8]) -> Value {
 /// Reads the body into form `T`. Every field of a form has a default, so only an input whose
 /// shape contradicts the form (a list where a text belongs) is refused, naming that input.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    crate::web::extract::refuse_nul(body)?;
     serde_path_to_error::deserialize(tree(body)).map_err(|e| AppError::BadRequest {
         field: Some(e.path().to_string()),
         message: e.inner().to_string(),
