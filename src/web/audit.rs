@@ -77,6 +77,9 @@ impl AuditQuery {
         let from = nonempty(q.from).map(|d| date("from", &d)).transpose()?;
         let to = nonempty(q.to).map(|d| date("to", &d)).transpose()?;
         // `to` before `from` is an empty range: no entries, as a query language would say.
+        if q.actor.as_deref().is_some_and(|a| a.chars().count() > 200) {
+            return Err(bad("actor", "an actor has at most 200 characters"));
+        }
         let filter = AuditFilter {
             agreement,
             actor: nonempty(q.actor),

@@ -889,14 +889,14 @@ pub fn required_query_param_schema(name: &str) -> Value {
     match name {
         "page" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT }),
-        "active_on" | "ends_before" | "from" | "to" => date_schema(),
+        "active_on" | "ends_before" | "from" | "to" | "signed_on" => date_schema(),
         "kind" => codes(AgreementKind::ALL),
         "status" => codes(AgreementStatus::ALL),
         "legal_basis" => codes(LegalBasis::ALL),
         "social_objective" => codes(SocialObjective::ALL),
         "reserved" => json!({ "type": "string", "enum": [
             "true", "false", "yes", "no", "any", "none", "participation", "execution", "idea_based"] }),
-        "party" | "organisation" => org_number_schema(),
+        "party" | "organisation" | "signatories[0].party" => org_number_schema(),
         "agreement" => reference_schema(),
         "action" => json!({ "type": "string", "enum":
             crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>() }),
@@ -1007,7 +1007,7 @@ fn operation(r: &Route) -> Value {
             );
             for f in fields {
                 properties.insert((*f).to_owned(), json!({ "type": "string" }));
-                params.push(json!({ "name": f, "in": "query", "required": false, "schema": { "type": "string" } }));
+                params.push(json!({ "name": f, "in": "query", "required": false, "schema": query_param_schema(f) }));
             }
             op.insert(
                 "requestBody".into(),
