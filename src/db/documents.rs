@@ -254,6 +254,29 @@ pub enum Stored {
     SignedCopy,
 }
 
+/// The next few stored files of entity `E` after id `last`, as (id, SHA-256, size, content);
+/// `columns` names those four columns of `E`, the id first.
+async fn content_batch<E>(
+    db: &impl ConnectionTrait,
+    last: i64,
+    columns: [E::Column; 4],
+) -> Result<Vec<(i64, String, i64, Vec<u8>)>, sea_orm::DbErr>
+where
+    E: EntityTrait,
+{
+    let id = columns[0];
+    // Files may be megabytes each: a small batch keeps memory small.
+    E::find()
+        .select_only()
+        .columns(columns)
+        .filter(id.gt(last))
+        .order_by_asc(id)
+        .limit(8)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Reads every stored file of `kind`, a few at a time, and returns how many there are and the
 /// ids of those whose bytes do not match their stored SHA-256 or size.
 pub async fn damaged_contents(
@@ -266,55 +289,45 @@ pub async fn damaged_contents(
     let mut last = i64::MIN;
     let (mut read, mut damaged) = (0u64, Vec::new());
     loop {
-        // Files may be megabytes each: a small batch keeps memory small.
         let rows: Vec<Row> = match kind {
             Stored::Document => {
-                document::Entity::find()
-                    .select_only()
-                    .columns([
+                content_batch::<document::Entity>(
+                    db,
+                    last,
+                    [
                         document::Column::Id,
                         document::Column::Sha256,
                         document::Column::SizeBytes,
                         document::Column::Content,
-                    ])
-                    .filter(document::Column::Id.gt(last))
-                    .order_by_asc(document::Column::Id)
-                    .limit(8)
-                    .into_tuple()
-                    .all(db)
-                    .await?
+                    ],
+                )
+                .await?
             }
             Stored::ReportFile => {
-                report_file::Entity::find()
-                    .select_only()
-                    .columns([
+                content_batch::<report_file::Entity>(
+                    db,
+                    last,
+                    [
                         report_file::Column::Id,
                         report_file::Column::Sha256,
                         report_file::Column::SizeBytes,
                         report_file::Column::Content,
-                    ])
-                    .filter(report_file::Column::Id.gt(last))
-                    .order_by_asc(report_file::Column::Id)
-                    .limit(8)
-                    .into_tuple()
-                    .all(db)
-                    .await?
+                    ],
+                )
+                .await?
             }
             Stored::SignedCopy => {
-                signed_copy::Entity::find()
-                    .select_only()
-                    .columns([
+                content_batch::<signed_copy::Entity>(
+                    db,
+                    last,
+                    [
                         signed_copy::Column::Id,
                         signed_copy::Column::Sha256,
                         signed_copy::Column::SizeBytes,
                         signed_copy::Column::Content,
-                    ])
-                    .filter(signed_copy::Column::Id.gt(last))
-                    .order_by_asc(signed_copy::Column::Id)
-                    .limit(8)
-                    .into_tuple()
-                    .all(db)
-                    .await?
+                    ],
+                )
+                .await?
             }
         };
         let Some((id, ..)) = rows.last() else {
