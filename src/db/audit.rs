@@ -420,6 +420,23 @@ pub async fn list(
     })
 }
 
+/// The first entry about record `kind`/`key` (when it was registered), or `None` if never logged.
+pub async fn first(
+    db: &impl ConnectionTrait,
+    entity_kind: &str,
+    entity_key: &str,
+) -> Result<Option<Entry>, StoreError> {
+    use audit_log::Column as C;
+    Ok(audit_log::Entity::find()
+        .filter(C::EntityKind.eq(entity_kind))
+        .filter(C::EntityKey.eq(entity_key))
+        .order_by_asc(C::Id)
+        .limit(1)
+        .one(db)
+        .await?
+        .map(entry_of))
+}
+
 /// The last entry about record `kind`/`key` written before `before` (the state at that instant).
 pub async fn last_before(
     db: &impl ConnectionTrait,

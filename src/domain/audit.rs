@@ -218,10 +218,17 @@ impl std::str::FromStr for Action {
 /// view shows it, and a day before the pinned today reads the log by real time.
 pub fn history_cutoff(day: NaiveDate, today: NaiveDate) -> DateTime<Utc> {
     if day >= today {
-        NaiveDate::from_ymd_opt(9999, 12, 31).map_or_else(|| end_of_day(day), end_of_day)
+        end_of_log()
     } else {
         end_of_day(day)
     }
+}
+
+/// An instant after every entry the log can hold: the end of 9999-12-31 in Sweden. Not
+/// `DateTime::MAX_UTC`: SQLite compares the stored times as text, and that one has six digits of
+/// year.
+pub fn end_of_log() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31).map_or(DateTime::<Utc>::MAX_UTC, end_of_day)
 }
 
 /// The timestamp precision of the log (microseconds, what PostgreSQL keeps).

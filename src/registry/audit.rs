@@ -36,16 +36,6 @@ impl Registry {
         Ok(audit::history(&self.db, kind, key).await?)
     }
 
-    /// The last entry about record `kind`/`key` written before `before`.
-    pub async fn audit_last_before(
-        &self,
-        kind: &str,
-        key: &str,
-        before: DateTime<Utc>,
-    ) -> Result<Option<Entry>, RegistryError> {
-        Ok(audit::last_before(&self.db, kind, key, before).await?)
-    }
-
     /// The entries matching `filter`, newest first, read `page_size` at a time from one snapshot,
     /// with the e-mail address of every `user:<id>` actor.
     pub async fn audit_pages(
@@ -84,9 +74,8 @@ impl Registry {
         &self,
         key: &Reference,
     ) -> Result<Option<DateTime<Utc>>, RegistryError> {
-        Ok(audit::history(&self.db, "agreement", key.as_str())
+        Ok(audit::first(&self.db, "agreement", key.as_str())
             .await?
-            .first()
             .map(|e| e.at))
     }
 

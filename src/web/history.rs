@@ -24,7 +24,7 @@ use super::ui::Csrf;
 use super::ui::{PageError, base, render};
 use crate::domain::access::Principal;
 use crate::domain::agreement::Reference;
-use crate::domain::audit::{ProblemKind, diff, end_of_day};
+use crate::domain::audit::{ProblemKind, diff};
 use crate::domain::dates::parse_iso_date;
 use crate::registry::accounts;
 use crate::registry::audit::{AuditFilter, AuditItem};
@@ -136,11 +136,9 @@ fn leaf_changes(c: &crate::domain::audit::Change) -> Vec<Value> {
 async fn known(state: &AppState, raw: &str) -> Result<Reference, PageError> {
     let missing = || PageError(AppError::NotFound("no such agreement".into()));
     let key = Reference::parse(raw).map_err(|_| missing())?;
-    // Not `DateTime::MAX_UTC`: SQLite compares the stored times as text.
-    let far = NaiveDate::from_ymd_opt(9999, 12, 31).map_or_else(Utc::now, end_of_day);
     state
         .registry
-        .audit_last_before("agreement", key.as_str(), far)
+        .agreement_registered_at(&key)
         .await?
         .ok_or_else(missing)?;
     Ok(key)
