@@ -1,5 +1,5 @@
-//! Queries on generated documents and their signed copies: insert one, list an agreement's,
-//! fetch one with its bytes.
+//! Queries on generated documents, their sendings for signature and their signed copies:
+//! insert one, list an agreement's, fetch one with its bytes.
 
 use chrono::Utc;
 use sea_orm::{
@@ -8,8 +8,9 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::entities::{document, signed_copy};
+use super::entities::{document, signature_request, signed_copy};
 use super::store::StoreError;
+use crate::domain::codes::SendMethod;
 use crate::domain::signing::Signatory;
 
 /// The metadata of a stored document (everything but its bytes).
@@ -550,4 +551,100 @@ pub async fn has_signed_copy(
         .one(db)
         .await?
         .is_some())
+}
+
+/// The record that a generated document was sent for signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureRequestMeta {
+    /// Database id.
+    pub id: i64,
+    /// The generated document that was sent.
+    pub document_id: i64,
+    /// Reference of the agreement.
+    #[serde(rename = "agreement")]
+    pub agreement_reference: String,
+    /// The day it was sent.
+    pub sent_on: chrono::NaiveDate,
+    /// How it was sent.
+    pub method: SendMethod,
+    /// To whom (names, e-mail or postal addresses), as the officer gave it.
+    pub sent_to: String,
+    /// Who recorded it, e.g. `user:7`.
+    pub sent_by: String,
+    /// When it was recorded (UTC).
+    pub recorded_at: chrono::DateTime<Utc>,
+}
+
+/// A sending for signature to store.
+#[derive(Debug, Clone)]
+pub struct NewSignatureRequest<'a> {
+    /// The generated document that was sent.
+    pub document_id: i64,
+    /// Database id of the agreement.
+    pub agreement_id: i64,
+    /// Its reference.
+    pub agreement_reference: &'a str,
+    /// The day it was sent.
+    pub sent_on: chrono::NaiveDate,
+    /// How.
+    pub method: SendMethod,
+    /// To whom.
+    pub sent_to: &'a str,
+    /// Who records it.
+    pub sent_by: &'a str,
+}
+
+fn request_meta_of(m: signature_request::Model) -> Result<SignatureRequestMeta, StoreError> {
+    let method = serde_json::from_value(serde_json::Value::String(m.method)).map_err(|source| {
+        StoreError::Corrupt {
+            what: "signature request",
+            key: m.id.to_string(),
+            source,
+        }
+    })?;
+    Ok(SignatureRequestMeta {
+        id: m.id,
+        document_id: m.document_id,
+        agreement_reference: m.agreement_reference,
+        sent_on: m.sent_on,
+        method,
+        sent_to: m.sent_to,
+        sent_by: m.sent_by,
+        recorded_at: m.sent_at,
+    })
+}
+
+/// Stores that a document was sent for signature.
+pub async fn insert_signature_request(
+    db: &impl ConnectionTrait,
+    r: &NewSignatureRequest<'_>,
+) -> Result<SignatureRequestMeta, StoreError> {
+    let model = signature_request::ActiveModel {
+        document_id: Set(r.document_id),
+        agreement_id: Set(r.agreement_id),
+        agreement_reference: Set(r.agreement_reference.to_owned()),
+        sent_on: Set(r.sent_on),
+        method: Set(r.method.code().to_owned()),
+        sent_to: Set(r.sent_to.to_owned()),
+        sent_by: Set(r.sent_by.to_owned()),
+        sent_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    request_meta_of(model.insert(db).await?)
+}
+
+/// The sendings for signature of one agreement's documents, newest first.
+pub async fn list_signature_requests(
+    db: &impl ConnectionTrait,
+    agreement_id: i64,
+) -> Result<Vec<SignatureRequestMeta>, StoreError> {
+    use signature_request::Column as C;
+    signature_request::Entity::find()
+        .filter(C::AgreementId.eq(agreement_id))
+        .order_by_desc(C::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(request_meta_of)
+        .collect()
 }

@@ -102,6 +102,8 @@ pub enum Action {
     DocumentCreate,
     /// The signed copy of a contract document was uploaded.
     SignedCopyCreate,
+    /// A generated document was recorded as sent for signature.
+    SignatureRequestCreate,
     /// Failed e-mail was queued again.
     OutboxRetry,
 }
@@ -138,6 +140,7 @@ impl Action {
         Self::CalendarFeedRevoke,
         Self::DocumentCreate,
         Self::SignedCopyCreate,
+        Self::SignatureRequestCreate,
         Self::OutboxRetry,
     ];
 
@@ -173,6 +176,7 @@ impl Action {
             Self::CalendarFeedRevoke => "calendar_feed.revoke",
             Self::DocumentCreate => "document.create",
             Self::SignedCopyCreate => "signed_copy.create",
+            Self::SignatureRequestCreate => "signature_request.create",
             Self::OutboxRetry => "outbox.retry",
         }
     }

@@ -335,6 +335,11 @@ code_list!(
 );
 
 code_list!(
+    /// How a generated document went to its signatories.
+    SendMethod { Email = "email", Post = "post", ESignature = "e_signature", InPerson = "in_person" }
+);
+
+code_list!(
     /// When a notice takes effect.
     NoticeEffect { Exact = "exact", MonthEnd = "month_end" }
 );

@@ -1,7 +1,8 @@
 //! The signed copy on record: who signed a generated document and when, and the rules an upload
 //! of the signed PDF must meet (a PDF by its bytes, a signing date neither in the future nor
-//! before the document was made, at least one named signatory). Pure: `today` and the day the
-//! document was made are parameters.
+//! before the document was made, at least one named signatory); and the state between, a
+//! document sent for signature (the day, how, to whom). Pure: `today` and the day the document
+//! was made are parameters.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::agreement::Agreement;
 use super::org_number::OrgNumber;
 use super::party::Violation;
+
+/// Longest text of whom a document was sent to for signature, in characters.
+pub const MAX_SENT_TO: usize = 500;
 
 /// Longest name or role of a signatory, in characters.
 pub const MAX_SIGNATORY_TEXT: usize = 200;
@@ -131,6 +135,58 @@ pub fn check(
     v
 }
 
+/// Every problem of recording that a document was sent for signature: `sent_on` (not after
+/// `today`, not before `generated_on`) and `sent_to`, whom it went to (one line of text, at
+/// most [`MAX_SENT_TO`] characters).
+pub fn check_sending(
+    sent_on: NaiveDate,
+    generated_on: NaiveDate,
+    today: NaiveDate,
+    sent_to: &str,
+) -> Vec<Violation> {
+    let mut v = Vec::new();
+    if sent_on > today {
+        v.push(Violation::new(
+            "sent_on",
+            sent_on,
+            "not_in_future",
+            format!("the day it was sent may not be after today ({today})"),
+        ));
+    } else if sent_on < generated_on {
+        v.push(Violation::new(
+            "sent_on",
+            sent_on,
+            "not_before_document",
+            format!(
+                "the document was made on {generated_on}: it cannot have been sent before that"
+            ),
+        ));
+    }
+    if sent_to.trim().is_empty() {
+        v.push(Violation::new(
+            "sent_to",
+            sent_to,
+            "required",
+            "say whom the document was sent to (names, e-mail or postal addresses)",
+        ));
+    } else if sent_to.chars().count() > MAX_SENT_TO {
+        v.push(Violation::new(
+            "sent_to",
+            sent_to.chars().take(40).collect::<String>(),
+            "max_length",
+            format!("at most {MAX_SENT_TO} characters"),
+        ));
+    } else if sent_to.chars().any(char::is_control) {
+        v.push(Violation::new(
+            "sent_to",
+            sent_to.escape_debug(),
+            "plain_text",
+            "one line of text without control characters",
+        ));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +253,36 @@ mod tests {
                 ("signatories[1].name".to_owned(), "plain_text"),
                 ("signatories[1].party".to_owned(), "party_of_agreement"),
             ]
+        );
+    }
+
+    #[test]
+    fn sending_for_signature_names_each_broken_rule() {
+        let rules = |sent: &str, to: &str| -> Vec<(String, &'static str)> {
+            check_sending(d(sent), d("2026-11-20"), d("2026-11-22"), to)
+                .into_iter()
+                .map(|v| (v.field, v.rule))
+                .collect()
+        };
+        assert!(rules("2026-11-21", "Anna Andersson, anna@x.example").is_empty());
+        assert_eq!(
+            rules("2026-11-23", "A"),
+            [("sent_on".to_owned(), "not_in_future")]
+        );
+        assert_eq!(
+            rules("2026-11-19", " "),
+            [
+                ("sent_on".to_owned(), "not_before_document"),
+                ("sent_to".to_owned(), "required")
+            ]
+        );
+        assert_eq!(
+            rules("2026-11-20", "A\nB"),
+            [("sent_to".to_owned(), "plain_text")]
+        );
+        assert_eq!(
+            rules("2026-11-20", &"x".repeat(MAX_SENT_TO + 1)),
+            [("sent_to".to_owned(), "max_length")]
         );
     }
 

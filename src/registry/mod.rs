@@ -35,7 +35,7 @@ use crate::documents::Renderer;
 use crate::domain::access::Principal;
 use crate::domain::party::Violation;
 
-pub use crate::db::documents::{DocumentMeta, SignedCopyMeta};
+pub use crate::db::documents::{DocumentMeta, SignatureRequestMeta, SignedCopyMeta};
 pub use crate::db::links::ReportFileMeta;
 pub use crate::db::store::{
     AgreementFilter, AgreementPage, AgreementSummary, ReservedFilter, SortKey, StoreError, Stored,

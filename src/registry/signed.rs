@@ -1,16 +1,22 @@
-//! The signed copy on record: an officer uploads the signed PDF (scanned or electronically
-//! signed) of a generated document; it is stored with its SHA-256 beside the document, with the
-//! signing date and the signatories, in one transaction with its audit entry; the signed copy of
-//! the contract itself (a document about no event) sets the agreement's signing date.
+//! Generated -> sent for signature -> signed. An officer records that a generated document was
+//! sent for signature (the day, how, to whom; refused once it is signed), and uploads the signed
+//! PDF (scanned or electronically signed); the copy is stored with its SHA-256 beside the
+//! document, with the signing date and the signatories. Each is one transaction with its audit
+//! entry; the signed copy of the contract itself (a document about no event) sets the
+//! agreement's signing date.
 
 use chrono::NaiveDate;
 
 use super::{Registry, RegistryError, invalid_if_any};
 use crate::db::audit::{self, NewEntry};
-use crate::db::documents::{self as doc_store, DocumentMeta, NewSignedCopy, SignedCopyMeta};
+use crate::db::documents::{
+    self as doc_store, DocumentMeta, NewSignatureRequest, NewSignedCopy, SignatureRequestMeta,
+    SignedCopyMeta,
+};
 use crate::db::store::{self, StoreError, Stored};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::audit::Action;
+use crate::domain::codes::SendMethod;
 use crate::domain::party::Violation;
 use crate::domain::signing::{self, Signatory};
 use crate::links::sha256_hex;
@@ -26,6 +32,17 @@ pub struct SignedUpload {
     pub signed_on: Option<NaiveDate>,
     /// Who signed.
     pub signatories: Vec<Signatory>,
+}
+
+/// What an officer says about sending a generated document for signature.
+#[derive(Debug, Clone)]
+pub struct Sending {
+    /// The day it was sent; today when absent.
+    pub sent_on: Option<NaiveDate>,
+    /// How it was sent.
+    pub method: SendMethod,
+    /// To whom: names, e-mail or postal addresses, one line.
+    pub sent_to: String,
 }
 
 /// What recording a signed copy did.
@@ -170,6 +187,91 @@ impl Registry {
         audit::record_all(&tx, log).await?;
         tx.commit().await?;
         Ok(RecordedSignature { copy, agreement })
+    }
+
+    /// Records that document `document_id` of agreement `reference` was sent for signature:
+    /// checks the day (not after today, not before the document was made), whom it went to, and
+    /// that the document has no signed copy yet (a signed document is not sent again; make a new
+    /// one), stores it and logs `signature_request.create`, in one transaction. A document may be
+    /// sent more than once before it is signed.
+    pub async fn record_sent_for_signature(
+        &self,
+        reference: &Reference,
+        document_id: i64,
+        sending: &Sending,
+    ) -> Result<SignatureRequestMeta, RegistryError> {
+        let today = self.settings.today();
+        let tx = crate::db::begin_write(&self.db).await?;
+        let current = store::get_agreement(&tx, reference).await?;
+        if let Some(p) = &self.principal
+            && !p.may_read(&current.data)
+        {
+            return Err(StoreError::NotFound {
+                what: "agreement",
+                key: reference.to_string(),
+            }
+            .into());
+        }
+        self.ensure_may_edit(&current.data)?;
+        let doc = doc_store::document_meta(&tx, document_id)
+            .await?
+            .filter(|d| d.agreement_reference == reference.as_str())
+            .ok_or_else(|| Self::not_found_document(document_id))?;
+        let sent_on = sending.sent_on.unwrap_or(today);
+        let sent_to = sending.sent_to.trim();
+        let mut problems = signing::check_sending(sent_on, made_on(&doc, today), today, sent_to);
+        if doc_store::has_signed_copy(&tx, document_id).await? {
+            problems.push(Violation::new(
+                "document",
+                document_id,
+                "already_signed",
+                "this document's signed copy is on record; it is not sent for signature again (make a new document to sign again)",
+            ));
+        }
+        invalid_if_any(problems)?;
+        let sent = doc_store::insert_signature_request(
+            &tx,
+            &NewSignatureRequest {
+                document_id,
+                agreement_id: current.id,
+                agreement_reference: reference.as_str(),
+                sent_on,
+                method: sending.method,
+                sent_to,
+                sent_by: &self.actor,
+            },
+        )
+        .await?;
+        let after = serde_json::json!({
+            "document": doc.id,
+            "template": doc.template,
+            "template_version": doc.template_version,
+            "agreement_version": doc.agreement_version,
+            "document_sha256": doc.sha256,
+            "sent_on": sent.sent_on,
+            "method": sent.method,
+            "sent_to": sent.sent_to,
+        });
+        let mut entry = NewEntry::change(
+            &self.actor,
+            Action::SignatureRequestCreate,
+            &sent.id.to_string(),
+            None,
+            Some(&after),
+        )?;
+        entry.agreement = Some(reference.to_string());
+        audit::record_all(&tx, vec![entry]).await?;
+        tx.commit().await?;
+        Ok(sent)
+    }
+
+    /// The sendings for signature of an agreement's documents, newest first.
+    pub async fn signature_requests(
+        &self,
+        reference: &Reference,
+    ) -> Result<Vec<SignatureRequestMeta>, RegistryError> {
+        let a = self.agreement(reference).await?;
+        Ok(doc_store::list_signature_requests(&self.db, a.id).await?)
     }
 
     /// The signed copies of an agreement's documents, newest first.

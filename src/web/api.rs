@@ -359,8 +359,10 @@ pub async fn show_agreement(
     let key = parse_key("reference", &key, Reference::parse)?;
     let stored = state.registry.agreement(&key).await?;
     let signed = state.registry.signed_copies(&key).await?;
+    let sent = state.registry.signature_requests(&key).await?;
     let mut out = AgreementResponse::new(stored, &state.registry.settings);
     out.signed = Some(signed.into_iter().map(super::signed_copies::item).collect());
+    out.sent_for_signature = Some(sent);
     Ok(Json(out))
 }
 
@@ -403,6 +405,23 @@ pub struct ActionBody {
 fn need<T>(field: &str, v: Option<T>) -> Result<T, AppError> {
     v.ok_or_else(|| bad(field, format!("{field} is required for this action")))
 }
+
+/// The actions of `POST /api/v1/agreements/{reference}/{action}`, each with the body fields it
+/// cannot do without (the handler below refuses a body without one, naming it); the OpenAPI
+/// document lists each action as an operation of its own with these as `required`.
+pub const ACTION_FIELDS: &[(&str, &[&str])] = &[
+    ("activate", &[]),
+    ("transition", &["to"]),
+    ("exercise-option", &["seq"]),
+    ("decline-option", &["seq"]),
+    ("notice", &["by", "received_on"]),
+    ("amendments", &["amendment"]),
+    ("cancel", &[]),
+    ("submit-report", &["report", "period_end"]),
+    ("accept-report", &["report", "period_end"]),
+    ("reject-report", &["report", "period_end", "reason"]),
+    ("acknowledge-report", &["report", "period_end"]),
+];
 
 /// `POST /api/v1/agreements/{reference}/{action}`: activate, transition, exercise-option,
 /// decline-option, notice, amendments, cancel, and the report actions submit-report,
@@ -483,6 +502,10 @@ pub struct AgreementResponse {
     /// first; only in `GET /agreements/{reference}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     signed: Option<Vec<super::signed_copies::SignedCopyItem>>,
+    /// Each time a generated document was sent for signature (which document, the day, how, to
+    /// whom, who recorded it), newest first; only in `GET /agreements/{reference}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_for_signature: Option<Vec<crate::registry::SignatureRequestMeta>>,
 }
 
 /// Dates and states derived from an agreement on a given day: the agreement's clock
@@ -580,6 +603,7 @@ impl AgreementResponse {
             agreement: s.data,
             derived,
             signed: None,
+            sent_for_signature: None,
         }
     }
 }

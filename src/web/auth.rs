@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::error::AppError;
 use super::policy::{self, Rule};
 use super::state::AppState;
-use super::ui::{self, Csrf, refuse};
+use super::ui::{self, Csrf, PageError, PageParams, refuse};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::Reference;
 use crate::registry::accounts;
@@ -344,8 +344,8 @@ fn login_response(
 pub async fn login_page(
     Extension(ui): Extension<Arc<Ui>>,
     headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<NextQuery>,
-) -> Result<Response, AppError> {
+    PageParams(q): PageParams<NextQuery>,
+) -> Result<Response, PageError> {
     let (token, fresh) = login_token(&headers)?;
     Ok(login_response(
         &ui,

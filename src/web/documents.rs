@@ -1,6 +1,7 @@
 //! Document handlers: make a contract document from an agreement, list an agreement's documents
-//! (with their clause versions, signed copies, and what each template still lacks), download
-//! one, and list the templates.
+//! (with their clause versions, where each stands on its way to signature, their sendings for
+//! signature and signed copies, and what each template still lacks), download one, and list the
+//! templates.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,8 +18,8 @@ use crate::documents::DocumentRequest;
 use crate::documents::manifest::{EventKind, RequiredField};
 use crate::domain::agreement::Reference;
 use crate::domain::codes::AgreementKind;
-use crate::registry::DocumentMeta;
 use crate::registry::documents::Readiness;
+use crate::registry::{DocumentMeta, SignatureRequestMeta};
 
 fn reference(raw: &str) -> Result<Reference, AppError> {
     Reference::parse(raw).map_err(|e| AppError::BadRequest {
@@ -46,9 +47,25 @@ pub struct DocumentItem {
     #[serde(flatten)]
     meta: DocumentMeta,
     download: String,
+    /// Where it stands: `generated`, `sent` (for signature) or `signed`.
+    state: &'static str,
+    /// Each time it was sent for signature (the day, how, to whom, who recorded it), newest
+    /// first.
+    sent: Vec<SignatureRequestMeta>,
     /// The signed copy: signing date, signatories, SHA-256 and download path; `null` until an
     /// officer uploads it.
     signed: Option<SignedCopyItem>,
+}
+
+/// Where a generated document stands on its way to signature.
+pub fn signature_state(sent: bool, signed: bool) -> &'static str {
+    if signed {
+        "signed"
+    } else if sent {
+        "sent"
+    } else {
+        "generated"
+    }
 }
 
 /// The documents of one agreement, and what each template still lacks.
@@ -70,6 +87,7 @@ pub async fn list_documents(
     let stored = reg.agreement(&key).await?;
     let dir = crate::registry::documents::directory(reg, &stored.data).await?;
     let mut signed = reg.signed_copies(&key).await?;
+    let requests = reg.signature_requests(&key).await?;
     let items = crate::registry::documents::list(reg, &key)
         .await?
         .into_iter()
@@ -78,8 +96,15 @@ pub async fn list_documents(
                 .iter()
                 .position(|c| c.document_id == meta.id)
                 .map(|i| signed_copies::item(signed.swap_remove(i)));
+            let sent: Vec<SignatureRequestMeta> = requests
+                .iter()
+                .filter(|r| r.document_id == meta.id)
+                .cloned()
+                .collect();
             DocumentItem {
                 download: format!("/api/v1/documents/{}", meta.id),
+                state: signature_state(!sent.is_empty(), copy.is_some()),
+                sent,
                 signed: copy,
                 meta,
             }

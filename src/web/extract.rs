@@ -90,12 +90,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map(ApiQuery)
             .map_err(|e| {
                 let path = e.path().to_string();
-                AppError::BadRequest {
-                    field: (path != ".").then_some(path),
-                    message: e.into_inner().to_string(),
-                }
+                let message = e.into_inner().to_string();
+                // A parameter given twice, unknown or missing is named in the message only.
+                let field = if path == "." {
+                    named_in(&message)
+                } else {
+                    Some(path)
+                };
+                AppError::BadRequest { field, message }
             })
     }
+}
+
+/// The parameter a serde message names: "duplicate field `x`", "unknown field `x`, expected ...",
+/// "missing field `x`".
+fn named_in(message: &str) -> Option<String> {
+    ["duplicate field `", "unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
 }
 
 /// A body that is not JSON is a 400; JSON whose data do not fit (a wrong type, an unknown code,
@@ -185,6 +200,17 @@ fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parameter_given_twice_unknown_or_missing_is_named() {
+        assert_eq!(named_in("duplicate field `ok`").as_deref(), Some("ok"));
+        assert_eq!(
+            named_in("unknown field `x`, expected one of `a`, `b`").as_deref(),
+            Some("x")
+        );
+        assert_eq!(named_in("missing field `from`").as_deref(), Some("from"));
+        assert_eq!(named_in("invalid digit found in string"), None);
+    }
 
     #[test]
     fn the_path_of_a_nul_names_the_nested_field() {

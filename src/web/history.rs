@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,10 +18,9 @@ use super::api::MAX_LIMIT;
 use super::audit::AuditQuery;
 use super::auth::Acting;
 use super::error::AppError;
-use super::extract::ApiQuery;
 use super::state::AppState;
 use super::ui::Csrf;
-use super::ui::{PageError, base, render};
+use super::ui::{PageError, PageParams, base, render};
 use crate::domain::access::Principal;
 use crate::domain::agreement::Reference;
 use crate::domain::audit::{ProblemKind, diff};
@@ -188,7 +187,7 @@ pub async fn as_of_page(
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(raw): Path<String>,
-    Query(q): Query<AsOfQuery>,
+    PageParams(q): PageParams<AsOfQuery>,
 ) -> Result<Response, PageError> {
     let key = known(&state, &raw).await?;
     let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
@@ -222,7 +221,7 @@ pub async fn diff_page(
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(raw): Path<String>,
-    Query(q): Query<DiffQuery>,
+    PageParams(q): PageParams<DiffQuery>,
 ) -> Result<Response, PageError> {
     let key = known(&state, &raw).await?;
     let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
@@ -357,7 +356,7 @@ fn csv_record(e: &AuditItem, who: &HashMap<String, String>) -> Vec<String> {
 /// snapshot and streamed a page at a time.
 pub async fn export_csv(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<AuditQuery>,
+    PageParams(q): PageParams<AuditQuery>,
 ) -> Result<Response, PageError> {
     let (filter, _, _) = q.to_filter()?;
     let filter = resolve_actor(&state, filter).await?;
@@ -415,7 +414,7 @@ pub async fn audit_log(
     State(state): State<AppState>,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
-    ApiQuery(q): ApiQuery<AuditQuery>,
+    PageParams(q): PageParams<AuditQuery>,
     raw: axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
     let (filter, page, limit) = q.to_filter()?;

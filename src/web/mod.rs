@@ -81,6 +81,10 @@ pub fn router(mut state: AppState) -> Router {
                 post(signed_copies::upload_signed).layer(DefaultBodyLimit::max(upload_limit)),
             ),
         )
+        .route(
+            "/agreements/{reference}/documents/{id}/sent",
+            post(signed_copies::record_sent),
+        )
         .route("/agreements/{reference}/as-of/{date}", get(audit::as_of))
         .route("/agreements/{reference}/diff", get(audit::diff_between))
         .route("/audit", get(audit::list))
@@ -151,6 +155,10 @@ pub fn router(mut state: AppState) -> Router {
             get(signed_copies::show_signed).merge(
                 post(forms::signed::upload_signed_page).layer(DefaultBodyLimit::max(upload_limit)),
             ),
+        )
+        .route(
+            "/agreements/{reference}/documents/{id}/sent",
+            post(forms::signed::record_sent_page),
         )
         .route(
             "/agreements/{reference}/reports/{report}/{period_end}/file",

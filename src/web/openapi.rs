@@ -9,7 +9,9 @@ use axum::Json;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::{Map, Value, json};
 
-use super::api::{ActionBody, AgreementListQuery, MAX_LIMIT, MAX_PAGE, OutboxQuery, PageQuery};
+use super::api::{
+    ACTION_FIELDS, ActionBody, AgreementListQuery, MAX_LIMIT, MAX_PAGE, OutboxQuery, PageQuery,
+};
 use super::audit::{AuditQuery, DiffQuery};
 use crate::documents::DocumentRequest;
 use crate::domain::agreement::Agreement;
@@ -122,7 +124,7 @@ fn string_formats(samples: &[Value]) -> std::collections::HashMap<String, Value>
                 "date" => date_schema(),
                 "org_number" => org_number_schema(),
                 "email" => json!({ "type": "string", "format": "email" }),
-                _ => json!({ "type": "string", "pattern": "^-?[0-9]{1,12}(\\.[0-9]{1,2})?$" }),
+                _ => json!({ "type": "string", "pattern": AMOUNT }),
             };
             Some((at, schema))
         })
@@ -202,6 +204,23 @@ fn objects_in(
     }
 }
 
+/// A free text at schema path `at` (`iop/goals/[]/text`): at most as many characters as the
+/// registry keeps for that field (`domain::limits`), and no NUL character, which no store holds.
+fn free_text_schema(at: &[String]) -> Value {
+    let path = at.join(".").replace(".[]", "[]");
+    json!({
+        "type": "string",
+        "maxLength": crate::domain::limits::max_chars(&path),
+        "pattern": NO_NUL,
+    })
+}
+
+/// An amount in kronor as the samples write it: at most 12 digits, at most 2 decimals.
+const AMOUNT: &str = "^-?[0-9]{1,12}(\\.[0-9]{1,2})?$";
+
+/// A text without the NUL character.
+const NO_NUL: &str = "^[^\\u0000]*$";
+
 fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, ev: &Evidence) -> Value {
     // Deep enough for every request type; a recursive type stops here.
     if path.len() > 8 {
@@ -235,13 +254,21 @@ fn build<T: DeserializeOwned>(path: &mut Vec<Step>, at: &mut Vec<String>, ev: &E
             json!({ "type": "array", "items": items })
         }
         Some(Shape::Enum(codes)) => json!({ "type": "string", "enum": codes }),
+        Some(Shape::Int(min, max)) => json!({ "type": "integer", "minimum": min, "maximum": max }),
         Some(Shape::Leaf("string")) => ev
             .formats
             .get(&at.join("/"))
             .cloned()
-            .unwrap_or_else(|| json!({ "type": "string" })),
+            .unwrap_or_else(|| free_text_schema(at)),
         Some(Shape::Leaf(t)) => json!({ "type": t }),
         Some(Shape::Map) => json!({ "type": "object" }),
+        // An amount (`*_sek`) is read from a string or a number.
+        Some(Shape::Any) if at.last().is_some_and(|f| f.ends_with("_sek")) => json!({
+            "anyOf": [
+                { "type": "string", "pattern": AMOUNT },
+                { "type": "number" },
+            ],
+        }),
         Some(Shape::Any) | None => json!({}),
     }
 }
@@ -261,6 +288,8 @@ enum Shape {
     Struct(&'static [&'static str]),
     Seq,
     Enum(&'static [&'static str]),
+    /// An integer of a Rust type, with its range.
+    Int(i64, u64),
     Leaf(&'static str),
     Map,
     Any,
@@ -319,16 +348,16 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         deserialize_any => Shape::Any,
         deserialize_ignored_any => Shape::Any,
         deserialize_bool => Shape::Leaf("boolean"),
-        deserialize_i8 => Shape::Leaf("integer"),
-        deserialize_i16 => Shape::Leaf("integer"),
-        deserialize_i32 => Shape::Leaf("integer"),
-        deserialize_i64 => Shape::Leaf("integer"),
-        deserialize_i128 => Shape::Leaf("integer"),
-        deserialize_u8 => Shape::Leaf("integer"),
-        deserialize_u16 => Shape::Leaf("integer"),
-        deserialize_u32 => Shape::Leaf("integer"),
-        deserialize_u64 => Shape::Leaf("integer"),
-        deserialize_u128 => Shape::Leaf("integer"),
+        deserialize_i8 => Shape::Int(i8::MIN as i64, i8::MAX as u64),
+        deserialize_i16 => Shape::Int(i16::MIN as i64, i16::MAX as u64),
+        deserialize_i32 => Shape::Int(i32::MIN as i64, i32::MAX as u64),
+        deserialize_i64 => Shape::Int(i64::MIN, i64::MAX as u64),
+        deserialize_i128 => Shape::Int(i64::MIN, i64::MAX as u64),
+        deserialize_u8 => Shape::Int(0, u8::MAX as u64),
+        deserialize_u16 => Shape::Int(0, u16::MAX as u64),
+        deserialize_u32 => Shape::Int(0, u32::MAX as u64),
+        deserialize_u64 => Shape::Int(0, u64::MAX),
+        deserialize_u128 => Shape::Int(0, u64::MAX),
         deserialize_f32 => Shape::Leaf("number"),
         deserialize_f64 => Shape::Leaf("number"),
         deserialize_char => Shape::Leaf("string"),
@@ -515,6 +544,10 @@ pub enum Input {
     Body(fn() -> Value),
     /// A versioned JSON body `{"version": N, "<record>": {...}}`.
     Versioned(&'static str, fn() -> Value),
+    /// The actions of `/agreements/{reference}/{action}`: one operation per action (its path
+    /// with the action's name), each a JSON body of `ActionBody` with the action's own required
+    /// fields ([`super::api::ACTION_FIELDS`]).
+    Actions,
     /// A `multipart/form-data` body with these file fields.
     Multipart(&'static [&'static str]),
     /// A file of this media type, either as the `file` field of a `multipart/form-data` body with
@@ -597,8 +630,27 @@ fn contact_schema() -> Value {
     schema_with_required::<Contact>(&sample_records().1)
 }
 
+/// A document request: the template is one of the built-in templates, a report is its kind
+/// code, optionally with `@` and the day its period ends.
 fn document_request_schema() -> Value {
-    schema_with_required::<DocumentRequest>(&[json!({"template": "iop"})])
+    let mut schema = schema_with_required::<DocumentRequest>(&[json!({"template": "iop"})]);
+    let names: Vec<String> = crate::documents::manifest::Catalog::builtin_or_log()
+        .all()
+        .iter()
+        .map(|t| t.manifest.name.clone())
+        .collect();
+    schema["properties"]["template"] = json!({ "type": "string", "enum": names });
+    schema["properties"]["report"] = json!({
+        "type": "string",
+        "pattern": "^[a-z0-9_]{1,60}(@[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$",
+    });
+    schema
+}
+
+fn sending_schema() -> Value {
+    schema_with_required::<super::signed_copies::SendingBody>(&[
+        json!({"sent_on": "2026-11-20", "method": "email", "sent_to": "a@b.example"}),
+    ])
 }
 
 fn agreement_schema() -> Value {
@@ -711,6 +763,11 @@ pub const ROUTES: &[Route] = &[
             ],
         ),
     ),
+    created(
+        "/agreements/{reference}/documents/{id}/sent",
+        "Record that a generated document was sent for signature: the day (sent_on, default today; not in the future, not before the document was made), how (method) and to whom (sent_to); audited; refused once the document's signed copy is on record",
+        Input::Body(sending_schema),
+    ),
     route(
         "get",
         "/agreements/{reference}/as-of/{date}",
@@ -738,8 +795,8 @@ pub const ROUTES: &[Route] = &[
     route(
         "post",
         "/agreements/{reference}/{action}",
-        "An action: activate, transition, exercise-option, decline-option, notice, amendments, cancel, submit-report, accept-report, reject-report, acknowledge-report",
-        Input::Body(schema_of::<ActionBody>),
+        "An action on the agreement",
+        Input::Actions,
     ),
     Route {
         content_type: "application/pdf",
@@ -905,8 +962,7 @@ pub fn required_query_param_schema(name: &str) -> Value {
             "-reference", "-title", "-start", "-end", "-value"] }),
         "format" => json!({ "type": "string", "enum": ["csv", "json", "yaml", "ocds"] }),
         "state" => json!({ "type": "string", "enum": ["pending", "sending", "sent", "failed"] }),
-        "q" => json!({ "type": "string", "maxLength": 200 }),
-        _ => json!({ "type": "string", "maxLength": 200 }),
+        _ => json!({ "type": "string", "maxLength": 200, "pattern": NO_NUL }),
     }
 }
 
@@ -917,27 +973,11 @@ pub fn path_param_schema(name: &str) -> Value {
         "org_number" => org_number_schema(),
         "email" => json!({ "type": "string", "format": "email" }),
         "date" | "period_end" => date_schema(),
-        "id" => json!({ "type": "integer", "minimum": 1 }),
-        "action" => json!({ "type": "string", "enum": ACTIONS }),
+        "id" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
         "report" => json!({ "type": "string", "pattern": "^[a-z0-9_]{1,60}$" }),
         _ => json!({ "type": "string" }),
     }
 }
-
-/// The actions of `POST /agreements/{reference}/{action}`.
-pub const ACTIONS: &[&str] = &[
-    "activate",
-    "transition",
-    "exercise-option",
-    "decline-option",
-    "notice",
-    "amendments",
-    "cancel",
-    "submit-report",
-    "accept-report",
-    "reject-report",
-    "acknowledge-report",
-];
 
 fn operation(r: &Route) -> Value {
     let mut params: Vec<Value> = path_params(r.path)
@@ -982,13 +1022,14 @@ fn operation(r: &Route) -> Value {
                 json!({ "required": true, "content": { JSON: { "schema": schema() } } }),
             );
         }
+        Input::Actions => {}
         Input::Multipart(files) => {
             let properties: Map<String, Value> = files
                 .iter()
                 .map(|f| {
                     (
                         (*f).to_owned(),
-                        json!({ "type": "string", "format": "binary" }),
+                        json!({ "type": "string", "format": "binary", "minLength": 1 }),
                     )
                 })
                 .collect();
@@ -996,6 +1037,7 @@ fn operation(r: &Route) -> Value {
                 "requestBody".into(),
                 json!({ "required": true, "content": { "multipart/form-data": { "schema": {
                     "type": "object", "required": files, "properties": properties,
+                    "additionalProperties": false,
                 } } } }),
             );
         }
@@ -1003,7 +1045,7 @@ fn operation(r: &Route) -> Value {
             let mut properties = Map::new();
             properties.insert(
                 "file".into(),
-                json!({ "type": "string", "format": "binary" }),
+                json!({ "type": "string", "format": "binary", "minLength": 1 }),
             );
             for f in fields {
                 properties.insert((*f).to_owned(), json!({ "type": "string" }));
@@ -1014,8 +1056,9 @@ fn operation(r: &Route) -> Value {
                 json!({ "required": true, "content": {
                     "multipart/form-data": { "schema": {
                         "type": "object", "required": ["file"], "properties": properties,
+                        "additionalProperties": false,
                     } },
-                    media_type: { "schema": { "type": "string", "format": "binary" } },
+                    media_type: { "schema": { "type": "string", "format": "binary", "minLength": 1 } },
                 } }),
             );
         }
@@ -1023,7 +1066,11 @@ fn operation(r: &Route) -> Value {
             let schema = json!({
                 "type": "object",
                 "required": ["version", name],
-                "properties": { "version": { "type": "integer" }, name: schema() },
+                "properties": {
+                    "version": { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX },
+                    name: schema(),
+                },
+                "additionalProperties": false,
             });
             op.insert(
                 "requestBody".into(),
@@ -1051,6 +1098,63 @@ fn operation(r: &Route) -> Value {
     Value::Object(op)
 }
 
+/// The operation of one action: its body is `ActionBody` with the action's required fields.
+fn action_operation(path: &str, action: &str, required: &[&str]) -> Value {
+    let mut body = action_body_schema();
+    if required.is_empty() {
+        body.as_object_mut().map(|o| o.remove("required"));
+    } else {
+        body["required"] = json!(required);
+    }
+    let mut op = operation(&Route {
+        method: "post",
+        path: "/agreements/{reference}/{action}",
+        summary: "",
+        input: Input::Body(action_body_schema),
+        status: 200,
+        content_type: JSON,
+    });
+    op["summary"] = json!(format!("The action {action} on the agreement"));
+    op["operationId"] = json!(format!(
+        "post{}",
+        path.replace(['/', '{', '}', '-', '.'], "_")
+            .trim_end_matches('_')
+    ));
+    op["requestBody"] = json!({
+        // An action without required fields may be sent without a body.
+        "required": !required.is_empty(),
+        "content": { JSON: { "schema": body } },
+    });
+    if let Some(params) = op["parameters"].as_array_mut() {
+        params.retain(|p| p["name"] != "action");
+    }
+    op
+}
+
+/// The body of an action: every field an action may take, typed from a sample body (its dates,
+/// organisation number and amendment as the samples write them).
+fn action_body_schema() -> Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let mut sample = json!({
+                "version": 1, "seq": 1, "decided_on": "2026-11-20", "rationale": "Skäl",
+                "by": "212900-0028", "received_on": "2026-11-20", "reason": "Skäl",
+                "under": "termination", "to": "active", "report": "annual_report",
+                "period_end": "2026-12-31", "submitted_on": "2026-11-20",
+            });
+            if let Some(am) = sample_records()
+                .2
+                .iter()
+                .find_map(|a| a["amendments"].get(0).cloned())
+            {
+                sample["amendment"] = am;
+            }
+            schema_with_required::<ActionBody>(&[sample])
+        })
+        .clone()
+}
+
 fn path_params(path: &str) -> Vec<&str> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
@@ -1061,6 +1165,16 @@ fn path_params(path: &str) -> Vec<&str> {
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for r in ROUTES {
+        if matches!(r.input, Input::Actions) {
+            for (action, required) in ACTION_FIELDS {
+                let path = r.path.replace("{action}", action);
+                paths.insert(
+                    path.clone(),
+                    json!({ r.method: action_operation(&path, action, required) }),
+                );
+            }
+            continue;
+        }
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
         if let Some(obj) = entry.as_object_mut() {
             obj.insert(r.method.to_owned(), operation(r));

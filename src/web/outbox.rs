@@ -3,14 +3,14 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Acting;
 use super::ui::Csrf;
-use super::ui::{PageError, base, render};
+use super::ui::{PageError, PageParams, base, render};
 use crate::domain::access::Principal;
 use crate::registry::reminders::{OutboxRow, OutboxState};
 
@@ -62,7 +62,7 @@ pub async fn outbox_page(
     Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
-    Query(flash): Query<OutboxFlash>,
+    PageParams(flash): PageParams<OutboxFlash>,
 ) -> Result<Response, PageError> {
     let failed = state
         .registry

@@ -17,9 +17,8 @@ use tera::Context;
 use super::api::{AgreementListQuery, Derived};
 use super::auth::Acting;
 use super::error::AppError;
-use super::extract::ApiQuery;
 use super::state::AppState;
-use super::ui::{Csrf, PageError, base, label_sv, render};
+use super::ui::{Csrf, PageError, PageParams, base, label_sv, render};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::deadlines::{DeadlineState, deadlines};
@@ -178,7 +177,7 @@ pub async fn agreements(
     Acting(state): Acting,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
-    ApiQuery(q): ApiQuery<AgreementListQuery>,
+    PageParams(q): PageParams<AgreementListQuery>,
     raw: axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
     let filter = q.to_filter()?;
@@ -359,12 +358,38 @@ pub async fn agreement_context(
         t["past"] = json!(past);
     }
     let signed = reg.signed_copies(&a.reference).await?;
+    let requests = reg.signature_requests(&a.reference).await?;
+    // Who recorded a sending: the user's address for `user:<id>`, else the actor as logged.
+    let users: HashMap<String, String> = if requests.is_empty() {
+        HashMap::new()
+    } else {
+        crate::registry::accounts::list_users(reg)
+            .await?
+            .into_iter()
+            .map(|u| (format!("user:{}", u.id), u.email))
+            .collect()
+    };
+    let who = |actor: &str| {
+        users
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| actor.to_owned())
+    };
     let docs: Vec<Value> = crate::registry::documents::list(reg, &a.reference)
         .await?
         .into_iter()
         .map(|d| {
             let copy = signed.iter().find(|c| c.document_id == d.id);
-            json!({"doc": d, "signed": copy})
+            let sent: Vec<Value> = requests
+                .iter()
+                .filter(|r| r.document_id == d.id)
+                .map(|r| {
+                    json!({"sent_on": r.sent_on, "method": r.method, "sent_to": r.sent_to,
+                           "by": who(&r.sent_by)})
+                })
+                .collect();
+            let state = super::documents::signature_state(!sent.is_empty(), copy.is_some());
+            json!({"doc": d, "signed": copy, "sent": sent, "state": state})
         })
         .collect();
     // What each template still lacks, shown beside its button before anyone presses it.
@@ -378,6 +403,7 @@ pub async fn agreement_context(
     ctx.insert("updated_at", &stored.updated_at.date_naive());
     ctx.insert("derived", &derived);
     ctx.insert("parties", &parties);
+    ctx.insert("send_methods", crate::domain::codes::SendMethod::ALL);
     ctx.insert("contacts", &contacts);
     ctx.insert("timeline", &timeline);
     ctx.insert("documents", &docs);
@@ -407,7 +433,7 @@ pub async fn agreement(
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(key): Path<String>,
-    axum::extract::Query(flash): axum::extract::Query<FlashQuery>,
+    PageParams(flash): PageParams<FlashQuery>,
 ) -> Result<Response, PageError> {
     let key = Reference::parse(&key).map_err(|_| AppError::NotFound("no such agreement".into()))?;
     let stored = state.registry.agreement(&key).await?;
@@ -417,6 +443,7 @@ pub async fn agreement(
         "action" => "Åtgärden är registrerad.",
         "document" => "Dokumentet är skapat.",
         "signed" => "Det undertecknade exemplaret är sparat.",
+        "sent" => "Det är registrerat att dokumentet skickats för underskrift.",
         "report" => "Tack! Rapporten är inlämnad. Den som följer upp avtalet granskar den.",
         "acknowledged" => {
             "Du har bekräftat påminnelsen. Påminnelserna fortsätter tills rapporten är inlämnad."

@@ -84,6 +84,12 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         "/agreements/{reference}/documents/{id}/signed",
         Rule::SignedIn,
     ),
+    // That a generated document was sent for signature: recorded by the agreement's officers.
+    (
+        "POST",
+        "/agreements/{reference}/documents/{id}/sent",
+        Rule::Roles(WRITERS),
+    ),
     // Report occurrences: the latest file (scoped like the agreement); an enterprise user of the
     // reporting organisation hands in and acknowledges (the handler checks the organisation).
     (

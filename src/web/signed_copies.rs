@@ -1,7 +1,8 @@
-//! The signed copy on record at the edge: an officer uploads the signed PDF of a generated
-//! document (the API takes a multipart form or a raw `application/pdf` body; the agreement
-//! page's form is `forms::signed`, reading the upload here), and anyone who reads the agreement
-//! downloads it. Parsing only; the checks and the storage are `Registry::record_signed_copy`.
+//! The signature of a generated document at the edge: an officer records that it was sent for
+//! signature (a JSON body) and uploads the signed PDF (the API takes a multipart form or a raw
+//! `application/pdf` body; the agreement page's forms are `forms::signed`, reading the input
+//! here), and anyone who reads the agreement downloads it. Parsing only; the checks and the
+//! storage are `Registry::record_sent_for_signature` and `Registry::record_signed_copy`.
 
 use std::collections::BTreeMap;
 
@@ -15,13 +16,15 @@ use serde::Serialize;
 
 use super::auth::Acting;
 use super::error::AppError;
+use super::extract::ApiJson;
 use crate::domain::agreement::Reference;
+use crate::domain::codes::SendMethod;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::Violation;
 use crate::domain::signing::{MAX_SIGNATORIES, Signatory};
-use crate::registry::SignedCopyMeta;
-use crate::registry::signed::SignedUpload;
+use crate::registry::signed::{Sending, SignedUpload};
+use crate::registry::{SignatureRequestMeta, SignedCopyMeta};
 
 /// A signed copy with where to download it.
 #[derive(Debug, Clone, Serialize)]
@@ -252,6 +255,80 @@ pub async fn upload_signed(
     Ok((StatusCode::CREATED, Json(item(done.copy))))
 }
 
+/// Body of `POST .../documents/{id}/sent`: that a generated document went out for signature.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendingBody {
+    /// The day it was sent; today when absent.
+    #[serde(default)]
+    pub sent_on: Option<chrono::NaiveDate>,
+    /// How: `email`, `post`, `e_signature` or `in_person`.
+    pub method: SendMethod,
+    /// To whom: names, e-mail or postal addresses, one line.
+    pub sent_to: String,
+}
+
+impl From<SendingBody> for Sending {
+    fn from(b: SendingBody) -> Self {
+        Sending {
+            sent_on: b.sent_on,
+            method: b.method,
+            sent_to: b.sent_to,
+        }
+    }
+}
+
+/// The texts of the page's form as a sending: the day (blank is today) and the method parsed,
+/// each field that does not parse named.
+pub fn sending_of_form(
+    sent_on: &str,
+    method: &str,
+    sent_to: &str,
+) -> Result<Sending, Vec<Violation>> {
+    let mut problems = Vec::new();
+    let day = match sent_on.trim() {
+        "" => None,
+        s => match parse_iso_date(s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(Violation::new("sent_on", s, "date", e.to_string()));
+                None
+            }
+        },
+    };
+    let method = match SendMethod::parse(method.trim()) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            problems.push(Violation::new("method", method, "send_method", e));
+            None
+        }
+    };
+    match method {
+        Some(method) if problems.is_empty() => Ok(Sending {
+            sent_on: day,
+            method,
+            sent_to: sent_to.to_owned(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// `POST /api/v1/agreements/{reference}/documents/{id}/sent`: records that a generated document
+/// was sent for signature.
+pub async fn record_sent(
+    Acting(state): Acting,
+    Path((raw, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SendingBody>,
+) -> Result<(StatusCode, Json<SignatureRequestMeta>), AppError> {
+    let key = reference(&raw)?;
+    let id = document_id(&id)?;
+    let sent = state
+        .registry
+        .record_sent_for_signature(&key, id, &body.into())
+        .await?;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
 /// `GET /api/v1/agreements/{reference}/documents/{id}/signed` (and the same path of the pages):
 /// the signed PDF.
 pub async fn show_signed(
@@ -303,6 +380,20 @@ mod tests {
         assert_eq!(people.len(), 2);
         assert_eq!(people[0].name, "Anna Andersson");
         assert_eq!(people[1].role, None);
+    }
+
+    #[test]
+    fn the_sending_form_parses_its_day_and_method_and_names_what_does_not() {
+        let s = sending_of_form("", "post", "Anna, Storgatan 1").unwrap();
+        assert_eq!((s.sent_on, s.method), (None, SendMethod::Post));
+        let s = sending_of_form("2026-11-20", "e_signature", "x").unwrap();
+        assert_eq!(
+            s.sent_on.map(|d| d.to_string()).as_deref(),
+            Some("2026-11-20")
+        );
+        let wrong = sending_of_form("igår", "duva", "x").unwrap_err();
+        let fields: Vec<_> = wrong.iter().map(|v| (v.field.as_str(), v.rule)).collect();
+        assert_eq!(fields, [("sent_on", "date"), ("method", "send_method")]);
     }
 
     #[test]

@@ -236,6 +236,9 @@ pub fn bad_request_sv(field: Option<&str>, message: &str) -> String {
             .to_owned();
     };
     let name = field.split(['.', '[']).next().unwrap_or(field);
+    if message.starts_with("duplicate field") {
+        return format!("{name}: parametern får bara anges en gång.");
+    }
     match RULES_SV.get(&format!("param@{name}")) {
         Some(advice) => format!("{name}: värdet kunde inte läsas. {advice}"),
         None => format!("{name}: värdet kunde inte läsas, eller så finns ingen sådan parameter."),
@@ -245,6 +248,29 @@ pub fn bad_request_sv(field: Option<&str>, message: &str) -> String {
 /// An `AppError` shown as a page.
 #[derive(Debug)]
 pub struct PageError(pub AppError);
+
+/// The query parameters of a page: read as the API reads them (`ApiQuery`), and a malformed or
+/// unknown parameter gets the Swedish error page naming it, never axum's plain-text 400.
+#[derive(Debug)]
+pub struct PageParams<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for PageParams<T>
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, PageError> {
+        <super::extract::ApiQuery<T> as axum::extract::FromRequestParts<S>>::from_request_parts(
+            parts, state,
+        )
+        .await
+        .map(|q| PageParams(q.0))
+        .map_err(PageError)
+    }
+}
 
 macro_rules! page_error_from {
     ($($t:ty),*) => {$(
@@ -384,6 +410,7 @@ mod tests {
             (Some("recurrence"), codes_of(Recurrence::ALL)),
             (Some("decider"), codes_of(OptionDecider::ALL)),
             (Some("effect"), codes_of(NoticeEffect::ALL)),
+            (Some("send"), codes_of(SendMethod::ALL)),
         ];
         let mut missing = Vec::new();
         for (list, codes) in lists {

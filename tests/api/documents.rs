@@ -1140,7 +1140,271 @@ async fn the_agreement_page_shows_the_signed_copy_escaped_and_what_each_template
     );
 }
 
+async fn a_document_sent_for_signature_is_recorded_audited_shown_and_refused_once_signed(
+    app: TestApp,
+) {
+    app.load_examples().await;
+    let doc = stored_document(&app, "AGR-2025-0004", "procurement", None).await;
+    let other = stored_document(&app, "AGR-2025-0001", "iop", None).await;
+    let officer = app.client_for(avtal::domain::access::Role::Officer).await;
+    let today = sample_today();
+    let path = format!("/api/v1/agreements/AGR-2025-0004/documents/{doc}/sent");
+    let post = |client: &reqwest::Client, path: String, body: serde_json::Value| {
+        let r = client
+            .post(format!("{}{path}", app.address))
+            .json(&body)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    async fn audit_total(app: &TestApp, action: &str) -> serde_json::Value {
+        let path = format!("/api/v1/audit?agreement=AGR-2025-0004&action={action}");
+        app.get(&path).await.body["total"].clone()
+    }
+    assert_eq!(
+        audit_total(&app, "signature_request.create").await,
+        json!(0)
+    );
+
+    // Refused, naming field and rule, and nothing is written.
+    let tomorrow = (today + chrono::Days::new(1)).to_string();
+    let yesterday = (today - chrono::Days::new(1)).to_string();
+    let cases = [
+        (
+            json!({"method": "email", "sent_to": "a@b.example", "sent_on": tomorrow}),
+            "sent_on",
+            "not_in_future",
+        ),
+        (
+            json!({"method": "email", "sent_to": "a@b.example", "sent_on": yesterday}),
+            "sent_on",
+            "not_before_document",
+        ),
+        (
+            json!({"method": "email", "sent_to": "  "}),
+            "sent_to",
+            "required",
+        ),
+        (
+            json!({"method": "email", "sent_to": "a\nb"}),
+            "sent_to",
+            "plain_text",
+        ),
+        (
+            json!({"method": "email", "sent_to": "x".repeat(501)}),
+            "sent_to",
+            "max_length",
+        ),
+        (
+            json!({"method": "duva", "sent_to": "a"}),
+            "method",
+            "unknown_code",
+        ),
+        (json!({"sent_to": "a"}), "method", "required"),
+        (
+            json!({"method": "post", "sent_to": "a", "colour": "red"}),
+            "colour",
+            "unknown_field",
+        ),
+    ];
+    for (body, field, rule) in cases {
+        let (status, reply) = post(&officer, path.clone(), body.clone()).await;
+        assert_eq!(status, 422, "{body}: {reply}");
+        let errors = reply["errors"].as_array().cloned().unwrap_or_default();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == json!(field) || e["message"].to_string().contains(field)),
+            "{body}: expected {field} ({rule}), got {reply}"
+        );
+    }
+    // Another agreement's document, no such document, a role that may not, an enterprise user.
+    let (status, _) = post(
+        &officer,
+        format!("/api/v1/agreements/AGR-2025-0004/documents/{other}/sent"),
+        json!({"method": "post", "sent_to": "a"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let auditor = app.client_for(avtal::domain::access::Role::Auditor).await;
+    let (status, _) = post(
+        &auditor,
+        path.clone(),
+        json!({"method": "post", "sent_to": "a"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let supplier = app
+        .client_for(avtal::domain::access::Role::Enterprise)
+        .await;
+    let (status, _) = post(
+        &supplier,
+        path.clone(),
+        json!({"method": "post", "sent_to": "a"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        audit_total(&app, "signature_request.create").await,
+        json!(0)
+    );
+
+    // Recorded: who, when, how, to whom.
+    let (status, sent) = post(
+        &officer,
+        path.clone(),
+        json!({"method": "e_signature", "sent_to": "Sara Nyström, sara@haninge.example; Fatima Ali"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["document_id"], json!(doc));
+    assert_eq!(sent["sent_on"], json!(today.to_string()));
+    assert_eq!(sent["method"], json!("e_signature"));
+    assert!(
+        sent["sent_by"].as_str().unwrap().starts_with("user:"),
+        "{sent}"
+    );
+    // The documents list says where each document stands; the agreement lists its sendings.
+    let list = app.get("/api/v1/agreements/AGR-2025-0004/documents").await;
+    let item = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == json!(doc))
+        .cloned()
+        .unwrap();
+    assert_eq!(item["state"], json!("sent"), "{item}");
+    assert_eq!(item["sent"][0]["sent_to"], sent["sent_to"]);
+    assert_eq!(item["signed"], json!(null));
+    let a = app.agreement("AGR-2025-0004").await;
+    assert_eq!(a.body["sent_for_signature"][0]["document_id"], json!(doc));
+    let a = app.agreement("AGR-2025-0001").await;
+    assert_eq!(a.body["sent_for_signature"], json!([]));
+    // Audited in the same transaction, with the document's version and hash.
+    assert_eq!(
+        audit_total(&app, "signature_request.create").await,
+        json!(1)
+    );
+    let log = app
+        .get("/api/v1/audit?agreement=AGR-2025-0004&action=signature_request.create")
+        .await;
+    let entry = &log.body["items"][0];
+    assert_eq!(entry["after"]["document"], json!(doc));
+    assert_eq!(entry["after"]["method"], json!("e_signature"));
+    assert_eq!(entry["after"]["template_version"], json!("2.0.0"));
+    assert!(
+        entry["actor"].as_str().unwrap().starts_with("user:"),
+        "{entry}"
+    );
+    // The agreement page shows it, in Swedish, and the page's own form records another sending.
+    let page = officer
+        .get(format!("{}/agreements/AGR-2025-0004", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Skickat för underskrift"), "{page}");
+    assert!(page.contains("e-signeringstjänst"), "{page}");
+    assert!(page.contains(&format!(
+        "action=\"/agreements/AGR-2025-0004/documents/{doc}/sent\""
+    )));
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/documents/{doc}/sent",
+            app.address
+        ))
+        .form(&[
+            ("sent_on", ""),
+            ("method", "post"),
+            ("sent_to", "Fatima Ali, Storgatan 1, Haninge"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let list = app.get("/api/v1/agreements/AGR-2025-0004/documents").await;
+    let item = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == json!(doc))
+        .cloned()
+        .unwrap();
+    assert_eq!(item["sent"].as_array().map(Vec::len), Some(2), "{item}");
+    assert_eq!(item["sent"][0]["method"], json!("post"), "newest first");
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/documents/{doc}/sent",
+            app.address
+        ))
+        .form(&[("sent_on", "igår"), ("method", "post"), ("sent_to", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("ÅÅÅÅ-MM-DD"));
+
+    // Signed: the document is not sent for signature again, on the API or the page.
+    let (ct, body) = multipart(
+        &[("signatories[0].name", "Sara Nyström")],
+        Some(("signerat.pdf", SIGNED_PDF)),
+    );
+    let (status, text) = send(
+        &officer,
+        format!(
+            "{}/api/v1/agreements/AGR-2025-0004/documents/{doc}/signed",
+            app.address
+        ),
+        &ct,
+        body,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let (status, reply) = post(
+        &officer,
+        path.clone(),
+        json!({"method": "post", "sent_to": "a"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["rule"], json!("already_signed"), "{reply}");
+    let r = officer
+        .post(format!(
+            "{}/agreements/AGR-2025-0004/documents/{doc}/sent",
+            app.address
+        ))
+        .form(&[("method", "post"), ("sent_to", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("redan undertecknat"));
+    let list = app.get("/api/v1/agreements/AGR-2025-0004/documents").await;
+    let item = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == json!(doc))
+        .cloned()
+        .unwrap();
+    assert_eq!(item["state"], json!("signed"));
+    assert_eq!(item["sent"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        audit_total(&app, "signature_request.create").await,
+        json!(2)
+    );
+}
+
 crate::on_both_backends!(
+    a_document_sent_for_signature_is_recorded_audited_shown_and_refused_once_signed,
     a_signed_copy_is_stored_with_its_sha256_audited_and_dates_the_agreement,
     a_bad_signed_copy_is_refused_naming_the_field_and_nothing_is_written,
     the_agreement_page_shows_the_signed_copy_escaped_and_what_each_template_lacks,

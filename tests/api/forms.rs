@@ -354,7 +354,55 @@ async fn a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_ch
     assert_eq!(a["options"][0]["decide_by"], "2028-12-31");
 }
 
+async fn a_nul_typed_into_the_form_shows_the_form_again_with_the_error_at_that_input(app: TestApp) {
+    app.load_examples().await;
+    let officer = app.client_for(Role::Officer).await;
+    let at = |page: &str, id: &str| {
+        page.split(&format!("id=\"e-{id}\">"))
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let nul = "Texten får inte innehålla tecknet NUL (U+0000). Ta bort det och försök igen.";
+    // A new agreement: the form again, 422, the error at the title, the rest kept, nothing saved.
+    let mut form = complete_iop_form("AGR-2027-0403");
+    form.retain(|(k, _)| *k != "title");
+    form.push(("title", "Läxhjälp\u{0} för unga".into()));
+    let (status, page) = post_new(&officer, &app, &form).await;
+    assert_eq!(status, 422, "{page}");
+    assert_eq!(at(&page, "title"), nul, "{page}");
+    assert!(page.contains("value=\"Läxhjälp för unga\""), "{page}");
+    assert!(page.contains("value=\"Kommunjurist Haninge\""));
+    assert!(!page.contains('\u{0}'));
+    assert_eq!(app.agreement("AGR-2027-0403").await.status, 404);
+
+    // Editing: a NUL in a row's text lands at that row's input, and the agreement is unchanged.
+    let form = complete_iop_form("AGR-2027-0403");
+    let (status, page) = post_new(&officer, &app, &form).await;
+    assert_eq!(status, 303, "{page}");
+    let before = app.agreement("AGR-2027-0403").await.body;
+    let mut edit = form.clone();
+    edit.retain(|(k, _)| *k != "iop.goals[1].text");
+    edit.push(("iop.goals[1].text", "Fler\u{0} godkända betyg".into()));
+    let r = officer
+        .post(format!("{}/agreements/AGR-2027-0403/edit", app.address))
+        .form(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let page = r.text().await.unwrap();
+    assert_eq!(at(&page, "iop-goals-1-text"), nul, "{page}");
+    assert!(
+        page.contains("href=\"#f-iop-goals-1-text\""),
+        "the summary links to it"
+    );
+    assert_eq!(app.agreement("AGR-2027-0403").await.body, before);
+}
+
 crate::on_both_backends!(
+    a_nul_typed_into_the_form_shows_the_form_again_with_the_error_at_that_input,
     a_procurement_form_sets_eforms_codes_and_social_clauses_with_swedish_choices,
     a_completely_filled_iop_form_yields_an_agreement_the_iop_document_can_be_made_from,
     add_row_shows_one_more_blank_row_keeps_what_was_typed_and_saves_nothing,

@@ -186,8 +186,8 @@ async fn a_text_longer_than_its_limit_is_refused_naming_the_field(app: TestApp) 
 
 async fn a_nul_character_is_refused_at_every_door(app: TestApp) {
     app.load_examples().await;
-    // A form answers 400 naming the input, on both
-    // backends: never a 500.
+    // The agreement form shows itself again with the error at the input (422), on both
+    // backends: never a 500 (forms::a_nul_typed_into_the_form_... checks where it shows).
     let officer = app.client_for(Role::Officer).await;
     let mut form = crate::forms::complete_iop_form("AGR-2027-0410");
     form.push(("notes", "före\u{0}efter".into()));
@@ -199,8 +199,11 @@ async fn a_nul_character_is_refused_at_every_door(app: TestApp) {
         .unwrap();
     let status = r.status().as_u16();
     let page = r.text().await.unwrap_or_default();
-    assert_eq!(status, 400, "{page}");
-    assert!(page.contains("notes") && page.contains("NUL"), "{page}");
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("id=\"e-notes\"") && page.contains("NUL"),
+        "{page}"
+    );
     assert_eq!(app.agreement("AGR-2027-0410").await.status, 404);
     let r = officer
         .get(format!("{}/agreements?q=a%00b", app.address))
@@ -471,7 +474,56 @@ async fn swedish_surfaces_speak_swedish(app: TestApp) {
     );
 }
 
+async fn a_malformed_query_on_a_page_gets_the_swedish_error_page_naming_it(app: TestApp) {
+    app.load_examples().await;
+    let admin = app.client_for(Role::Admin).await;
+    let cases = [
+        ("/agreements/AGR-2025-0001?ok=saved&ok=action", "ok"),
+        ("/outbox?queued=många", "queued"),
+        (
+            "/agreements/AGR-2025-0001/as-of?date=2026-01-01&date=2026-02-01",
+            "date",
+        ),
+        (
+            "/agreements/AGR-2025-0001/diff?from=2026-01-01&from=2026-02-01",
+            "from",
+        ),
+        ("/audit?page=först", "page"),
+        ("/agreements/new?kind=iop&kind=lou", "kind"),
+        ("/admin/users?ok=a&ok=b", "ok"),
+        ("/organisations/212900-0028/edit?next=/a&next=/b", "next"),
+        ("/agreements?limit=alla", "limit"),
+    ];
+    for (path, param) in cases {
+        let r = admin
+            .get(format!("{}{path}", app.address))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{path}");
+        let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Felaktig begäran"), "{path}: {page}");
+        assert!(
+            page.contains(&format!("{param}:")),
+            "{path} names {param}: {page}"
+        );
+        assert!(!page.contains("Failed to deserialize"), "{path}: {page}");
+    }
+    // The login page, before anyone is signed in.
+    let r = reqwest::Client::new()
+        .get(format!("{}/login?next=/a&next=/b", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("Felaktig begäran"));
+}
+
 crate::on_both_backends!(
+    a_malformed_query_on_a_page_gets_the_swedish_error_page_naming_it,
     an_api_body_that_does_not_parse_is_refused_naming_field_value_and_rule,
     a_text_longer_than_its_limit_is_refused_naming_the_field,
     a_nul_character_is_refused_at_every_door,

@@ -13,5 +13,6 @@ pub mod organisation;
 pub mod outbox;
 pub mod outbox_reminder;
 pub mod report_file;
+pub mod signature_request;
 pub mod signed_copy;
 pub mod user_session;

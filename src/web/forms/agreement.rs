@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -27,7 +27,7 @@ use crate::web::auth::Acting;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::ui::Csrf;
-use crate::web::ui::{PageError, base, render, rule_sv};
+use crate::web::ui::{PageError, PageParams, base, render, rule_sv};
 
 /// The agreement being edited: its reference and the version the form was read at.
 type Editing<'a> = Option<(&'a str, i32)>;
@@ -262,8 +262,8 @@ pub struct NewQuery {
 pub async fn new_form(
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
-    Query(q): Query<NewQuery>,
-) -> Response {
+    PageParams(q): PageParams<NewQuery>,
+) -> Result<Response, PageError> {
     let kind = q.kind.unwrap_or_else(|| "iop".into());
     let form = AgreementForm {
         legal_basis: if kind == "iop" { "iop" } else { "lou" }.into(),
@@ -275,7 +275,7 @@ pub async fn new_form(
             .unwrap_or_default(),
         ..AgreementForm::default()
     };
-    show_form(
+    Ok(show_form(
         &user,
         csrf.as_ref().map(|e| &e.0),
         &form,
@@ -283,7 +283,7 @@ pub async fn new_form(
         None,
         None,
         StatusCode::OK,
-    )
+    ))
 }
 
 /// `POST /agreements/new`
@@ -293,8 +293,20 @@ pub async fn create(
     csrf: Option<Extension<Csrf>>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = body::parse::<AgreementForm>(&body)?.without_blank_rows();
+    let (form, nul) = body::parse_naming_nul::<AgreementForm>(&body)?;
+    let form = form.without_blank_rows();
     let csrf = csrf.as_ref().map(|e| &e.0);
+    if !nul.is_empty() {
+        return Ok(show_form(
+            &user,
+            csrf,
+            &form,
+            &nul_violations(&nul),
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
     if !form.add.is_empty() {
         return Ok(show_form(
             &user,
@@ -324,6 +336,22 @@ pub async fn create(
         Ok(s) => Ok(saved(&s.data.reference)),
         Err(e) => refused(e, &user, csrf, &form, &a, None),
     }
+}
+
+/// The inputs that held a NUL character, each as a broken rule at its input (no store keeps
+/// one alike; the form comes back without it).
+fn nul_violations(inputs: &[String]) -> Vec<Violation> {
+    inputs
+        .iter()
+        .map(|name| {
+            Violation::new(
+                name.as_str(),
+                "",
+                "no_nul",
+                "a text may not contain the NUL character (U+0000)",
+            )
+        })
+        .collect()
 }
 
 fn saved(reference: &Reference) -> Response {
@@ -397,7 +425,8 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let stored = load(&state, &key).await?;
     state.registry.ensure_may_edit(&stored.data)?;
-    let mut form = body::parse::<AgreementForm>(&body)?.without_blank_rows();
+    let (form, nul) = body::parse_naming_nul::<AgreementForm>(&body)?;
+    let mut form = form.without_blank_rows();
     let version: i32 = form.version.parse().unwrap_or(stored.version);
     let csrf = csrf.as_ref().map(|e| &e.0);
     let r = stored.data.reference.to_string();
@@ -405,6 +434,17 @@ pub async fn update(
     form.reference = r.clone();
     form.kind = stored.data.kind.code().to_owned();
     let editing = Some((r.as_str(), version));
+    if !nul.is_empty() {
+        return Ok(show_form(
+            &user,
+            csrf,
+            &form,
+            &nul_violations(&nul),
+            None,
+            editing,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
     if !form.add.is_empty() {
         return Ok(show_form(
             &user,

@@ -117,6 +117,27 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     })
 }
 
+/// Reads the body like [`parse`], but a NUL character in an input's value is not a refusal of
+/// the whole request: it is taken out, and the input's name is returned, so the page can show
+/// the form again with the error at that input and what else was typed. A NUL in a name is
+/// still refused.
+pub fn parse_naming_nul<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Vec<String>), AppError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let mut held = Vec::new();
+    let mut cleaned = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &pairs {
+        if value.contains('\0') && !name.contains('\0') {
+            if !held.contains(name) {
+                held.push(name.clone());
+            }
+            cleaned.append_pair(name, &value.replace('\0', ""));
+        } else {
+            cleaned.append_pair(name, value);
+        }
+    }
+    parse::<T>(cleaned.finish().as_bytes()).map(|form| (form, held))
+}
+
 /// The inputs of a form as the page shows them: each text under its input name.
 pub fn flatten(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
     match v {
@@ -216,6 +237,24 @@ mod tests {
             Err(AppError::BadRequest { field, .. }) => assert_eq!(field.as_deref(), Some("title")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_nul_in_a_value_is_taken_out_and_its_input_named_and_in_a_name_refused() {
+        #[derive(Debug, serde::Deserialize)]
+        struct F {
+            title: String,
+            notes: String,
+        }
+        let (f, held) = parse_naming_nul::<F>(b"title=A%00B&notes=ok").unwrap();
+        assert_eq!((f.title.as_str(), f.notes.as_str()), ("AB", "ok"));
+        assert_eq!(held, ["title"]);
+        let (_, held) = parse_naming_nul::<F>(b"title=A&notes=x").unwrap();
+        assert!(held.is_empty());
+        assert!(matches!(
+            parse_naming_nul::<F>(b"ti%00tle=A&notes=x"),
+            Err(AppError::BadRequest { .. })
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use crate::registry::{RegistryError, StoreError};
 use crate::web::auth::Acting;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
-use crate::web::ui::{Csrf, PageError, base, render, rule_sv};
+use crate::web::ui::{Csrf, PageError, PageParams, base, render, rule_sv};
 
 /// The address form as sent.
 #[derive(Debug, Default, Deserialize)]
@@ -89,7 +89,7 @@ pub async fn edit_form(
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
     Path(raw): Path<String>,
-    Query(q): Query<NextQuery>,
+    PageParams(q): PageParams<NextQuery>,
 ) -> Result<Response, PageError> {
     let key = org_number(&raw)?;
     let org = state.registry.organisation(&key).await?;

@@ -2,7 +2,7 @@
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,14 +15,14 @@ use crate::web::auth::Acting;
 use crate::web::pages::FlashQuery;
 use crate::web::state::AppState;
 use crate::web::ui::Csrf;
-use crate::web::ui::{PageError, base, render, rule_sv};
+use crate::web::ui::{PageError, PageParams, base, render, rule_sv};
 
 /// `GET /admin/users`: every user, with a form to deactivate each active one (admins only).
 pub async fn admin_users(
     State(state): State<AppState>,
     Extension(user): Extension<Principal>,
     csrf: Option<Extension<Csrf>>,
-    Query(flash): Query<FlashQuery>,
+    PageParams(flash): PageParams<FlashQuery>,
 ) -> Result<Response, PageError> {
     users_page(
         &state,
