@@ -383,6 +383,7 @@ fn agreement(n: u64) -> Agreement {
         },
         share_requirement_percent: reserved.then_some(30),
         social_clauses: vec![],
+        indicators: vec![],
         iop: iop.then(|| IopDetails {
             purpose: Some("Arbetsträning".into()),
             legal_assessment: Some(LegalAssessment {
@@ -424,6 +425,7 @@ fn agreement(n: u64) -> Agreement {
             responsible: org_number(supplier, if supplier.is_multiple_of(2) { 7 } else { 8 }),
             recipient: None,
             escalation: None,
+            indicators: vec![],
             occurrences: vec![],
         }],
         reminder_days: Vec::new(),

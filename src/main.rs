@@ -357,6 +357,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             note!("database is up to date");
         }
         Command::Serve { bind, demo } => {
+            // The indicator catalogue is data: a broken one stops the start, not a page later.
+            let catalogue = avtal::domain::indicators::load().map_err(|e| anyhow::anyhow!(e))?;
+            tracing::debug!(
+                indicators = catalogue.indicators.len(),
+                "indicator catalogue loaded"
+            );
             let mut registry = open(&cli).await?;
             if *demo {
                 load_demo(&registry).await?;

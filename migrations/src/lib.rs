@@ -14,6 +14,7 @@ mod m20261205_000030_renewals;
 mod m20261205_000040_login_failures;
 mod m20261205_000060_signed_copies;
 mod m20261206_000070_signature_requests;
+mod m20261206_000080_outcomes;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000040_login_failures::Migration),
             Box::new(m20261205_000060_signed_copies::Migration),
             Box::new(m20261206_000070_signature_requests::Migration),
+            Box::new(m20261206_000080_outcomes::Migration),
         ]
     }
 }

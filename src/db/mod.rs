@@ -8,6 +8,7 @@ pub mod entities;
 pub mod links;
 pub mod login_limit;
 pub mod outbox;
+pub mod outcomes;
 pub mod store;
 pub mod sweep;
 pub mod users;

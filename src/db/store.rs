@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::entities::{agreement, agreement_party, contact, organisation};
+use super::entities::{agreement, agreement_party, contact, organisation, outcome_value};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::codes::*;
 use crate::domain::org_number::OrgNumber;
@@ -431,6 +431,27 @@ async fn write_index_rows(
             .exec(db)
             .await?;
     }
+    outcome_value::Entity::delete_many()
+        .filter(outcome_value::Column::AgreementId.eq(id))
+        .exec(db)
+        .await?;
+    let rows: Vec<outcome_value::ActiveModel> = crate::domain::outcomes::index_rows(a)
+        .into_iter()
+        .map(|r| outcome_value::ActiveModel {
+            agreement_id: Set(id),
+            indicator: Set(r.indicator.to_string()),
+            year: Set(r.year),
+            gender: Set(r.gender.code().to_owned()),
+            value_centi: Set(r.value.centi()),
+            periods: Set(i32::try_from(r.periods).unwrap_or(i32::MAX)),
+        })
+        .collect();
+    // Chunks keep each statement under the backends' bind-parameter limits.
+    for chunk in rows.chunks(500) {
+        outcome_value::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -727,7 +748,7 @@ fn escape_like(s: &str) -> String {
 /// are written `+col`, which keeps SQLite from driving the query by a filter index, so that it walks
 /// the sort column's index instead: right when the filters match many rows and a page needs only a
 /// few of them.
-fn filtered(
+pub(crate) fn filtered(
     db_party_org: Option<i64>,
     f: &AgreementFilter,
     use_filter_indexes: bool,

@@ -411,6 +411,8 @@ pub struct ClauseView {
     pub target_value: Option<String>,
     /// Follow-up method.
     pub follow_up: Option<String>,
+    /// Targets on indicators, in Swedish ("Personer anställda genom ...: minst 2 personer per år").
+    pub targets: Vec<String>,
 }
 
 /// IOP content.
@@ -449,6 +451,8 @@ pub struct GoalView {
     pub text: String,
     /// Indicator.
     pub indicator: Option<String>,
+    /// Targets on indicators, in Swedish.
+    pub targets: Vec<String>,
 }
 
 /// An activity.
@@ -595,6 +599,8 @@ pub struct ReportView {
     pub recipient: Option<PersonView>,
     /// Days after the period end it is due.
     pub due_offset_days: u32,
+    /// The indicators whose figures each report carries, in Swedish ("Nya deltagare ... (personer, per kön)").
+    pub indicators: Vec<String>,
     /// Every occurrence.
     pub occurrences: Vec<OccurrenceView>,
 }
@@ -751,6 +757,19 @@ pub fn report_view(
         responsible: dir.org_name(&r.responsible),
         recipient: r.recipient.as_ref().map(|e| dir.person(e)),
         due_offset_days: r.due_offset_days,
+        indicators: r
+            .indicators
+            .iter()
+            .map(|id| match crate::domain::outcomes::indicator(a, id) {
+                Some(i) => format!(
+                    "{} ({}{})",
+                    i.name_sv,
+                    unit_sv(i.unit),
+                    if i.gender { ", per kön" } else { "" }
+                ),
+                None => id.to_string(),
+            })
+            .collect(),
         occurrences: occurrences(a, r)
             .iter()
             .map(|o| occurrence_view(o, &r.kind, states))
@@ -803,6 +822,41 @@ pub fn notice_view(a: &Agreement, dir: &Directory) -> Option<NoticeView> {
         effective_end: swedish_date(n.effective_end),
         reason: n.reason.clone(),
     })
+}
+
+/// The Swedish word for a unit.
+fn unit_sv(u: crate::domain::codes::Unit) -> &'static str {
+    use crate::domain::codes::Unit;
+    match u {
+        Unit::People => "personer",
+        Unit::Hours => "timmar",
+        Unit::Months => "månader",
+        Unit::Percent => "procent",
+        Unit::Kronor => "kronor",
+    }
+}
+
+/// Targets in Swedish words: "Nya deltagare ...: minst 12 personer per år".
+fn targets_sv(a: &Agreement, targets: &[crate::domain::outcomes::Target]) -> Vec<String> {
+    use crate::domain::codes::{Direction, TargetPer};
+    targets
+        .iter()
+        .map(|t| {
+            let ind = crate::domain::outcomes::indicator(a, &t.indicator);
+            let name = ind.map_or_else(|| t.indicator.to_string(), |i| i.name_sv.clone());
+            let unit = ind.map_or("", |i| unit_sv(i.unit));
+            let dir = match t.direction {
+                Direction::AtLeast => "minst",
+                Direction::AtMost => "högst",
+            };
+            let per = match t.per {
+                TargetPer::Year => "per år",
+                TargetPer::Term => "under avtalstiden",
+                TargetPer::Period => "per rapportperiod",
+            };
+            format!("{name}: {dir} {} {unit} {per}", t.value.format_swedish())
+        })
+        .collect()
 }
 
 fn format_number(v: f64) -> String {
@@ -914,6 +968,7 @@ pub fn build(
                     }
                 }),
                 follow_up: s.follow_up.clone(),
+                targets: targets_sv(a, &s.targets),
             })
             .collect(),
         iop: a.iop.as_ref().map(|i| IopView {
@@ -927,6 +982,7 @@ pub fn build(
                 .map(|g| GoalView {
                     text: g.text.clone(),
                     indicator: g.indicator.clone(),
+                    targets: targets_sv(a, &g.targets),
                 })
                 .collect(),
             target_group: i.target_group.clone(),

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::codes::*;
 use super::dates::{add_months, last_day_of_month};
+use super::indicators::{Indicator, IndicatorId};
 use super::money::Sek;
 use super::org_number::OrgNumber;
+use super::outcomes::{Figure, RejectedFigures, Target};
 use super::party::EmailAddress;
 use super::terms::Terms;
 
@@ -118,6 +120,9 @@ pub struct Agreement {
     /// Social clauses with targets and follow-up.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub social_clauses: Vec<SocialClause>,
+    /// The agreement's own indicators, beside the catalogue's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indicators: Vec<Indicator>,
     /// The IOP content (required for IOPs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iop: Option<IopDetails>,
@@ -306,6 +311,9 @@ pub struct SocialClause {
     /// How it is followed up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<String>,
+    /// Targets on indicators that follow the clause up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
 }
 
 /// The contents of an IOP as municipal guidelines prescribe.
@@ -359,6 +367,9 @@ pub struct Goal {
     /// How it is measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indicator: Option<String>,
+    /// Targets on indicators that measure the goal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
 }
 
 /// What one party does.
@@ -578,6 +589,9 @@ pub struct ReportingObligation {
     /// Who is told when it is late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<EmailAddress>,
+    /// The indicators whose figures each report carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indicators: Vec<IndicatorId>,
     /// Recorded states of individual occurrences, by period end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub occurrences: Vec<OccurrenceRecord>,
@@ -613,6 +627,12 @@ pub struct OccurrenceRecord {
     /// SHA-256 (lower-case hex) of the file handed in, when one was uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
+    /// The figures handed in; they count once the report is accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<Figure>,
+    /// Figures handed in earlier and rejected, kept but never counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_figures: Vec<RejectedFigures>,
 }
 
 impl OccurrenceRecord {
@@ -627,6 +647,8 @@ impl OccurrenceRecord {
             decided_on: None,
             rejection_reason: None,
             file_sha256: None,
+            figures: Vec::new(),
+            rejected_figures: Vec::new(),
         }
     }
 }

@@ -357,6 +357,63 @@ code_list!(
     }
 );
 
+code_list!(
+    /// The unit of an indicator's values.
+    Unit {
+        People = "people",
+        Hours = "hours",
+        Months = "months",
+        Percent = "percent",
+        Kronor = "kronor",
+    }
+);
+
+code_list!(
+    /// How an indicator's values add up over periods.
+    Aggregation {
+        Sum = "sum",
+        Last = "last",
+        Average = "average",
+    }
+);
+
+code_list!(
+    /// Which side of a target value is good.
+    Direction {
+        AtLeast = "at_least",
+        AtMost = "at_most",
+    }
+);
+
+code_list!(
+    /// The period a target value is counted over.
+    TargetPer {
+        Year = "year",
+        Term = "term",
+        Period = "period",
+    }
+);
+
+code_list!(
+    /// A part of a figure's gender breakdown, or its total.
+    Gender {
+        Total = "total",
+        Women = "women",
+        Men = "men",
+        Other = "other",
+    }
+);
+
+code_list!(
+    /// How an indicator stands against its target.
+    Verdict {
+        NoData = "no_data",
+        Behind = "behind",
+        OnTrack = "on_track",
+        Met = "met",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,10 @@ use serde_json::{Map, Value, json};
 use super::agreement::{Agreement, ExtensionOption};
 use super::codes::*;
 use super::deadlines::{DeadlineKind, ReminderLadders, deadlines};
+use super::indicators::{IndicatorId, Quantity};
 use super::money::Sek;
 use super::org_number::OrgNumber;
+use super::outcomes;
 use super::party::Organisation;
 
 /// The OCDS version of every package.
@@ -28,6 +30,7 @@ pub const EXTENSIONS: &[&str] = &[
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_options_extension/master/extension.json",
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_renewal_extension/master/extension.json",
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_contract_signatories_extension/master/extension.json",
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_metrics_extension/master/extension.json",
 ];
 
 /// The scheme of Swedish organisation numbers on org-id.guide (Bolagsverket).
@@ -608,9 +611,21 @@ pub fn release(a: &Agreement, meta: ReleaseMeta, ctx: &ReleaseContext<'_>) -> Va
     if let Some(r) = renewal(a) {
         contract.insert("renewal".into(), r);
     }
+    let agreed = agreed_metrics(a);
+    if !agreed.is_empty() {
+        contract.insert("agreedMetrics".into(), json!(agreed));
+    }
     let ms = milestones(a, ctx);
-    if !ms.is_empty() {
-        contract.insert("implementation".into(), json!({ "milestones": ms }));
+    let results = result_metrics(a);
+    if !ms.is_empty() || !results.is_empty() {
+        let mut implementation = Map::new();
+        if !ms.is_empty() {
+            implementation.insert("milestones".into(), json!(ms));
+        }
+        if !results.is_empty() {
+            implementation.insert("metrics".into(), json!(results));
+        }
+        contract.insert("implementation".into(), Value::Object(implementation));
     }
     let am = amendments(a, &ocid);
     if !am.is_empty() {
@@ -632,6 +647,121 @@ pub fn release(a: &Agreement, meta: ReleaseMeta, ctx: &ReleaseContext<'_>) -> Va
     release.insert("awards".into(), json!([Value::Object(award)]));
     release.insert("contracts".into(), json!([Value::Object(contract)]));
     Value::Object(release)
+}
+
+/// The unit of an indicator as an observation's `unit`.
+fn metric_unit(u: Unit) -> Value {
+    let name = match u {
+        Unit::People => "personer",
+        Unit::Hours => "timmar",
+        Unit::Months => "månader",
+        Unit::Percent => "procent",
+        Unit::Kronor => "kronor",
+    };
+    json!({ "name": name })
+}
+
+/// A quantity as an observation's `measure`, or `value` for kronor.
+fn measure(obs: &mut Map<String, Value>, unit: Unit, q: Quantity) {
+    if unit == Unit::Kronor {
+        obs.insert(
+            "value".into(),
+            json!({ "amount": q.as_f64(), "currency": "SEK" }),
+        );
+    } else {
+        obs.insert("measure".into(), json!(q.as_f64()));
+        obs.insert("unit".into(), metric_unit(unit));
+    }
+}
+
+/// The targets of the agreement's goals and social clauses as `contract.agreedMetrics`: one
+/// metric per target, its observation the target value with the indicator code, the direction
+/// and the period it counts over as dimensions.
+fn agreed_metrics(a: &Agreement) -> Vec<Value> {
+    outcomes::targets(a)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            let ind = outcomes::indicator(a, &t.indicator);
+            let unit = ind.map_or(Unit::People, |x| x.unit);
+            let id = format!("target-{}-{}", i + 1, t.indicator);
+            let mut obs = Map::new();
+            obs.insert("id".into(), json!(format!("{id}-value")));
+            measure(&mut obs, unit, t.value);
+            obs.insert(
+                "period".into(),
+                json!({
+                    "startDate": day_time(a.period.start, false),
+                    "endDate": day_time(a.period.current_end, true),
+                }),
+            );
+            obs.insert(
+                "dimensions".into(),
+                json!({
+                    "indicatorCode": t.indicator.as_str(),
+                    "direction": match t.direction { Direction::AtLeast => "atLeast", Direction::AtMost => "atMost" },
+                    "per": t.per.code(),
+                }),
+            );
+            let mut m = Map::new();
+            m.insert("id".into(), json!(id));
+            if let Some(ind) = ind {
+                m.insert("title".into(), json!(ind.name_sv));
+                m.insert("description".into(), json!(ind.name_en));
+            }
+            m.insert("observations".into(), json!([Value::Object(obs)]));
+            Value::Object(m)
+        })
+        .collect()
+}
+
+/// The figures of accepted reports as `contract.implementation.metrics`: one metric per
+/// indicator, one observation per period and part (total, women, men, other), with the indicator
+/// code and the gender as dimensions. Figures not accepted are left out.
+fn result_metrics(a: &Agreement) -> Vec<Value> {
+    let mut ids: Vec<&IndicatorId> = a
+        .reporting
+        .iter()
+        .flat_map(|ob| ob.occurrences.iter())
+        .filter(|r| r.state == OccurrenceState::Accepted)
+        .flat_map(|r| r.figures.iter().map(|f| &f.indicator))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| {
+            let ind = outcomes::indicator(a, id);
+            let unit = ind.map_or(Unit::People, |x| x.unit);
+            let mut observations = Vec::new();
+            for x in outcomes::accepted(a, id) {
+                for g in Gender::ALL {
+                    let Some(q) = x.figure.part(*g) else {
+                        continue;
+                    };
+                    let mut obs = Map::new();
+                    obs.insert("id".into(), json!(format!("{id}-{}-{g}", x.period_end)));
+                    obs.insert(
+                        "period".into(),
+                        json!({ "endDate": day_time(x.period_end, true) }),
+                    );
+                    measure(&mut obs, unit, q);
+                    obs.insert(
+                        "dimensions".into(),
+                        json!({ "indicatorCode": id.as_str(), "gender": g.code() }),
+                    );
+                    observations.push(Value::Object(obs));
+                }
+            }
+            let mut m = Map::new();
+            m.insert("id".into(), json!(id.as_str()));
+            if let Some(ind) = ind {
+                m.insert("title".into(), json!(ind.name_sv));
+                m.insert("description".into(), json!(ind.name_en));
+            }
+            m.insert("observations".into(), json!(observations));
+            Value::Object(m)
+        })
+        .collect()
 }
 
 #[cfg(test)]

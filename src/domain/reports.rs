@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::agreement::{Agreement, OccurrenceRecord};
 use super::codes::OccurrenceState;
 use super::deadlines::{DeadlineKind, ReminderLadders, ReportOccurrence, deadlines};
+use super::outcomes::{self, Figure};
 use super::party::Violation;
 
 /// What a person can do with one report occurrence.
@@ -245,12 +246,53 @@ pub fn submit(
 ) -> Result<FoundOccurrence, Violation> {
     not_in_future("submitted_on", on, today)?;
     apply(a, label, period_end, today, ReportAction::Submit, |r| {
+        outcomes::record_figures(r, Vec::new());
         r.state = OccurrenceState::Submitted;
         r.submitted_on = Some(on);
         r.decided_on = None;
         r.rejection_reason = None;
         r.file_sha256 = file_sha256;
     })
+}
+
+/// Hands in the report of one occurrence on `on` with its figures (and the SHA-256 of a file,
+/// if one came with them): the figures must pass [`outcomes::submission_rules`], every problem
+/// reported at once; figures rejected before are kept in the record's history.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one command with the occurrence's coordinates"
+)]
+pub fn submit_with_figures(
+    a: &mut Agreement,
+    label: &str,
+    period_end: NaiveDate,
+    on: NaiveDate,
+    today: NaiveDate,
+    file_sha256: Option<String>,
+    figures: Vec<Figure>,
+    confirmed: bool,
+) -> Result<FoundOccurrence, Vec<Violation>> {
+    not_in_future("submitted_on", on, today).map_err(|v| vec![v])?;
+    let found = find(a, label, period_end, today).map_err(|v| vec![v])?;
+    let problems = outcomes::submission_rules(
+        a,
+        found.obligation,
+        found.occurrence.period_end,
+        &figures,
+        confirmed,
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    apply(a, label, period_end, today, ReportAction::Submit, |r| {
+        outcomes::record_figures(r, figures);
+        r.state = OccurrenceState::Submitted;
+        r.submitted_on = Some(on);
+        r.decided_on = None;
+        r.rejection_reason = None;
+        r.file_sha256 = file_sha256;
+    })
+    .map_err(|v| vec![v])
 }
 
 /// Accepts the handed-in report of one occurrence on `on`: it is closed.

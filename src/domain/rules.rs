@@ -119,6 +119,7 @@ pub fn validate(a: &Agreement, facts: &Facts) -> Vec<Violation> {
     renewal_and_notice_rules(a, &mut v);
     reporting_rules(a, &mut v);
     reminder_rules(a, &mut v);
+    v.extend(super::outcomes::rules(a));
     v.extend(super::terms::violations(&a.terms, a.kind));
     super::limits::add_text_violations(a, &mut v);
     v

@@ -71,6 +71,10 @@ pub enum AgreementAction {
         period_end: chrono::NaiveDate,
         /// When it was handed in (today when absent).
         submitted_on: Option<chrono::NaiveDate>,
+        /// The figures of the indicators the report carries.
+        figures: Vec<crate::domain::outcomes::Figure>,
+        /// Whether figures far off the earlier periods were checked and confirmed.
+        confirmed: bool,
     },
     /// Accept the handed-in report of one occurrence.
     AcceptReport {
@@ -153,7 +157,7 @@ impl Registry {
 
     /// `filter` narrowed to what the acting user may list: an enterprise user lists only its
     /// organisation's agreements, and asking for another organisation's is refused.
-    fn scoped_filter<'f>(
+    pub(crate) fn scoped_filter<'f>(
         &self,
         filter: &'f AgreementFilter,
     ) -> Result<std::borrow::Cow<'f, AgreementFilter>, RegistryError> {
@@ -375,9 +379,22 @@ impl Registry {
                 report,
                 period_end,
                 submitted_on,
+                figures,
+                confirmed,
             } => {
                 let on = submitted_on.unwrap_or(today);
-                reports::submit(&mut a, &report, period_end, on, today, None)?;
+                let carries = reports::find(&a, &report, period_end, today)
+                    .ok()
+                    .and_then(|f| a.reporting.get(f.obligation))
+                    .is_some_and(|ob| !ob.indicators.is_empty());
+                if carries || !figures.is_empty() {
+                    reports::submit_with_figures(
+                        &mut a, &report, period_end, on, today, None, figures, confirmed,
+                    )
+                    .map_err(RegistryError::Invalid)?;
+                } else {
+                    reports::submit(&mut a, &report, period_end, on, today, None)?;
+                }
             }
             AgreementAction::AcceptReport {
                 report,

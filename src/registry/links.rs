@@ -71,22 +71,64 @@ impl Registry {
         period_end: NaiveDate,
         upload: &Upload,
     ) -> Result<(Stored<Agreement>, ReportFileMeta), RegistryError> {
+        let (stored, meta) = self
+            .submit_report(reference, report, period_end, Some(upload), None, false)
+            .await?;
+        match meta {
+            Some(meta) => Ok((stored, meta)),
+            None => Err(RegistryError::Store(StoreError::NotFound {
+                what: "report file",
+                key: format!("{reference}/{report}@{period_end}"),
+            })),
+        }
+    }
+
+    /// Hands in the report of one occurrence with its file, its figures, or both: the occurrence
+    /// becomes `submitted` with the file's SHA-256 and the figures (which must pass the outcome
+    /// rules; `confirmed` lets figures far off the earlier periods through), the file is stored,
+    /// and everything is logged, in one transaction. A report whose obligation names indicators
+    /// needs its figures (`figures` `None` counts as none given).
+    pub async fn submit_report(
+        &self,
+        reference: &Reference,
+        report: &str,
+        period_end: NaiveDate,
+        upload: Option<&Upload>,
+        figures: Option<Vec<crate::domain::outcomes::Figure>>,
+        confirmed: bool,
+    ) -> Result<(Stored<Agreement>, Option<ReportFileMeta>), RegistryError> {
         let today = self.settings.today();
-        let sha256 = sha256_hex(&upload.bytes);
+        let sha256 = upload.map(|u| sha256_hex(&u.bytes));
         let tx = crate::db::begin_write(&self.db).await?;
         let current = store::get_agreement(&tx, reference).await?;
         let mut a = current.data.clone();
-        let found = reports::submit(
-            &mut a,
-            report,
-            period_end,
-            today,
-            today,
-            Some(sha256.clone()),
-        )?;
+        let carries = reports::find(&a, report, period_end, today)
+            .ok()
+            .and_then(|f| a.reporting.get(f.obligation))
+            .is_some_and(|ob| !ob.indicators.is_empty());
+        let found = if carries || figures.is_some() {
+            reports::submit_with_figures(
+                &mut a,
+                report,
+                period_end,
+                today,
+                today,
+                sha256.clone(),
+                figures.unwrap_or_default(),
+                confirmed,
+            )
+            .map_err(RegistryError::Invalid)?
+        } else {
+            reports::submit(&mut a, report, period_end, today, today, sha256.clone())?
+        };
         let (stored, mut log) = self
             .save_agreement_in(&tx, Some(&current), a, Action::AgreementSubmitReport)
             .await?;
+        let (Some(upload), Some(sha256)) = (upload, sha256) else {
+            audit::record_all(&tx, log).await?;
+            tx.commit().await?;
+            return Ok((stored, None));
+        };
         let pe = found.occurrence.period_end;
         let file_name = files::download_name(
             reference.as_str(),
@@ -121,7 +163,7 @@ impl Registry {
         log.push(file_entry);
         audit::record_all(&tx, log).await?;
         tx.commit().await?;
-        Ok((stored, meta))
+        Ok((stored, Some(meta)))
     }
 
     /// The report files handed in for an agreement, newest first.

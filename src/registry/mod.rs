@@ -19,6 +19,7 @@ pub mod documents;
 pub mod export;
 pub mod links;
 pub mod outbox;
+pub mod outcomes;
 pub mod parties;
 pub mod reminders;
 pub mod renewals;

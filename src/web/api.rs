@@ -400,6 +400,8 @@ pub struct ActionBody {
     report: Option<String>,
     period_end: Option<NaiveDate>,
     submitted_on: Option<NaiveDate>,
+    figures: Option<Vec<crate::domain::outcomes::Figure>>,
+    confirmed: Option<bool>,
 }
 
 fn need<T>(field: &str, v: Option<T>) -> Result<T, AppError> {
@@ -461,6 +463,8 @@ pub async fn agreement_action(
             report: need("report", b.report)?,
             period_end: need("period_end", b.period_end)?,
             submitted_on: b.submitted_on,
+            figures: b.figures.unwrap_or_default(),
+            confirmed: b.confirmed.unwrap_or(false),
         },
         "accept-report" => AgreementAction::AcceptReport {
             report: need("report", b.report)?,

@@ -3,6 +3,7 @@
 //! `templates/links/` with autoescaping; every refusal is a page with its status, never a 500
 //! for a bad link and never data of another occurrence.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -219,6 +220,12 @@ struct OccurrenceView<'a> {
     rejection_reason: Option<&'a str>,
     can_upload: bool,
     max_mib: String,
+    /// One row per indicator the report carries.
+    figures: Vec<super::figures_form::FigureRow>,
+    /// Errors that belong to no single input.
+    errors: Vec<String>,
+    /// Whether a figure far off the earlier periods waits for confirmation.
+    confirm: bool,
 }
 
 fn occurrence_view<'a>(state: &AppState, token: &'a str, o: &'a Opened) -> OccurrenceView<'a> {
@@ -242,6 +249,14 @@ fn occurrence_view<'a>(state: &AppState, token: &'a str, o: &'a Opened) -> Occur
         rejection_reason: record.and_then(|r| r.rejection_reason.as_deref()),
         can_upload: o.claims.purpose == Purpose::Report,
         max_mib: max_mib(state),
+        figures: ob
+            .map(|ob| {
+                let prefill = record.map(|r| r.figures.as_slice()).unwrap_or_default();
+                super::figures_form::rows(&o.agreement, ob, None, prefill)
+            })
+            .unwrap_or_default(),
+        errors: Vec::new(),
+        confirm: false,
     }
 }
 
@@ -413,44 +428,170 @@ pub async fn upload_report(
     let Ok(form) = form else {
         return problem_page(&state, &Problem::NoFile, back);
     };
-    let (bytes, original_name) =
-        match read_form_file(form, state.registry.settings.upload_max_bytes).await {
+    let obligation = opened.agreement.reporting.get(opened.found.obligation);
+    let carries = obligation.is_some_and(|ob| !ob.indicators.is_empty());
+    let (file, fields) =
+        match read_report_form(form, state.registry.settings.upload_max_bytes).await {
             Ok(f) => f,
             Err(FormFileError::TooLarge) => {
                 return problem_page(&state, &Problem::TooLarge, back);
             }
             Err(FormFileError::Missing) => return problem_page(&state, &Problem::NoFile, back),
         };
-    let Some(file_type) = files::sniff(&bytes) else {
-        return problem_page(&state, &Problem::WrongType, back);
-    };
-    let upload = Upload {
-        bytes,
-        file_type,
-        original_name,
-    };
-    let c = &opened.claims;
-    let stored = state
-        .registry
-        .with_actor(&c.actor())
-        .submit_report_file(&c.reference, &c.report, c.period_end, &upload)
-        .await;
-    let meta = match stored {
-        Ok((_, meta)) => meta,
-        Err(e) => {
-            return problem_page(&state, &registry_problem(e, c.reference.as_str()), None);
+    if file.is_none() && !carries {
+        return problem_page(&state, &Problem::NoFile, back);
+    }
+    let upload = match file {
+        Some((bytes, original_name)) => {
+            let Some(file_type) = files::sniff(&bytes) else {
+                return problem_page(&state, &Problem::WrongType, back);
+            };
+            Some(Upload {
+                bytes,
+                file_type,
+                original_name,
+            })
         }
+        None => None,
     };
-    let view = DoneView {
-        file_name: Some(meta.file_name),
-        size: Some(human_size(upload.bytes.len())),
-        sha256: Some(sha256_hex(&upload.bytes)),
-        ..done_view(&opened, "submitted")
+    // A figures CSV fills the inputs it names (typed inputs win).
+    let mut fields = fields;
+    let mut csv_problem = None;
+    if let Some(text) = fields
+        .get("figures_csv")
+        .filter(|t| !t.trim().is_empty())
+        .cloned()
+    {
+        match super::figures_form::csv_fields(&text) {
+            Ok(from_csv) => {
+                for (k, v) in from_csv {
+                    let typed = fields.get(&k).is_some_and(|t| !t.trim().is_empty());
+                    if !typed {
+                        fields.insert(k, v);
+                    }
+                }
+            }
+            Err(v) => csv_problem = Some(v),
+        }
+    }
+    let (figures, mut problems) = match obligation {
+        Some(ob) if carries => {
+            let (f, bad) = super::figures_form::parse(&opened.agreement, ob, &fields);
+            (Some(f), bad)
+        }
+        _ => (None, Vec::new()),
     };
-    match context_of(&view).and_then(|ctx| render("done.html", &ctx)) {
-        Ok(html) => page(StatusCode::OK, html),
+    problems.extend(csv_problem);
+    let confirmed = fields.get("confirmed").is_some_and(|v| !v.is_empty());
+    let c = &opened.claims;
+    if problems.is_empty() {
+        let stored = state
+            .registry
+            .with_actor(&c.actor())
+            .submit_report(
+                &c.reference,
+                &c.report,
+                c.period_end,
+                upload.as_ref(),
+                figures,
+                confirmed,
+            )
+            .await;
+        match stored {
+            Ok((_, meta)) => {
+                let view = DoneView {
+                    file_name: meta.map(|m| m.file_name),
+                    size: upload.as_ref().map(|u| human_size(u.bytes.len())),
+                    sha256: upload.as_ref().map(|u| sha256_hex(&u.bytes)),
+                    ..done_view(&opened, "submitted")
+                };
+                return match context_of(&view).and_then(|ctx| render("done.html", &ctx)) {
+                    Ok(html) => page(StatusCode::OK, html),
+                    Err(e) => internal_page(&state, &e),
+                };
+            }
+            Err(RegistryError::Invalid(v))
+                if !v.iter().any(|v| v.rule == "report_state_transition") =>
+            {
+                problems = v;
+            }
+            Err(e) => {
+                return problem_page(&state, &registry_problem(e, c.reference.as_str()), None);
+            }
+        }
+    }
+    // Shown again with the values as typed and each error beside its input.
+    let mut view = occurrence_view(&state, &token, &opened);
+    if let Some(ob) = obligation {
+        view.figures = super::figures_form::rows(&opened.agreement, ob, Some(&fields), &[]);
+    }
+    view.errors = super::figures_form::attach(&mut view.figures, &problems);
+    view.confirm = problems.iter().any(|v| v.rule == "unusual_value");
+    if upload.is_some() {
+        view.errors
+            .push("Välj filen igen när du skickar på nytt.".to_owned());
+    }
+    match context_of(&view).and_then(|ctx| render("occurrence.html", &ctx)) {
+        Ok(html) => page(StatusCode::UNPROCESSABLE_ENTITY, html),
         Err(e) => internal_page(&state, &e),
     }
+}
+
+/// Reads a report form: the `file` field (if a file was chosen) and every text field, at most
+/// `max` bytes of file and 64 kB of text.
+pub async fn read_report_form(
+    mut form: Multipart,
+    max: usize,
+) -> Result<(Option<(Vec<u8>, Option<String>)>, HashMap<String, String>), FormFileError> {
+    let too_large_or_broken = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FormFileError::TooLarge
+        } else {
+            FormFileError::Missing
+        }
+    };
+    let mut file = None;
+    let mut fields = HashMap::new();
+    let mut text_bytes = 0usize;
+    while let Some(mut field) = form.next_field().await.map_err(too_large_or_broken)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "figures_csv" {
+            let bytes = field.bytes().await.map_err(too_large_or_broken)?;
+            text_bytes += bytes.len();
+            if text_bytes > 64 * 1024 {
+                return Err(FormFileError::TooLarge);
+            }
+            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            continue;
+        }
+        if name == "file" {
+            let original = field.file_name().map(|n| n.chars().take(255).collect());
+            let mut bytes = Vec::new();
+            let mut over = false;
+            while let Some(chunk) = field.chunk().await.map_err(too_large_or_broken)? {
+                if over || bytes.len() + chunk.len() > max {
+                    over = true;
+                    bytes.clear();
+                    continue;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if over {
+                return Err(FormFileError::TooLarge);
+            }
+            if !bytes.is_empty() {
+                file = Some((bytes, original));
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(too_large_or_broken)?;
+        text_bytes += text.len() + name.len();
+        if text_bytes > 64 * 1024 {
+            return Err(FormFileError::TooLarge);
+        }
+        fields.insert(name, text);
+    }
+    Ok((file, fields))
 }
 
 /// A request path fit for the log: the token of a signed link or a calendar feed is replaced, so

@@ -14,12 +14,15 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod feeds;
+pub mod figures_form;
 pub mod forms;
 pub mod history;
 pub mod limits;
 pub mod links;
 pub mod openapi;
 pub mod outbox;
+pub mod outcome_view;
+pub mod outcomes_page;
 pub mod pages;
 pub mod policy;
 pub mod report_files;
@@ -120,6 +123,7 @@ pub fn router(mut state: AppState) -> Router {
     let web = Router::new()
         .route("/", get(pages::start))
         .route("/deadlines", get(pages::start))
+        .route("/outcomes", get(outcomes_page::follow_up))
         .route("/audit", get(history::audit_log))
         .route("/audit/verify", get(history::verify_page))
         .route("/audit/export.csv", get(history::export_csv))

@@ -102,8 +102,12 @@ pub async fn start(
     };
     let mut rows = Vec::new();
     let mut in_scope = std::collections::HashSet::new();
+    let mut behind = Vec::new();
     reg.each_agreement(&filter, |s| {
         in_scope.insert(s.data.reference.to_string());
+        if s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today) {
+            behind.push(json!({"reference": s.data.reference, "title": s.data.title}));
+        }
         for d in deadlines(&s.data, today, &reg.settings.reminders) {
             if d.state != DeadlineState::Open || d.date > horizon {
                 continue;
@@ -168,6 +172,7 @@ pub async fn start(
     ctx.insert("overdue", &overdue);
     ctx.insert("upcoming", &upcoming);
     ctx.insert("failed", &failed);
+    ctx.insert("behind", &behind);
     Ok(render("start.html", &ctx, StatusCode::OK))
 }
 
@@ -398,6 +403,7 @@ pub async fn agreement_context(
     let reports = super::report_rows::rows(user, a, &derived.deadlines, &files);
     let mut ctx = base(Some(user), csrf);
     ctx.insert("reports", &reports);
+    ctx.insert("outcomes", &super::outcome_view::views(a, today));
     ctx.insert("a", a);
     ctx.insert("version", &stored.version);
     ctx.insert("updated_at", &stored.updated_at.date_naive());

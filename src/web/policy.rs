@@ -109,6 +109,8 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
     ),
     ("GET", "/documents/{id}", Rule::SignedIn),
     ("GET", "/deadlines", Rule::SignedIn),
+    // The follow-up of outcomes: scoped to the organisation for an enterprise user.
+    ("GET", "/outcomes", Rule::SignedIn),
     ("GET", "/audit", Rule::Roles(READERS)),
     // The auditor's pages: history of an agreement, chain verification, the log as CSV.
     ("GET", "/audit/verify", Rule::Roles(READERS)),

@@ -34,6 +34,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/web/error.html")),
     ("start.html", include_str!("../../templates/web/start.html")),
     (
+        "outcomes.html",
+        include_str!("../../templates/web/outcomes.html"),
+    ),
+    (
         "agreements.html",
         include_str!("../../templates/web/agreements.html"),
     ),

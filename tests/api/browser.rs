@@ -622,3 +622,82 @@ async fn an_enterprise_hands_in_a_report_through_the_link_in_its_reminder_and_an
     assert!(c.source().await.unwrap().contains(&sha));
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_officer_sees_progress_against_target_and_the_follow_up_and_an_enterprise_hands_in_figures()
+ {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.load_examples().await;
+    // Farsta (AGR-2025-0001's buyer).
+    app.create_user(
+        "maria@farsta.example",
+        Role::Officer,
+        Some("212900-0010"),
+        "ett bra lösenord",
+    )
+    .await;
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    login(&c, &app, "maria@farsta.example", "ett bra lösenord").await;
+    wait_for(&c, "#h-behind").await;
+    c.goto(&format!("{}/agreements/AGR-2025-0001", app.address))
+        .await
+        .unwrap();
+    wait_for(&c, "#h-outcomes").await;
+    c.execute(
+        "document.getElementById('h-outcomes').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-outcomes-agreement.png").await;
+    c.goto(&format!("{}/outcomes?group=buyer", app.address))
+        .await
+        .unwrap();
+    wait_for(&c, "svg.chart").await;
+    screenshot(&c, "ui-outcomes-follow-up.png").await;
+
+    // The enterprise's signed link: the figures form, a mistake, then accepted.
+    let key = app.registry.link_key().unwrap();
+    let claims = avtal::links::token::LinkClaims {
+        reference: avtal::domain::agreement::Reference::parse("AGR-2025-0001").unwrap(),
+        report: "participant_statistics".into(),
+        period_end: avtal::domain::dates::parse_iso_date("2026-12-31").unwrap(),
+        purpose: avtal::links::token::Purpose::Report,
+        expires: crate::helpers::sample_today() + chrono::Duration::days(30),
+    };
+    c.goto(&format!("{}/l/{}", app.address, key.sign(&claims)))
+        .await
+        .unwrap();
+    wait_for(&c, "#fig-participants-women").await;
+    for (id, v) in [
+        ("#fig-participants-women", "3"),
+        ("#fig-participants-men", "2"),
+        ("#fig-participants-other", "0"),
+        ("#fig-participants-total", "6"),
+        ("#fig-participants_employed-women", "1"),
+        ("#fig-participants_employed-men", "1"),
+        ("#fig-participants_employed-other", "0"),
+        ("#fig-moved_on_share-women", "40"),
+        ("#fig-moved_on_share-men", "30"),
+        ("#fig-moved_on_share-other", "0"),
+        ("#fig-moved_on_share-total", "35"),
+    ] {
+        fill(&c, id, v).await;
+    }
+    click(&c, "form[action$='/report'] button").await;
+    wait_for(&c, "td.has-error").await;
+    c.execute(
+        "document.querySelector('fieldset.figures').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&c, "ui-link-figures.png").await;
+    fill(&c, "#fig-participants-men", "3").await;
+    click(&c, "form[action$='/report'] button").await;
+    let done = wait_for(&c, ".done").await.text().await.unwrap();
+    assert!(done.contains("Tack!"), "{done}");
+    c.close().await.unwrap();
+}

@@ -1543,6 +1543,7 @@ fn render_hostile(renderer: &Renderer, strings: &[String]) -> Result<String, Str
         .map(|text| avtal::domain::agreement::Goal {
             text,
             indicator: None,
+            targets: Vec::new(),
         })
         .collect();
     if !goals.is_empty() {

@@ -21,6 +21,7 @@ mod mail;
 mod ocds;
 mod openapi;
 mod outbox;
+mod outcomes;
 mod pages;
 mod parties;
 mod renewals;

@@ -30,7 +30,7 @@ fn validator() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// Runs the official validator on a package; panics with its report unless it passes.
-async fn assert_valid(package: &Value) {
+pub(crate) async fn assert_valid(package: &Value) {
     let Some((python, script)) = validator() else {
         return;
     };

@@ -12,6 +12,7 @@ pub mod document;
 pub mod organisation;
 pub mod outbox;
 pub mod outbox_reminder;
+pub mod outcome_value;
 pub mod report_file;
 pub mod signature_request;
 pub mod signed_copy;

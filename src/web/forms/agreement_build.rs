@@ -19,8 +19,10 @@ use crate::domain::codes::{
     SustainabilityStrategy, ValueBasis,
 };
 use crate::domain::dates::parse_iso_date;
+use crate::domain::indicators::IndicatorId;
 use crate::domain::money::Sek;
 use crate::domain::org_number::OrgNumber;
+use crate::domain::outcomes::Target;
 use crate::domain::party::{EmailAddress, Violation};
 
 /// Reads typed values from the form's texts, collecting one violation per input that does not
@@ -233,6 +235,9 @@ pub fn agreement_from(
         eforms: procurement.eforms,
         share_requirement_percent: procurement.share_requirement_percent,
         social_clauses: procurement.social_clauses,
+        // The agreement's own indicators are kept: the form does not show them (the API and
+        // the import set them).
+        indicators: base.map(|a| a.indicators.clone()).unwrap_or_default(),
         iop,
         options,
         tacit_renewal,
@@ -416,6 +421,40 @@ fn procurement(c: &mut Check, form: &AgreementForm, base: Option<&Agreement>) ->
     }
 }
 
+/// Targets written one per line (`participants minst 12 per år`).
+fn targets(c: &mut Check, name: &str, text: &str) -> Vec<Target> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| match l.parse::<Target>() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                c.errors
+                    .push(Violation::new(name, l.trim(), "target_syntax", e));
+                None
+            }
+        })
+        .collect()
+}
+
+/// Indicator ids separated by commas or spaces.
+fn indicator_ids(c: &mut Check, name: &str, text: &str) -> Vec<IndicatorId> {
+    text.split([',', ' ', '\n', ';'])
+        .filter(|w| !w.trim().is_empty())
+        .filter_map(|w| match IndicatorId::parse(w) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                c.errors.push(Violation::new(
+                    name,
+                    w.trim(),
+                    "indicator_id",
+                    e.to_string(),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
 fn social_clause(c: &mut Check, i: usize, row: &ClauseRow) -> SocialClause {
     let n = |k: &str| cell("social_clauses", i, k);
     c.required(&n("target"), &row.target);
@@ -447,6 +486,7 @@ fn social_clause(c: &mut Check, i: usize, row: &ClauseRow) -> SocialClause {
         target_value,
         target_unit: given(&row.target_unit),
         follow_up: given(&row.follow_up),
+        targets: targets(c, &n("targets"), &row.targets),
     }
 }
 
@@ -486,6 +526,7 @@ fn iop(c: &mut Check, form: &AgreementForm, base: Option<&IopDetails>) -> Option
             Goal {
                 text: g.text.clone(),
                 indicator: given(&g.indicator),
+                targets: targets(c, &cell("iop.goals", i, "targets"), &g.targets),
             }
         })
         .collect();
@@ -692,6 +733,7 @@ fn report(
         responsible: responsible?,
         recipient,
         escalation: old.and_then(|o| o.escalation.clone()),
+        indicators: indicator_ids(c, &n("indicators"), &row.indicators),
         occurrences: old.map(|o| o.occurrences.clone()).unwrap_or_default(),
     })
 }

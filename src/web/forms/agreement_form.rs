@@ -174,6 +174,8 @@ pub struct DialogueFields {
 pub struct GoalRow {
     pub text: String,
     pub indicator: String,
+    /// Targets, one per line: `participants minst 12 per år`.
+    pub targets: String,
 }
 
 /// A row of `iop.activities`; `party` is `buyer`, `partner` or an organisation number.
@@ -207,6 +209,8 @@ pub struct ClauseRow {
     pub target_value: String,
     pub target_unit: String,
     pub follow_up: String,
+    /// Targets, one per line: `req_employed minst 2 per år`.
+    pub targets: String,
 }
 
 /// A row of `options`.
@@ -233,6 +237,8 @@ pub struct ReportRow {
     pub escalation_days: String,
     pub responsible: String,
     pub recipient: String,
+    /// The indicators each report carries, separated by commas or spaces.
+    pub indicators: String,
 }
 
 /// A repeating group: its name in `rows.*` and `add`, the input path of its list, and the keys
@@ -248,7 +254,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "goals",
         path: "iop.goals",
-        keys: &["text", "indicator"],
+        keys: &["text", "indicator", "targets"],
     },
     Group {
         name: "activities",
@@ -276,6 +282,7 @@ pub const GROUPS: &[Group] = &[
             "target_value",
             "target_unit",
             "follow_up",
+            "targets",
         ],
     },
     Group {
@@ -302,6 +309,7 @@ pub const GROUPS: &[Group] = &[
             "escalation_days",
             "responsible",
             "recipient",
+            "indicators",
         ],
     },
 ];
@@ -317,6 +325,15 @@ pub const CHOICE_KEYS: &[&str] = &[
     "recurrence",
     "responsible",
 ];
+
+/// Targets as the form shows them, one per line.
+fn target_lines(targets: &[crate::domain::outcomes::Target]) -> String {
+    targets
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// The input name of `key` in row `i` of the group at `path`.
 pub fn cell(path: &str, i: usize, key: &str) -> String {
@@ -495,6 +512,7 @@ impl From<&Agreement> for AgreementForm {
                     target_value: shown(sc.target_value),
                     target_unit: text(&sc.target_unit),
                     follow_up: text(&sc.follow_up),
+                    targets: target_lines(&sc.targets),
                 })
                 .collect(),
             iop: IopFields {
@@ -517,6 +535,7 @@ impl From<&Agreement> for AgreementForm {
                     .map(|g| GoalRow {
                         text: g.text.clone(),
                         indicator: text(&g.indicator),
+                        targets: target_lines(&g.targets),
                     })
                     .collect(),
                 activities: iop
@@ -591,6 +610,12 @@ impl From<&Agreement> for AgreementForm {
                     escalation_days: r.escalation_days.to_string(),
                     responsible: party(&r.responsible),
                     recipient: shown(r.recipient.as_ref()),
+                    indicators: r
+                        .indicators
+                        .iter()
+                        .map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })
                 .collect(),
             notes: text(&a.notes),
