@@ -1232,9 +1232,16 @@ async fn search(
         "q=syntetiskt%20avtal%2098765&limit=50",
         "q=lokalv%C3%A5rd&limit=50",
         "active_on=2026-11-22&social_objective=opp&limit=50",
+        "party=819001-0093&status=active&sort=-end&limit=50",
+        "active_on=2026-11-22&kind=framework_agreement&reserved=participation&limit=50&sort=-end",
+        // One agreement (not a list): `GET /api/v1/agreements/{reference}`.
+        "/GEN-00042424",
     ];
     for mix in mixes {
-        let url = format!("{base}/api/v1/agreements?{mix}");
+        let url = match mix.strip_prefix('/') {
+            Some(reference) => format!("{base}/api/v1/agreements/{reference}"),
+            None => format!("{base}/api/v1/agreements?{mix}"),
+        };
         let (times, total) = time_url(&client, &url, runs).await?;
         println!(
             "| {backend:?} | {count} | `{mix}` | {runs} | {:.2} | {:.2} | {:.2} | {total} |",

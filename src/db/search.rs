@@ -197,26 +197,26 @@ pub async fn reindex_contact(
 /// existed, or bulk-loaded around the use cases), in batches; returns how many.
 pub async fn backfill(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
     let mut done = 0;
+    // Walks the ids upwards, so each batch starts where the last one ended.
+    let mut after = 0i64;
     loop {
         let ids: Vec<i64> = agreement::Entity::find()
             .select_only()
             .column(agreement::Column::Id)
-            .filter(
-                agreement::Column::Id.not_in_subquery(
-                    Query::select()
-                        .column(Alias::new("agreement_id"))
-                        .from(Alias::new("agreement_search"))
-                        .to_owned(),
-                ),
-            )
+            .filter(agreement::Column::Id.gt(after))
+            .filter(Expr::cust(
+                "NOT EXISTS (SELECT 1 FROM agreement_search \
+                 WHERE agreement_search.agreement_id = agreement.id)",
+            ))
             .order_by_asc(agreement::Column::Id)
             .limit(BATCH as u64 * 4)
             .into_tuple()
             .all(db)
             .await?;
-        if ids.is_empty() {
+        let Some(last) = ids.last() else {
             return Ok(done);
-        }
+        };
+        after = *last;
         done += reindex_ids(db, &ids).await?;
     }
 }

@@ -884,7 +884,23 @@ pub async fn list_agreements(
     // First the page's ids, which the covering filter indexes answer without touching the rows,
     // then those rows: sorting thousands of full rows for a page of 50 is what costs.
     let ranked = sort == SortKey::Relevance && f.search().is_some();
+    // Past the exact-count bound the search matches nearly everything (a word in most titles):
+    // ranking would score every match for little, so the newest come first, in the order the
+    // search index yields them.
+    let newest_first = ranked && total > EXACT_TOTAL_UP_TO;
     let ids_query = match ranked {
+        true if newest_first => {
+            let mut q = sea_orm::QueryTrait::into_query(
+                filtered(backend, party_org, f, true)
+                    .select_only()
+                    .column(C::Id),
+            );
+            q.order_by(
+                (Alias::new(SEARCH), Alias::new("sid")),
+                sea_orm::Order::Desc,
+            );
+            q
+        }
         true => {
             let mut q = sea_orm::QueryTrait::into_query(
                 filtered(backend, party_org, f, true)
