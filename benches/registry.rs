@@ -10,6 +10,10 @@
 //!   a new SMTP connection each, and through lettre's pooled transport.
 //! - `export`: seed (once, the same databases as `list`) N agreements for each N given, then run the
 //!   real CLI (`avtal export`) under `/usr/bin/time` per format, reporting time and peak memory.
+//! - `search`: seed (once) N agreements into its own database, then time free-text searches
+//!   (`q` alone and with filters) through the real HTTP router, beside the substring scan that
+//!   `q` was before (its SQL run on the same database); with `--wrk`, also the 50-row list page,
+//!   a search and `/health` under wrk (64 connections) against one `avtal serve`.
 
 mod common;
 
@@ -88,6 +92,20 @@ enum Cmd {
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
     },
+    /// Seed (once) and time the free-text search, sequentially and optionally under wrk.
+    Search {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        #[arg(long, default_value = "/opt/avtal-bench-search")]
+        dir: std::path::PathBuf,
+        /// Also run wrk (installed with apt-get if missing) for this many seconds per URL.
+        #[arg(long)]
+        wrk: Option<u64>,
+    },
     /// Time the reminder sweep over N agreements (about ten report occurrences each), and one
     /// send pass to a loopback SMTP sink, pooled against one connection per message.
     Notify {
@@ -142,6 +160,13 @@ async fn main() -> anyhow::Result<()> {
             active_on,
             dir,
         } => export(backend, &counts, &formats, &via, active_on.as_deref(), &dir).await,
+        Cmd::Search {
+            backend,
+            count,
+            runs,
+            dir,
+            wrk,
+        } => search(backend, count, runs, &dir, wrk).await,
     }
 }
 
@@ -546,6 +571,16 @@ async fn seed(
         eprintln!(
             "seeded {n}/{count} ({:.0}/s)",
             (n - already) as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    // The rows went in around the use cases: index them for the free-text search as
+    // `avtal migrate` does for agreements stored before the index existed.
+    let started = Instant::now();
+    let indexed = avtal::db::search::backfill(db).await?;
+    if indexed > 0 {
+        eprintln!(
+            "indexed {indexed} agreements for search in {:.1} s",
+            started.elapsed().as_secs_f64()
         );
     }
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -1084,4 +1119,240 @@ mod sink {
             }
         }
     }
+}
+
+/// Times `url` `runs` times after 10 warm-up requests: sorted latencies and the last `total`.
+async fn time_url(
+    client: &reqwest::Client,
+    url: &str,
+    runs: usize,
+) -> anyhow::Result<(Vec<Duration>, serde_json::Value)> {
+    let mut total = serde_json::Value::Null;
+    for _ in 0..10 {
+        let r: serde_json::Value = client.get(url).send().await?.json().await?;
+        total = r["total"].clone();
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let resp = client.get(url).send().await?;
+        anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+        let _ = resp.bytes().await?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times, total))
+}
+
+/// Times the SQL the agreement list ran for `q` before the search index: a count (capped at
+/// 10,001) and the page's ids, both with a substring `LIKE` over every title and reference.
+async fn legacy_substring(
+    db: &sea_orm::DatabaseConnection,
+    text: &str,
+    and_where: &str,
+    runs: usize,
+) -> anyhow::Result<(Vec<Duration>, i64)> {
+    let lower = format!("%{}%", text.to_lowercase());
+    let upper = format!("%{}%", text.to_uppercase());
+    let cond = format!(
+        "(title_lower LIKE '{lower}' ESCAPE '\\' OR reference LIKE '{upper}' ESCAPE '\\'){and_where}"
+    );
+    let backend = db.get_database_backend();
+    let count = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT id FROM agreement WHERE {cond} LIMIT 10001) AS capped"
+    );
+    let ids =
+        format!("SELECT id FROM agreement WHERE {cond} ORDER BY reference, id LIMIT 50 OFFSET 0");
+    let mut n = 0;
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs + 2 {
+        let t = Instant::now();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(backend, count.clone()))
+            .await?;
+        n = row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        db.query_all_raw(sea_orm::Statement::from_string(backend, ids.clone()))
+            .await?;
+        if i >= 2 {
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    Ok((times, n))
+}
+
+async fn search(
+    backend: Backend,
+    count: u64,
+    runs: usize,
+    dir: &std::path::Path,
+    wrk: Option<u64>,
+) -> anyhow::Result<()> {
+    let name = format!("avtal_bench_search_{count}");
+    let settings = settings_for(backend, dir, &name, false).await?;
+    let db = avtal::db::connect(&settings).await?;
+    avtal::db::migrate(&db).await?;
+    seed(&db, count, agreement).await?;
+    let registry = Registry::new(db.clone(), Arc::new(settings.clone()));
+    let (client, token) = common::api_client_and_token(&registry).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, web::router(AppState { registry })).await;
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("| backend | agreements | query | runs | p50 ms | p99 ms | max ms | total |");
+    println!("|---|---|---|---|---|---|---|---|");
+    // What `q` was before: the same two texts as a substring scan, on the same database.
+    let legacy = [
+        ("avtal 12345", ""),
+        (
+            "avtal 12345",
+            " AND kind = 'procurement_contract' AND status = 'active'",
+        ),
+    ];
+    for (text, and_where) in legacy {
+        let (times, n) = legacy_substring(&db, text, and_where, runs.min(30)).await?;
+        println!(
+            "| {backend:?} | {count} | before: substring `{text}`{and_where} (SQL only) | {} | {:.2} | {:.2} | {:.2} | {n} |",
+            times.len(),
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    let mixes = [
+        "q=avtal%2012345&limit=50",
+        "q=avtal%2012345&kind=procurement_contract&status=active&limit=50",
+        "q=F%C3%B6rening%201009&limit=50",
+        "q=lokalv%C3%A5rd%204242&active_on=2026-11-22&social_objective=opp&limit=50",
+        "q=kontakt%2017&status=active&kind=framework_agreement&limit=50",
+        "q=99012&limit=50",
+        "q=syntetiskt%20avtal%2098765&limit=50",
+        "q=lokalv%C3%A5rd&limit=50",
+        "active_on=2026-11-22&social_objective=opp&limit=50",
+        "party=819001-0093&status=active&sort=-end&limit=50",
+        "active_on=2026-11-22&kind=framework_agreement&reserved=participation&limit=50&sort=-end",
+        // One agreement (not a list): `GET /api/v1/agreements/{reference}`.
+        "/GEN-00042424",
+    ];
+    for mix in mixes {
+        let url = match mix.strip_prefix('/') {
+            Some(reference) => format!("{base}/api/v1/agreements/{reference}"),
+            None => format!("{base}/api/v1/agreements?{mix}"),
+        };
+        let (times, total) = time_url(&client, &url, runs).await?;
+        println!(
+            "| {backend:?} | {count} | `{mix}` | {runs} | {:.2} | {:.2} | {:.2} | {total} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    if let Some(seconds) = wrk {
+        under_wrk(&settings, &token, seconds).await?;
+    }
+    Ok(())
+}
+
+/// Runs `avtal serve` on the bench database and measures `/health` without a token, the 50-row
+/// list page and a search with wrk (2 threads, 64 connections), one after the other.
+async fn under_wrk(settings: &Settings, token: &str, seconds: u64) -> anyhow::Result<()> {
+    if std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("installing wrk");
+        let ok = std::process::Command::new("apt-get")
+            .args(["install", "-y", "wrk"])
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "apt-get install -y wrk failed");
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let exe = std::env::var("AVTAL_BIN").unwrap_or_else(|_| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        format!("{target}/release/avtal")
+    });
+    let mut cmd = tokio::process::Command::new(&exe);
+    cmd.arg("--data-dir")
+        .arg(&settings.data_dir)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    if let Some(url) = &settings.database_url {
+        cmd.env("DATABASE_URL", url.expose());
+    }
+    let mut child = cmd.spawn().with_context(|| format!("starting {exe}"))?;
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/health")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let urls = [
+        ("/health, no token", format!("{base}/health"), false),
+        (
+            "list, 50 rows",
+            format!("{base}/api/v1/agreements?active_on=2026-11-22&social_objective=opp&limit=50"),
+            true,
+        ),
+        (
+            "search",
+            format!("{base}/api/v1/agreements?q=lokalv%C3%A5rd%204242&limit=50"),
+            true,
+        ),
+        (
+            "search, two filters",
+            format!(
+                "{base}/api/v1/agreements?q=avtal%2012345&kind=procurement_contract&status=active&limit=50"
+            ),
+            true,
+        ),
+    ];
+    println!();
+    println!("| wrk -t2 -c64 -d{seconds}s | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|");
+    for (label, url, auth) in urls {
+        let mut wrk = tokio::process::Command::new("wrk");
+        wrk.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency"]);
+        if auth {
+            wrk.args(["-H", &format!("Authorization: Bearer {token}")]);
+        }
+        let out = wrk.arg(&url).output().await?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |prefix: &str| -> String {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(prefix))
+                .map(|l| l.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let errors = text
+            .lines()
+            .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("; ");
+        println!(
+            "| {label} | {} | {} | {} | {} |",
+            field("Requests/sec:"),
+            field("50%"),
+            field("99%"),
+            if errors.is_empty() {
+                "0".into()
+            } else {
+                errors
+            },
+        );
+    }
+    child.kill().await?;
+    Ok(())
 }

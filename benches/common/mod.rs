@@ -5,6 +5,13 @@ use avtal::registry::Registry;
 /// An admin user (no password: it cannot sign in) with one API token, stored directly, and a
 /// client that sends the token: every route but `/health` needs one.
 pub async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> {
+    Ok(api_client_and_token(registry).await?.0)
+}
+
+/// [`api_client`] and the token it sends (for load generators that send it themselves).
+pub async fn api_client_and_token(
+    registry: &Registry,
+) -> anyhow::Result<(reqwest::Client, String)> {
     let user = avtal::db::users::insert_user(
         &registry.db,
         &format!("bench-{}@avtal.example", std::process::id()),
@@ -26,7 +33,10 @@ pub async fn api_client(registry: &Registry) -> anyhow::Result<reqwest::Client> 
         reqwest::header::AUTHORIZATION,
         reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
     );
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?)
+    Ok((
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()?,
+        token,
+    ))
 }

@@ -15,6 +15,7 @@ mod m20261205_000040_login_failures;
 mod m20261205_000060_signed_copies;
 mod m20261206_000070_signature_requests;
 mod m20261206_000080_outcomes;
+mod m20261206_000090_search;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000060_signed_copies::Migration),
             Box::new(m20261206_000070_signature_requests::Migration),
             Box::new(m20261206_000080_outcomes::Migration),
+            Box::new(m20261206_000090_search::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod links;
 pub mod login_limit;
 pub mod outbox;
 pub mod outcomes;
+pub mod search;
 pub mod store;
 pub mod sweep;
 pub mod users;
@@ -57,11 +58,22 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opt).await
 }
 
-/// Applies every pending migration, then refreshes SQLite's planner statistics where they are
-/// missing or stale, so the list filters pick the right covering index (PostgreSQL's autovacuum
-/// does this by itself).
+/// Applies every pending migration, indexes for the free-text search the agreements that have
+/// no search row yet (those stored before the index existed), then refreshes SQLite's planner
+/// statistics where they are missing or stale, so the list filters pick the right covering
+/// index (PostgreSQL's autovacuum does this by itself).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
+    let indexed = search::backfill(db).await.map_err(|e| match e {
+        store::StoreError::Db(e) => e,
+        other => DbErr::Custom(other.to_string()),
+    })?;
+    if indexed > 0 {
+        tracing::info!(
+            indexed,
+            "indexed stored agreements for the free-text search"
+        );
+    }
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA optimize=0x10002").await?;
     }

@@ -51,13 +51,14 @@ pub struct FollowUpFilter {
 }
 
 fn base(
+    backend: sea_orm::DbBackend,
     party_org: Option<i64>,
     f: &AgreementFilter,
     extra: &FollowUpFilter,
     objective: Option<SocialObjective>,
 ) -> SelectStatement {
     use outcome_value::Column as V;
-    let mut ids = filtered(party_org, f, true)
+    let mut ids = filtered(backend, party_org, f, true)
         .select_only()
         .column(agreement::Column::Id);
     if let Some(o) = objective {
@@ -137,21 +138,22 @@ pub async fn follow_up(
     extra: &FollowUpFilter,
     group: GroupBy,
 ) -> Result<Vec<FollowUpRow>, StoreError> {
+    let backend = db.get_database_backend();
     match group {
         GroupBy::None => {
-            let q = base(party_org, f, extra, None);
+            let q = base(backend, party_org, f, extra, None);
             run(db, &q, |_| Ok((String::new(), None))).await
         }
         GroupBy::Objective => {
             let mut out = Vec::new();
             for o in SocialObjective::ALL {
-                let q = base(party_org, f, extra, Some(*o));
+                let q = base(backend, party_org, f, extra, Some(*o));
                 out.extend(run(db, &q, |_| Ok((o.code().to_owned(), None))).await?);
             }
             Ok(out)
         }
         GroupBy::Party(role) => {
-            let mut q = base(party_org, f, extra, None);
+            let mut q = base(backend, party_org, f, extra, None);
             q.join(
                 JoinType::InnerJoin,
                 agreement_party::Entity,

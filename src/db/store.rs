@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde::Serialize;
 
@@ -17,6 +17,7 @@ use crate::domain::codes::*;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{Contact, EmailAddress, Organisation};
 use crate::domain::rules::{Facts, FrameworkFacts, OrgFacts};
+use crate::domain::search::SearchText;
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +183,9 @@ pub async fn update_organisation(
             current: current.version,
         });
     }
+    if current.data.name != o.name {
+        super::search::reindex_party(db, current.id).await?;
+    }
     get_organisation(db, key).await
 }
 
@@ -309,6 +313,9 @@ pub async fn update_contact(
             expected: expected_version,
             current: current.version,
         });
+    }
+    if current.data.name != c.name {
+        super::search::reindex_contact(db, key).await?;
     }
     get_contact(db, key).await
 }
@@ -542,6 +549,7 @@ pub async fn insert_agreement(
         Err(e) => return Err(e.into()),
     };
     write_index_rows(db, m.id, a).await?;
+    super::search::index_agreement(db, m.id, a).await?;
     agreement_from(m)
 }
 
@@ -614,6 +622,7 @@ pub async fn update_agreement(
         });
     }
     write_index_rows(db, current.id, a).await?;
+    super::search::index_agreement(db, current.id, a).await?;
     get_agreement(db, key).await
 }
 
@@ -652,8 +661,16 @@ pub struct AgreementFilter {
     pub party: Option<OrgNumber>,
     /// Ending before this date.
     pub ends_before: Option<NaiveDate>,
-    /// Text in the title or reference.
+    /// Free text: words of the reference, title, diarienummer, parties' names and organisation
+    /// numbers or contacts' names (see [`crate::domain::search`]).
     pub q: Option<String>,
+}
+
+impl AgreementFilter {
+    /// The free-text search, if `q` has a letter or a digit.
+    pub fn search(&self) -> Option<SearchText> {
+        self.q.as_deref().and_then(SearchText::parse)
+    }
 }
 
 /// The `reserved` filter.
@@ -685,6 +702,8 @@ pub enum SortKey {
     End,
     /// By value.
     Value,
+    /// By relevance to the free-text search, then by reference (by reference without a search).
+    Relevance,
 }
 
 /// One row of the agreement list, read from the projection columns only.
@@ -731,24 +750,12 @@ pub struct AgreementPage {
     pub limit: u64,
 }
 
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
-}
-
 /// The filters of `f` as a query. With `use_filter_indexes` false (SQLite only) the filter columns
 /// are written `+col`, which keeps SQLite from driving the query by a filter index, so that it walks
 /// the sort column's index instead: right when the filters match many rows and a page needs only a
 /// few of them.
 pub(crate) fn filtered(
+    backend: sea_orm::DbBackend,
     db_party_org: Option<i64>,
     f: &AgreementFilter,
     use_filter_indexes: bool,
@@ -810,21 +817,22 @@ pub(crate) fn filtered(
     if let Some(d) = f.ends_before {
         q = q.filter(col(C::CurrentEnd).lt(d));
     }
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        q = q.filter(
-            Condition::any()
-                .add(
-                    Expr::col(C::TitleLower)
-                        .like(LikeExpr::new(escape_like(&text.to_lowercase())).escape('\\')),
-                )
-                .add(
-                    Expr::col(C::Reference)
-                        .like(LikeExpr::new(escape_like(&text.to_uppercase())).escape('\\')),
-                ),
+    if let Some(s) = f.search() {
+        // A join rather than `id IN (...)`: the matches stream in and a capped count or a
+        // page stops early, where an IN list would first collect every match.
+        let alias = Alias::new(SEARCH);
+        sea_orm::QueryTrait::query(&mut q).join_subquery(
+            sea_orm::JoinType::InnerJoin,
+            super::search::scores(backend, &s),
+            alias.clone(),
+            Expr::col((alias, Alias::new("sid"))).equals((agreement::Entity, C::Id)),
         );
     }
     q
 }
+
+/// The alias of the search's scores in [`filtered`]: `sid` the agreement id, `k` its score.
+const SEARCH: &str = "s";
 
 /// The list counts matching rows exactly up to this many; past it, it says "more than" instead.
 /// Counting every one of a million rows costs a scan per request, and nobody pages that far.
@@ -873,13 +881,17 @@ pub async fn list_agreements(
             Err(e) => return Err(e),
         },
     };
-    let total = count_up_to(db, &filtered(party_org, f, true), EXACT_TOTAL_UP_TO + 1).await?;
+    let backend = db.get_database_backend();
+    let total = count_up_to(
+        db,
+        &filtered(backend, party_org, f, true),
+        EXACT_TOTAL_UP_TO + 1,
+    )
+    .await?;
     // Past the exact-count bound the filters are unselective: on SQLite, walk the sort index.
-    let walk_sort_index =
-        total > EXACT_TOTAL_UP_TO && db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    let q = filtered(party_org, f, !walk_sort_index);
+    let walk_sort_index = total > EXACT_TOTAL_UP_TO && backend == sea_orm::DbBackend::Sqlite;
     let col = match sort {
-        SortKey::Reference => C::Reference,
+        SortKey::Reference | SortKey::Relevance => C::Reference,
         SortKey::Title => C::TitleLower,
         SortKey::Start => C::StartDate,
         SortKey::End => C::CurrentEnd,
@@ -892,14 +904,43 @@ pub async fn list_agreements(
     };
     // First the page's ids, which the covering filter indexes answer without touching the rows,
     // then those rows: sorting thousands of full rows for a page of 50 is what costs.
-    let ids_query = q
-        .select_only()
-        .column(C::Id)
-        .order_by(col, order.clone())
-        .order_by(C::Id, order.clone());
-    let mut stmt = db
-        .get_database_backend()
-        .build(&sea_orm::QueryTrait::into_query(ids_query));
+    let ranked = sort == SortKey::Relevance && f.search().is_some();
+    // Past the exact-count bound the search matches nearly everything (a word in most titles):
+    // ranking would score every match for little, so the newest come first, in the order the
+    // search index yields them.
+    let newest_first = ranked && total > EXACT_TOTAL_UP_TO;
+    let ids_query = match ranked {
+        true if newest_first => {
+            let mut q = sea_orm::QueryTrait::into_query(
+                filtered(backend, party_org, f, true)
+                    .select_only()
+                    .column(C::Id),
+            );
+            q.order_by(
+                (Alias::new(SEARCH), Alias::new("sid")),
+                sea_orm::Order::Desc,
+            );
+            q
+        }
+        true => {
+            let mut q = sea_orm::QueryTrait::into_query(
+                filtered(backend, party_org, f, true)
+                    .select_only()
+                    .column(C::Id),
+            );
+            q.order_by((Alias::new(SEARCH), Alias::new("k")), order.clone())
+                .order_by((agreement::Entity, C::Reference), order.clone());
+            q
+        }
+        false => sea_orm::QueryTrait::into_query(
+            filtered(backend, party_org, f, !walk_sort_index)
+                .select_only()
+                .column(C::Id)
+                .order_by(col, order.clone())
+                .order_by(C::Id, order.clone()),
+        ),
+    };
+    let mut stmt = backend.build(&ids_query);
     // LIMIT and OFFSET as literal integers: SQLite plans a bound LIMIT as unbounded, and then
     // sorts every matching row instead of walking the sort column's index (0.4 s at 1M rows).
     let offset = page.saturating_sub(1).saturating_mul(limit);
@@ -914,6 +955,7 @@ pub async fn list_agreements(
     let select = agreement::Entity::find()
         .select_only()
         .columns([
+            C::Id,
             C::Reference,
             C::Kind,
             C::Status,
@@ -927,34 +969,37 @@ pub async fn list_agreements(
             C::Reservation,
             C::Version,
         ])
-        .filter(C::Id.is_in(ids))
-        .order_by(col, order.clone())
-        .order_by(C::Id, order);
-    let stmt = db
-        .get_database_backend()
-        .build(&sea_orm::QueryTrait::into_query(select));
+        .filter(C::Id.is_in(ids.iter().copied()));
+    let stmt = backend.build(&sea_orm::QueryTrait::into_query(select));
     let rows = db.query_all_raw(stmt).await?;
-    let items = rows
+    let mut items = rows
         .iter()
-        .map(|r| -> Result<AgreementSummary, DbErr> {
-            Ok(AgreementSummary {
-                reference: r.try_get("", "reference")?,
-                kind: r.try_get("", "kind")?,
-                status: r.try_get("", "status")?,
-                title: r.try_get("", "title")?,
-                legal_basis: r.try_get("", "legal_basis")?,
-                value_sek: r
-                    .try_get::<Option<i64>>("", "value_ore")?
-                    .map(|o| crate::domain::money::Sek::from_ore(o).to_string()),
-                start: r.try_get("", "start_date")?,
-                original_end: r.try_get("", "original_end")?,
-                current_end: r.try_get("", "current_end")?,
-                outer_limit: r.try_get("", "outer_limit")?,
-                reservation: r.try_get("", "reservation")?,
-                version: r.try_get("", "version")?,
-            })
+        .map(|r| -> Result<(i64, AgreementSummary), DbErr> {
+            Ok((
+                r.try_get("", "id")?,
+                AgreementSummary {
+                    reference: r.try_get("", "reference")?,
+                    kind: r.try_get("", "kind")?,
+                    status: r.try_get("", "status")?,
+                    title: r.try_get("", "title")?,
+                    legal_basis: r.try_get("", "legal_basis")?,
+                    value_sek: r
+                        .try_get::<Option<i64>>("", "value_ore")?
+                        .map(|o| crate::domain::money::Sek::from_ore(o).to_string()),
+                    start: r.try_get("", "start_date")?,
+                    original_end: r.try_get("", "original_end")?,
+                    current_end: r.try_get("", "current_end")?,
+                    outer_limit: r.try_get("", "outer_limit")?,
+                    reservation: r.try_get("", "reservation")?,
+                    version: r.try_get("", "version")?,
+                },
+            ))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // In the order of the page's ids.
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    items.sort_by_key(|(id, _)| position.get(id).copied().unwrap_or(usize::MAX));
+    let items = items.into_iter().map(|(_, s)| s).collect();
     Ok(AgreementPage {
         items,
         total: Ord::min(total, EXACT_TOTAL_UP_TO),
@@ -989,7 +1034,7 @@ pub async fn agreements_after(
     after_id: i64,
     batch: u64,
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    filtered(party_org, f, true)
+    filtered(db.get_database_backend(), party_org, f, true)
         .filter(agreement::Column::Id.gt(after_id))
         .order_by_asc(agreement::Column::Id)
         .limit(batch)

@@ -19,5 +19,6 @@ pub mod reports;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod samples;
+pub mod search;
 pub mod signing;
 pub mod terms;

@@ -297,9 +297,15 @@ impl AgreementListQuery {
         self.sort.is_some() || self.page.is_some() || self.limit.is_some()
     }
 
-    /// Parses `sort`: a key, `-` in front for descending.
+    /// Parses `sort`: a key, `-` in front for descending. Without one, a search is sorted by
+    /// relevance and a list by reference.
     pub fn to_sort(&self) -> Result<(SortKey, bool), AppError> {
-        let raw = self.sort.as_deref().unwrap_or("reference");
+        let searching = self.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        let raw = self
+            .sort
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(if searching { "relevance" } else { "reference" });
         let (desc, key) = match raw.strip_prefix('-') {
             Some(k) => (true, k),
             None => (false, raw),
@@ -310,11 +316,12 @@ impl AgreementListQuery {
             "start" => SortKey::Start,
             "end" => SortKey::End,
             "value" => SortKey::Value,
+            "relevance" => SortKey::Relevance,
             other => {
                 return Err(bad(
                     "sort",
                     format!(
-                        "\"{other}\" is not one of: reference, title, start, end, value (prefix - to reverse)"
+                        "\"{other}\" is not one of: reference, title, start, end, value, relevance (prefix - to reverse)"
                     ),
                 ));
             }

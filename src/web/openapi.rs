@@ -958,8 +958,8 @@ pub fn required_query_param_schema(name: &str) -> Value {
         "action" => json!({ "type": "string", "enum":
             crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>() }),
         "sort" => json!({ "type": "string", "enum": [
-            "reference", "title", "start", "end", "value",
-            "-reference", "-title", "-start", "-end", "-value"] }),
+            "reference", "title", "start", "end", "value", "relevance",
+            "-reference", "-title", "-start", "-end", "-value", "-relevance"] }),
         "format" => json!({ "type": "string", "enum": ["csv", "json", "yaml", "ocds"] }),
         "state" => json!({ "type": "string", "enum": ["pending", "sending", "sent", "failed"] }),
         _ => json!({ "type": "string", "maxLength": 200, "pattern": NO_NUL }),

@@ -210,10 +210,13 @@ pub async fn agreements(
             .finish();
         format!("/agreements?{q}")
     };
-    let sort_now = current
-        .get("sort")
-        .cloned()
-        .unwrap_or_else(|| "reference".into());
+    let sort_now = current.get("sort").cloned().unwrap_or_else(|| {
+        if filter.search().is_some() {
+            "relevance".into()
+        } else {
+            "reference".into()
+        }
+    });
     let sort_links: HashMap<&str, String> = ["reference", "title", "start", "end", "value"]
         .into_iter()
         .map(|k| {

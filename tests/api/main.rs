@@ -27,5 +27,6 @@ mod parties;
 mod renewals;
 mod rules;
 mod samples;
+mod search;
 mod tls;
 mod transfer;

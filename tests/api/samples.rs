@@ -195,7 +195,7 @@ async fn the_list_filters_find_the_right_samples(app: TestApp) {
         ),
         ("q=grönytor", &["AGR-2025-0013"]),
         (
-            "q=agr-2026-00",
+            "q=agr-2026-00&sort=reference",
             &[
                 "AGR-2026-0002",
                 "AGR-2026-0006",
