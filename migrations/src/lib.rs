@@ -13,6 +13,7 @@ mod m20261205_000010_outbox_claims;
 mod m20261205_000030_renewals;
 mod m20261205_000040_login_failures;
 mod m20261205_000060_signed_copies;
+mod m20261206_000070_credentials_version;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000030_renewals::Migration),
             Box::new(m20261205_000040_login_failures::Migration),
             Box::new(m20261205_000060_signed_copies::Migration),
+            Box::new(m20261206_000070_credentials_version::Migration),
         ]
     }
 }
