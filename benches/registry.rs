@@ -100,6 +100,9 @@ enum Cmd {
         compare: usize,
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
+        /// Only the sweeps: no send pass, no SMTP comparison.
+        #[arg(long)]
+        no_send: bool,
     },
 }
 
@@ -133,7 +136,8 @@ async fn main() -> anyhow::Result<()> {
             count,
             compare,
             dir,
-        } => notify(backend, count, compare, &dir).await,
+            no_send,
+        } => notify(backend, count, compare, &dir, no_send).await,
         Cmd::Export {
             backend,
             counts,
@@ -700,6 +704,7 @@ async fn notify(
     count: u64,
     compare: usize,
     dir: &std::path::Path,
+    no_send: bool,
 ) -> anyhow::Result<()> {
     use avtal::config::{SmtpSettings, SmtpTls};
     use avtal::db::outbox;
@@ -756,6 +761,37 @@ async fn notify(
     )
     .await?;
     let tomorrow_time = t.elapsed();
+    // The full sweep after the ladders changed (every agreement read again, nearly every
+    // reminder already queued): what a deploy with new ladders costs.
+    let mut changed = settings.clone();
+    changed.reminders.catch_up_days += 1;
+    let t = Instant::now();
+    let resweep = sweep(
+        &db,
+        &changed,
+        &composer,
+        today() + chrono::Days::new(1),
+        Utc::now(),
+    )
+    .await?;
+    let resweep_time = t.elapsed();
+    println!(
+        "{backend:?}: first sweep {:.2} s ({} read, {} queued); repeated {:.2} s ({} read); next day {:.2} s ({} read, {} queued); after a ladder change {:.2} s ({} read, {} queued)",
+        first_time.as_secs_f64(),
+        first.read,
+        first.queued,
+        again_time.as_secs_f64(),
+        again.read,
+        tomorrow_time.as_secs_f64(),
+        tomorrow.read,
+        tomorrow.queued,
+        resweep_time.as_secs_f64(),
+        resweep.read,
+        resweep.queued,
+    );
+    if no_send {
+        return Ok(());
+    }
     let t = Instant::now();
     let sent = mailer::send_due(&db, &mailer, &settings.notify, Utc::now()).await?;
     let send_time = t.elapsed();
