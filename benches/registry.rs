@@ -713,7 +713,15 @@ async fn notify(
     use lettre::AsyncTransport;
     use lettre::transport::smtp::client::AsyncSmtpConnection;
     use lettre::transport::smtp::extension::ClientId;
-    let name = format!("avtal_bench_notify_{count}");
+    // Named after --dir, so runs with their own directory get their own PostgreSQL database
+    // (the default dir /opt/avtal-bench gives avtal_bench_notify_N).
+    let stem = dir
+        .file_name()
+        .and_then(|s| s.to_str())
+        .map(|s| s.replace('-', "_"))
+        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or_else(|| "avtal_bench".to_owned());
+    let name = format!("{stem}_notify_{count}");
     let mut settings = settings_for(backend, dir, &name, true).await?;
     let db = avtal::db::connect(&settings).await?;
     avtal::db::migrate(&db).await?;
