@@ -118,6 +118,9 @@ enum Cmd {
         compare: usize,
         #[arg(long, default_value = "/opt/avtal-bench")]
         dir: std::path::PathBuf,
+        /// Only the sweeps: no send pass, no SMTP comparison.
+        #[arg(long)]
+        no_send: bool,
     },
 }
 
@@ -151,7 +154,8 @@ async fn main() -> anyhow::Result<()> {
             count,
             compare,
             dir,
-        } => notify(backend, count, compare, &dir).await,
+            no_send,
+        } => notify(backend, count, compare, &dir, no_send).await,
         Cmd::Export {
             backend,
             counts,
@@ -737,6 +741,7 @@ async fn notify(
     count: u64,
     compare: usize,
     dir: &std::path::Path,
+    no_send: bool,
 ) -> anyhow::Result<()> {
     use avtal::config::{SmtpSettings, SmtpTls};
     use avtal::db::outbox;
@@ -745,7 +750,15 @@ async fn notify(
     use lettre::AsyncTransport;
     use lettre::transport::smtp::client::AsyncSmtpConnection;
     use lettre::transport::smtp::extension::ClientId;
-    let name = format!("avtal_bench_notify_{count}");
+    // Named after --dir, so runs with their own directory get their own PostgreSQL database
+    // (the default dir /opt/avtal-bench gives avtal_bench_notify_N).
+    let stem = dir
+        .file_name()
+        .and_then(|s| s.to_str())
+        .map(|s| s.replace('-', "_"))
+        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or_else(|| "avtal_bench".to_owned());
+    let name = format!("{stem}_notify_{count}");
     let mut settings = settings_for(backend, dir, &name, true).await?;
     let db = avtal::db::connect(&settings).await?;
     avtal::db::migrate(&db).await?;
@@ -793,6 +806,37 @@ async fn notify(
     )
     .await?;
     let tomorrow_time = t.elapsed();
+    // The full sweep after the ladders changed (every agreement read again, nearly every
+    // reminder already queued): what a deploy with new ladders costs.
+    let mut changed = settings.clone();
+    changed.reminders.catch_up_days += 1;
+    let t = Instant::now();
+    let resweep = sweep(
+        &db,
+        &changed,
+        &composer,
+        today() + chrono::Days::new(1),
+        Utc::now(),
+    )
+    .await?;
+    let resweep_time = t.elapsed();
+    println!(
+        "{backend:?}: first sweep {:.2} s ({} read, {} queued); repeated {:.2} s ({} read); next day {:.2} s ({} read, {} queued); after a ladder change {:.2} s ({} read, {} queued)",
+        first_time.as_secs_f64(),
+        first.read,
+        first.queued,
+        again_time.as_secs_f64(),
+        again.read,
+        tomorrow_time.as_secs_f64(),
+        tomorrow.read,
+        tomorrow.queued,
+        resweep_time.as_secs_f64(),
+        resweep.read,
+        resweep.queued,
+    );
+    if no_send {
+        return Ok(());
+    }
     let t = Instant::now();
     let sent = mailer::send_due(&db, &mailer, &settings.notify, Utc::now()).await?;
     let send_time = t.elapsed();

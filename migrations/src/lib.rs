@@ -16,6 +16,7 @@ mod m20261205_000060_signed_copies;
 mod m20261206_000070_signature_requests;
 mod m20261206_000080_outcomes;
 mod m20261206_000090_search;
+mod m20261206_000100_credentials_version;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000070_signature_requests::Migration),
             Box::new(m20261206_000080_outcomes::Migration),
             Box::new(m20261206_000090_search::Migration),
+            Box::new(m20261206_000100_credentials_version::Migration),
         ]
     }
 }

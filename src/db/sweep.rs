@@ -74,18 +74,10 @@ pub async fn prepare(
     tx.commit().await
 }
 
-/// Streams the agreements a sweep of `today` must read (day NULL or on/before `today`), in id
-/// order, `batch` at a time.
-pub async fn for_each_due<F>(
-    db: &impl ConnectionTrait,
-    today: NaiveDate,
-    batch: usize,
-    mut sink: F,
-) -> Result<u64, StoreError>
-where
-    F: FnMut(Stored<Agreement>) -> Result<(), StoreError>,
-{
-    let ids: Vec<i64> = agreement::Entity::find()
+/// The ids of the agreements a sweep of `today` must read (day NULL or on/before `today`), in
+/// id order: one index scan.
+pub async fn due_ids(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<i64>, DbErr> {
+    agreement::Entity::find()
         .select_only()
         .column(agreement::Column::Id)
         .filter(
@@ -96,20 +88,21 @@ where
         .order_by_asc(agreement::Column::Id)
         .into_tuple()
         .all(db)
-        .await?;
-    let mut count = 0u64;
-    for chunk in ids.chunks(batch.max(1)) {
-        let rows = agreement::Entity::find()
-            .filter(agreement::Column::Id.is_in(chunk.iter().copied()))
-            .order_by_asc(agreement::Column::Id)
-            .all(db)
-            .await?;
-        for m in rows {
-            count += 1;
-            sink(agreement_from(m)?)?;
-        }
-    }
-    Ok(count)
+        .await
+}
+
+/// The stored rows of agreements `ids`, in id order (decode them with [`decode`]).
+pub async fn load(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<agreement::Model>, DbErr> {
+    agreement::Entity::find()
+        .filter(agreement::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(agreement::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The agreements of rows read by [`load`] (CPU work, no I/O: a sweep does it off the runtime).
+pub fn decode(rows: Vec<agreement::Model>) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    rows.into_iter().map(agreement_from).collect()
 }
 
 /// Stores the next day of each swept agreement `(id, version read, next day or None for

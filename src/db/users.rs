@@ -221,12 +221,12 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The user and CSRF token of an unexpired session of an active user.
+/// The user, CSRF token and expiry of an unexpired session of an active user.
 pub async fn session(
     db: &impl ConnectionTrait,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(Principal, String)>, StoreError> {
+) -> Result<Option<(Principal, String, DateTime<Utc>)>, StoreError> {
     let Some(s) = user_session::Entity::find_by_id(token_hash.to_owned())
         .one(db)
         .await?
@@ -239,7 +239,7 @@ pub async fn session(
     }
     Ok(active_principal(db, s.user_id)
         .await?
-        .map(|p| (p, s.csrf_token)))
+        .map(|p| (p, s.csrf_token, s.expires_at)))
 }
 
 /// Deletes one session (logout), and every expired one.
@@ -332,12 +332,16 @@ pub async fn delete_token(
     })
 }
 
-/// The active user a token belongs to; notes when it was used (to the minute).
+/// How often the last use of a token is written: at most once a minute per token.
+pub const TOKEN_USE_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
+
+/// The active user a token belongs to and when the token's use was last written; notes the use
+/// when the stored one is older than [`TOKEN_USE_RESOLUTION`].
 pub async fn token_principal(
     db: &impl ConnectionTrait,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, StoreError> {
+) -> Result<Option<(Principal, DateTime<Utc>)>, StoreError> {
     let Some(t) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token_hash))
         .one(db)
@@ -345,14 +349,52 @@ pub async fn token_principal(
     else {
         return Ok(None);
     };
-    let stale = t
-        .last_used_at
-        .is_none_or(|at| now - at > chrono::Duration::minutes(1));
-    let user_id = t.user_id;
-    if stale {
-        let mut am: api_token::ActiveModel = t.into();
-        am.last_used_at = Set(Some(now));
-        am.update(db).await?;
-    }
-    active_principal(db, user_id).await
+    let noted = match t.last_used_at {
+        Some(at) if now - at <= TOKEN_USE_RESOLUTION => at,
+        _ => {
+            touch_token(db, token_hash, now).await?;
+            now
+        }
+    };
+    Ok(active_principal(db, t.user_id).await?.map(|p| (p, noted)))
+}
+
+/// Notes that the token with this hash was used at `now`.
+pub async fn touch_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::LastUsedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(api_token::Column::TokenHash.eq(token_hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The credentials version: a number that every change ending a credential raises (see
+/// [`bump_credentials_version`]); 0 before the first.
+pub async fn credentials_version(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM credentials_version WHERE id = 1",
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get("", "version")?,
+        None => 0,
+    })
+}
+
+/// Raises the credentials version, in the transaction of the change that ends a credential
+/// (revoke, disable, password change, logout), so every instance drops what it cached.
+pub async fn bump_credentials_version(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    db.execute_unprepared("UPDATE credentials_version SET version = version + 1 WHERE id = 1")
+        .await?;
+    Ok(())
 }

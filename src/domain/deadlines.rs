@@ -459,21 +459,46 @@ pub fn current_term(a: &Agreement, today: NaiveDate) -> (NaiveDate, bool) {
 
 /// Every deadline of `a` as seen on `today`, sorted by date, with reminders from `ladders`.
 pub fn deadlines(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders) -> Vec<Deadline> {
-    build(a, today, ladders, false)
+    build(a, today, ladders, Mode::Full)
 }
 
 /// The deadlines as [`deadlines`] gives them, but with reminders only on those where
-/// [`due_reminders`] on `today` can pick one: a sweep over many agreements skips building the
-/// ladders of deadlines long past. `due_reminders` gives the same answer on either.
+/// [`due_reminders`] on `today` can pick one: a calendar of many agreements skips building the
+/// ladders of deadlines long past.
+pub fn deadlines_for_calendar(
+    a: &Agreement,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+) -> Vec<Deadline> {
+    build(a, today, ladders, Mode::Lean)
+}
+
+/// What a sweep on `today` has to look at: the deadlines of [`deadlines_for_calendar`] without
+/// the report occurrences that no sweep on `today` or later can pick a reminder of (met, or
+/// past their due day and with their late and escalation notices older than the catch-up
+/// window), so a sweep over years of reports builds only the few still live. [`due_reminders`]
+/// and [`next_sweep_day`] give the same answer on it as on [`deadlines`].
 pub fn deadlines_for_sweep(
     a: &Agreement,
     today: NaiveDate,
     ladders: &ReminderLadders,
 ) -> Vec<Deadline> {
-    build(a, today, ladders, true)
+    build(a, today, ladders, Mode::Sweep)
 }
 
-fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, lean: bool) -> Vec<Deadline> {
+/// How much of the deadlines [`build`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every deadline with every reminder.
+    Full,
+    /// Every deadline, reminders only where a sweep on the day can pick one.
+    Lean,
+    /// As `Lean`, without report occurrences that have no reminder left to pick.
+    Sweep,
+}
+
+fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, mode: Mode) -> Vec<Deadline> {
+    let lean = mode != Mode::Full;
     // Every date counts from the term as it stands on `today` (the one date source).
     let (now, _) = super::clock::as_on(a, today);
     let a = now.as_ref();
@@ -482,6 +507,7 @@ fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, lean: bool)
         today,
         ladders,
         lean,
+        skip_spent: mode == Mode::Sweep,
         out: Vec::new(),
     };
     let running = matches!(
@@ -525,6 +551,8 @@ struct Builder<'a> {
     ladders: &'a ReminderLadders,
     /// Build only the reminders a sweep on `today` can pick.
     lean: bool,
+    /// Leave out report occurrences with no reminder left to pick.
+    skip_spent: bool,
     out: Vec<Deadline>,
 }
 
@@ -711,6 +739,16 @@ impl Builder<'_> {
             days_before(due, ONCE_DUE_WINDOW_DAYS)
         };
         let state = occurrence_state(record, self.today, opens, late_on, escalate_on);
+        if self.skip_spent {
+            let met = matches!(
+                state,
+                OccurrenceState::Submitted | OccurrenceState::Accepted
+            );
+            let oldest = days_before(self.today, i64::from(self.ladders.catch_up_days));
+            if met || (due < self.today && next_business_day(escalate_on) < oldest) {
+                return;
+            }
+        }
 
         let by_buyer = a.parties_in(PartyRole::Buyer).any(|o| *o == ob.responsible);
         let reporter = if by_buyer {
@@ -1061,6 +1099,20 @@ mod tests {
                     due_reminders(&lean, day, &ladders),
                     full,
                     "{} on {day}",
+                    a.reference
+                );
+                // Leaving out the spent report occurrences moves no next sweep day.
+                let calendar = deadlines_for_calendar(a, day, &ladders);
+                assert_eq!(
+                    next_sweep_day(&lean, day),
+                    next_sweep_day(&calendar, day),
+                    "next sweep day of {} on {day}",
+                    a.reference
+                );
+                assert_eq!(
+                    due_reminders(&calendar, day, &ladders),
+                    full,
+                    "{} on {day} (calendar)",
                     a.reference
                 );
             }

@@ -93,51 +93,118 @@ pub async fn plan(
     })
 }
 
-/// The plan a sweep needs, built leaner than [`plan`]: only the agreements whose next sweep day
-/// has come (or is unknown) are read (see `db::sweep` and [`next_sweep_day`]), reminders only
-/// where one can be due (see [`deadlines_for_sweep`]), and only the deadlines of the due
-/// reminders are kept. Call `db::sweep::prepare` first.
-pub async fn plan_for_sweep(
-    db: &impl ConnectionTrait,
+/// Agreements read and worked on per chunk of a sweep.
+pub const SWEEP_CHUNK: usize = 1_000;
+
+/// What a sweep found in one chunk of agreements.
+#[derive(Default)]
+struct ChunkPlan {
+    read: u64,
+    open_deadlines: usize,
+    reminders: Vec<DueReminder>,
+    kept: Vec<Deadline>,
+    titles: HashMap<String, String>,
+    next_days: Vec<(i64, i32, Option<NaiveDate>)>,
+}
+
+/// Runs the engine over one chunk of stored agreements (CPU only, no I/O).
+fn plan_chunk(
+    rows: Vec<crate::db::entities::agreement::Model>,
     today: NaiveDate,
     ladders: &ReminderLadders,
-) -> Result<Plan, StoreError> {
-    let mut reminders = Vec::new();
-    let mut kept = Vec::new();
-    let mut titles = HashMap::new();
-    let mut open_deadlines = 0;
-    let mut next_days = Vec::new();
-    let agreements = crate::db::sweep::for_each_due(db, today, 500, |a| {
+) -> Result<ChunkPlan, StoreError> {
+    let mut out = ChunkPlan::default();
+    for a in crate::db::sweep::decode(rows)? {
+        out.read += 1;
         let found = deadlines_for_sweep(&a.data, today, ladders);
-        next_days.push((a.id, a.version, next_sweep_day(&found, today)));
-        open_deadlines += found
+        out.next_days
+            .push((a.id, a.version, next_sweep_day(&found, today)));
+        out.open_deadlines += found
             .iter()
             .filter(|d| d.state == DeadlineState::Open)
             .count();
         let due = due_reminders(&found, today, ladders);
         if due.is_empty() {
-            return Ok(());
+            continue;
         }
-        titles.insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
-        kept.extend(
+        out.titles
+            .insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
+        out.kept.extend(
             found
                 .into_iter()
                 .filter(|d| due.iter().any(|r| r.deadline == d.date && r.key.is_of(d))),
         );
-        reminders.extend(due);
-        Ok(())
-    })
-    .await?;
-    most_urgent_first(&mut reminders);
-    Ok(Plan {
+        out.reminders.extend(due);
+    }
+    Ok(out)
+}
+
+/// The plan a sweep needs, built leaner than [`plan`]: only the agreements whose next sweep day
+/// has come (or is unknown) are read (see `db::sweep` and [`next_sweep_day`]), only the
+/// deadlines that can still give a reminder are built (see [`deadlines_for_sweep`]), and only
+/// the deadlines of the due reminders are kept (`open_deadlines` counts the deadlines built).
+/// The agreements are read in chunks of [`SWEEP_CHUNK`], worked on in parallel by as many
+/// workers as the machine has cores, and put together in id order. Call `db::sweep::prepare`
+/// first.
+pub async fn plan_for_sweep(
+    db: &DatabaseConnection,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+) -> Result<Plan, StoreError> {
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    plan_for_sweep_in_chunks(db, today, ladders, SWEEP_CHUNK, workers).await
+}
+
+/// [`plan_for_sweep`] with `chunk` agreements per chunk and `workers` chunks in flight (each
+/// chunk read by its own task and worked on by a blocking thread, so reading the next chunks
+/// overlaps the engine's work on this one).
+pub async fn plan_for_sweep_in_chunks(
+    db: &DatabaseConnection,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+    chunk: usize,
+    workers: usize,
+) -> Result<Plan, StoreError> {
+    let ids = crate::db::sweep::due_ids(db, today).await?;
+    let joined = |e: tokio::task::JoinError| -> StoreError {
+        crate::error::Unexpected(format!("a sweep worker stopped: {e}")).into()
+    };
+    let mut chunks = ids.chunks(chunk.max(1));
+    let mut running = std::collections::VecDeque::new();
+    let mut plan = Plan {
         today,
-        agreements,
-        open_deadlines,
-        reminders,
-        deadlines: kept,
-        titles,
-        next_days,
-    })
+        agreements: 0,
+        open_deadlines: 0,
+        reminders: Vec::new(),
+        deadlines: Vec::new(),
+        titles: HashMap::new(),
+        next_days: Vec::with_capacity(ids.len()),
+    };
+    loop {
+        while running.len() < workers.max(1) {
+            let Some(ids) = chunks.next() else { break };
+            let (db, ids, ladders) = (db.clone(), ids.to_vec(), ladders.clone());
+            running.push_back(tokio::spawn(async move {
+                let rows = crate::db::sweep::load(&db, &ids).await?;
+                tokio::task::spawn_blocking(move || plan_chunk(rows, today, &ladders))
+                    .await
+                    .map_err(joined)?
+            }));
+        }
+        // In order of the chunks, so the plan is the same however the work was split.
+        let Some(next) = running.pop_front() else {
+            break;
+        };
+        let part = next.await.map_err(joined)??;
+        plan.agreements += part.read;
+        plan.open_deadlines += part.open_deadlines;
+        plan.reminders.extend(part.reminders);
+        plan.deadlines.extend(part.kept);
+        plan.titles.extend(part.titles);
+        plan.next_days.extend(part.next_days);
+    }
+    most_urgent_first(&mut plan.reminders);
+    Ok(plan)
 }
 
 /// The plan as text: a summary line, then one block per reminder saying what, when, why and to whom.
@@ -342,7 +409,9 @@ pub async fn sweep(
     };
 
     if !settings.notify.digest {
-        let mut batch = Vec::new();
+        // Which reminders need a message (cheap), then the messages rendered on every core, a
+        // slice at a time, and queued in order.
+        let mut todo = Vec::new();
         for (r, key) in plan.reminders.iter().zip(&keys) {
             let (to, cc) = (&r.recipients.to, &r.recipients.cc);
             if to.is_empty() {
@@ -359,24 +428,32 @@ pub async fn sweep(
                 summary.already_queued += 1;
                 continue;
             }
+            todo.push((r, key));
+        }
+        let message = |r: &DueReminder, key: &String| -> Result<NewMessage, NotifyError> {
             let content = templates.reminder(&view(r), now)?;
-            batch.push(NewMessage {
+            Ok(NewMessage {
                 dedupe_key: key.clone(),
                 reference: r.reference.as_str().to_owned(),
                 kind: r.kind.code().to_owned(),
-                to: to.clone(),
-                cc: cc.clone(),
+                to: r.recipients.to.clone(),
+                cc: r.recipients.cc.clone(),
                 subject: content.subject,
                 text: content.text,
                 html: content.html,
                 ics: content.ics,
                 message_id: message_id(key, now, &domain),
-            });
-            if batch.len() == QUEUE_BATCH {
-                queue_batch(db, &mut batch, now, &mut summary).await?;
+            })
+        };
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        for slice in todo.chunks(RENDER_SLICE) {
+            let mut rendered = render_in_parallel(slice, workers, &message)?;
+            while !rendered.is_empty() {
+                let rest = rendered.split_off(rendered.len().min(QUEUE_BATCH));
+                queue_batch(db, &mut rendered, now, &mut summary).await?;
+                rendered = rest;
             }
         }
-        queue_batch(db, &mut batch, now, &mut summary).await?;
         // Only after everything due was queued: a failed sweep leaves the days as they were.
         crate::db::sweep::set_next(db, &plan.next_days).await?;
         return Ok(summary);
@@ -479,6 +556,51 @@ pub async fn sweep(
 }
 
 /// Queues a batch of messages in one transaction and counts what was created and what existed.
+/// Reminders rendered together (then queued `QUEUE_BATCH` at a time).
+const RENDER_SLICE: usize = 4 * QUEUE_BATCH;
+
+/// Renders `todo` with `render` on up to `workers` threads, in order; off the async runtime's
+/// worker when it has others to run the rest meanwhile.
+fn render_in_parallel<'a, F>(
+    todo: &[(&'a DueReminder, &'a String)],
+    workers: usize,
+    render: &F,
+) -> Result<Vec<NewMessage>, NotifyError>
+where
+    F: Fn(&DueReminder, &String) -> Result<NewMessage, NotifyError> + Sync,
+{
+    let serial = |part: &[(&DueReminder, &String)]| -> Result<Vec<NewMessage>, NotifyError> {
+        part.iter().map(|(r, k)| render(r, k)).collect()
+    };
+    // A few messages render faster than threads start.
+    if workers <= 1 || todo.len() < 64 {
+        return serial(todo);
+    }
+    let per = todo.len().div_ceil(workers);
+    let parallel = || {
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = todo
+                .chunks(per)
+                .map(|part| scope.spawn(move || serial(part)))
+                .collect();
+            let mut out = Vec::with_capacity(todo.len());
+            for part in parts {
+                let rendered = part.join().map_err(|_| {
+                    NotifyError::Unexpected(crate::error::Unexpected(
+                        "a thread rendering reminders stopped".to_owned(),
+                    ))
+                })??;
+                out.extend(rendered);
+            }
+            Ok(out)
+        })
+    };
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(parallel),
+        _ => parallel(),
+    }
+}
+
 async fn queue_batch(
     db: &DatabaseConnection,
     batch: &mut Vec<NewMessage>,

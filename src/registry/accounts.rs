@@ -2,8 +2,12 @@
 //! server-side sessions, and API tokens. Secrets are random 256-bit values; only their SHA-256
 //! is stored. Every change to a user or token is written to the audit log in its transaction.
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+
+use super::credentials::{Credential, Kind};
 
 use crate::db::audit::{self, NewEntry};
 use crate::db::login_limit;
@@ -274,6 +278,7 @@ pub async fn disable_user(
             users::set_active(tx, before.id, false).await?;
             let sessions = users::delete_user_sessions(tx, before.id).await?;
             let tokens = users::delete_user_tokens(tx, before.id).await?;
+            users::bump_credentials_version(tx).await?;
             let after = UserInfo {
                 active: false,
                 ..before.clone()
@@ -320,6 +325,7 @@ pub async fn set_password(
             let user = users::find_user(tx, &email).await?;
             users::set_password_hash(tx, user.id, &hash).await?;
             let sessions = users::delete_user_sessions(tx, user.id).await?;
+            users::bump_credentials_version(tx).await?;
             audit::record(
                 tx,
                 NewEntry::change(
@@ -375,17 +381,52 @@ pub async fn start_session(
     })
 }
 
-/// The user and CSRF token of a live session cookie.
+/// The user and CSRF token of a live session cookie (from memory while the credentials
+/// version stays the same, see [`super::credentials`]).
 pub async fn session_user(
     registry: &Registry,
     token: &str,
 ) -> Result<Option<(Principal, String)>, RegistryError> {
-    Ok(users::session(&registry.db, &secret_hash(token), Utc::now()).await?)
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let cache = &registry.credentials;
+    let version = cache.version(&registry.db).await?;
+    let now = Utc::now();
+    if let Some(Credential::Session {
+        user,
+        csrf,
+        expires_at,
+    }) = cache.get(Kind::Session, &digest, version, Instant::now())
+        && expires_at > now
+    {
+        return Ok(Some((user, csrf)));
+    }
+    let found = users::session(&registry.db, &hex::encode(digest), now).await?;
+    Ok(found.map(|(user, csrf, expires_at)| {
+        cache.put(
+            Kind::Session,
+            digest,
+            version,
+            Credential::Session {
+                user: user.clone(),
+                csrf: csrf.clone(),
+                expires_at,
+            },
+            Instant::now(),
+        );
+        (user, csrf)
+    }))
 }
 
-/// Ends a session (and clears expired ones).
+/// Ends a session (and clears expired ones); every instance forgets it at once.
 pub async fn end_session(registry: &Registry, token: &str) -> Result<(), RegistryError> {
-    Ok(users::delete_session(&registry.db, &secret_hash(token)).await?)
+    let hash = secret_hash(token);
+    registry
+        .in_write_tx(async |tx| {
+            users::delete_session(tx, &hash).await?;
+            users::bump_credentials_version(tx).await?;
+            Ok(())
+        })
+        .await
 }
 
 /// Creates an API token for `user`, acting as `registry.actor`; the secret is returned once.
@@ -442,6 +483,7 @@ async fn revoke_user_token(
     registry
         .in_write_tx(async |tx| {
             let info = users::delete_token(tx, user_id, id).await?;
+            users::bump_credentials_version(tx).await?;
             audit::record(
                 tx,
                 NewEntry::change(
@@ -519,12 +561,39 @@ pub async fn revoke_token_by_id(registry: &Registry, id: i64) -> Result<(), Regi
     revoke_user_token(registry, owner, id).await
 }
 
-/// The user an API token (`Authorization: Bearer ...`) belongs to.
+/// The user an API token (`Authorization: Bearer ...`) belongs to (from memory while the
+/// credentials version stays the same, see [`super::credentials`]); its use is written at most
+/// once a minute.
 pub async fn token_user(
     registry: &Registry,
     token: &str,
 ) -> Result<Option<Principal>, RegistryError> {
-    Ok(users::token_principal(&registry.db, &secret_hash(token), Utc::now()).await?)
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let cache = &registry.credentials;
+    let version = cache.version(&registry.db).await?;
+    let now = Utc::now();
+    if let Some(Credential::Token { user, .. }) =
+        cache.get(Kind::Token, &digest, version, Instant::now())
+    {
+        if cache.claim_use(&digest, now, users::TOKEN_USE_RESOLUTION) {
+            users::touch_token(&registry.db, &hex::encode(digest), now).await?;
+        }
+        return Ok(Some(user));
+    }
+    let found = users::token_principal(&registry.db, &hex::encode(digest), now).await?;
+    Ok(found.map(|(user, noted)| {
+        cache.put(
+            Kind::Token,
+            digest,
+            version,
+            Credential::Token {
+                user: user.clone(),
+                noted,
+            },
+            Instant::now(),
+        );
+        user
+    }))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
 use crate::db::store::{self, AgreementFilter, StoreError, Stored};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::audit::Action;
-use crate::domain::deadlines::deadlines_for_sweep;
+use crate::domain::deadlines::deadlines_for_calendar;
 use crate::domain::party::EmailAddress;
 use crate::domain::reports;
 use crate::links::files::{self, FileType};
@@ -273,7 +273,7 @@ impl Registry {
         let mut titles = HashMap::new();
         store::for_each_agreement(&self.db, &AgreementFilter::default(), 500, |a| {
             // The feed needs the deadlines, not their reminders: the lean variant saves building them.
-            let found: Vec<_> = deadlines_for_sweep(&a.data, today, ladders)
+            let found: Vec<_> = deadlines_for_calendar(&a.data, today, ladders)
                 .into_iter()
                 .filter(|d| feed::concerns(d, &email))
                 .collect();

@@ -5,7 +5,7 @@
 //! its audit entry in one transaction.
 //!
 //! One module per concern: [`agreements`], [`parties`] (organisations and contacts),
-//! [`accounts`] (users, sessions, API tokens), [`links`] (report files and calendar feeds),
+//! [`accounts`] (users, sessions, API tokens; [`credentials`] keeps them in memory), [`links`] (report files and calendar feeds),
 //! [`documents`] (stored contract documents), [`signed`] (their signed copies), [`transfer`]
 //! and [`export`] (import and export),
 //! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod agreements;
 pub mod audit;
 pub mod backup;
+pub mod credentials;
 pub mod documents;
 pub mod export;
 pub mod links;
@@ -86,6 +87,8 @@ pub struct Registry {
     pub principal: Option<Arc<Principal>>,
     /// The link-signing key, loaded on first use (see [`crate::links::key`]).
     pub link_key: Arc<std::sync::OnceLock<Result<crate::links::token::LinkKey, String>>>,
+    /// API tokens and sessions read recently, shared by the clones of this handle.
+    pub credentials: Arc<credentials::CredentialCache>,
 }
 
 impl Registry {
@@ -99,6 +102,7 @@ impl Registry {
             actor: Arc::from("system"),
             principal: None,
             link_key: Arc::default(),
+            credentials: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Several instances on one database: the login rate limit is counted in the database, so all
 //! instances share it; the client address comes from a proxy header only when the peer is a
-//! configured trusted proxy.
+//! configured trusted proxy; a token or session kept in one instance's memory is refused on every
+//! instance as soon as it is revoked, its user disabled, its password changed or it is logged out.
 
 use std::sync::Arc;
 
@@ -152,7 +153,10 @@ async fn the_proxy_header_of_an_untrusted_peer_is_ignored(backend: Backend) {
     );
 }
 
-crate::on_both_backends!(two_instances_on_one_database_share_the_login_limit);
+crate::on_both_backends!(
+    two_instances_on_one_database_share_the_login_limit,
+    ended_credentials_are_refused_at_once_on_every_instance,
+);
 
 mod proxy_on_sqlite {
     #[tokio::test]
@@ -168,4 +172,185 @@ mod proxy_on_postgres {
         super::the_proxy_header_of_an_untrusted_peer_is_ignored(crate::helpers::Backend::Postgres)
             .await;
     }
+}
+
+/// The status of `GET path` at `address` with extra header `name: value`, without redirects.
+async fn status_at(address: &str, path: &str, name: &str, value: &str) -> u16 {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+        .get(format!("{address}{path}"))
+        .header(name, value)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} at {address}: {e}"))
+        .status()
+        .as_u16()
+}
+
+/// Signs in at `address`; the session's `Cookie` header value and its CSRF token.
+async fn session_at(app: &TestApp, address: &str, email: &str, password: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"));
+    let (cookie, token) = app.login_token().await;
+    let r = client
+        .post(format!("{address}/login"))
+        .header("cookie", cookie)
+        .form(&[("email", email), ("password", password), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    assert_eq!(r.status().as_u16(), 303, "login of {email} at {address}");
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("avtal_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie"))
+        .to_owned();
+    let page = client
+        .get(format!("{address}/tokens"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(csrf.len(), 64, "no CSRF token on the page");
+    (session, csrf)
+}
+
+/// Posts a form with the session cookie at `address`; the status.
+async fn post_form_at(address: &str, path: &str, session: &str, form: &[(&str, &str)]) -> u16 {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+        .post(format!("{address}{path}"))
+        .header("cookie", session)
+        .form(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path} at {address}: {e}"))
+        .status()
+        .as_u16()
+}
+
+const API: &str = "/api/v1/agreements?limit=1";
+
+/// Asks both instances with the token twice (so both keep it in memory) and expects `want`.
+async fn token_status_on_both(addresses: [&str; 2], token: &str, want: u16, what: &str) {
+    let bearer = format!("Bearer {token}");
+    for address in addresses {
+        for _ in 0..2 {
+            let got = status_at(address, API, "authorization", &bearer).await;
+            assert_eq!(got, want, "{what}: a token at {address}");
+        }
+    }
+}
+
+/// Asks both instances with the session cookie twice and expects `want` for `/tokens`.
+async fn session_status_on_both(addresses: [&str; 2], session: &str, want: u16, what: &str) {
+    for address in addresses {
+        for _ in 0..2 {
+            let got = status_at(address, "/tokens", "cookie", session).await;
+            assert_eq!(got, want, "{what}: a session at {address}");
+        }
+    }
+}
+
+async fn ended_credentials_are_refused_at_once_on_every_instance(app: TestApp) {
+    let password = "ett långt lösenord";
+    app.create_user("sara@test.example", Role::Admin, None, password)
+        .await;
+    let other = second_instance(&app).await;
+    let both = [app.address.as_str(), other.as_str()];
+    let (sara, _) = avtal::db::users::find_login(&app.registry.db, "sara@test.example")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no sara"));
+
+    // A token revoked on this instance: refused here and there at the next request.
+    let token = format!(
+        "avt_{}",
+        avtal::registry::accounts::new_secret().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let info = avtal::db::users::insert_token(
+        &app.registry.db,
+        sara.user_id,
+        "skript",
+        &avtal::registry::accounts::secret_hash(&token),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    token_status_on_both(both, &token, 200, "before the revoke").await;
+    let (session, csrf) = session_at(&app, &app.address, "sara@test.example", password).await;
+    let revoke = format!("/tokens/{}/revoke", info.id);
+    let status = post_form_at(&app.address, &revoke, &session, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303, "the revoke");
+    token_status_on_both(both, &token, 401, "after the revoke on this instance").await;
+
+    // A user disabled on the other instance: its token and session refused on both.
+    let olle_password = "olles långa lösenord";
+    app.create_user("olle@test.example", Role::Auditor, None, olle_password)
+        .await;
+    let (olle_id, olle_token) =
+        crate::helpers::user_with_token(&app.registry, "olle2@test.example", Role::Auditor, None)
+            .await;
+    let (olle_session, _) = session_at(&app, &other, "olle@test.example", olle_password).await;
+    token_status_on_both(both, &olle_token, 200, "before the disable").await;
+    session_status_on_both(both, &olle_session, 200, "before the disable").await;
+    let (session_b, csrf_b) = session_at(&app, &other, "sara@test.example", password).await;
+    for email in ["olle@test.example", "olle2@test.example"] {
+        let status = post_form_at(
+            &other,
+            "/admin/users/disable",
+            &session_b,
+            &[("email", email), ("csrf", &csrf_b)],
+        )
+        .await;
+        assert_eq!(status, 303, "disabling {email} (user {olle_id})");
+    }
+    token_status_on_both(both, &olle_token, 401, "after the disable").await;
+    session_status_on_both(both, &olle_session, 303, "after the disable").await;
+
+    // A password changed from the command line (a third process on the database): every
+    // session of the user ends on both instances.
+    session_status_on_both(both, &session, 200, "before the password change").await;
+    session_status_on_both(both, &session_b, 200, "before the password change").await;
+    let cli = Registry::new(
+        avtal::db::connect(&app.registry.settings)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}")),
+        app.registry.settings.clone(),
+    );
+    avtal::registry::accounts::set_password(
+        &cli,
+        "sara@test.example",
+        "ett nytt långt lösenord".to_owned(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("set password: {e}"));
+    session_status_on_both(both, &session, 303, "after the password change").await;
+    session_status_on_both(both, &session_b, 303, "after the password change").await;
+
+    // A session ended on one instance (logout) is refused on the other.
+    let password = "ett nytt långt lösenord";
+    let (session, csrf) = session_at(&app, &other, "sara@test.example", password).await;
+    session_status_on_both(both, &session, 200, "before the logout").await;
+    let status = post_form_at(&app.address, "/logout", &session, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303, "the logout");
+    session_status_on_both(both, &session, 303, "after the logout").await;
 }

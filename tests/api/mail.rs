@@ -651,7 +651,64 @@ async fn a_title_with_markup_is_escaped_in_the_reminders_html(app: TestApp) {
     assert!(!row.body_html.contains("<b>fet"), "{}", row.body_html);
 }
 
+/// The reminder keys of a plan, sorted (a key twice stays twice).
+fn keys_of(plan: &avtal::notify::Plan) -> Vec<String> {
+    let mut keys: Vec<String> = plan.reminders.iter().map(|r| r.key.to_string()).collect();
+    keys.sort();
+    keys
+}
+
+async fn a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split(app: TestApp) {
+    app.load_examples().await;
+    let (db, ladders) = (&app.registry.db, &app.registry.settings.reminders);
+    let mut days = vec![sample_today()];
+    days.extend((0..24).map(|m| sample_today() - Duration::days(300) + Duration::days(31 * m)));
+    let mut reminders = 0;
+    for today in days {
+        // The whole engine over every agreement, and the sweep's plan in one chunk.
+        let whole = avtal::notify::plan(db, today, ladders)
+            .await
+            .unwrap_or_else(|e| panic!("plan: {e}"));
+        let one = avtal::notify::plan_for_sweep_in_chunks(db, today, ladders, 1_000, 1)
+            .await
+            .unwrap_or_else(|e| panic!("sweep plan: {e}"));
+        assert_eq!(keys_of(&one), keys_of(&whole), "one chunk on {today}");
+        reminders += one.reminders.len();
+        for (chunk, workers) in [(1, 1), (1, 4), (2, 3), (3, 2), (5, 8), (12, 2)] {
+            let split = avtal::notify::plan_for_sweep_in_chunks(db, today, ladders, chunk, workers)
+                .await
+                .unwrap_or_else(|e| panic!("sweep plan: {e}"));
+            let what = format!("{chunk} per chunk, {workers} workers, on {today}");
+            assert_eq!(
+                split.agreements, whole.agreements,
+                "agreements read, {what}"
+            );
+            let mut ids: Vec<i64> = split.next_days.iter().map(|(id, _, _)| *id).collect();
+            let mut once: Vec<i64> = one.next_days.iter().map(|(id, _, _)| *id).collect();
+            ids.sort_unstable();
+            once.sort_unstable();
+            assert_eq!(ids, once, "agreements given a next day, {what}");
+            assert_eq!(split.next_days, one.next_days, "next days, {what}");
+            assert_eq!(keys_of(&split), keys_of(&whole), "reminders, {what}");
+            let order = |p: &avtal::notify::Plan| -> Vec<String> {
+                p.reminders.iter().map(|r| r.key.to_string()).collect()
+            };
+            assert_eq!(order(&split), order(&one), "order of the reminders, {what}");
+            assert_eq!(
+                split.deadlines.len(),
+                one.deadlines.len(),
+                "deadlines kept, {what}"
+            );
+        }
+    }
+    assert!(
+        reminders > 20,
+        "the days chosen have too few reminders to tell: {reminders}"
+    );
+}
+
 crate::on_both_backends!(
+    a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split,
     a_title_with_markup_is_escaped_in_the_reminders_html,
     queueing_one_dedupe_key_twice_keeps_the_first_message_only,
     reminders_go_out_over_smtp_with_headers_alternatives_and_a_calendar_file,
