@@ -234,19 +234,18 @@ async fn run(
 
     // The samples, and the batch: the samples the template applies to, under new references.
     let mut files = avtal::demo::example_files().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let manifest = renderer
-        .catalog()
+    let catalog = renderer.catalog();
+    let chosen = catalog
         .get(template)
-        .with_context(|| format!("no template {template}"))?
-        .manifest
-        .clone();
-    // The samples the template applies to and that have every field it needs.
+        .with_context(|| format!("no template {template}"))?;
+    // The samples the template applies to and that have every field it needs, those of the
+    // clauses it chooses for each agreement included (what the renderer checks).
     let bases: Vec<_> = files
         .iter()
         .flat_map(|(_, f)| f.agreements.iter())
         .filter(|a| {
-            manifest.kinds.contains(&a.kind)
-                && documents::missing_fields(a, &manifest.required).is_empty()
+            chosen.manifest.kinds.contains(&a.kind)
+                && documents::missing_fields(a, &catalog.required_for(chosen, a)).is_empty()
         })
         .cloned()
         .collect();

@@ -1142,6 +1142,9 @@ fn action_body_schema() -> Value {
                 "by": "212900-0028", "received_on": "2026-11-20", "reason": "Skäl",
                 "under": "termination", "to": "active", "report": "annual_report",
                 "period_end": "2026-12-31", "submitted_on": "2026-11-20",
+                "figures": [{"indicator": "participants", "total": 6, "women": 3, "men": 3,
+                             "other": 0}],
+                "confirmed": true,
             });
             if let Some(am) = sample_records()
                 .2
