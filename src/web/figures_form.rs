@@ -43,6 +43,21 @@ pub fn unit_sv(u: Unit) -> &'static str {
     }
 }
 
+/// The Swedish word for a unit after the number `shown` (as it is written on the page):
+/// singular after exactly one ("1 person", "1 timme"), plural otherwise.
+pub fn unit_sv_after(u: Unit, shown: &str) -> &'static str {
+    if shown != "1" {
+        return unit_sv(u);
+    }
+    match u {
+        Unit::People => "person",
+        Unit::Hours => "timme",
+        Unit::Months => "månad",
+        Unit::Percent => "procent",
+        Unit::Kronor => "krona",
+    }
+}
+
 const PARTS: [Gender; 4] = [Gender::Total, Gender::Women, Gender::Men, Gender::Other];
 
 /// The rows of `ob`'s indicators, filled from `fields` when the form is shown again, else from
@@ -230,6 +245,15 @@ pub fn csv_fields(text: &str) -> Result<HashMap<String, String>, Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_takes_the_singular_and_every_other_number_the_plural() {
+        assert_eq!(unit_sv_after(Unit::People, "1"), "person");
+        assert_eq!(unit_sv_after(Unit::Hours, "1"), "timme");
+        assert_eq!(unit_sv_after(Unit::People, "5"), "personer");
+        assert_eq!(unit_sv_after(Unit::People, "1,5"), "personer");
+        assert_eq!(unit_sv_after(Unit::People, "0"), "personer");
+    }
 
     #[test]
     fn the_documented_csv_template_reads_into_the_form_inputs() {

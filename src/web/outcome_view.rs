@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::figures_form::unit_sv;
+use super::figures_form::{unit_sv, unit_sv_after};
 use crate::domain::agreement::Agreement;
 use crate::domain::codes::{Direction, TargetPer, Verdict};
 use crate::domain::indicators::Quantity;
@@ -69,6 +69,8 @@ pub struct ProgressView {
     pub verdict_sv: &'static str,
     /// The value the verdict compares, as text.
     pub current: Option<String>,
+    /// The unit after that value ("1 person", "5 personer").
+    pub current_unit: &'static str,
     /// The chart.
     pub chart: Chart,
     /// The table rows.
@@ -240,6 +242,7 @@ pub fn view(p: &Progress) -> ProgressView {
             .collect();
     }
     let ind = p.indicator.as_ref();
+    let current = p.current.map(Quantity::format_swedish);
     ProgressView {
         id: p.target.indicator.to_string(),
         name: ind.map_or_else(|| p.target.indicator.to_string(), |i| i.name_sv.clone()),
@@ -247,7 +250,10 @@ pub fn view(p: &Progress) -> ProgressView {
         target: target_sv(p),
         verdict: p.verdict,
         verdict_sv: verdict_sv(p.verdict),
-        current: p.current.map(Quantity::format_swedish),
+        current: current.clone(),
+        current_unit: ind.map_or("", |i| {
+            unit_sv_after(i.unit, current.as_deref().unwrap_or_default())
+        }),
         chart: chart(&points, Some((p.target.value, p.target.direction))),
         rows,
     }

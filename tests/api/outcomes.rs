@@ -76,6 +76,9 @@ async fn the_sample_carries_targets_and_accepted_figures_shown_against_target(ap
     );
     // 2026 so far: 5 by the end of June, half of 12 would be 6: behind.
     assert!(html.contains("Efter målet"), "no verdict behind");
+    // The unit agrees with the number: 5 participants, 1 employed.
+    assert!(html.contains("(nu 5 personer)</figcaption>"), "{html}");
+    assert!(html.contains("(nu 1 person)</figcaption>"), "{html}");
 }
 
 async fn figures_through_the_api_are_checked_field_by_field_and_change_nothing_when_refused(
