@@ -69,6 +69,33 @@ impl Registry {
         .into()
     }
 
+    /// The agreement `reference` and its document `document_id`, for a change to the document:
+    /// 404 when the agreement is outside the user's scope or the document is not one of its
+    /// own, 403 when the user may read but not edit the agreement.
+    async fn editable_document(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        reference: &Reference,
+        document_id: i64,
+    ) -> Result<(Stored<Agreement>, DocumentMeta), RegistryError> {
+        let current = store::get_agreement(tx, reference).await?;
+        if let Some(p) = &self.principal
+            && !p.may_read(&current.data)
+        {
+            return Err(StoreError::NotFound {
+                what: "agreement",
+                key: reference.to_string(),
+            }
+            .into());
+        }
+        self.ensure_may_edit(&current.data)?;
+        let doc = doc_store::document_meta(tx, document_id)
+            .await?
+            .filter(|d| d.agreement_reference == reference.as_str())
+            .ok_or_else(|| Self::not_found_document(document_id))?;
+        Ok((current, doc))
+    }
+
     /// Records the signed copy of document `document_id` of agreement `reference`: checks the
     /// file (a PDF by its bytes, not empty), the signing date (not after today, not before the
     /// document was made) and the signatories; stores the copy with its SHA-256; sets the
@@ -82,21 +109,7 @@ impl Registry {
     ) -> Result<RecordedSignature, RegistryError> {
         let today = self.settings.today();
         let tx = crate::db::begin_write(&self.db).await?;
-        let current = store::get_agreement(&tx, reference).await?;
-        if let Some(p) = &self.principal
-            && !p.may_read(&current.data)
-        {
-            return Err(StoreError::NotFound {
-                what: "agreement",
-                key: reference.to_string(),
-            }
-            .into());
-        }
-        self.ensure_may_edit(&current.data)?;
-        let doc = doc_store::document_meta(&tx, document_id)
-            .await?
-            .filter(|d| d.agreement_reference == reference.as_str())
-            .ok_or_else(|| Self::not_found_document(document_id))?;
+        let (current, doc) = self.editable_document(&tx, reference, document_id).await?;
         let signed_on = upload.signed_on.unwrap_or(today);
         let mut problems = Vec::new();
         let name = upload.original_name.as_deref().unwrap_or_default();
@@ -202,21 +215,7 @@ impl Registry {
     ) -> Result<SignatureRequestMeta, RegistryError> {
         let today = self.settings.today();
         let tx = crate::db::begin_write(&self.db).await?;
-        let current = store::get_agreement(&tx, reference).await?;
-        if let Some(p) = &self.principal
-            && !p.may_read(&current.data)
-        {
-            return Err(StoreError::NotFound {
-                what: "agreement",
-                key: reference.to_string(),
-            }
-            .into());
-        }
-        self.ensure_may_edit(&current.data)?;
-        let doc = doc_store::document_meta(&tx, document_id)
-            .await?
-            .filter(|d| d.agreement_reference == reference.as_str())
-            .ok_or_else(|| Self::not_found_document(document_id))?;
+        let (current, doc) = self.editable_document(&tx, reference, document_id).await?;
         let sent_on = sending.sent_on.unwrap_or(today);
         let sent_to = sending.sent_to.trim();
         let mut problems = signing::check_sending(sent_on, made_on(&doc, today), today, sent_to);
