@@ -155,6 +155,25 @@ pub async fn insert_document(
     Ok(meta_of(model.insert(db).await?))
 }
 
+/// The columns of [`MetaRow`]: a document's metadata, without its bytes.
+const META_COLUMNS: [document::Column; 12] = {
+    use document::Column as C;
+    [
+        C::Id,
+        C::AgreementReference,
+        C::AgreementVersion,
+        C::Template,
+        C::TemplateVersion,
+        C::Event,
+        C::FileName,
+        C::Sha256,
+        C::SizeBytes,
+        C::CreatedBy,
+        C::CreatedAt,
+        C::Clauses,
+    ]
+};
+
 /// Lists the documents of one agreement, newest first, without their bytes.
 pub async fn list_documents(
     db: &impl ConnectionTrait,
@@ -163,20 +182,7 @@ pub async fn list_documents(
     use document::Column as C;
     Ok(document::Entity::find()
         .select_only()
-        .columns([
-            C::Id,
-            C::AgreementReference,
-            C::AgreementVersion,
-            C::Template,
-            C::TemplateVersion,
-            C::Event,
-            C::FileName,
-            C::Sha256,
-            C::SizeBytes,
-            C::CreatedBy,
-            C::CreatedAt,
-            C::Clauses,
-        ])
+        .columns(META_COLUMNS)
         .filter(C::AgreementId.eq(agreement_id))
         .order_by_desc(C::Id)
         .into_model::<MetaRow>()
@@ -192,23 +198,9 @@ pub async fn document_meta(
     db: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<DocumentMeta>, StoreError> {
-    use document::Column as C;
     Ok(document::Entity::find_by_id(id)
         .select_only()
-        .columns([
-            C::Id,
-            C::AgreementReference,
-            C::AgreementVersion,
-            C::Template,
-            C::TemplateVersion,
-            C::Event,
-            C::FileName,
-            C::Sha256,
-            C::SizeBytes,
-            C::CreatedBy,
-            C::CreatedAt,
-            C::Clauses,
-        ])
+        .columns(META_COLUMNS)
         .into_model::<MetaRow>()
         .one(db)
         .await?
