@@ -253,12 +253,20 @@ impl Registry {
         }
         let mut a = current.data.clone();
         let (action, done) = {
-            if right != FiguresRight::Officer {
+            if right != FiguresRight::Officer || upload.is_some() {
                 return Err(RegistryError::Invalid(vec![Violation::new(
                     "state",
                     found.occurrence.state,
                     "report_state_transition",
-                    "the report is handed in; ask the agreement's officer to correct its figures",
+                    format!(
+                        "report {report} for the period ending {period_end} is {}: {}",
+                        found.occurrence.state,
+                        if upload.is_some() {
+                            "a file is handed in with the report, not after; allowed: none"
+                        } else {
+                            "ask the agreement's officer to correct its figures"
+                        }
+                    ),
                 )]));
             }
             reports::correct_figures(&mut a, report, period_end, today, figures, confirmed)

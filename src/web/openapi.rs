@@ -548,8 +548,8 @@ pub enum Input {
     /// with the action's name), each a JSON body of `ActionBody` with the action's own required
     /// fields ([`super::api::ACTION_FIELDS`]).
     Actions,
-    /// A `multipart/form-data` body with these file fields.
-    Multipart(&'static [&'static str]),
+    /// A `multipart/form-data` body with these file fields and these optional text fields.
+    Multipart(&'static [&'static str], &'static [&'static str]),
     /// A file of this media type, either as the `file` field of a `multipart/form-data` body with
     /// these text fields, or as the raw body with the text fields in the query string.
     FileOrForm(&'static str, &'static [&'static str]),
@@ -887,8 +887,8 @@ pub const ROUTES: &[Route] = &[
     },
     created(
         "/agreements/{reference}/reports/{report}/{period_end}/file",
-        "Hand in a report file (PDF, ODT or DOCX) for one occurrence on the enterprise's behalf",
-        Input::Multipart(&["file"]),
+        "Hand in a report file (PDF, ODT or DOCX) for one occurrence on the enterprise's behalf, with its figures as the CSV template (figures_csv) when the report carries indicators",
+        Input::Multipart(&["file"], &["figures_csv", "confirmed"]),
     ),
     Route {
         content_type: "text/csv",
@@ -1050,16 +1050,17 @@ fn operation(r: &Route) -> Value {
             );
         }
         Input::Actions => {}
-        Input::Multipart(files) => {
-            let properties: Map<String, Value> = files
-                .iter()
-                .map(|f| {
-                    (
-                        (*f).to_owned(),
-                        json!({ "type": "string", "format": "binary", "minLength": 1 }),
-                    )
-                })
-                .collect();
+        Input::Multipart(files, texts) => {
+            let mut properties = Map::new();
+            for f in files {
+                properties.insert(
+                    (*f).to_owned(),
+                    json!({ "type": "string", "format": "binary", "minLength": 1 }),
+                );
+            }
+            for t in texts {
+                properties.insert((*t).to_owned(), json!({ "type": "string" }));
+            }
             op.insert(
                 "requestBody".into(),
                 json!({ "required": true, "content": { "multipart/form-data": { "schema": {

@@ -657,7 +657,7 @@ async fn wrong_file_types_and_oversized_files_are_refused_and_change_nothing(app
         .await;
     assert_eq!(r.status, 422, "{}", html(&r));
     assert!(
-        html(&r).contains("Rapporten är inte inlämnad"),
+        html(&r).contains("id=\"e-req_employed-total\">Fältet måste fyllas i"),
         "{}",
         html(&r)
     );
