@@ -176,7 +176,7 @@ pub async fn submit(
             Ok(table) => {
                 problems.extend(figures_form::csv_foreign_rows(&table, ob));
                 for (k, v) in table.fields {
-                    if !fields.get(&k).is_some_and(|t| !t.trim().is_empty()) {
+                    if fields.get(&k).is_none_or(|t| t.trim().is_empty()) {
                         fields.insert(k, v);
                     }
                 }

@@ -506,7 +506,7 @@ async fn figures_come_through_the_api_as_csv_and_refusals_name_row_column_value_
     assert_eq!(r.body["state"], "accepted");
     let rec = record(&app.agreement(REF).await.body["agreement"], ACCEPTED);
     assert_eq!(rec["figures"][0]["total"], 6);
-    let log = actions(&app).await;
+    let log = actions(app).await;
     assert_eq!(log[0].0, "agreement.correct_figures");
     assert_eq!(log[1].0, "agreement.submit_report");
 }
