@@ -1487,6 +1487,15 @@ async fn pages(
     let db = avtal::db::connect(&settings).await?;
     avtal::db::migrate(&db).await?;
     seed(&db, count, agreement_for_pages).await?;
+    // The rows went in around the use cases: plan them as `Registry::open` does.
+    let started = Instant::now();
+    let planned = avtal::db::plans::refresh(&db, today()).await?;
+    if planned > 0 {
+        eprintln!(
+            "planned the deadlines of {planned} agreements in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let registry = Registry::new(db.clone(), Arc::new(settings.clone()));
     let officer = avtal::db::users::insert_user(
         &registry.db,
@@ -1532,8 +1541,18 @@ async fn pages(
     println!("| backend | agreements | page | runs | p50 ms | p99 ms | max ms | rows | digest |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let pages = [
-        ("start page of an officer (`GET /`)", &officer_client, "/".to_owned(), "<tr"),
-        ("calendar feed of a contact", &anonymous, feed_path, "BEGIN:VEVENT"),
+        (
+            "start page of an officer (`GET /`)",
+            &officer_client,
+            "/".to_owned(),
+            "<tr",
+        ),
+        (
+            "calendar feed of a contact",
+            &anonymous,
+            feed_path,
+            "BEGIN:VEVENT",
+        ),
     ];
     for (what, client, path, row) in pages {
         let url = format!("{base}{path}");
