@@ -1495,11 +1495,13 @@ async fn pages(
             "planned the deadlines of {planned} agreements in {:.1} s",
             started.elapsed().as_secs_f64()
         );
+        db.execute_unprepared("ANALYZE").await?;
     }
     let registry = Registry::new(db.clone(), Arc::new(settings.clone()));
+    let officer_email = format!("officer-{}@avtal.example", std::process::id());
     let officer = avtal::db::users::insert_user(
         &registry.db,
-        &format!("officer-{}@avtal.example", std::process::id()),
+        &officer_email,
         "!",
         avtal::domain::access::Role::Officer,
         Some(&org_number(PAGES_ORG, 2)),
@@ -1577,7 +1579,8 @@ async fn pages(
             ms(percentile(&times, 0.99)),
             ms(*times.last().unwrap_or(&Duration::ZERO)),
             body.matches(row).count(),
-            &body_digest(&body)[..16],
+            // The page names the signed-in user, whose address changes with each run.
+            &body_digest(&body.replace(&officer_email, ""))[..16],
         );
     }
     Ok(())
