@@ -1,5 +1,6 @@
 //! The stored deadlines of the per-user pages: each agreement's plan (`agreement_plan`: the window
-//! of days it holds for, and whether the agreement has outcome targets), its deadlines without
+//! of days it holds for, whether the agreement has outcome targets, and its reference and title
+//! for the pages), its deadlines without
 //! reminders (`agreement_deadline`, dates and recorded facts only: whether a deadline is open,
 //! passed or late on a day is derived when a page is read), and the addresses its deadlines can
 //! name (`agreement_contact`, the index of calendar feeds). Derived from the agreement document
@@ -21,6 +22,8 @@ enum Agreement {
 enum AgreementPlan {
     Table,
     AgreementId,
+    Reference,
+    Title,
     ValidFrom,
     ValidUntil,
     Targets,
@@ -77,6 +80,12 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
+                    .col(
+                        ColumnDef::new(AgreementPlan::Reference)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(AgreementPlan::Title).text().not_null())
                     .col(ColumnDef::new(AgreementPlan::ValidFrom).date())
                     .col(ColumnDef::new(AgreementPlan::ValidUntil).date())
                     .col(ColumnDef::new(AgreementPlan::Targets).boolean().not_null())
@@ -172,6 +181,18 @@ impl MigrationTrait for Migration {
                         AgreementContact::Table,
                         AgreementContact::AgreementId,
                     )))
+                    .to_owned(),
+            )
+            .await?;
+        // The start page's deadlines of an agreement: those not met up to the horizon.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_agreement_deadline_open")
+                    .table(AgreementDeadline::Table)
+                    .col(AgreementDeadline::AgreementId)
+                    .col(AgreementDeadline::Met)
+                    .col(AgreementDeadline::Date)
                     .to_owned(),
             )
             .await?;

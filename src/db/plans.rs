@@ -123,6 +123,8 @@ async fn write_many(
         let p = plan(a, today);
         plans.push(agreement_plan::ActiveModel {
             agreement_id: Set(id),
+            reference: Set(a.reference.to_string()),
+            title: Set(a.title.clone()),
             valid_from: Set(p.valid_from),
             valid_until: Set(p.valid_until),
             targets: Set(
@@ -266,6 +268,81 @@ pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, S
     }
 }
 
+/// The ids in `scope`, from the scope's own index where it has one (the agreements' rows are
+/// read only for the ids that pass `keep`).
+async fn scope_ids(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    keep: Expr,
+) -> Result<Vec<i64>, StoreError> {
+    let mut q = match scope {
+        Scope::All => Query::select()
+            .column((agreement::Entity, agreement::Column::Id))
+            .from(agreement::Entity)
+            .to_owned(),
+        Scope::Party(org) => Query::select()
+            .distinct()
+            .column((
+                agreement_party::Entity,
+                agreement_party::Column::AgreementId,
+            ))
+            .from(agreement_party::Entity)
+            .and_where(agreement_party::Column::OrganisationId.eq(org))
+            .to_owned(),
+        Scope::Contact(email) => Query::select()
+            .column((
+                agreement_contact::Entity,
+                agreement_contact::Column::AgreementId,
+            ))
+            .from(agreement_contact::Entity)
+            .and_where(agreement_contact::Column::Email.eq(email))
+            .to_owned(),
+    };
+    q.and_where(keep);
+    let rows = db.query_all(&q).await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The scope's id column as `scope_ids` selects it.
+fn scope_id(scope: Scope<'_>) -> Expr {
+    match scope {
+        Scope::All => agreement_id(),
+        Scope::Party(_) => Expr::col((
+            agreement_party::Entity,
+            agreement_party::Column::AgreementId,
+        )),
+        Scope::Contact(_) => Expr::col((
+            agreement_contact::Entity,
+            agreement_contact::Column::AgreementId,
+        )),
+    }
+}
+
+/// The agreements with these ids, in id order.
+async fn load(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(BATCH) {
+        for m in agreement::Entity::find()
+            .filter(agreement::Column::Id.is_in(chunk.to_vec()))
+            .order_by_asc(agreement::Column::Id)
+            .all(db)
+            .await?
+        {
+            out.push(agreement_from(m)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The agreements in `scope` with no plan holding on `today`, in id order: the pages compute
 /// their deadlines from the documents.
 pub async fn unplanned(
@@ -273,15 +350,9 @@ pub async fn unplanned(
     scope: Scope<'_>,
     today: NaiveDate,
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    agreement::Entity::find()
-        .filter(scope.condition(agreement_id()))
-        .filter(Expr::exists(planned(agreement_id(), today, false)).not())
-        .order_by_asc(agreement::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(agreement_from)
-        .collect()
+    let keep = Expr::exists(planned(scope_id(scope), today, false)).not();
+    let ids = scope_ids(db, scope, keep).await?;
+    load(db, ids).await
 }
 
 /// The agreements in `scope` whose plan holding on `today` says they have outcome targets (in
@@ -291,15 +362,9 @@ pub async fn with_targets(
     scope: Scope<'_>,
     today: NaiveDate,
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    agreement::Entity::find()
-        .filter(scope.condition(agreement_id()))
-        .filter(Expr::exists(planned(agreement_id(), today, true)))
-        .order_by_asc(agreement::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(agreement_from)
-        .collect()
+    let keep = Expr::exists(planned(scope_id(scope), today, true));
+    let ids = scope_ids(db, scope, keep).await?;
+    load(db, ids).await
 }
 
 /// The references of `references` that are in `scope`.
@@ -359,13 +424,9 @@ pub async fn rows(
         ]
         .map(|c| (d.clone(), c)),
     )
-    .column((agreement::Entity, agreement::Column::Reference))
-    .column((agreement::Entity, agreement::Column::Title))
+    .column((p.clone(), agreement_plan::Column::Reference))
+    .column((p.clone(), agreement_plan::Column::Title))
     .from_as(agreement_deadline::Entity, d.clone())
-    .inner_join(
-        agreement::Entity,
-        col(D::AgreementId).equals((agreement::Entity, agreement::Column::Id)),
-    )
     .join_as(
         sea_orm::sea_query::JoinType::InnerJoin,
         agreement_plan::Entity,

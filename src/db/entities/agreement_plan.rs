@@ -7,6 +7,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub agreement_id: i64,
+    pub reference: String,
+    #[sea_orm(column_type = "Text")]
+    pub title: String,
     pub valid_from: Option<Date>,
     pub valid_until: Option<Date>,
     pub targets: bool,
