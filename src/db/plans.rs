@@ -1,6 +1,6 @@
 //! The stored deadlines of the per-user pages (`agreement_plan`, `agreement_deadline`,
 //! `agreement_contact`; see migration `m20261206_000120_upcoming_deadlines`): each agreement's
-//! [`plan`](crate::domain::deadlines::plan) written with it by `store` in the writing
+//! [`plan`] written with it by `store` in the writing
 //! transaction, planned again once its window has passed ([`refresh`]), and read by the start
 //! page and the calendar feeds. Only dates and recorded facts are stored; whether a deadline is
 //! open, passed, late or in the window shown is derived on the day a page is read.
