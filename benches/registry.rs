@@ -14,6 +14,12 @@
 //!   (`q` alone and with filters) through the real HTTP router, beside the substring scan that
 //!   `q` was before (its SQL run on the same database); with `--wrk`, also the 50-row list page,
 //!   a search and `/health` under wrk (64 connections) against one `avtal serve`.
+//! - `pages`: seed (once) N agreements with a yearly and a quarterly report each, a twentieth of
+//!   them bought by one organisation and one in two hundred naming one reporting contact, the
+//!   reports due more than a month before the bench's day accepted, then
+//!   time that organisation's officer's start page and that contact's calendar feed through the
+//!   real HTTP router; a digest of each body (the feed without its time stamps) shows whether two
+//!   builds answer the same.
 
 mod common;
 
@@ -122,6 +128,17 @@ enum Cmd {
         #[arg(long)]
         no_send: bool,
     },
+    /// Seed (once) and time an officer's start page and a contact's calendar feed.
+    Pages {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        #[arg(long, default_value = "/opt/bench-pages")]
+        dir: std::path::PathBuf,
+    },
 }
 
 const PG: &str = "postgres://postgres@127.0.0.1:5432";
@@ -171,6 +188,12 @@ async fn main() -> anyhow::Result<()> {
             dir,
             wrk,
         } => search(backend, count, runs, &dir, wrk).await,
+        Cmd::Pages {
+            backend,
+            count,
+            runs,
+            dir,
+        } => pages(backend, count, runs, &dir).await,
     }
 }
 
@@ -1398,5 +1421,167 @@ async fn under_wrk(settings: &Settings, token: &str, seconds: u64) -> anyhow::Re
         );
     }
     child.kill().await?;
+    Ok(())
+}
+
+/// The organisation (a buyer) whose officer's start page `pages` times: party to every
+/// twentieth agreement.
+const PAGES_ORG: u64 = 0;
+/// The contact (of a supplier) whose calendar feed `pages` times: the reporting contact of one
+/// agreement in two hundred.
+const PAGES_CONTACT: u64 = 1999;
+
+/// [`agreement_with_reports`], bought by organisation [`PAGES_ORG`] for every twentieth `n` (by
+/// others otherwise), with contact [`PAGES_CONTACT`] reporting on one in two hundred.
+fn agreement_for_pages(n: u64) -> Agreement {
+    let mut a = agreement_with_reports(n);
+    let buyer = if n.is_multiple_of(20) {
+        PAGES_ORG
+    } else {
+        1 + n % 199
+    };
+    a.parties[0].org = org_number(buyer, 2);
+    a.contacts.owner = Some(email(format!("kontakt{buyer}@org{buyer}.example")));
+    if n % 200 == 7 {
+        let c = PAGES_CONTACT;
+        a.contacts.reporting = Some(email(format!("kontakt{c}@org{c}.example")));
+    }
+    // Reports due more than a month ago were handed in and accepted, as in a registry in use.
+    let ladders = avtal::domain::deadlines::ReminderLadders::default();
+    let handed_in = today() - chrono::Duration::days(30);
+    for d in avtal::domain::deadlines::deadlines(&a, today(), &ladders) {
+        let Some(r) = d.report.filter(|r| r.due < handed_in) else {
+            continue;
+        };
+        if let Some(ob) = a.reporting.iter_mut().find(|o| o.kind == r.kind) {
+            ob.occurrences.push(OccurrenceRecord {
+                state: OccurrenceState::Accepted,
+                submitted_on: Some(r.due),
+                decided_on: Some(r.due),
+                ..OccurrenceRecord::open(r.period_end)
+            });
+        }
+    }
+    a
+}
+
+/// Hex SHA-256 of a page body, without the lines that change with every request.
+fn body_digest(body: &str) -> String {
+    use sha2::Digest as _;
+    let kept: String = body
+        .lines()
+        .filter(|l| !l.starts_with("DTSTAMP"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    hex::encode(sha2::Sha256::digest(kept.as_bytes()))
+}
+
+async fn pages(
+    backend: Backend,
+    count: u64,
+    runs: usize,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let name = format!("bench_pages_{count}");
+    let settings = settings_for(backend, dir, &name, false).await?;
+    let db = avtal::db::connect(&settings).await?;
+    avtal::db::migrate(&db).await?;
+    seed(&db, count, agreement_for_pages).await?;
+    // The rows went in around the use cases: plan them as `Registry::open` does.
+    let started = Instant::now();
+    let planned = avtal::db::plans::refresh(&db, today()).await?;
+    if planned > 0 {
+        eprintln!(
+            "planned the deadlines of {planned} agreements in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    let registry = Registry::new(db.clone(), Arc::new(settings.clone()));
+    let officer_email = format!("officer-{}@avtal.example", std::process::id());
+    let officer = avtal::db::users::insert_user(
+        &registry.db,
+        &officer_email,
+        "!",
+        avtal::domain::access::Role::Officer,
+        Some(&org_number(PAGES_ORG, 2)),
+    )
+    .await?;
+    let token = format!("avt_{}", avtal::registry::accounts::new_secret()?);
+    avtal::db::users::insert_token(
+        &registry.db,
+        officer.id,
+        "bench",
+        &avtal::registry::accounts::secret_hash(&token),
+    )
+    .await?;
+    let c = PAGES_CONTACT;
+    let contact = email(format!("kontakt{c}@org{c}.example"));
+    let feed = registry.create_calendar_feed(&contact).await?;
+    let feed_path = feed
+        .url
+        .split_once("/calendar/")
+        .map(|(_, t)| format!("/calendar/{t}"))
+        .context("feed URL")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, web::router(AppState { registry })).await;
+    });
+    let officer_client = reqwest::Client::builder()
+        .default_headers(
+            [(
+                reqwest::header::AUTHORIZATION,
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()?;
+    let anonymous = reqwest::Client::new();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("| backend | agreements | page | runs | p50 ms | p99 ms | max ms | rows | digest |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let pages = [
+        (
+            "start page of an officer (`GET /`)",
+            &officer_client,
+            "/".to_owned(),
+            "<tr",
+        ),
+        (
+            "calendar feed of a contact",
+            &anonymous,
+            feed_path,
+            "BEGIN:VEVENT",
+        ),
+    ];
+    for (what, client, path, row) in pages {
+        let url = format!("{base}{path}");
+        let mut body = String::new();
+        for _ in 0..5 {
+            let resp = client.get(&url).send().await?;
+            anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+            body = resp.text().await?;
+        }
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            let resp = client.get(&url).send().await?;
+            anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+            let _ = resp.bytes().await?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "| {backend:?} | {count} | {what} | {runs} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+            body.matches(row).count(),
+            // The page names the signed-in user, whose address changes with each run.
+            &body_digest(&body.replace(&officer_email, ""))[..16],
+        );
+    }
     Ok(())
 }

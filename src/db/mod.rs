@@ -9,6 +9,7 @@ pub mod links;
 pub mod login_limit;
 pub mod outbox;
 pub mod outcomes;
+pub mod plans;
 pub mod search;
 pub mod store;
 pub mod sweep;

@@ -509,10 +509,12 @@ pub async fn set_renews_on(
     Ok(())
 }
 
-/// Inserts a new agreement with its index rows. The caller has validated it.
+/// Inserts a new agreement with its index rows and its plan of deadlines as of `today`. The
+/// caller has validated it.
 pub async fn insert_agreement(
     db: &impl ConnectionTrait,
     a: &Agreement,
+    today: NaiveDate,
 ) -> Result<Stored<Agreement>, StoreError> {
     let now = Utc::now();
     let p = project(a);
@@ -550,15 +552,18 @@ pub async fn insert_agreement(
     };
     write_index_rows(db, m.id, a).await?;
     super::search::index_agreement(db, m.id, a).await?;
+    super::plans::write(db, m.id, a, today).await?;
     agreement_from(m)
 }
 
-/// Replaces an agreement if it is still at `expected_version`. The caller has validated it.
+/// Replaces an agreement if it is still at `expected_version`, with its index rows and its plan
+/// of deadlines as of `today`. The caller has validated it.
 pub async fn update_agreement(
     db: &impl ConnectionTrait,
     key: &Reference,
     expected_version: i32,
     a: &Agreement,
+    today: NaiveDate,
 ) -> Result<Stored<Agreement>, StoreError> {
     let current = get_agreement(db, key).await?;
     if current.data.reference != a.reference {
@@ -623,6 +628,7 @@ pub async fn update_agreement(
     }
     write_index_rows(db, current.id, a).await?;
     super::search::index_agreement(db, current.id, a).await?;
+    super::plans::write(db, current.id, a, today).await?;
     get_agreement(db, key).await
 }
 

@@ -8,9 +8,10 @@
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::agreement::{Agreement, OccurrenceRecord, Reference, ReportingObligation};
+use super::agreement::{Agreement, Reference, ReportingObligation};
 use super::codes::{AgreementStatus, OccurrenceState, PartyRole};
 use super::dates::{add_months, next_business_day, previous_business_day};
+use super::org_number::OrgNumber;
 use super::party::EmailAddress;
 
 /// Procurements above this value (in öre) must be documented within 30 days of signing.
@@ -115,6 +116,28 @@ pub enum Actor {
     ReportingContact,
     /// The escalation contact of the report or of the agreement.
     EscalationContact,
+}
+
+impl Actor {
+    /// The stored code (as serde writes it).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ContractOwner => "contract_owner",
+            Self::ReportingContact => "reporting_contact",
+            Self::EscalationContact => "escalation_contact",
+        }
+    }
+
+    /// The actor of a stored code.
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            Self::ContractOwner,
+            Self::ReportingContact,
+            Self::EscalationContact,
+        ]
+        .into_iter()
+        .find(|a| a.code() == code)
+    }
 }
 
 /// Who gets a reminder: the people who must act, and those kept informed.
@@ -486,6 +509,135 @@ pub fn deadlines_for_sweep(
     build(a, today, ladders, Mode::Sweep)
 }
 
+/// A deadline as the pages store it (see [`plan`]): the engine's deadline without reminders, with
+/// what its state on another day of the plan's window is derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedDeadline {
+    /// The deadline as on the planning day, without reminders.
+    pub deadline: Deadline,
+    /// For a report: the day it stops being upcoming.
+    pub opens: Option<NaiveDate>,
+    /// For a report: its recorded state, and whether an escalation was recorded.
+    pub recorded: Option<(OccurrenceState, bool)>,
+    /// For a report: the organisation that hands it in.
+    pub responsible: Option<OrgNumber>,
+}
+
+impl PlannedDeadline {
+    /// Whether the deadline is met whatever the day (a report handed in or accepted).
+    pub fn met(&self) -> bool {
+        matches!(
+            self.recorded,
+            Some((OccurrenceState::Submitted | OccurrenceState::Accepted, _))
+        )
+    }
+
+    /// The deadline as [`deadlines`] gives it on `today` (a day of its plan's window), without
+    /// reminders: its state derived from the stored dates, never stored.
+    pub fn on(mut self, today: NaiveDate) -> Deadline {
+        let d = &mut self.deadline;
+        match &mut d.report {
+            None => {
+                d.state = if d.date >= today {
+                    DeadlineState::Open
+                } else {
+                    DeadlineState::Passed
+                };
+            }
+            Some(r) => {
+                let opens = self.opens.unwrap_or(r.due);
+                r.state = occurrence_state(self.recorded, today, opens, r.late_on, r.escalate_on);
+                d.state = match r.state {
+                    OccurrenceState::Submitted | OccurrenceState::Accepted => DeadlineState::Met,
+                    _ => DeadlineState::Open,
+                };
+            }
+        }
+        self.deadline
+    }
+}
+
+/// The deadlines of an agreement for every day of a window: on each day `d` with
+/// [`Plan::valid_on`], `PlannedDeadline::on(d)` of each gives [`deadlines`] on `d` (less the
+/// reminders), in the same order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The deadlines, in the engine's order.
+    pub deadlines: Vec<PlannedDeadline>,
+    /// First day of the window (`None`: no limit).
+    pub valid_from: Option<NaiveDate>,
+    /// First day after the window (`None`: no limit).
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl Plan {
+    /// Whether the plan holds on `day`.
+    pub fn valid_on(&self, day: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= day) && self.valid_until.is_none_or(|u| day < u)
+    }
+}
+
+/// The plan of `a` around `day`. Which deadlines exist depends on the day only through the tacit
+/// renewals that have taken effect (the term) and the options still open (an undecided option
+/// lapses after its decide-by date); the window is bounded by the nearest such change on either
+/// side. Everything else that changes with the day (open or passed, a report's state) is derived
+/// by [`PlannedDeadline::on`].
+pub fn plan(a: &Agreement, day: NaiveDate) -> Plan {
+    let ladders = ReminderLadders::default();
+    let deadlines = build_with_facts(a, day, &ladders, Mode::Plan)
+        .into_iter()
+        .map(|(deadline, facts)| PlannedDeadline {
+            deadline,
+            opens: facts.as_ref().map(|f| f.opens),
+            recorded: facts.as_ref().and_then(|f| f.recorded),
+            responsible: facts.map(|f| f.responsible),
+        })
+        .collect();
+    let (now, applied) = super::clock::as_on(a, day);
+    let now = now.as_ref();
+    let after = |d: NaiveDate| d.succ_opt().unwrap_or(d);
+    let mut valid_from = applied.last().map(|r| r.took_effect_on);
+    let mut valid_until = super::clock::next_renewal(now).map(|(d, _)| after(d));
+    for o in &now.options {
+        let Some(d) = now.option_decide_by(o) else {
+            continue;
+        };
+        if o.state != super::codes::OptionState::Available {
+            continue;
+        }
+        // The option lapses (stops being actionable) from the day after its decide-by date.
+        let flip = after(d);
+        if flip <= day {
+            valid_from = Some(valid_from.map_or(flip, |f| f.max(flip)));
+        } else {
+            valid_until = Some(valid_until.map_or(flip, |u| u.min(flip)));
+        }
+    }
+    Plan {
+        deadlines,
+        valid_from,
+        valid_until,
+    }
+}
+
+/// Every address a deadline of `a` can name as a recipient on any day (its contacts and its
+/// reports' recipients and escalation contacts): the index of calendar feeds.
+pub fn deadline_contacts(a: &Agreement) -> Vec<EmailAddress> {
+    let mut out: Vec<EmailAddress> = a
+        .contacts
+        .all()
+        .into_iter()
+        .map(|(_, e)| e.clone())
+        .collect();
+    for ob in &a.reporting {
+        out.extend(ob.recipient.iter().cloned());
+        out.extend(ob.escalation.iter().cloned());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// How much of the deadlines [`build`] makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -495,9 +647,31 @@ enum Mode {
     Lean,
     /// As `Lean`, without report occurrences that have no reminder left to pick.
     Sweep,
+    /// Every deadline, no reminders (the stored plan of the pages).
+    Plan,
 }
 
 fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, mode: Mode) -> Vec<Deadline> {
+    build_with_facts(a, today, ladders, mode)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect()
+}
+
+/// What a report deadline's state on another day is derived from (see [`PlannedDeadline`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ReportFacts {
+    opens: NaiveDate,
+    recorded: Option<(OccurrenceState, bool)>,
+    responsible: OrgNumber,
+}
+
+fn build_with_facts(
+    a: &Agreement,
+    today: NaiveDate,
+    ladders: &ReminderLadders,
+    mode: Mode,
+) -> Vec<(Deadline, Option<ReportFacts>)> {
     let lean = mode != Mode::Full;
     // Every date counts from the term as it stands on `today` (the one date source).
     let (now, _) = super::clock::as_on(a, today);
@@ -508,6 +682,7 @@ fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, mode: Mode)
         ladders,
         lean,
         skip_spent: mode == Mode::Sweep,
+        reminders: mode != Mode::Plan,
         out: Vec::new(),
     };
     let running = matches!(
@@ -541,7 +716,9 @@ fn build(a: &Agreement, today: NaiveDate, ladders: &ReminderLadders, mode: Mode)
     }
     b.reports(end, renewable);
     let mut out = b.out;
-    out.sort_by(|x, y| (x.date, x.kind, &x.occurrence).cmp(&(y.date, y.kind, &y.occurrence)));
+    out.sort_by(|(x, _), (y, _)| {
+        (x.date, x.kind, &x.occurrence).cmp(&(y.date, y.kind, &y.occurrence))
+    });
     out
 }
 
@@ -553,7 +730,9 @@ struct Builder<'a> {
     lean: bool,
     /// Leave out report occurrences with no reminder left to pick.
     skip_spent: bool,
-    out: Vec<Deadline>,
+    /// Build reminders at all.
+    reminders: bool,
+    out: Vec<(Deadline, Option<ReportFacts>)>,
 }
 
 impl Builder<'_> {
@@ -606,23 +785,26 @@ impl Builder<'_> {
             DeadlineState::Passed
         };
         // A sweep picks a ladder step only while the deadline is today or later.
-        let reminders = if self.lean && date < self.today {
+        let reminders = if !self.reminders || (self.lean && date < self.today) {
             Vec::new()
         } else {
             self.ladder_reminders(kind, date, &occurrence, &recipients)
         };
-        self.out.push(Deadline {
-            reference: self.a.reference.clone(),
-            kind,
-            date,
-            what,
-            occurrence,
-            state,
-            actor: Actor::ContractOwner,
-            recipients,
-            report: None,
-            reminders,
-        });
+        self.out.push((
+            Deadline {
+                reference: self.a.reference.clone(),
+                kind,
+                date,
+                what,
+                occurrence,
+                state,
+                actor: Actor::ContractOwner,
+                recipients,
+                report: None,
+                reminders,
+            },
+            None,
+        ));
     }
 
     fn options(&mut self) {
@@ -738,7 +920,8 @@ impl Builder<'_> {
         } else {
             days_before(due, ONCE_DUE_WINDOW_DAYS)
         };
-        let state = occurrence_state(record, self.today, opens, late_on, escalate_on);
+        let recorded = record.map(|r| (r.state, r.escalated_on.is_some()));
+        let state = occurrence_state(recorded, self.today, opens, late_on, escalate_on);
         if self.skip_spent {
             let met = matches!(
                 state,
@@ -783,7 +966,7 @@ impl Builder<'_> {
         let oldest = days_before(self.today, i64::from(self.ladders.catch_up_days));
         let ladder_pickable = !self.lean || due >= self.today;
         let notices_pickable = !self.lean || next_business_day(escalate_on) >= oldest;
-        if deadline_state == DeadlineState::Open {
+        if deadline_state == DeadlineState::Open && self.reminders {
             if ladder_pickable {
                 reminders =
                     self.ladder_reminders(DeadlineKind::Report, due, &occurrence, &recipients);
@@ -804,7 +987,7 @@ impl Builder<'_> {
         } else {
             format!("{} for the period ending {}", ob.kind, occ.period_end)
         };
-        self.out.push(Deadline {
+        let deadline = Deadline {
             reference: a.reference.clone(),
             kind: DeadlineKind::Report,
             date: due,
@@ -827,7 +1010,14 @@ impl Builder<'_> {
                 state,
             }),
             reminders,
+        };
+        // Only the plan keeps them; the other modes drop them unread.
+        let facts = (!self.reminders).then(|| ReportFacts {
+            opens,
+            recorded,
+            responsible: ob.responsible.clone(),
         });
+        self.out.push((deadline, facts));
     }
 }
 
@@ -893,7 +1083,7 @@ fn occurrences(ob: &ReportingObligation, end: NaiveDate, renewable: bool) -> Vec
 /// dates decide (upcoming before the period is over, then due, late, escalated), and a rejected
 /// report is due again under the same dates.
 fn occurrence_state(
-    record: Option<&OccurrenceRecord>,
+    record: Option<(OccurrenceState, bool)>,
     today: NaiveDate,
     opens: NaiveDate,
     late_on: NaiveDate,
@@ -912,11 +1102,11 @@ fn occurrence_state(
         }
     };
     match record {
-        Some(r) => match r.state {
+        Some((recorded, escalated)) => match recorded {
             Submitted => Submitted,
             Accepted => Accepted,
             Escalated => Escalated,
-            Late if r.escalated_on.is_some() || today >= escalate_on => Escalated,
+            Late if escalated || today >= escalate_on => Escalated,
             Late => Late,
             Rejected => match from_dates(Rejected) {
                 Upcoming => Rejected,
@@ -1042,6 +1232,7 @@ pub fn most_urgent_first(v: &mut [DueReminder]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::agreement::OccurrenceRecord;
 
     fn d(s: &str) -> NaiveDate {
         super::super::dates::parse_iso_date(s).unwrap_or_default()
@@ -1084,6 +1275,82 @@ mod tests {
 
     fn email(s: &str) -> EmailAddress {
         EmailAddress::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The samples and variants of them with open options, tacit renewals and handed-in,
+    /// rejected and escalated reports, so every part of a plan's window is exercised.
+    fn plan_cases() -> Vec<Agreement> {
+        let mut out = samples();
+        for a in samples() {
+            let mut b = a.clone();
+            b.reference = Reference::parse(&format!("{}-V", a.reference)).unwrap_or(b.reference);
+            if let Some(r) = b.tacit_renewal.as_mut() {
+                r.max_renewals = None;
+            }
+            b.period.outer_limit = None;
+            for (i, ob) in b.reporting.iter_mut().enumerate() {
+                for (k, rec) in ob.occurrences.iter_mut().enumerate() {
+                    rec.state = [
+                        OccurrenceState::Submitted,
+                        OccurrenceState::Rejected,
+                        OccurrenceState::Late,
+                        OccurrenceState::Accepted,
+                    ][(i + k) % 4];
+                }
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    #[test]
+    fn a_plan_gives_the_engines_deadlines_on_every_day_of_its_window() {
+        let ladders = ReminderLadders::default();
+        let mut checked = 0;
+        for a in plan_cases() {
+            let mut day = d("2019-01-05");
+            while day <= d("2032-12-31") {
+                let p = plan(&a, day);
+                assert!(p.valid_on(day), "{} planned on {day}: {p:?}", a.reference);
+                let mut probes: Vec<NaiveDate> =
+                    (-40..40).map(|k| day + Duration::days(k * 13)).collect();
+                probes.extend(p.valid_from);
+                probes.extend(p.valid_until.and_then(|u| u.pred_opt()));
+                for t in probes.into_iter().filter(|t| p.valid_on(*t)) {
+                    let mut want = deadlines_for_calendar(&a, t, &ladders);
+                    for w in &mut want {
+                        w.reminders.clear();
+                    }
+                    let got: Vec<Deadline> = p.deadlines.iter().cloned().map(|x| x.on(t)).collect();
+                    assert_eq!(got, want, "{} planned on {day}, seen on {t}", a.reference);
+                    checked += 1;
+                }
+                day += Duration::days(97);
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn every_recipient_of_every_day_is_in_the_calendar_index() {
+        let ladders = ReminderLadders::default();
+        for a in plan_cases() {
+            let index = deadline_contacts(&a);
+            let mut day = d("2019-01-05");
+            while day <= d("2032-12-31") {
+                for x in deadlines(&a, day, &ladders) {
+                    let all = x.recipients.to.iter().chain(&x.recipients.cc);
+                    let reminded = x
+                        .reminders
+                        .iter()
+                        .flat_map(|r| r.recipients.to.iter().chain(&r.recipients.cc));
+                    for e in all.chain(reminded) {
+                        assert!(index.contains(e), "{} on {day}: {e}", a.reference);
+                    }
+                }
+                day += Duration::days(61);
+            }
+        }
     }
 
     #[test]

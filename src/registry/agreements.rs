@@ -324,10 +324,13 @@ impl Registry {
         )?];
         // The renewals that took effect by today are stored with it, one audit entry each.
         let mut a = a.clone();
-        log.extend(renewals::renew(&mut a, self.settings.today())?);
+        let today = self.settings.today();
+        log.extend(renewals::renew(&mut a, today)?);
         let stored = match current {
-            Some(cur) => store::update_agreement(tx, &cur.data.reference, cur.version, &a).await?,
-            None => store::insert_agreement(tx, &a).await?,
+            Some(cur) => {
+                store::update_agreement(tx, &cur.data.reference, cur.version, &a, today).await?
+            }
+            None => store::insert_agreement(tx, &a, today).await?,
         };
         Ok((stored, log))
     }

@@ -9,10 +9,9 @@ use serde::Serialize;
 use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
 use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
-use crate::db::store::{self, AgreementFilter, StoreError, Stored};
+use crate::db::store::{self, StoreError, Stored};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::audit::Action;
-use crate::domain::deadlines::deadlines_for_calendar;
 use crate::domain::party::EmailAddress;
 use crate::domain::reports;
 use crate::links::files::{self, FileType};
@@ -279,7 +278,8 @@ impl Registry {
     }
 
     /// The calendar of the feed with this token: every deadline of every agreement on which the
-    /// contact gets reminders, as seen today; `None` for an unknown or revoked token.
+    /// contact gets reminders, as seen today (from the stored plans of the agreements that name
+    /// the contact); `None` for an unknown or revoked token.
     pub async fn feed_calendar(&self, token: &str) -> Result<Option<String>, RegistryError> {
         if !feed::plausible_token(token) {
             return Ok(None);
@@ -292,22 +292,14 @@ impl Registry {
             return Ok(None);
         };
         let today = self.settings.today();
-        let ladders = &self.settings.reminders;
         let mut mine = Vec::new();
         let mut titles = HashMap::new();
-        store::for_each_agreement(&self.db, &AgreementFilter::default(), 500, |a| {
-            // The feed needs the deadlines, not their reminders: the lean variant saves building them.
-            let found: Vec<_> = deadlines_for_calendar(&a.data, today, ladders)
-                .into_iter()
-                .filter(|d| feed::concerns(d, &email))
-                .collect();
-            if !found.is_empty() {
-                titles.insert(a.data.reference.to_string(), a.data.title.clone());
-                mine.extend(found);
+        for d in self.contact_deadlines(email.as_str(), today).await? {
+            if feed::concerns(&d.deadline, &email) {
+                titles.insert(d.deadline.reference.to_string(), d.title);
+                mine.push(d.deadline);
             }
-            Ok(())
-        })
-        .await?;
+        }
         let refs: Vec<_> = mine.iter().collect();
         feed::calendar(&refs, &titles, Utc::now())
             .map(Some)

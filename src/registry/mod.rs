@@ -16,6 +16,7 @@ pub mod agreements;
 pub mod audit;
 pub mod backup;
 pub mod credentials;
+pub mod deadlines;
 pub mod documents;
 pub mod export;
 pub mod links;
@@ -110,6 +111,16 @@ impl Registry {
     pub async fn open(settings: Settings) -> Result<Self, sea_orm::DbErr> {
         let conn = db::connect(&settings).await?;
         db::migrate(&conn).await?;
+        // Agreements stored before the plans existed, or whose plan's window has passed.
+        let planned = db::plans::refresh(&conn, settings.today())
+            .await
+            .map_err(|e| match e {
+                StoreError::Db(e) => e,
+                other => sea_orm::DbErr::Custom(other.to_string()),
+            })?;
+        if planned > 0 {
+            tracing::info!(planned, "planned the deadlines of stored agreements");
+        }
         Ok(Self::new(conn, Arc::new(settings)))
     }
 

@@ -1,5 +1,5 @@
-//! Reminder use cases: the daily run (tacit renewals, then the deadline sweep that queues
-//! reminders and the send), and the dry-run plan. The engine is [`crate::notify`]; these are
+//! Reminder use cases: the daily run (tacit renewals, the pages' plans whose window has passed,
+//! then the deadline sweep that queues reminders and the send), and the dry-run plan. The engine is [`crate::notify`]; these are
 //! the entry points the CLI and the server's background tasks call.
 
 use chrono::NaiveDate;
@@ -27,6 +27,7 @@ impl Registry {
         clock: impl Clock,
     ) -> Result<RunSummary, NotifyError> {
         super::renewals::apply_due(&self.db, today).await?;
+        crate::db::plans::refresh(&self.db, today).await?;
         notify::run_once(&self.db, &self.settings, composer, mailer, today, clock).await
     }
 
@@ -39,6 +40,7 @@ impl Registry {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<notify::SweepSummary, NotifyError> {
         super::renewals::apply_due(&self.db, today).await?;
+        crate::db::plans::refresh(&self.db, today).await?;
         notify::sweep(&self.db, &self.settings, composer, today, now).await
     }
 

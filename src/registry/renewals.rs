@@ -83,7 +83,7 @@ pub async fn apply_due(
             continue;
         }
         let n = entries.len() as u64;
-        match store::update_agreement(&tx, &reference, current.version, &a).await {
+        match store::update_agreement(&tx, &reference, current.version, &a, today).await {
             Ok(_) => {}
             Err(StoreError::Stale { .. }) => {
                 summary.skipped += 1;

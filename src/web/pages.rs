@@ -21,8 +21,8 @@ use super::state::AppState;
 use super::ui::{Csrf, PageError, PageParams, base, label_sv, render};
 use crate::domain::access::{Principal, Role};
 use crate::domain::agreement::{Agreement, Reference};
-use crate::domain::deadlines::{DeadlineState, deadlines};
-use crate::registry::{AgreementFilter, Stored};
+use crate::domain::deadlines::DeadlineState;
+use crate::registry::Stored;
 
 /// The stylesheet, served at `/static/avtal.css`.
 pub const STYLESHEET: &str = include_str!("../../templates/web/avtal.css");
@@ -96,75 +96,82 @@ pub async fn start(
     let reg = &state.registry;
     let today = reg.settings.today();
     let horizon = today + chrono::Duration::days(90);
-    let filter = AgreementFilter {
-        party: own_scope(&user),
-        ..AgreementFilter::default()
-    };
+    let party = own_scope(&user);
+    let found = reg.start_deadlines(party.as_ref(), today, horizon).await?;
     let mut rows = Vec::new();
-    let mut in_scope = std::collections::HashSet::new();
-    let mut behind = Vec::new();
-    reg.each_agreement(&filter, |s| {
-        in_scope.insert(s.data.reference.to_string());
-        if s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today) {
-            behind.push(json!({"reference": s.data.reference, "title": s.data.title}));
+    for p in found.deadlines {
+        let d = p.deadline;
+        if d.state != DeadlineState::Open || d.date > horizon {
+            continue;
         }
-        for d in deadlines(&s.data, today, &reg.settings.reminders) {
-            if d.state != DeadlineState::Open || d.date > horizon {
-                continue;
-            }
-            let overdue_report = d.report.as_ref().is_some_and(|r| {
-                matches!(
-                    r.state,
-                    crate::domain::codes::OccurrenceState::Late
-                        | crate::domain::codes::OccurrenceState::Escalated
-                )
-            });
-            if d.date < today && !overdue_report {
-                continue;
-            }
-            let days = (d.date - today).num_days();
-            rows.push(DeadlineRow {
-                reference: d.reference.to_string(),
-                title: s.data.title.clone(),
-                kind: d.kind.code().to_owned(),
-                date: d.date,
-                days,
-                urgency: if overdue_report {
-                    "overdue"
-                } else {
-                    urgency(days)
-                },
-                report_kind: d.report.as_ref().map(|r| r.kind.clone()),
-                report_state: d.report.as_ref().map(|r| r.state.code().to_owned()),
-                period_end: d.report.as_ref().map(|r| r.period_end),
-                hand_in: d
-                    .report
-                    .as_ref()
-                    .filter(|r| !crate::domain::reports::is_closed(r.state))
-                    .and_then(|_| d.occurrence.split_once(':'))
-                    .filter(|(label, _)| super::report_rows::reports_for(&user, &s.data, label))
-                    .map(|_| format!("/agreements/{}#h-reports", d.reference)),
-            });
+        let overdue_report = d.report.as_ref().is_some_and(|r| {
+            matches!(
+                r.state,
+                crate::domain::codes::OccurrenceState::Late
+                    | crate::domain::codes::OccurrenceState::Escalated
+            )
+        });
+        if d.date < today && !overdue_report {
+            continue;
         }
-        Ok(())
-    })
-    .await?;
+        let days = (d.date - today).num_days();
+        // An enterprise user hands in the open reports its organisation is responsible for.
+        let hands_in = user.role == Role::Enterprise
+            && user.org.is_some()
+            && p.responsible.as_ref() == user.org.as_ref();
+        rows.push(DeadlineRow {
+            reference: d.reference.to_string(),
+            title: p.title,
+            kind: d.kind.code().to_owned(),
+            date: d.date,
+            days,
+            urgency: if overdue_report {
+                "overdue"
+            } else {
+                urgency(days)
+            },
+            report_kind: d.report.as_ref().map(|r| r.kind.clone()),
+            report_state: d.report.as_ref().map(|r| r.state.code().to_owned()),
+            period_end: d.report.as_ref().map(|r| r.period_end),
+            hand_in: d
+                .report
+                .as_ref()
+                .filter(|r| !crate::domain::reports::is_closed(r.state))
+                .and_then(|_| d.occurrence.split_once(':'))
+                .filter(|_| hands_in)
+                .map(|_| format!("/agreements/{}#h-reports", d.reference)),
+        });
+    }
+    let behind: Vec<Value> = found
+        .behind
+        .into_iter()
+        .map(|(reference, title)| json!({"reference": reference, "title": title}))
+        .collect();
     rows.sort_by_key(|r| (r.urgency != "overdue", r.date));
     let (overdue, upcoming): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| r.urgency == "overdue");
     let failed = if user.role == Role::Enterprise {
         Vec::new()
     } else {
-        reg.outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
-            .await?
-            .into_iter()
+        let messages = reg
+            .outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
+            .await?;
         // An officer sees the failures of its own organisation's agreements.
-        .filter(|m| filter.party.is_none() || in_scope.contains(&m.reference))
-        .map(|m| {
-            json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
-                   "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})
-        })
-        .collect()
+        let in_scope = match &party {
+            None => None,
+            Some(org) => {
+                let refs: Vec<String> = messages.iter().map(|m| m.reference.clone()).collect();
+                Some(reg.references_of_party(Some(org), &refs).await?)
+            }
+        };
+        messages
+            .into_iter()
+            .filter(|m| in_scope.as_ref().is_none_or(|s| s.contains(&m.reference)))
+            .map(|m| {
+                json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
+                       "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})
+            })
+            .collect()
     };
     let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
     ctx.insert("today", &today);

@@ -25,6 +25,7 @@ mod outbox;
 mod outcomes;
 mod pages;
 mod parties;
+mod plans;
 mod renewals;
 mod rules;
 mod samples;

@@ -2,7 +2,10 @@
 //! Regenerate with `sea-orm-cli generate entity` after a migration; do not edit by hand.
 
 pub mod agreement;
+pub mod agreement_contact;
+pub mod agreement_deadline;
 pub mod agreement_party;
+pub mod agreement_plan;
 pub mod api_token;
 pub mod app_user;
 pub mod audit_log;

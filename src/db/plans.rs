@@ -1,0 +1,526 @@
+//! The stored deadlines of the per-user pages (`agreement_plan`, `agreement_deadline`,
+//! `agreement_contact`; see migration `m20261206_000120_upcoming_deadlines`): each agreement's
+//! [`plan`] written with it by `store` in the writing
+//! transaction, planned again once its window has passed ([`refresh`]), and read by the start
+//! page and the calendar feeds. Only dates and recorded facts are stored; whether a deadline is
+//! open, passed, late or in the window shown is derived on the day a page is read.
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::entities::{
+    agreement, agreement_contact, agreement_deadline, agreement_party, agreement_plan,
+};
+use super::store::{StoreError, Stored, agreement_from};
+use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::codes::OccurrenceState;
+use crate::domain::deadlines::{
+    Actor, Deadline, DeadlineKind, DeadlineState, PlannedDeadline, Recipients, ReportOccurrence,
+    deadline_contacts, plan,
+};
+use crate::domain::org_number::OrgNumber;
+
+/// Agreements read or planned per statement.
+const BATCH: usize = 500;
+
+/// Whose agreements a page reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every agreement.
+    All,
+    /// The agreements an organisation (by id) is a party to.
+    Party(i64),
+    /// The agreements whose deadlines can name this address.
+    Contact(&'a str),
+}
+
+impl Scope<'_> {
+    /// The scope as a condition on an agreement id column.
+    fn condition(self, id: Expr) -> Condition {
+        match self {
+            Scope::All => Condition::all(),
+            Scope::Party(org) => Condition::all().add(
+                id.in_subquery(
+                    Query::select()
+                        .column(agreement_party::Column::AgreementId)
+                        .from(agreement_party::Entity)
+                        .and_where(agreement_party::Column::OrganisationId.eq(org))
+                        .to_owned(),
+                ),
+            ),
+            Scope::Contact(email) => Condition::all().add(
+                id.in_subquery(
+                    Query::select()
+                        .column(agreement_contact::Column::AgreementId)
+                        .from(agreement_contact::Entity)
+                        .and_where(agreement_contact::Column::Email.eq(email))
+                        .to_owned(),
+                ),
+            ),
+        }
+    }
+}
+
+/// One stored deadline as a page reads it.
+#[derive(Debug, Clone)]
+pub struct PlannedRow {
+    /// The agreement's id (the pages' order: by id, then by `seq`).
+    pub agreement_id: i64,
+    /// Its place among the agreement's deadlines.
+    pub seq: usize,
+    /// The agreement's title.
+    pub title: String,
+    /// The deadline (its state as on the planning day; see [`PlannedDeadline::on`]).
+    pub planned: PlannedDeadline,
+}
+
+fn bad(what: &str, value: &str) -> StoreError {
+    StoreError::Db(DbErr::Custom(format!(
+        "stored deadline: bad {what} {value:?}"
+    )))
+}
+
+/// Rewrites the plan of agreement `id` (just inserted or updated) in the caller's transaction.
+pub async fn write(
+    db: &impl ConnectionTrait,
+    id: i64,
+    a: &Agreement,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    write_many(db, &[(id, a)], today).await
+}
+
+/// Rewrites the plans of these agreements.
+async fn write_many(
+    db: &impl ConnectionTrait,
+    agreements: &[(i64, &Agreement)],
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = agreements.iter().map(|(id, _)| *id).collect();
+    for chunk in ids.chunks(BATCH) {
+        agreement_deadline::Entity::delete_many()
+            .filter(agreement_deadline::Column::AgreementId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+        agreement_contact::Entity::delete_many()
+            .filter(agreement_contact::Column::AgreementId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+        agreement_plan::Entity::delete_many()
+            .filter(agreement_plan::Column::AgreementId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    let mut plans = Vec::new();
+    let mut deadlines = Vec::new();
+    let mut contacts = Vec::new();
+    for (id, a) in agreements {
+        let id = *id;
+        let p = plan(a, today);
+        plans.push(agreement_plan::ActiveModel {
+            agreement_id: Set(id),
+            reference: Set(a.reference.to_string()),
+            title: Set(a.title.clone()),
+            valid_from: Set(p.valid_from),
+            valid_until: Set(p.valid_until),
+            targets: Set(
+                a.status.came_into_force() && !crate::domain::outcomes::targets(a).is_empty()
+            ),
+        });
+        for (seq, d) in p.deadlines.iter().enumerate() {
+            deadlines.push(deadline_row(id, seq, d)?);
+        }
+        contacts.extend(
+            deadline_contacts(a)
+                .into_iter()
+                .map(|e| agreement_contact::ActiveModel {
+                    email: Set(e.to_string()),
+                    agreement_id: Set(id),
+                }),
+        );
+    }
+    // Chunks keep each statement under the backends' bind-parameter limits.
+    for chunk in plans.chunks(BATCH) {
+        agreement_plan::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    for chunk in deadlines.chunks(BATCH / 5) {
+        agreement_deadline::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    for chunk in contacts.chunks(BATCH) {
+        agreement_contact::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn deadline_row(
+    id: i64,
+    seq: usize,
+    p: &PlannedDeadline,
+) -> Result<agreement_deadline::ActiveModel, StoreError> {
+    let d = &p.deadline;
+    let r = d.report.as_ref();
+    let recipients = serde_json::to_string(&d.recipients)
+        .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?;
+    Ok(agreement_deadline::ActiveModel {
+        agreement_id: Set(id),
+        seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
+        kind: Set(d.kind.code().to_owned()),
+        date: Set(d.date),
+        occurrence: Set(d.occurrence.clone()),
+        what: Set(d.what.clone()),
+        actor: Set(d.actor.code().to_owned()),
+        met: Set(p.met()),
+        report_kind: Set(r.map(|r| r.kind.clone())),
+        period_end: Set(r.map(|r| r.period_end)),
+        final_report: Set(r.is_some_and(|r| r.final_report)),
+        late_on: Set(r.map(|r| r.late_on)),
+        escalate_on: Set(r.map(|r| r.escalate_on)),
+        opens: Set(p.opens),
+        recorded: Set(p.recorded.map(|(s, _)| s.code().to_owned())),
+        escalated: Set(p.recorded.is_some_and(|(_, e)| e)),
+        responsible: Set(p.responsible.as_ref().map(|o| o.to_string())),
+        recipients: Set(recipients),
+    })
+}
+
+/// The condition "the plan (aliased `p`) holds on `today`".
+fn valid_on(p: &Alias, today: NaiveDate) -> Condition {
+    let col = |c: agreement_plan::Column| Expr::col((p.clone(), c));
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(col(agreement_plan::Column::ValidFrom).is_null())
+                .add(col(agreement_plan::Column::ValidFrom).lte(today)),
+        )
+        .add(
+            Condition::any()
+                .add(col(agreement_plan::Column::ValidUntil).is_null())
+                .add(col(agreement_plan::Column::ValidUntil).gt(today)),
+        )
+}
+
+/// `EXISTS` a plan of the agreement whose id is `id` that holds on `today` (and, with `targets`,
+/// says the agreement has outcome targets).
+fn planned(id: Expr, today: NaiveDate, targets: bool) -> SelectStatement {
+    let p = Alias::new("p");
+    let mut q = Query::select();
+    q.expr(Expr::val(1))
+        .from_as(agreement_plan::Entity, p.clone())
+        .and_where(Expr::col((p.clone(), agreement_plan::Column::AgreementId)).eq(id))
+        .cond_where(valid_on(&p, today));
+    if targets {
+        q.and_where(Expr::col((p, agreement_plan::Column::Targets)).eq(true));
+    }
+    q.to_owned()
+}
+
+fn agreement_id() -> Expr {
+    Expr::col((agreement::Entity, agreement::Column::Id))
+}
+
+/// Plans the agreements that have no plan holding on `today` (stored before the plans existed,
+/// bulk-loaded around the use cases, or whose window has passed), a batch per transaction in
+/// which the documents are read locked against writers; returns how many.
+pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, StoreError> {
+    let mut done = 0;
+    let mut after = 0i64;
+    loop {
+        let ids: Vec<i64> = agreement::Entity::find()
+            .select_only()
+            .column(agreement::Column::Id)
+            .filter(agreement::Column::Id.gt(after))
+            .filter(Expr::exists(planned(agreement_id(), today, false)).not())
+            .order_by_asc(agreement::Column::Id)
+            .limit(BATCH as u64)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = ids.last() else {
+            return Ok(done);
+        };
+        after = *last;
+        let tx = super::begin_write(db).await?;
+        let mut read = agreement::Entity::find().filter(agreement::Column::Id.is_in(ids));
+        if db.get_database_backend() == DbBackend::Postgres {
+            // SQLite's write transaction already holds the database's one write lock.
+            read = read.lock_exclusive();
+        }
+        let stored = read
+            .all(&tx)
+            .await?
+            .into_iter()
+            .map(agreement_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let pairs: Vec<(i64, &Agreement)> = stored.iter().map(|s| (s.id, &s.data)).collect();
+        write_many(&tx, &pairs, today).await?;
+        tx.commit().await?;
+        done += pairs.len() as u64;
+    }
+}
+
+/// The ids in `scope`, from the scope's own index where it has one (the agreements' rows are
+/// read only for the ids that pass `keep`).
+async fn scope_ids(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    keep: Expr,
+) -> Result<Vec<i64>, StoreError> {
+    let mut q = match scope {
+        Scope::All => Query::select()
+            .column((agreement::Entity, agreement::Column::Id))
+            .from(agreement::Entity)
+            .to_owned(),
+        Scope::Party(org) => Query::select()
+            .distinct()
+            .column((
+                agreement_party::Entity,
+                agreement_party::Column::AgreementId,
+            ))
+            .from(agreement_party::Entity)
+            .and_where(agreement_party::Column::OrganisationId.eq(org))
+            .to_owned(),
+        Scope::Contact(email) => Query::select()
+            .column((
+                agreement_contact::Entity,
+                agreement_contact::Column::AgreementId,
+            ))
+            .from(agreement_contact::Entity)
+            .and_where(agreement_contact::Column::Email.eq(email))
+            .to_owned(),
+    };
+    q.and_where(keep);
+    let rows = db.query_all(&q).await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The scope's id column as `scope_ids` selects it.
+fn scope_id(scope: Scope<'_>) -> Expr {
+    match scope {
+        Scope::All => agreement_id(),
+        Scope::Party(_) => Expr::col((
+            agreement_party::Entity,
+            agreement_party::Column::AgreementId,
+        )),
+        Scope::Contact(_) => Expr::col((
+            agreement_contact::Entity,
+            agreement_contact::Column::AgreementId,
+        )),
+    }
+}
+
+/// The agreements with these ids, in id order.
+async fn load(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(BATCH) {
+        for m in agreement::Entity::find()
+            .filter(agreement::Column::Id.is_in(chunk.to_vec()))
+            .order_by_asc(agreement::Column::Id)
+            .all(db)
+            .await?
+        {
+            out.push(agreement_from(m)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The agreements in `scope` with no plan holding on `today`, in id order: the pages compute
+/// their deadlines from the documents.
+pub async fn unplanned(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    today: NaiveDate,
+) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    let keep = Expr::exists(planned(scope_id(scope), today, false)).not();
+    let ids = scope_ids(db, scope, keep).await?;
+    load(db, ids).await
+}
+
+/// The agreements in `scope` whose plan holding on `today` says they have outcome targets (in
+/// force, with targets to judge), in id order.
+pub async fn with_targets(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    today: NaiveDate,
+) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    let keep = Expr::exists(planned(scope_id(scope), today, true));
+    let ids = scope_ids(db, scope, keep).await?;
+    load(db, ids).await
+}
+
+/// The references of `references` that are in `scope`.
+pub async fn in_scope(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    references: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in references.chunks(BATCH) {
+        let found: Vec<String> = agreement::Entity::find()
+            .select_only()
+            .column(agreement::Column::Reference)
+            .filter(agreement::Column::Reference.is_in(chunk.to_vec()))
+            .filter(scope.condition(agreement_id()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// The stored deadlines of the agreements in `scope` whose plan holds on `today`, by agreement
+/// id and place. With `window` `(from, to)`: only those that can be open and dated up to `to`,
+/// and dated from `from` on unless they are reports (a report can be overdue).
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    today: NaiveDate,
+    window: Option<(NaiveDate, NaiveDate)>,
+) -> Result<Vec<PlannedRow>, StoreError> {
+    use agreement_deadline::Column as D;
+    let d = Alias::new("d");
+    let col = |c: D| Expr::col((d.clone(), c));
+    let p = Alias::new("p");
+    let mut q = Query::select();
+    q.columns(
+        [
+            D::AgreementId,
+            D::Seq,
+            D::Kind,
+            D::Date,
+            D::Occurrence,
+            D::What,
+            D::Actor,
+            D::ReportKind,
+            D::PeriodEnd,
+            D::FinalReport,
+            D::LateOn,
+            D::EscalateOn,
+            D::Opens,
+            D::Recorded,
+            D::Escalated,
+            D::Responsible,
+            D::Recipients,
+        ]
+        .map(|c| (d.clone(), c)),
+    )
+    .column((p.clone(), agreement_plan::Column::Reference))
+    .column((p.clone(), agreement_plan::Column::Title))
+    .from_as(agreement_deadline::Entity, d.clone())
+    .join_as(
+        sea_orm::sea_query::JoinType::InnerJoin,
+        agreement_plan::Entity,
+        p.clone(),
+        col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
+    )
+    .cond_where(valid_on(&p, today))
+    .cond_where(scope.condition(col(D::AgreementId)));
+    if let Some((from, to)) = window {
+        q.and_where(col(D::Met).eq(false))
+            .and_where(col(D::Date).lte(to))
+            .cond_where(
+                Condition::any()
+                    .add(col(D::Date).gte(from))
+                    .add(col(D::Kind).eq(DeadlineKind::Report.code())),
+            );
+    }
+    q.order_by((d.clone(), D::AgreementId), sea_orm::Order::Asc)
+        .order_by((d.clone(), D::Seq), sea_orm::Order::Asc);
+    db.query_all(&q)
+        .await?
+        .into_iter()
+        .map(|r| decode(&r, today))
+        .collect()
+}
+
+fn decode(r: &sea_orm::QueryResult, today: NaiveDate) -> Result<PlannedRow, StoreError> {
+    let get_s = |c: &str| r.try_get::<String>("", c);
+    let kind_code = get_s("kind")?;
+    let kind: DeadlineKind = kind_code.parse().map_err(|_| bad("kind", &kind_code))?;
+    let actor_code = get_s("actor")?;
+    let actor = Actor::parse(&actor_code).ok_or_else(|| bad("actor", &actor_code))?;
+    let reference_text = get_s("reference")?;
+    let reference =
+        Reference::parse(&reference_text).map_err(|_| bad("reference", &reference_text))?;
+    let recipients_text = get_s("recipients")?;
+    let recipients: Recipients =
+        serde_json::from_str(&recipients_text).map_err(|_| bad("recipients", &recipients_text))?;
+    let date: NaiveDate = r.try_get("", "date")?;
+    let recorded = match r.try_get::<Option<String>>("", "recorded")? {
+        None => None,
+        Some(code) => Some((
+            OccurrenceState::parse(&code).map_err(|_| bad("state", &code))?,
+            r.try_get::<bool>("", "escalated")?,
+        )),
+    };
+    let report = match r.try_get::<Option<String>>("", "report_kind")? {
+        None => None,
+        Some(kind) => {
+            let day = |c: &str| -> Result<NaiveDate, StoreError> {
+                r.try_get::<Option<NaiveDate>>("", c)?
+                    .ok_or_else(|| bad(c, "NULL"))
+            };
+            Some(ReportOccurrence {
+                kind,
+                period_end: day("period_end")?,
+                final_report: r.try_get("", "final_report")?,
+                due: date,
+                late_on: day("late_on")?,
+                escalate_on: day("escalate_on")?,
+                // Derived for the day a page is read (`PlannedDeadline::on`).
+                state: OccurrenceState::Upcoming,
+            })
+        }
+    };
+    let responsible = match r.try_get::<Option<String>>("", "responsible")? {
+        None => None,
+        Some(o) => Some(OrgNumber::parse(&o).map_err(|_| bad("organisation", &o))?),
+    };
+    let seq: i32 = r.try_get("", "seq")?;
+    Ok(PlannedRow {
+        agreement_id: r.try_get("", "agreement_id")?,
+        seq: usize::try_from(seq).unwrap_or_default(),
+        title: get_s("title")?,
+        planned: PlannedDeadline {
+            deadline: Deadline {
+                reference,
+                kind,
+                date,
+                what: get_s("what")?,
+                occurrence: get_s("occurrence")?,
+                state: if date >= today {
+                    DeadlineState::Open
+                } else {
+                    DeadlineState::Passed
+                },
+                actor,
+                recipients,
+                report,
+                reminders: Vec::new(),
+            },
+            opens: r.try_get("", "opens")?,
+            recorded,
+            responsible,
+        },
+    })
+}

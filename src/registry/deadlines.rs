@@ -1,0 +1,160 @@
+//! The deadlines of the per-user pages (the start page, the calendar feeds), read from the
+//! stored plans (`db::plans`) with their state derived for the day, and computed from the
+//! document only for agreements whose plan does not hold on the day.
+
+use chrono::NaiveDate;
+
+use super::{Registry, RegistryError};
+use crate::db::plans::{self, Scope};
+use crate::db::store::{self, AgreementFilter, Stored};
+use crate::domain::agreement::{Agreement, Reference};
+use crate::domain::deadlines::{Deadline, DeadlineKind, plan};
+use crate::domain::org_number::OrgNumber;
+
+/// A deadline as a page shows it.
+#[derive(Debug, Clone)]
+pub struct PageDeadline {
+    /// The agreement's title.
+    pub title: String,
+    /// The deadline as on the day asked for (without reminders).
+    pub deadline: Deadline,
+    /// For a report: the organisation that hands it in.
+    pub responsible: Option<OrgNumber>,
+}
+
+/// What the start page shows of an organisation's (or every) agreement.
+#[derive(Debug, Clone, Default)]
+pub struct StartDeadlines {
+    /// Deadlines that can be open and are dated up to the horizon (reports also earlier), by
+    /// agreement id and then as the engine orders them.
+    pub deadlines: Vec<PageDeadline>,
+    /// The agreements in force with an outcome target behind, by id: reference and title.
+    pub behind: Vec<(Reference, String)>,
+}
+
+/// The deadlines of the plans of `unplanned` (computed now) and of `stored`, in the pages'
+/// order: by agreement id, then as the engine orders them.
+fn merge(
+    stored: Vec<plans::PlannedRow>,
+    unplanned: &[Stored<Agreement>],
+    today: NaiveDate,
+    window: Option<(NaiveDate, NaiveDate)>,
+) -> Vec<PageDeadline> {
+    let mut all: Vec<(i64, usize, PageDeadline)> = stored
+        .into_iter()
+        .map(|r| {
+            let responsible = r.planned.responsible.clone();
+            (
+                r.agreement_id,
+                r.seq,
+                PageDeadline {
+                    title: r.title,
+                    deadline: r.planned.on(today),
+                    responsible,
+                },
+            )
+        })
+        .collect();
+    for s in unplanned {
+        for (seq, p) in plan(&s.data, today).deadlines.into_iter().enumerate() {
+            // The same as `plans::rows` selects of the stored deadlines.
+            let shown = window.is_none_or(|(from, to)| {
+                let d = &p.deadline;
+                !p.met() && d.date <= to && (d.date >= from || d.kind == DeadlineKind::Report)
+            });
+            if !shown {
+                continue;
+            }
+            let responsible = p.responsible.clone();
+            all.push((
+                s.id,
+                seq,
+                PageDeadline {
+                    title: s.data.title.clone(),
+                    deadline: p.on(today),
+                    responsible,
+                },
+            ));
+        }
+    }
+    all.sort_by_key(|(id, seq, _)| (*id, *seq));
+    all.into_iter().map(|(_, _, d)| d).collect()
+}
+
+impl Registry {
+    /// The scope of the agreements of `party` (every agreement for `None`), narrowed to an
+    /// enterprise user's own organisation.
+    async fn party_scope(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        party: Option<&OrgNumber>,
+    ) -> Result<Scope<'static>, RegistryError> {
+        let filter = AgreementFilter {
+            party: party.cloned(),
+            ..AgreementFilter::default()
+        };
+        let filter = self.scoped_filter(&filter)?;
+        Ok(match store::party_filter_id(db, &filter).await? {
+            Some(id) => Scope::Party(id),
+            None => Scope::All,
+        })
+    }
+
+    /// The start page's deadlines on `today` of the agreements of `party` (every agreement for
+    /// `None`): those that can be open and are dated up to `horizon`, from `today` on unless
+    /// they are reports (which can be overdue); and the agreements with a target behind. Read in
+    /// one snapshot.
+    pub async fn start_deadlines(
+        &self,
+        party: Option<&OrgNumber>,
+        today: NaiveDate,
+        horizon: NaiveDate,
+    ) -> Result<StartDeadlines, RegistryError> {
+        let tx = self.read_tx().await?;
+        let scope = self.party_scope(&tx, party).await?;
+        let window = Some((today, horizon));
+        let stored = plans::rows(&tx, scope, today, window).await?;
+        let unplanned = plans::unplanned(&tx, scope, today).await?;
+        let mut behind: Vec<(i64, Reference, String)> = plans::with_targets(&tx, scope, today)
+            .await?
+            .into_iter()
+            .chain(unplanned.iter().cloned())
+            .filter(|s| {
+                s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today)
+            })
+            .map(|s| (s.id, s.data.reference, s.data.title))
+            .collect();
+        behind.sort_by_key(|(id, _, _)| *id);
+        Ok(StartDeadlines {
+            deadlines: merge(stored, &unplanned, today, window),
+            behind: behind.into_iter().map(|(_, r, t)| (r, t)).collect(),
+        })
+    }
+
+    /// Which of `references` are agreements of `party` (all of them for `None`).
+    pub async fn references_of_party(
+        &self,
+        party: Option<&OrgNumber>,
+        references: &[String],
+    ) -> Result<std::collections::HashSet<String>, RegistryError> {
+        let scope = self.party_scope(&self.db, party).await?;
+        Ok(plans::in_scope(&self.db, scope, references)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Every deadline on `today` of the agreements whose deadlines can name `email`, by
+    /// agreement id (the calendar filters those that concern the contact). Read in one snapshot.
+    pub async fn contact_deadlines(
+        &self,
+        email: &str,
+        today: NaiveDate,
+    ) -> Result<Vec<PageDeadline>, RegistryError> {
+        let tx = self.read_tx().await?;
+        let scope = Scope::Contact(email);
+        let stored = plans::rows(&tx, scope, today, None).await?;
+        let unplanned = plans::unplanned(&tx, scope, today).await?;
+        Ok(merge(stored, &unplanned, today, None))
+    }
+}

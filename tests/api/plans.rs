@@ -1,0 +1,182 @@
+//! The stored deadlines of the per-user pages (`db::plans`): after every kind of agreement write
+//! (import, update, notice of termination, report submission) and on days inside and outside
+//! the stored plans' windows, the start page's and the calendar feeds' deadlines are exactly
+//! what the deadline engine computes from the documents.
+
+use std::collections::BTreeSet;
+
+use avtal::db::plans::{self, Scope};
+use avtal::domain::agreement::Reference;
+use avtal::domain::deadlines::{
+    Deadline, DeadlineKind, DeadlineState, deadline_contacts, deadlines,
+};
+use avtal::domain::party::EmailAddress;
+use avtal::registry::AgreementFilter;
+use chrono::{Duration, NaiveDate};
+use serde_json::json;
+
+use crate::helpers::{TestApp, sample_today};
+
+/// Every agreement's deadlines on `day` by the engine, in the pages' order: `(title, deadline)`.
+async fn engine(app: &TestApp, day: NaiveDate) -> (Vec<(String, Deadline)>, BTreeSet<String>) {
+    let ladders = app.registry.settings.reminders.clone();
+    let mut out = Vec::new();
+    let mut contacts = BTreeSet::new();
+    app.registry
+        .each_agreement(&AgreementFilter::default(), |s| {
+            contacts.extend(deadline_contacts(&s.data).iter().map(|e| e.to_string()));
+            for mut d in deadlines(&s.data, day, &ladders) {
+                d.reminders.clear();
+                out.push((s.data.title.clone(), d));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (out, contacts)
+}
+
+/// The start page's and every contact's calendar deadlines on `day`, from the stored plans,
+/// against the engine's.
+async fn check(app: &TestApp, day: NaiveDate) {
+    let horizon = day + Duration::days(90);
+    let (all, contacts) = engine(app, day).await;
+    let want: Vec<(String, Deadline)> = all
+        .iter()
+        .filter(|(_, d)| {
+            d.state != DeadlineState::Met
+                && d.date <= horizon
+                && (d.date >= day || d.kind == DeadlineKind::Report)
+        })
+        .cloned()
+        .collect();
+    let got: Vec<(String, Deadline)> = app
+        .registry
+        .start_deadlines(None, day, horizon)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .deadlines
+        .into_iter()
+        .map(|p| (p.title, p.deadline))
+        .collect();
+    assert_eq!(got.len(), want.len(), "start page on {day}");
+    assert_eq!(got, want, "start page on {day}");
+    assert!(!contacts.is_empty());
+    for c in &contacts {
+        let email = EmailAddress::parse(c).unwrap_or_else(|e| panic!("{e}"));
+        let concerns =
+            |d: &Deadline| d.recipients.to.contains(&email) || d.recipients.cc.contains(&email);
+        let want: Vec<&Deadline> = all.iter().map(|(_, d)| d).filter(|d| concerns(d)).collect();
+        let got: Vec<Deadline> = app
+            .registry
+            .contact_deadlines(c, day)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|p| p.deadline)
+            .filter(|d| concerns(d))
+            .collect();
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            want,
+            "calendar of {c} on {day}"
+        );
+    }
+}
+
+/// Checks on the sample day (where every plan holds: nothing is read from the documents) and on
+/// days around it, some outside the plans' windows.
+async fn check_days(app: &TestApp) {
+    let today = sample_today();
+    let unplanned = plans::unplanned(&app.registry.db, Scope::All, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        unplanned.is_empty(),
+        "every write planned its agreement: {:?}",
+        unplanned
+            .iter()
+            .map(|s| s.data.reference.to_string())
+            .collect::<Vec<_>>()
+    );
+    for offset in [0, 1, 40, 130, 400, -200, 900] {
+        check(app, today + Duration::days(offset)).await;
+    }
+}
+
+async fn stored_deadlines_follow_imports_updates_notices_and_reports(app: TestApp) {
+    // An import writes through the store: the samples are planned.
+    app.load_examples().await;
+    check_days(&app).await;
+
+    // An update: another reporting contact, one more report, no options.
+    let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
+    let current = app
+        .registry
+        .agreement(&key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = current.data.contacts.reporting.clone();
+    let mut a = current.data.clone();
+    a.contacts.reporting = a.contacts.owner.clone();
+    a.options.clear();
+    app.registry
+        .update_agreement(&key, current.version, a)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    check_days(&app).await;
+    if let Some(old) = before {
+        // The old reporting contact's calendar no longer has this agreement's reports to hand in.
+        let left = app
+            .registry
+            .contact_deadlines(old.as_str(), sample_today())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !left
+                .iter()
+                .any(|p| p.deadline.reference == key && p.deadline.recipients.to.contains(&old)),
+            "{left:?}"
+        );
+    }
+
+    // Notice of termination: the term ends earlier, later deadlines go.
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2025-0001/notice",
+            &json!({"by": "769990-0010", "received_on": "2026-11-10"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    check_days(&app).await;
+
+    // A report handed in: its deadline is met, off the start page.
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2025-0005/submit-report",
+            &json!({"report": "social_clause_report", "period_end": "2026-09-30"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let met = app
+        .registry
+        .start_deadlines(None, sample_today(), sample_today() + Duration::days(90))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .deadlines
+        .into_iter()
+        .any(|p| p.deadline.reference == key && p.deadline.occurrence.contains(":2026-09-30@"));
+    assert!(!met, "the handed-in report is not listed");
+    check_days(&app).await;
+
+    // A daily run much later plans again what no longer holds; the pages stay the same.
+    let later = sample_today() + Duration::days(900);
+    let planned = plans::refresh(&app.registry.db, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(planned > 0, "some windows had passed by {later}");
+    check(&app, later).await;
+    check(&app, sample_today()).await;
+}
+
+crate::on_both_backends!(stored_deadlines_follow_imports_updates_notices_and_reports);
