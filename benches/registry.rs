@@ -1394,6 +1394,7 @@ async fn under_wrk(settings: &Settings, token: &str, seconds: u64) -> anyhow::Re
     }
     let urls = [
         ("/health, no token", format!("{base}/health"), false),
+        ("/health, API token", format!("{base}/health"), true),
         (
             "list, 50 rows",
             format!("{base}/api/v1/agreements?active_on=2026-11-22&social_objective=opp&limit=50"),
