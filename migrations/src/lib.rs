@@ -17,6 +17,7 @@ mod m20261206_000070_signature_requests;
 mod m20261206_000080_outcomes;
 mod m20261206_000090_search;
 mod m20261206_000100_credentials_version;
+mod m20261206_000130_outcome_totals;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000080_outcomes::Migration),
             Box::new(m20261206_000090_search::Migration),
             Box::new(m20261206_000100_credentials_version::Migration),
+            Box::new(m20261206_000130_outcome_totals::Migration),
         ]
     }
 }
