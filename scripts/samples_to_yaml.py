@@ -29,7 +29,9 @@ def emit(v, indent=0):
         for k, x in v.items():
             if x is None:
                 continue
-            if isinstance(x, (dict, list)):
+            if isinstance(x, list) and x and all(isinstance(y, str) for y in x) and k == "indicators":
+                lines.append(f"{pad}{k}: [{', '.join(scalar(y) for y in x)}]")
+            elif isinstance(x, (dict, list)):
                 if not x:
                     lines.append(f"{pad}{k}: {'{}' if isinstance(x, dict) else '[]'}")
                 else:
@@ -46,6 +48,20 @@ def emit(v, indent=0):
             else:
                 lines.append(f"{pad}- {scalar(x)}")
     return lines
+
+
+MONTHS_SV = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"]
+
+
+def swedish_date(iso):
+    """2027-12-31 as "31 december 2027"."""
+    y, m, d = iso.split("-")
+    return f"{int(d)} {MONTHS_SV[int(m) - 1]} {y}"
+
+
+def extended_to(text):
+    """An option's rationale with the new end in Swedish words."""
+    return re.sub(r"avtalstid(?:en)? förlängd till (\d{4}-\d{2}-\d{2})", lambda m: f"avtalstiden förlängd till {swedish_date(m.group(1))}", text)
 
 
 def scalar(x):
@@ -78,6 +94,7 @@ GROUND_BY_BT200 = {
     "mod-repl": "17:13",
     "mod-nons": "17:14",
 }
+UNITS = {}
 GOAL_TO_BT775 = {"social.disadvantagedEmploymentOpportunities": "opp"}
 
 # Facts the samples leave out but the rules (or a real IOP) need; all marked as sample data.
@@ -178,6 +195,367 @@ CLAUSES = {
 }
 
 
+# Facts the shared samples leave out, kept here so the files stay as the registry needs them
+# (sample data): the organisations' postal addresses, a samordningsförbund's members, which are
+# idea-based; the agreements' diarienummer and contract terms. Merged into what the mapping makes.
+ORGANISATIONS = {'212900-0010': {'address': {'street': 'Farsta torg 1', 'postal_code': '123 47', 'city': 'Farsta'}},
+ '212900-0028': {'address': {'street': 'Rudsjöterrassen 2', 'postal_code': '136 81', 'city': 'Haninge'}},
+ '212900-0036': {'address': {'street': 'Angereds torg 9', 'postal_code': '424 65', 'city': 'Angered'}},
+ '212900-0044': {'address': {'street': 'August Palms plats 1', 'postal_code': '205 80', 'city': 'Malmö'}},
+ '212900-0051': {'address': {'street': 'Munkhättevägen 45', 'postal_code': '147 85', 'city': 'Tumba'}},
+ '212900-0069': {'address': {'street': 'Stadshuset', 'postal_code': '721 87', 'city': 'Västerås'}},
+ '212900-0077': {'address': {'street': 'Stationsgatan 12', 'postal_code': '753 75', 'city': 'Uppsala'}},
+ '232900-0018': {'address': {'street': 'Rådhus Skåne', 'postal_code': '291 89', 'city': 'Kristianstad'}},
+ '202900-0011': {'members': ['212900-0028', '212900-0085', '212900-0093', '232900-0026', '202100-0001', '202100-0019'],
+                 'address': {'street': 'Rudsjöterrassen 2', 'postal_code': '136 81', 'city': 'Haninge'}},
+ '769990-0010': {'idea_based': True, 'address': {'street': 'Textilvägen 4', 'postal_code': '123 52', 'city': 'Farsta'}},
+ '769990-0028': {'idea_based': True,
+                 'address': {'street': 'Hjällbo torg 3', 'postal_code': '424 38', 'city': 'Angered'}},
+ '769990-0036': {'address': {'street': 'Odlingsvägen 12', 'postal_code': '147 41', 'city': 'Tumba'}},
+ '769990-0044': {'address': {'street': 'Storvretsvägen 30', 'postal_code': '147 32', 'city': 'Tumba'}},
+ '769990-0051': {'address': {'street': 'Handenterminalen 7', 'postal_code': '136 40', 'city': 'Handen'}},
+ '769990-0069': {'idea_based': True,
+                 'address': {'street': 'Verkstadsgatan 5', 'postal_code': '721 30', 'city': 'Västerås'}},
+ '802990-0019': {'address': {'street': 'Hammarkullen Torget 2', 'postal_code': '424 31', 'city': 'Angered'}},
+ '802990-0027': {'address': {'street': 'Box 1204', 'postal_code': '751 42', 'city': 'Uppsala'}},
+ '802990-0035': {'address': {'street': 'Rosengårdsvägen 18', 'postal_code': '213 62', 'city': 'Malmö'}},
+ '559990-0015': {'address': {'street': 'Industrigatan 21', 'postal_code': '212 14', 'city': 'Malmö'}},
+ '769990-0077': {'idea_based': True,
+                 'address': {'street': 'Köksvägen 3', 'postal_code': '137 37', 'city': 'Västerhaninge'}},
+ '559990-0023': {'address': {'street': 'Fasadgatan 9', 'postal_code': '214 44', 'city': 'Malmö'}}}
+AGREEMENTS = {'AGR-2024-0003': {'terms': {'insurance': {'liability_sek': '5000000'},
+                             'personal_data': 'separate_controllers',
+                             'state_aid': {'basis': 'no_aid',
+                                           'reasoning': 'Cykelverkstaden drivs som en öppen fritidsverksamhet utan '
+                                                        'avgifter och utan konkurrens på en marknad. Verksamheten är '
+                                                        'inte ekonomisk i statsstödsreglernas mening, och bidraget är '
+                                                        'därför inte statsstöd.'}}},
+ 'AGR-2024-0008': {'diarienummer': 'RS 2024/0144 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2024-01',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'RS-REGSERV-0144'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000',
+                             'labour_law_conditions': True,
+                             'collective_agreement': 'Avtal om lön och allmänna anställningsvillkor mellan Almega '
+                                                     'Tjänsteförbunden och Handelsanställdas förbund',
+                             'penalty': {'amount_sek': '5000', 'per': 'påbörjad kalendermånad'},
+                             'excluded_clauses': ['receipt']}},
+ 'AGR-2024-0010': {'terms': {'insurance': {'liability_sek': '5000000'},
+                             'personal_data': 'separate_controllers',
+                             'state_aid': {'basis': 'no_aid',
+                                           'reasoning': 'Stödboendet är en icke-ekonomisk verksamhet av social '
+                                                        'karaktär som bygger på solidaritet och ideella insatser. '
+                                                        'Bidraget är därför inte statsstöd.'}}},
+ 'AGR-2025-0001': {'terms': {'insurance': {'liability_sek': '5000000'},
+                             'personal_data': 'separate_controllers',
+                             'state_aid': {'basis': 'de_minimis',
+                                           'reasoning': 'Textilverksamheten säljer i begränsad omfattning produkter på '
+                                                        'en marknad. Bidraget lämnas därför som stöd av mindre '
+                                                        'betydelse; föreningen har intygat att den inte fått annat '
+                                                        'stöd av mindre betydelse som tillsammans med detta överstiger '
+                                                        'taket.',
+                                           'decision': 'De minimis-intyg daterat 20 november 2024'}}},
+ 'AGR-2025-0004': {'diarienummer': 'HAN 2024/0312 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2025-01',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'HAN-SOC-4711'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000',
+                             'labour_law_conditions': True,
+                             'collective_agreement': 'Serviceentreprenadavtalet mellan Almega Serviceentreprenörerna '
+                                                     'och Fastighetsanställdas Förbund',
+                             'penalty': {'amount_sek': '5000', 'per': 'påbörjad kalendermånad'},
+                             'special_terms': 'Städning i lokaler där barn vistas utförs före klockan 14.00. '
+                                              'Leverantören deltar i fritidsgårdarnas brandskyddsgenomgång en gång per '
+                                              'år.'}},
+ 'AGR-2025-0005': {'diarienummer': 'AVF 2024/2210 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2024-10',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'AVF-MAL-2210'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000',
+                             'labour_law_conditions': True,
+                             'collective_agreement': 'Måleriavtalet mellan Måleriföretagen i Sverige och Svenska '
+                                                     'Målareförbundet',
+                             'subcontractors': [{'org': '559990-0015',
+                                                 'name': 'Återbruket Skåne AB (svb)',
+                                                 'part': 'Bortforsling och återbruk av material'}],
+                             'penalty': {'amount_sek': '10000', 'per': 'påbörjad kalendermånad'}}},
+ 'AGR-2025-0007': {'diarienummer': 'SOCN 2024/0871 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2025-01',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'UPP-SOC-0871'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000',
+                             'personal_data': 'processor',
+                             'penalty': {'amount_sek': '3000', 'per': 'påbörjad kalendermånad'}}},
+ 'AGR-2025-0013': {'diarienummer': 'BOT 2025/0133 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2025-03',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'BOT-AVF-0133'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000',
+                             'penalty': {'amount_sek': '3000', 'per': 'påbörjad kalendermånad'}}},
+ 'AGR-2026-0002': {'terms': {'insurance': {'liability_sek': '5000000'},
+                             'personal_data': 'separate_controllers',
+                             'state_aid': {'basis': 'no_aid',
+                                           'reasoning': 'Friskvårdsaktiviteterna erbjuds utan avgift till boende i '
+                                                        'området och bedrivs inte på en marknad. Bidraget är därför '
+                                                        'inte statsstöd.'},
+                             'excluded_clauses': ['iop_communication']}},
+ 'AGR-2026-0006': {'diarienummer': 'BOT 2026/0051 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2026-01',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'BOT-AVF-0051'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000'}},
+ 'AGR-2026-0009': {'terms': {'insurance': {'liability_sek': '5000000'},
+                             'personal_data': 'processor',
+                             'state_aid': {'basis': 'sgei',
+                                           'reasoning': 'Arbetsträningen i måltidsverksamheten är en tjänst av allmänt '
+                                                        'ekonomiskt intresse som kommunen har anförtrott föreningen. '
+                                                        'Ersättningen täcker högst nettokostnaden för uppdraget och '
+                                                        'överkompensation betalas tillbaka.',
+                                           'decision': 'Socialnämndens beslut om anförtroende den 12 november 2025, § '
+                                                       '88'},
+                             'special_terms': 'Måltiderna lagas enligt kommunens riktlinjer för måltider i social '
+                                              'verksamhet.'}},
+ 'AGR-2026-0011': {'diarienummer': 'AVF 2026/0314 (sample)',
+                   'terms': {'price': {'model': 'Fast pris enligt prisbilagan i leverantörens anbud',
+                                       'adjustment': {'index': 'Arbetskostnadsindex för arbetare (AKI), privat sektor '
+                                                               '(SCB)',
+                                                      'base_month': '2024-10',
+                                                      'interval_months': 12}},
+                             'invoicing': {'payment_days': 30, 'reference': 'AVF-MAL-0314'},
+                             'insurance': {'liability_sek': '10000000'},
+                             'liability_cap_sek': '2000000',
+                             'labour_law_conditions': True,
+                             'collective_agreement': 'Måleriavtalet mellan Måleriföretagen i Sverige och Svenska '
+                                                     'Målareförbundet',
+                             'penalty': {'amount_sek': '10000', 'per': 'påbörjad kalendermånad'}}}}
+NOTES = {
+    "AGR-2026-0009": "# Parties: Solrosen is an ASF and idea-based (ekonomisk förening), so it may be an IOP partner; the samordningsförbund funds, and Haninge, one of its members, contracts.\n",
+}
+
+
+def merge(base, extra):
+    """Puts `extra` into `base`: nested dicts merged, everything else set (new keys last)."""
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            merge(base[k], v)
+        else:
+            base[k] = v
+
+
+def target(indicator, value, direction="at_least", per="year"):
+    """A target on an indicator (docs/format.md, Social outcomes)."""
+    return {"indicator": indicator, "value": value, "direction": direction, "per": per}
+
+
+def fig(indicator, women=None, men=None, other=None, total=None):
+    """A reported figure: broken down by gender (the total is their sum unless given, as for a
+    share), or a total only."""
+    if women is None:
+        return {"indicator": indicator, "total": total}
+    if total is None:
+        total = women + men + other
+    return {"indicator": indicator, "total": total, "women": women, "men": men, "other": other}
+
+
+def accepted(period_end, submitted_on, decided_on, *figures, **extra):
+    return {"period_end": period_end, "state": "accepted", "submitted_on": submitted_on, "decided_on": decided_on, **extra, "figures": list(figures)}
+
+
+# Social outcomes of the samples with goals (IOP) or an employment requirement (all fictitious):
+# targets on their goals and social clauses, the indicators their reports carry, the agreements'
+# own indicators, and two or more reported periods of figures, so the demo shows progress against
+# target from the first start. `goals` and `clauses` are by index; `reporting` by kind (a report
+# the shared samples do not have is added whole, marked "(sample)"). The call-off AGR-2026-0011
+# has the framework's employment requirement and target but no reports of its own (the framework
+# AGR-2025-0005 reports); AGR-2026-0002 and AGR-2024-0010 report only once at the end, so a
+# recurring participant statistics report is added to them.
+OUTCOMES = {
+    "AGR-2025-0001": {
+        "goals": {
+            0: {"indicator": "Nya deltagare per halvår, per kön", "targets": [target("participants", 12)]},
+            1: {
+                "indicator": "Andel av dem som avslutat som går till arbete eller studier; anställningar",
+                "targets": [target("moved_on_share", 30), target("participants_employed", 3)],
+            },
+        },
+        "reporting": {
+            "participant_statistics": {
+                "description": "Deltagarstatistik per kön: nya deltagare, anställningar och andel som gått vidare",
+                "indicators": ["participants", "participants_employed", "moved_on_share"],
+                "occurrences": [
+                    accepted("2025-06-30", "2025-08-20", "2025-08-27",
+                             fig("participants", 4, 3, 0), fig("participants_employed", 1, 0, 0),
+                             fig("moved_on_share", 40, 25, 0, total=33)),
+                    accepted("2025-12-31", "2026-02-18", "2026-02-25",
+                             fig("participants", 3, 2, 1), fig("participants_employed", 1, 1, 0),
+                             fig("moved_on_share", 40, 33, 50, total=38)),
+                    accepted("2026-06-30", "2026-08-24", "2026-09-02",
+                             fig("participants", 2, 3, 0), fig("participants_employed", 0, 1, 0),
+                             fig("moved_on_share", 20, 33, 0, total=25)),
+                ],
+            },
+        },
+    },
+    "AGR-2026-0002": {
+        "goals": {1: {"indicator": "Deltagare per termin, per kön", "targets": [target("participants", 60, per="period")]}},
+        "reporting": {
+            "participant_statistics": {
+                "kind": "participant_statistics",
+                "description": "Deltagare i gruppaktiviteterna per kvartal, per kön (sample)",
+                "recurrence": "quarterly",
+                "first_period_end": "2026-06-30",
+                "due_offset_days": 30,
+                "grace_days": 14,
+                "responsible": "802990-0019",
+                "indicators": ["participants", "volunteer_hours"],
+                "occurrences": [
+                    accepted("2026-06-30", "2026-07-21", "2026-08-04",
+                             fig("participants", 38, 21, 2), fig("volunteer_hours", total=120)),
+                    accepted("2026-09-30", "2026-10-19", "2026-10-27",
+                             fig("participants", 41, 27, 1), fig("volunteer_hours", total=164)),
+                ],
+            },
+        },
+    },
+    "AGR-2024-0003": {
+        "indicators": [
+            {"id": "unique_visitors", "name_sv": "Unika besökare", "name_en": "Unique visitors",
+             "unit": "people", "gender": True, "aggregation": "sum"},
+        ],
+        "goals": {1: {"indicator": "Unika besökare per år, per kön", "targets": [target("unique_visitors", 150)]}},
+        "reporting": {
+            "annual_report": {
+                "indicators": ["unique_visitors", "volunteer_hours"],
+                "occurrences": [
+                    accepted("2024-12-31", "2025-03-20", "2025-04-02",
+                             fig("unique_visitors", 38, 51, 3), fig("volunteer_hours", total=170)),
+                    accepted("2025-12-31", "2026-03-25", "2026-04-08",
+                             fig("unique_visitors", 70, 86, 6), fig("volunteer_hours", total=315)),
+                ],
+            },
+        },
+    },
+    "AGR-2025-0005": {
+        "clauses": {0: {"targets": [target("req_employed", 1), target("req_placements", 2)]}},
+        "reporting": {
+            "social_clause_report": {
+                "indicators": ["req_employed", "req_placements", "req_months"],
+                "occurrences": [
+                    accepted("2025-03-31", "2025-04-14", "2025-04-22",
+                             fig("req_employed", 0, 0, 0), fig("req_placements", 0, 1, 0), fig("req_months", 0, 2, 0)),
+                    accepted("2025-06-30", "2025-07-16", "2025-07-25",
+                             fig("req_employed", 0, 1, 0), fig("req_placements", 1, 0, 0), fig("req_months", 1, 3, 0)),
+                    accepted("2025-09-30", "2025-10-15", "2025-10-24",
+                             fig("req_employed", 0, 0, 0), fig("req_placements", 1, 1, 0), fig("req_months", 3, 3, 0)),
+                    accepted("2025-12-31", "2026-01-28", "2026-02-06",
+                             fig("req_employed", 1, 0, 0), fig("req_placements", 0, 1, 0), fig("req_months", 3, 4, 0),
+                             rejected_figures=[{
+                                 "submitted_on": "2026-01-19", "decided_on": "2026-01-23",
+                                 "reason": "Anställningsbevis saknas för de två redovisade anställningarna",
+                                 "figures": [fig("req_employed", 1, 1, 0), fig("req_placements", 0, 1, 0), fig("req_months", 3, 4, 0)],
+                             }]),
+                    accepted("2026-03-31", "2026-04-16", "2026-04-24",
+                             fig("req_employed", 0, 0, 0), fig("req_placements", 1, 0, 0), fig("req_months", 3, 3, 0)),
+                    accepted("2026-06-30", "2026-07-14", "2026-07-22",
+                             fig("req_employed", 0, 1, 0), fig("req_placements", 1, 1, 0), fig("req_months", 4, 5, 0)),
+                ],
+            },
+        },
+    },
+    "AGR-2026-0011": {
+        "clauses": {0: {"targets": [target("req_employed", 1, per="term")]}},
+    },
+    "AGR-2026-0009": {
+        "goals": {
+            0: {"indicator": "Nya deltagare i arbetsträning, per kön", "targets": [target("participants", 8)]},
+            1: {"indicator": "Andel av dem som avslutat som gått vidare", "targets": [target("moved_on_share", 40)]},
+        },
+        "reporting": {
+            "participant_statistics": {
+                "indicators": ["participants", "moved_on_share"],
+                "occurrences": [
+                    accepted("2026-04-30", "2026-05-12", "2026-05-20",
+                             fig("participants", 2, 1, 0), fig("moved_on_share", 50, 0, 0, total=33)),
+                    accepted("2026-08-31", "2026-09-10", "2026-09-18",
+                             fig("participants", 1, 2, 0), fig("moved_on_share", 50, 50, 0, total=50)),
+                ],
+            },
+        },
+    },
+    "AGR-2024-0010": {
+        "goals": {
+            0: {"indicator": "Unga vuxna i stödboendet vid årets slut, per kön", "targets": [target("participants_at_period_end", 8)]},
+            1: {"indicator": "Andel som flyttat till eget boende eller gått vidare", "targets": [target("moved_on_share", 50)]},
+        },
+        "reporting": {
+            "participant_statistics": {
+                "kind": "participant_statistics",
+                "description": "Boende och andel som gått vidare, per kön (sample)",
+                "recurrence": "yearly",
+                "first_period_end": "2024-12-31",
+                "due_offset_days": 45,
+                "grace_days": 14,
+                "responsible": "802990-0035",
+                "indicators": ["participants_at_period_end", "moved_on_share"],
+                "occurrences": [
+                    accepted("2024-12-31", "2025-02-10", "2025-02-20",
+                             fig("participants_at_period_end", 3, 5, 0), fig("moved_on_share", 67, 40, 0, total=50)),
+                    accepted("2025-12-31", "2026-02-09", "2026-02-17",
+                             fig("participants_at_period_end", 4, 4, 1), fig("moved_on_share", 50, 60, 100, total=57)),
+                ],
+            },
+        },
+    },
+}
+
+
+def outcomes(out, ref):
+    """Adds the OUTCOMES of agreement `ref` to `out`, the agreement as the file writes it."""
+    o = OUTCOMES.get(ref)
+    if not o:
+        return
+    if "indicators" in o:
+        out["indicators"] = o["indicators"]
+    for i, extra in o.get("goals", {}).items():
+        out["iop"]["goals"][i].update(extra)
+    for i, extra in o.get("clauses", {}).items():
+        out["social_clauses"][i]["targets"] = extra["targets"]
+    for kind, extra in o.get("reporting", {}).items():
+        existing = [r for r in out.get("reporting", []) if r["kind"] == kind]
+        if existing:
+            given = existing[0].get("occurrences", [])
+            existing[0].update(extra)
+            if given:
+                both = given + extra.get("occurrences", [])
+                existing[0]["occurrences"] = sorted(both, key=lambda x: x["period_end"])
+        else:
+            out.setdefault("reporting", []).append(dict(extra))
+
+
 def legal_basis(a):
     if a["kind"] == "iop":
         return "iop"
@@ -204,6 +582,11 @@ def recurrence(r):
 def main(path):
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     orgs = {o["id"]: o["org_number"] for o in data["organisations"]}
+    # "Malmö stad, Arbetsmarknads- och vuxenutbildningsförvaltningen": the organisation is the
+    # municipality, the administration the party's unit in each agreement.
+    for o in data["organisations"]:
+        if ", " in o["name"]:
+            o["name"], UNITS[o["id"]] = o["name"].split(", ", 1)
     people = {p["id"]: p["email"] for p in data["contacts"]}
     by_id = {a["id"]: a for a in data["agreements"]}
 
@@ -216,6 +599,7 @@ def main(path):
                 "kind": o["kind"],
                 "parent": o.get("parent"),
                 "registered_idea_based_on": o.get("registered_on"),
+                **ORGANISATIONS.get(o["org_number"], {}),
             }
             for o in data["organisations"]
         ],
@@ -234,7 +618,7 @@ def main(path):
 
     for a in data["agreements"]:
         (OUT / f"{a['id']}.yaml").write_text(
-            header + f"# Focus: {a['test_focus']}\n" + "\n".join(emit({"agreements": [agreement(a, orgs, people, by_id)]})) + "\n",
+            header + f"# Focus: {a['test_focus']}\n" + NOTES.get(a["id"], "") + "\n".join(emit({"agreements": [agreement(a, orgs, people, by_id)]})) + "\n",
             encoding="utf-8",
         )
 
@@ -261,7 +645,10 @@ def agreement(a, orgs, people, by_id):
             "basis": a["value"]["type"],
             "estimated_total_sek": str(a["value"]["estimated_total_incl_options_sek"]) if "estimated_total_incl_options_sek" in a["value"] else None,
         },
-        "parties": [{"org": orgs[p["org"]], "role": PARTY_ROLE.get(p["role"], p["role"])} for p in a["parties"]],
+        "parties": [
+            {"org": orgs[p["org"]], "role": PARTY_ROLE.get(p["role"], p["role"]), "unit": UNITS.get(p["org"])}
+            for p in a["parties"]
+        ],
         "contacts": {k: ([people[x] for x in v] if isinstance(v, list) else people[v]) for k, v in a["contacts"].items()},
         "period": {
             "start": period["start"],
@@ -333,7 +720,7 @@ def agreement(a, orgs, people, by_id):
         {
             "date": m["date"],
             "ground": GROUND_BY_BT200[m["eforms_BT_200"]],
-            "rationale": m["description"],
+            "rationale": extended_to(m["description"]),
             "value_change_sek": str(m["value_delta_sek"]) if "value_delta_sek" in m else None,
         }
         for m in a.get("amendments", [])
@@ -343,7 +730,7 @@ def agreement(a, orgs, people, by_id):
             existing = [m for m in amendments if m["ground"] == "17:10" and m["date"] == o["decided_on"]]
             m = existing[0] if existing else None
             if m is None:
-                m = {"date": o["decided_on"], "ground": "17:10", "rationale": f"Option {o['seq']} utnyttjad, avtalstiden förlängd till {o['new_end']}"}
+                m = {"date": o["decided_on"], "ground": "17:10", "rationale": f"Option {o['seq']} utnyttjad, avtalstiden förlängd till {swedish_date(o['new_end'])}"}
                 amendments.append(m)
             m["new_end"] = o["new_end"]
             m["option_seq"] = o["seq"]
@@ -351,6 +738,8 @@ def agreement(a, orgs, people, by_id):
         out["amendments"] = sorted(amendments, key=lambda m: m["date"])
     if a.get("reporting"):
         out["reporting"] = [report(r, a, orgs, people) for r in a["reporting"]]
+    outcomes(out, ref)
+    merge(out, AGREEMENTS.get(ref, {}))
     notes = [x for x in [a.get("note"), a.get("supplier_requirement")] if x]
     if "documentation" in a:
         d = a["documentation"]

@@ -11,6 +11,7 @@ use crate::domain::agreement::{Agreement, ReportingObligation};
 use crate::domain::codes::{OccurrenceState, PartyRole};
 use crate::domain::dates::add_months;
 use crate::domain::deadlines::{DeadlineKind, ReminderLadders, deadlines};
+use crate::domain::indicators::unit_sv;
 use crate::domain::money::Sek;
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::{Contact, EmailAddress, Organisation};
@@ -822,18 +823,6 @@ pub fn notice_view(a: &Agreement, dir: &Directory) -> Option<NoticeView> {
         effective_end: swedish_date(n.effective_end),
         reason: n.reason.clone(),
     })
-}
-
-/// The Swedish word for a unit.
-fn unit_sv(u: crate::domain::codes::Unit) -> &'static str {
-    use crate::domain::codes::Unit;
-    match u {
-        Unit::People => "personer",
-        Unit::Hours => "timmar",
-        Unit::Months => "månader",
-        Unit::Percent => "procent",
-        Unit::Kronor => "kronor",
-    }
 }
 
 /// Targets in Swedish words: "Nya deltagare ...: minst 12 personer per år".

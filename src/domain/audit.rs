@@ -72,6 +72,8 @@ pub enum Action {
     AgreementRejectReport,
     /// A report request was acknowledged.
     AgreementAcknowledgeReport,
+    /// The figures of a handed-in report were corrected by an officer.
+    AgreementCorrectFigures,
     /// The signing date was set from an uploaded signed copy.
     AgreementRecordSignature,
     /// An organisation was registered.
@@ -125,6 +127,7 @@ impl Action {
         Self::AgreementAcceptReport,
         Self::AgreementRejectReport,
         Self::AgreementAcknowledgeReport,
+        Self::AgreementCorrectFigures,
         Self::AgreementRecordSignature,
         Self::OrganisationCreate,
         Self::OrganisationUpdate,
@@ -161,6 +164,7 @@ impl Action {
             Self::AgreementAcceptReport => "agreement.accept_report",
             Self::AgreementRejectReport => "agreement.reject_report",
             Self::AgreementAcknowledgeReport => "agreement.acknowledge_report",
+            Self::AgreementCorrectFigures => "agreement.correct_figures",
             Self::AgreementRecordSignature => "agreement.record_signature",
             Self::OrganisationCreate => "organisation.create",
             Self::OrganisationUpdate => "organisation.update",

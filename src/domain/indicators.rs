@@ -252,11 +252,23 @@ fn own() -> String {
     "own".to_owned()
 }
 
+/// The Swedish words of a unit, as the catalogue gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitWords {
+    /// The plural ("personer"), and the unit's name.
+    pub sv: String,
+    /// The singular after exactly one ("person").
+    pub sv_one: String,
+}
+
 /// The indicator catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Catalogue {
     /// Every indicator, in catalogue order.
     pub indicators: Vec<Indicator>,
+    /// The Swedish words of every unit: the one home of them (pages, documents, OCDS).
+    pub units: std::collections::BTreeMap<Unit, UnitWords>,
 }
 
 impl Catalogue {
@@ -267,6 +279,8 @@ impl Catalogue {
             #[serde(rename = "_comment", default)]
             _comment: Option<String>,
             indicators: Vec<Indicator>,
+            #[serde(default)]
+            units: std::collections::BTreeMap<Unit, UnitWords>,
         }
         let f: File = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let mut seen = std::collections::HashSet::new();
@@ -284,8 +298,20 @@ impl Catalogue {
         if f.indicators.is_empty() {
             return Err("the catalogue has no indicators".into());
         }
+        for &u in Unit::ALL {
+            match f.units.get(&u) {
+                Some(w) if !w.sv.trim().is_empty() && !w.sv_one.trim().is_empty() => {}
+                _ => {
+                    return Err(format!(
+                        "unit {} needs its Swedish words (sv, sv_one) in units",
+                        u.code()
+                    ));
+                }
+            }
+        }
         Ok(Self {
             indicators: f.indicators,
+            units: f.units,
         })
     }
 
@@ -310,8 +336,30 @@ pub fn load() -> Result<&'static Catalogue, String> {
 pub fn catalogue() -> &'static Catalogue {
     static EMPTY: Catalogue = Catalogue {
         indicators: Vec::new(),
+        units: std::collections::BTreeMap::new(),
     };
     load().unwrap_or(&EMPTY)
+}
+
+/// The Swedish word for a unit ("personer"), from the catalogue; its code if the catalogue is
+/// broken (which [`load`] reports at start).
+pub fn unit_sv(u: Unit) -> &'static str {
+    catalogue()
+        .units
+        .get(&u)
+        .map_or(u.code(), |w| w.sv.as_str())
+}
+
+/// The Swedish word for a unit after the number `shown` (as it is written): the singular after
+/// exactly one ("1 person", "1 timme"), the plural otherwise.
+pub fn unit_sv_after(u: Unit, shown: &str) -> &'static str {
+    if shown != "1" {
+        return unit_sv(u);
+    }
+    catalogue()
+        .units
+        .get(&u)
+        .map_or(u.code(), |w| w.sv_one.as_str())
 }
 
 #[cfg(test)]
@@ -340,6 +388,21 @@ mod tests {
     }
 
     #[test]
+    fn every_unit_has_its_swedish_words_and_one_takes_the_singular() {
+        assert_eq!(unit_sv(Unit::People), "personer");
+        assert_eq!(unit_sv(Unit::Kronor), "kronor");
+        assert_eq!(unit_sv_after(Unit::People, "1"), "person");
+        assert_eq!(unit_sv_after(Unit::Hours, "1"), "timme");
+        assert_eq!(unit_sv_after(Unit::People, "5"), "personer");
+        assert_eq!(unit_sv_after(Unit::People, "1,5"), "personer");
+        assert_eq!(unit_sv_after(Unit::People, "0"), "personer");
+        let c = load().unwrap_or_else(|e| panic!("{e}"));
+        for &u in Unit::ALL {
+            assert!(c.units.contains_key(&u), "{u:?}");
+        }
+    }
+
+    #[test]
     fn a_broken_catalogue_is_refused_naming_the_problem() {
         let twice = r#"{"indicators":[
             {"id":"a1","unit":"people","gender":true,"aggregation":"sum","name_sv":"x","name_en":"x"},
@@ -353,6 +416,13 @@ mod tests {
         let unit = r#"{"indicators":[{"id":"a1","unit":"apples","gender":true,"aggregation":"sum","name_sv":"x","name_en":"x"}]}"#;
         assert!(Catalogue::parse(unit).is_err());
         assert!(Catalogue::parse(r#"{"indicators":[]}"#).is_err());
+        let no_words = r#"{"indicators":[{"id":"a1","unit":"people","gender":true,"aggregation":"sum","name_sv":"x","name_en":"x"}]}"#;
+        assert!(
+            Catalogue::parse(no_words)
+                .err()
+                .unwrap_or_default()
+                .contains("unit people")
+        );
     }
 
     #[test]

@@ -651,14 +651,7 @@ pub fn release(a: &Agreement, meta: ReleaseMeta, ctx: &ReleaseContext<'_>) -> Va
 
 /// The unit of an indicator as an observation's `unit`.
 fn metric_unit(u: Unit) -> Value {
-    let name = match u {
-        Unit::People => "personer",
-        Unit::Hours => "timmar",
-        Unit::Months => "månader",
-        Unit::Percent => "procent",
-        Unit::Kronor => "kronor",
-    };
-    json!({ "name": name })
+    json!({ "name": super::indicators::unit_sv(u) })
 }
 
 /// A quantity as an observation's `measure`, or `value` for kronor.

@@ -295,6 +295,50 @@ pub fn submit_with_figures(
     .map_err(|v| vec![v])
 }
 
+/// Corrects the figures of a report already handed in (submitted or accepted): the figures
+/// must pass [`outcomes::submission_rules`] as on hand-in; the state and its dates stay. An
+/// open occurrence is handed in instead ([`submit_with_figures`]).
+pub fn correct_figures(
+    a: &mut Agreement,
+    label: &str,
+    period_end: NaiveDate,
+    today: NaiveDate,
+    figures: Vec<Figure>,
+    confirmed: bool,
+) -> Result<FoundOccurrence, Vec<Violation>> {
+    let found = find(a, label, period_end, today).map_err(|v| vec![v])?;
+    let state = found.occurrence.state;
+    if !is_closed(state) {
+        return Err(vec![Violation::new(
+            "state",
+            state,
+            "report_state_transition",
+            format!(
+                "the figures of report {label} for the period ending {period_end} can be corrected once it is handed in; it is {state}: hand it in (submit-report)"
+            ),
+        )]);
+    }
+    let problems = outcomes::submission_rules(
+        a,
+        found.obligation,
+        found.occurrence.period_end,
+        &figures,
+        confirmed,
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let pe = found.occurrence.period_end;
+    if let Some(r) = a.reporting[found.obligation]
+        .occurrences
+        .iter_mut()
+        .find(|r| r.period_end == pe)
+    {
+        r.figures = figures;
+    }
+    Ok(found)
+}
+
 /// Accepts the handed-in report of one occurrence on `on`: it is closed.
 pub fn accept(
     a: &mut Agreement,
@@ -401,13 +445,77 @@ mod tests {
             OccurrenceState::Escalated,
             "due again under the same dates, which have passed"
         );
-        let rec = &a.reporting[0].occurrences[0];
+        let q3 = |a: &Agreement| {
+            a.reporting[0]
+                .occurrences
+                .iter()
+                .filter(|r| r.period_end == d(Q3))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let rec = &q3(&a)[0];
         assert_eq!(rec.state, OccurrenceState::Rejected);
         assert_eq!(rec.rejection_reason.as_deref(), Some("Siffrorna saknas"));
         submit(&mut a, KIND, d(Q3), today, today, None).unwrap_or_else(|v| panic!("{v}"));
         accept(&mut a, KIND, d(Q3), today, today).unwrap_or_else(|v| panic!("{v}"));
         assert_eq!(state(&a, Q3), OccurrenceState::Accepted);
-        assert_eq!(a.reporting[0].occurrences.len(), 1, "one record per period");
+        assert_eq!(q3(&a).len(), 1, "one record per period");
+    }
+
+    #[test]
+    fn figures_are_corrected_only_once_handed_in_and_keep_the_state() {
+        let today = d("2026-11-22");
+        let mut a = sample("AGR-2025-0001");
+        let label = "participant_statistics";
+        let figure = |w: i64, m: i64| Figure {
+            indicator: crate::domain::indicators::IndicatorId::parse("participants")
+                .unwrap_or_else(|e| panic!("{e}")),
+            total: crate::domain::indicators::Quantity::whole(w + m),
+            women: Some(crate::domain::indicators::Quantity::whole(w)),
+            men: Some(crate::domain::indicators::Quantity::whole(m)),
+            other: Some(crate::domain::indicators::Quantity::ZERO),
+        };
+        a.reporting[0].indicators = vec![figure(0, 0).indicator];
+        let open = correct_figures(
+            &mut a,
+            label,
+            d("2026-12-31"),
+            today,
+            vec![figure(3, 3)],
+            false,
+        )
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            open.first().map(|v| v.rule),
+            Some("report_state_transition")
+        );
+        let before = a.reporting[0].occurrences.clone();
+        let bad = correct_figures(&mut a, label, d("2026-06-30"), today, vec![], false)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(bad.first().map(|v| v.rule), Some("figure_required"));
+        assert_eq!(
+            a.reporting[0].occurrences, before,
+            "a refusal changes nothing"
+        );
+        correct_figures(
+            &mut a,
+            label,
+            d("2026-06-30"),
+            today,
+            vec![figure(2, 4)],
+            false,
+        )
+        .unwrap_or_else(|v| panic!("{v:?}"));
+        let rec = a.reporting[0]
+            .occurrences
+            .iter()
+            .find(|r| r.period_end == d("2026-06-30"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no record"));
+        assert_eq!(rec.state, OccurrenceState::Accepted);
+        assert_eq!(rec.figures, vec![figure(2, 4)]);
     }
 
     #[test]

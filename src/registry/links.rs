@@ -97,10 +97,36 @@ impl Registry {
         figures: Option<Vec<crate::domain::outcomes::Figure>>,
         confirmed: bool,
     ) -> Result<(Stored<Agreement>, Option<ReportFileMeta>), RegistryError> {
-        let today = self.settings.today();
-        let sha256 = upload.map(|u| sha256_hex(&u.bytes));
         let tx = crate::db::begin_write(&self.db).await?;
         let current = store::get_agreement(&tx, reference).await?;
+        let out = self
+            .submit_report_in(
+                &tx, &current, report, period_end, upload, figures, confirmed,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Self::submit_report`] in `tx` on the agreement `current` as read there; the caller
+    /// commits.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one hand-in with the occurrence's coordinates"
+    )]
+    pub(crate) async fn submit_report_in(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        current: &Stored<Agreement>,
+        report: &str,
+        period_end: NaiveDate,
+        upload: Option<&Upload>,
+        figures: Option<Vec<crate::domain::outcomes::Figure>>,
+        confirmed: bool,
+    ) -> Result<(Stored<Agreement>, Option<ReportFileMeta>), RegistryError> {
+        let reference = &current.data.reference;
+        let today = self.settings.today();
+        let sha256 = upload.map(|u| sha256_hex(&u.bytes));
         let mut a = current.data.clone();
         let carries = reports::find(&a, report, period_end, today)
             .ok()
@@ -122,11 +148,10 @@ impl Registry {
             reports::submit(&mut a, report, period_end, today, today, sha256.clone())?
         };
         let (stored, mut log) = self
-            .save_agreement_in(&tx, Some(&current), a, Action::AgreementSubmitReport)
+            .save_agreement_in(tx, Some(current), a, Action::AgreementSubmitReport)
             .await?;
         let (Some(upload), Some(sha256)) = (upload, sha256) else {
-            audit::record_all(&tx, log).await?;
-            tx.commit().await?;
+            audit::record_all(tx, log).await?;
             return Ok((stored, None));
         };
         let pe = found.occurrence.period_end;
@@ -137,7 +162,7 @@ impl Registry {
             upload.file_type,
         );
         let meta = link_store::insert_report_file(
-            &tx,
+            tx,
             &NewReportFile {
                 agreement_id: stored.id,
                 agreement_reference: reference.as_str(),
@@ -161,8 +186,7 @@ impl Registry {
         )?;
         file_entry.agreement = Some(reference.to_string());
         log.push(file_entry);
-        audit::record_all(&tx, log).await?;
-        tx.commit().await?;
+        audit::record_all(tx, log).await?;
         Ok((stored, Some(meta)))
     }
 

@@ -32,31 +32,7 @@ pub struct FigureRow {
     pub errors: BTreeMap<&'static str, Vec<String>>,
 }
 
-/// The Swedish word for a unit.
-pub fn unit_sv(u: Unit) -> &'static str {
-    match u {
-        Unit::People => "personer",
-        Unit::Hours => "timmar",
-        Unit::Months => "månader",
-        Unit::Percent => "procent",
-        Unit::Kronor => "kronor",
-    }
-}
-
-/// The Swedish word for a unit after the number `shown` (as it is written on the page):
-/// singular after exactly one ("1 person", "1 timme"), plural otherwise.
-pub fn unit_sv_after(u: Unit, shown: &str) -> &'static str {
-    if shown != "1" {
-        return unit_sv(u);
-    }
-    match u {
-        Unit::People => "person",
-        Unit::Hours => "timme",
-        Unit::Months => "månad",
-        Unit::Percent => "procent",
-        Unit::Kronor => "krona",
-    }
-}
+pub use crate::domain::indicators::{unit_sv, unit_sv_after};
 
 const PARTS: [Gender; 4] = [Gender::Total, Gender::Women, Gender::Men, Gender::Other];
 
@@ -176,10 +152,50 @@ pub fn attach(rows: &mut [FigureRow], violations: &[Violation]) -> Vec<String> {
     rest
 }
 
+/// The header of the figures CSV, in its documented column order.
+pub const CSV_HEADER: &str = "indikator;kvinnor;män;annat;totalt";
+
+/// A figures CSV read into the form's inputs, with where each input came from.
+#[derive(Debug, Clone, Default)]
+pub struct CsvFigures {
+    /// The inputs, `fig.<indicator>.<part>`.
+    pub fields: HashMap<String, String>,
+    /// The line of each indicator's row (from 1, as an editor counts).
+    pub rows: HashMap<String, usize>,
+    /// The header's name of each part's column.
+    pub columns: HashMap<&'static str, String>,
+}
+
+impl CsvFigures {
+    /// `v` (a rule broken by a figure, `figures.<indicator>.<part>`) named by its row and column
+    /// of the CSV: the field becomes `csv.row[<line>].<column>` and the message starts with them.
+    pub fn locate(&self, mut v: Violation) -> Violation {
+        let mut parts = v.field.splitn(3, '.');
+        let (Some("figures"), Some(id), part) = (parts.next(), parts.next(), parts.next()) else {
+            return v;
+        };
+        let Some(line) = self.rows.get(id) else {
+            return v;
+        };
+        let part = part.and_then(|p| Gender::parse(p).ok()).map(Gender::code);
+        let column = part
+            .and_then(|p| self.columns.get(p))
+            .map_or("indikator", String::as_str);
+        v.field = format!("csv.row[{line}].{column}");
+        v.message = format!("row {line}, column {column}: {}", v.message);
+        v
+    }
+}
+
 /// Reads a figures CSV (docs/format.md: a header `indikator;kvinnor;män;annat;totalt`, one row per
 /// indicator) into the form's inputs, `fig.<indicator>.<part>`; a line it cannot read is a
 /// violation naming the line.
 pub fn csv_fields(text: &str) -> Result<HashMap<String, String>, Violation> {
+    csv_table(text).map(|t| t.fields)
+}
+
+/// [`csv_fields`] with the line of each row and the name of each column.
+pub fn csv_table(text: &str) -> Result<CsvFigures, Violation> {
     let text = text.trim_start_matches('\u{feff}');
     let mut lines = text
         .lines()
@@ -215,45 +231,119 @@ pub fn csv_fields(text: &str) -> Result<HashMap<String, String>, Violation> {
             "figures_csv",
             header.trim(),
             "figures_csv",
-            "the first row must name the columns: indikator;kvinnor;män;annat;totalt",
+            format!("the first row must name the columns: {CSV_HEADER}"),
         ));
     }
-    let mut out = HashMap::new();
+    let mut out = CsvFigures::default();
+    for (name, col) in header.split(sep).zip(&columns) {
+        if let Some(g) = col {
+            out.columns.insert(g.code(), name.trim().to_owned());
+        }
+    }
     for (n, line) in lines {
         let cells: Vec<&str> = line.split(sep).map(str::trim).collect();
         let id = cells.first().copied().unwrap_or_default();
         if crate::domain::indicators::IndicatorId::parse(id).is_err() || cells.len() > columns.len()
         {
             return Err(Violation::new(
+                format!("csv.row[{}]", n + 1),
+                id,
                 "figures_csv",
-                format!("rad {}", n + 1),
-                "figures_csv",
-                format!("line {} is not an indicator row", n + 1),
+                format!(
+                    "row {} is not an indicator row: an indicator id, then the columns {CSV_HEADER}",
+                    n + 1
+                ),
+            ));
+        }
+        if out.rows.insert(id.to_owned(), n + 1).is_some() {
+            return Err(Violation::new(
+                format!("csv.row[{}].indikator", n + 1),
+                id,
+                "duplicate_figure",
+                format!("row {}: {id} has a row already", n + 1),
             ));
         }
         for (cell, col) in cells.iter().zip(&columns).skip(1) {
             if let Some(g) = col
                 && !cell.is_empty()
             {
-                out.insert(format!("fig.{id}.{g}"), (*cell).to_owned());
+                out.fields
+                    .insert(format!("fig.{id}.{g}"), (*cell).to_owned());
             }
         }
     }
     Ok(out)
 }
 
+/// The CSV template of `ob`'s report: the header, a comment naming each indicator, and one row
+/// per indicator filled from `prefill` (figures handed in before), decimal comma, `;` between
+/// fields; what [`csv_table`] reads back.
+pub fn csv_template(a: &Agreement, ob: &ReportingObligation, prefill: &[Figure]) -> String {
+    let mut out = format!("{CSV_HEADER}\r\n");
+    for id in &ob.indicators {
+        let ind = outcomes::indicator(a, id);
+        let name = ind.map_or_else(|| id.to_string(), |i| i.name_sv.clone());
+        let unit = ind.map_or("", |i| unit_sv(i.unit));
+        let split = if ind.is_some_and(|i| i.gender) {
+            "per kön"
+        } else {
+            "bara totalt"
+        };
+        out.push_str(&format!("# {id}: {name} ({unit}, {split})\r\n"));
+    }
+    for id in &ob.indicators {
+        let earlier = prefill.iter().find(|f| &f.indicator == id);
+        let gender = outcomes::indicator(a, id).is_some_and(|i| i.gender);
+        let cell = |g: Gender| {
+            if g != Gender::Total && !gender {
+                return String::new();
+            }
+            earlier
+                .and_then(|f| f.part(g))
+                .map(|q| q.to_string().replace('.', ","))
+                .unwrap_or_default()
+        };
+        out.push_str(&format!(
+            "{id};{};{};{};{}\r\n",
+            cell(Gender::Women),
+            cell(Gender::Men),
+            cell(Gender::Other),
+            cell(Gender::Total)
+        ));
+    }
+    out
+}
+
+/// The rows of a CSV naming indicators `ob`'s report does not carry: refused, naming the row.
+pub fn csv_foreign_rows(table: &CsvFigures, ob: &ReportingObligation) -> Vec<Violation> {
+    let mut rows: Vec<(&String, &usize)> = table
+        .rows
+        .iter()
+        .filter(|(id, _)| !ob.indicators.iter().any(|i| i.as_str() == id.as_str()))
+        .collect();
+    rows.sort_by_key(|(_, line)| **line);
+    rows.into_iter()
+        .map(|(id, line)| {
+            Violation::new(
+                format!("csv.row[{line}].indikator"),
+                id,
+                "indicator_not_in_report",
+                format!(
+                    "row {line}: the report does not carry {id}; it carries: {}",
+                    ob.indicators
+                        .iter()
+                        .map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_takes_the_singular_and_every_other_number_the_plural() {
-        assert_eq!(unit_sv_after(Unit::People, "1"), "person");
-        assert_eq!(unit_sv_after(Unit::Hours, "1"), "timme");
-        assert_eq!(unit_sv_after(Unit::People, "5"), "personer");
-        assert_eq!(unit_sv_after(Unit::People, "1,5"), "personer");
-        assert_eq!(unit_sv_after(Unit::People, "0"), "personer");
-    }
 
     #[test]
     fn the_documented_csv_template_reads_into_the_form_inputs() {

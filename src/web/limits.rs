@@ -24,6 +24,7 @@ pub fn is_upload(pattern: Option<&str>) -> bool {
         p.ends_with("/reports/{report}/{period_end}/file")
             || p.ends_with("/documents/{id}/signed")
             || p == "/l/{token}/report"
+            || p == "/agreements/{reference}/reports/{report}/{period_end}/figures"
     })
 }
 

@@ -40,6 +40,10 @@ static PAGES: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
         ),
         ("done.html", include_str!("../../templates/links/done.html")),
         (
+            "figures_table.html",
+            include_str!("../../templates/figures_table.html"),
+        ),
+        (
             "problem.html",
             include_str!("../../templates/links/problem.html"),
         ),

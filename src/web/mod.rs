@@ -25,6 +25,7 @@ pub mod outcome_view;
 pub mod outcomes_page;
 pub mod pages;
 pub mod policy;
+pub mod report_figures;
 pub mod report_files;
 pub mod report_pages;
 pub mod report_rows;
@@ -119,6 +120,10 @@ pub fn router(mut state: AppState) -> Router {
                 post(report_files::upload_report_file).layer(DefaultBodyLimit::max(upload_limit)),
             ),
         )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/figures",
+            get(report_figures::csv_template).post(report_figures::submit_api),
+        )
         .route("/openapi.json", get(openapi::openapi));
     let web = Router::new()
         .route("/", get(pages::start))
@@ -172,6 +177,15 @@ pub fn router(mut state: AppState) -> Router {
         .route(
             "/agreements/{reference}/reports/{report}/{period_end}/acknowledge",
             post(report_pages::acknowledge),
+        )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/figures",
+            get(report_figures::show)
+                .merge(post(report_figures::submit).layer(DefaultBodyLimit::max(upload_limit))),
+        )
+        .route(
+            "/agreements/{reference}/reports/{report}/{period_end}/figures.csv",
+            get(report_figures::csv_template),
         )
         .route("/documents/{id}", get(documents::show_document))
         .route(

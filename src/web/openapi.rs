@@ -548,11 +548,14 @@ pub enum Input {
     /// with the action's name), each a JSON body of `ActionBody` with the action's own required
     /// fields ([`super::api::ACTION_FIELDS`]).
     Actions,
-    /// A `multipart/form-data` body with these file fields.
-    Multipart(&'static [&'static str]),
+    /// A `multipart/form-data` body with these file fields and these optional text fields.
+    Multipart(&'static [&'static str], &'static [&'static str]),
     /// A file of this media type, either as the `file` field of a `multipart/form-data` body with
     /// these text fields, or as the raw body with the text fields in the query string.
     FileOrForm(&'static str, &'static [&'static str]),
+    /// Figures as the documented CSV (`text/csv`, with `confirmed` in the query) or as JSON of a
+    /// type (its schema).
+    CsvOrJson(fn() -> Value),
 }
 
 /// One operation of the API.
@@ -884,11 +887,35 @@ pub const ROUTES: &[Route] = &[
     },
     created(
         "/agreements/{reference}/reports/{report}/{period_end}/file",
-        "Hand in a report file (PDF, ODT or DOCX) for one occurrence on the enterprise's behalf",
-        Input::Multipart(&["file"]),
+        "Hand in a report file (PDF, ODT or DOCX) for one occurrence on the enterprise's behalf, with its figures as the CSV template (figures_csv) when the report carries indicators",
+        Input::Multipart(&["file"], &["figures_csv", "confirmed"]),
+    ),
+    Route {
+        content_type: "text/csv",
+        ..route(
+            "get",
+            "/agreements/{reference}/reports/{report}/{period_end}/figures",
+            "The CSV template of one report occurrence's figures, filled with those handed in",
+            Input::None,
+        )
+    },
+    route(
+        "post",
+        "/agreements/{reference}/reports/{report}/{period_end}/figures",
+        "Hand in (open occurrence) or correct (handed in, by its officer) one occurrence's figures, as the CSV template or JSON",
+        Input::CsvOrJson(figures_body_schema),
     ),
     route("get", "/openapi.json", "This document", Input::None),
 ];
+
+/// The JSON body of the figures of one occurrence, typed from a sample body.
+fn figures_body_schema() -> Value {
+    let sample = json!({
+        "figures": [{"indicator": "participants", "total": 6, "women": 3, "men": 3, "other": 0}],
+        "confirmed": true,
+    });
+    schema_with_required::<super::report_figures::FiguresBody>(&[sample])
+}
 
 /// The codes of a code list as an `enum` schema.
 fn codes<T: Copy + std::fmt::Display>(all: &[T]) -> Value {
@@ -1023,16 +1050,17 @@ fn operation(r: &Route) -> Value {
             );
         }
         Input::Actions => {}
-        Input::Multipart(files) => {
-            let properties: Map<String, Value> = files
-                .iter()
-                .map(|f| {
-                    (
-                        (*f).to_owned(),
-                        json!({ "type": "string", "format": "binary", "minLength": 1 }),
-                    )
-                })
-                .collect();
+        Input::Multipart(files, texts) => {
+            let mut properties = Map::new();
+            for f in files {
+                properties.insert(
+                    (*f).to_owned(),
+                    json!({ "type": "string", "format": "binary", "minLength": 1 }),
+                );
+            }
+            for t in texts {
+                properties.insert((*t).to_owned(), json!({ "type": "string" }));
+            }
             op.insert(
                 "requestBody".into(),
                 json!({ "required": true, "content": { "multipart/form-data": { "schema": {
@@ -1059,6 +1087,19 @@ fn operation(r: &Route) -> Value {
                         "additionalProperties": false,
                     } },
                     media_type: { "schema": { "type": "string", "format": "binary", "minLength": 1 } },
+                } }),
+            );
+        }
+        Input::CsvOrJson(schema) => {
+            params.push(
+                json!({ "name": "confirmed", "in": "query", "required": false,
+                                "schema": { "type": "boolean" } }),
+            );
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": {
+                    "text/csv": { "schema": { "type": "string", "minLength": 1 } },
+                    JSON: { "schema": schema() },
                 } }),
             );
         }

@@ -454,6 +454,7 @@ pub async fn agreement(
         "signed" => "Det undertecknade exemplaret är sparat.",
         "sent" => "Det är registrerat att dokumentet skickats för underskrift.",
         "report" => "Tack! Rapporten är inlämnad. Den som följer upp avtalet granskar den.",
+        "figures" => "De rättade siffrorna är sparade.",
         "acknowledged" => {
             "Du har bekräftat påminnelsen. Påminnelserna fortsätter tills rapporten är inlämnad."
         }

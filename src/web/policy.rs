@@ -36,6 +36,10 @@ pub const WRITERS: &[Role] = &[Admin, Officer];
 /// The roles that hand in reports on the pages (officers use the API's upload).
 pub const REPORTERS: &[Role] = &[Enterprise];
 
+/// The roles that enter figures of a report: the agreement's officers and the reporting
+/// enterprise (the registry tells them apart).
+pub const FIGURES: &[Role] = &[Admin, Officer, Enterprise];
+
 /// The table: method (`*` for any), route pattern as in `web::router`, rule.
 pub const TABLE: &[(&str, &str, Rule)] = &[
     ("GET", "/health", Rule::Public),
@@ -107,6 +111,24 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         "/agreements/{reference}/reports/{report}/{period_end}/acknowledge",
         Rule::Roles(REPORTERS),
     ),
+    // The figures of an occurrence: its officer enters and corrects them, the reporting
+    // enterprise user hands them in; the registry checks which (others: 403, or 404 outside an
+    // enterprise's own agreements).
+    (
+        "GET",
+        "/agreements/{reference}/reports/{report}/{period_end}/figures",
+        Rule::Roles(FIGURES),
+    ),
+    (
+        "POST",
+        "/agreements/{reference}/reports/{report}/{period_end}/figures",
+        Rule::Roles(FIGURES),
+    ),
+    (
+        "GET",
+        "/agreements/{reference}/reports/{report}/{period_end}/figures.csv",
+        Rule::Roles(FIGURES),
+    ),
     ("GET", "/documents/{id}", Rule::SignedIn),
     ("GET", "/deadlines", Rule::SignedIn),
     // The follow-up of outcomes: scoped to the organisation for an enterprise user.
@@ -146,6 +168,17 @@ pub const TABLE: &[(&str, &str, Rule)] = &[
         Rule::Roles(EVERYONE),
     ),
     ("GET", "/api/v1/templates", Rule::Roles(EVERYONE)),
+    // An occurrence's figures as CSV (the template) or CSV/JSON (handed in or corrected).
+    (
+        "GET",
+        "/api/v1/agreements/{reference}/reports/{report}/{period_end}/figures",
+        Rule::Roles(FIGURES),
+    ),
+    (
+        "POST",
+        "/api/v1/agreements/{reference}/reports/{report}/{period_end}/figures",
+        Rule::Roles(FIGURES),
+    ),
 ];
 
 /// The rule of a request: `pattern` is the matched route (`None` when no route matched, i.e.

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::auth::Acting;
 use super::error::AppError;
-use super::links::{FormFileError, media_type_of, read_form_file};
+use super::figures_form;
+use super::links::{FormFileError, media_type_of, read_report_form};
 use crate::domain::agreement::Reference;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::party::Violation;
@@ -75,8 +76,9 @@ pub async fn list_report_files(
 }
 
 /// `POST /api/v1/agreements/{reference}/reports/{report}/{period_end}/file` (multipart field
-/// `file`): an officer hands in a report received another way; as through a link, the file is
-/// stored with its SHA-256 and the occurrence is `submitted`.
+/// `file`, and `figures_csv`, the figures as the documented CSV, when the report carries
+/// indicators): an officer hands in a report received another way; as through a link, the file
+/// is stored with its SHA-256 and the occurrence is `submitted`.
 pub async fn upload_report_file(
     Acting(state): Acting,
     Path((raw, report, period_end)): Path<(String, String, String)>,
@@ -89,12 +91,13 @@ pub async fn upload_report_file(
         message: "send the report as multipart/form-data with a non-empty field named file".into(),
     };
     let form = form.map_err(|_| no_file())?;
-    let (bytes, original_name) =
-        match read_form_file(form, state.registry.settings.upload_max_bytes).await {
+    let (file, fields) =
+        match read_report_form(form, state.registry.settings.upload_max_bytes).await {
             Ok(f) => f,
             Err(FormFileError::TooLarge) => return Err(AppError::TooLarge),
             Err(FormFileError::Missing) => return Err(no_file()),
         };
+    let (bytes, original_name) = file.ok_or_else(no_file)?;
     let file_type = files::sniff(&bytes).ok_or_else(|| {
         Violation::new(
             "file",
@@ -108,10 +111,45 @@ pub async fn upload_report_file(
         file_type,
         original_name,
     };
-    let (_, meta) = state
-        .registry
-        .submit_report_file(&key, &report, period_end, &upload)
+    let registry = &state.registry;
+    let Some(csv) = fields.get("figures_csv").filter(|t| !t.trim().is_empty()) else {
+        let (_, meta) = registry
+            .submit_report_file(&key, &report, period_end, &upload)
+            .await?;
+        return Ok((StatusCode::CREATED, Json(item(meta))));
+    };
+    // With the figures of a report that carries indicators, as the figures API takes them.
+    let table = figures_form::csv_table(csv)?;
+    let o = registry
+        .figures_occurrence(&key, &report, period_end)
         .await?;
+    let Some(ob) = o.obligation() else {
+        return Err(AppError::NotFound("no such report".into()));
+    };
+    let mut problems = figures_form::csv_foreign_rows(&table, ob);
+    let (figures, bad) = figures_form::parse(&o.stored.data, ob, &table.fields);
+    problems.extend(bad.into_iter().map(|v| table.locate(v)));
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems));
+    }
+    let confirmed = fields
+        .get("confirmed")
+        .is_some_and(|v| v == "true" || v == "1");
+    registry
+        .hand_in_figures(&key, &report, period_end, figures, confirmed, Some(&upload))
+        .await
+        .map_err(|e| match e {
+            crate::registry::RegistryError::Invalid(v) => {
+                AppError::Invalid(v.into_iter().map(|v| table.locate(v)).collect())
+            }
+            e => e.into(),
+        })?;
+    let meta = registry
+        .report_files(&key)
+        .await?
+        .into_iter()
+        .find(|f| f.report == report && f.period_end == period_end)
+        .ok_or_else(|| AppError::NotFound("no report file".into()))?;
     Ok((StatusCode::CREATED, Json(item(meta))))
 }
 

@@ -54,11 +54,13 @@ pub fn rows(
             .occurrence
             .split_once(':')
             .map_or(r.kind.as_str(), |(l, _)| l);
-        let record = labels
+        let obligation = labels
             .iter()
             .position(|l| l == label)
-            .and_then(|i| a.reporting.get(i))
-            .and_then(|ob| ob.occurrences.iter().find(|x| x.period_end == r.period_end));
+            .and_then(|i| a.reporting.get(i));
+        let record =
+            obligation.and_then(|ob| ob.occurrences.iter().find(|x| x.period_end == r.period_end));
+        let carries = obligation.is_some_and(|ob| !ob.indicators.is_empty());
         // Files come newest first: the first match is the latest.
         let file = files
             .iter()
@@ -86,6 +88,10 @@ pub fn rows(
             "path": path,
             "can_decide": may_edit && r.state == OccurrenceState::Submitted,
             "can_hand_in": open && reports_for(user, a, label),
+            "carries_figures": carries,
+            "figures": record.map_or(0, |x| x.figures.len()),
+            // The figures page: the officer enters them (or corrects them once handed in).
+            "can_enter_figures": carries && may_edit && (open || reports::is_closed(r.state)),
         }));
     }
     out

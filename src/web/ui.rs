@@ -47,6 +47,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("form.html", include_str!("../../templates/web/form.html")),
     (
+        "figures.html",
+        include_str!("../../templates/web/figures.html"),
+    ),
+    (
+        "figures_table.html",
+        include_str!("../../templates/figures_table.html"),
+    ),
+    (
         "organisation.html",
         include_str!("../../templates/web/organisation.html"),
     ),

@@ -53,8 +53,10 @@ async fn counts(data_dir: &Path, url: Option<&str>) -> avtal::registry::backup::
 /// A report file handed in through the API, so the check has a stored file to read.
 async fn hand_in_a_report_file(app: &TestApp) {
     let boundary = "XbackupX";
+    // The report carries the employment requirement's figures: they come as CSV beside the file.
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"q3.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"figures_csv\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"q3.pdf\"\r\nContent-Type: application/pdf\r\n\r\n",
+        crate::links::Q3_CSV
     )
     .into_bytes();
     body.extend_from_slice(b"%PDF-1.4\n%%EOF\n");

@@ -518,6 +518,20 @@ async fn an_enterprise_hands_in_a_report_through_the_link_in_its_reminder_and_an
     wait_for(&c, "#file").await;
     let page = c.source().await.unwrap();
     assert!(page.contains("AGR-2025-0005") && page.contains("Lämna in rapporten"));
+    // The report carries the employment requirement's figures.
+    for (id, v) in [
+        ("#fig-req_employed-women", "0"),
+        ("#fig-req_employed-men", "1"),
+        ("#fig-req_employed-other", "0"),
+        ("#fig-req_placements-women", "1"),
+        ("#fig-req_placements-men", "0"),
+        ("#fig-req_placements-other", "0"),
+        ("#fig-req_months-women", "2"),
+        ("#fig-req_months-men", "3"),
+        ("#fig-req_months-other", "0"),
+    ] {
+        fill(&c, id, v).await;
+    }
     // The shared stylesheet loads under the link pages' strict policy.
     let bar = c
         .execute(
@@ -699,5 +713,20 @@ async fn an_officer_sees_progress_against_target_and_the_follow_up_and_an_enterp
     click(&c, "form[action$='/report'] button").await;
     let done = wait_for(&c, ".done").await.text().await.unwrap();
     assert!(done.contains("Tack!"), "{done}");
+
+    // The officer corrects the figures of an accepted half-year on its own page.
+    c.goto(&format!(
+        "{}/agreements/AGR-2025-0001/reports/participant_statistics/2026-06-30/figures",
+        app.address
+    ))
+    .await
+    .unwrap();
+    wait_for(&c, "#fig-participants-women").await;
+    fill(&c, "#fig-participants-women", "3").await;
+    fill(&c, "#fig-participants-total", "").await;
+    screenshot(&c, "ui-officer-figures.png").await;
+    click(&c, "form[action$='/figures'] button").await;
+    let notice = wait_for(&c, "p.notice").await.text().await.unwrap();
+    assert!(notice.contains("rättade siffrorna"), "{notice}");
     c.close().await.unwrap();
 }

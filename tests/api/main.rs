@@ -10,6 +10,7 @@ mod browser;
 mod deadlines;
 mod documents;
 mod export;
+mod figures;
 mod forms;
 mod helpers;
 mod history;

@@ -477,7 +477,9 @@ async fn the_follow_up_sums_accepted_figures_by_group_year_and_gender_and_leaves
     assert_eq!(act(&app, "submit-report", submit.clone()).await.status, 200);
     let reject = json!({"report": KIND, "period_end": OPEN, "reason": "Fel period"});
     assert_eq!(act(&app, "reject-report", reject).await.status, 200);
-    let csv_url = format!("{base}?group=none&indicator=participants&year=2026&format=csv");
+    // The partner's agreements only (other samples report participants too).
+    let csv_url =
+        format!("{base}?group=none&indicator=participants&year=2026&party=769990-0010&format=csv");
     let (status, csv) = page(&officer, csv_url.clone()).await;
     assert_eq!(status, 200);
     assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
@@ -494,7 +496,9 @@ async fn the_follow_up_sums_accepted_figures_by_group_year_and_gender_and_leaves
     // A share averages: (33 + 38) / 2 in 2025.
     let (_, csv) = page(
         &officer,
-        format!("{base}?group=none&indicator=moved_on_share&year=2025&format=csv"),
+        format!(
+            "{base}?group=none&indicator=moved_on_share&year=2025&party=769990-0010&format=csv"
+        ),
     )
     .await;
     assert!(csv.contains(";2025;totalt;35,5;1"), "{csv}");
