@@ -630,6 +630,7 @@ async fn seed(
     // The rows went in around the use cases: index them for the free-text search as
     // `avtal migrate` does for agreements stored before the index existed.
     let started = Instant::now();
+    avtal::db::sweep::backfill(db).await?;
     let indexed = avtal::db::search::backfill(db).await?;
     if indexed > 0 {
         eprintln!(

@@ -75,6 +75,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             "indexed stored agreements for the free-text search"
         );
     }
+    let swept = sweep::backfill(db).await?;
+    if swept > 0 {
+        tracing::info!(swept, "gave stored agreements their sweep day");
+    }
     let tx = begin_write(db).await?;
     let filled = outcomes::fill_totals_if_missing(&tx)
         .await

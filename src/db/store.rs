@@ -550,6 +550,7 @@ pub async fn insert_agreement(
         }
         Err(e) => return Err(e.into()),
     };
+    super::sweep::reset(db, m.id, m.version).await?;
     write_index_rows(db, m.id, None, a).await?;
     super::search::index_agreement(db, m.id, a).await?;
     agreement_from(m)
@@ -606,11 +607,6 @@ pub async fn update_agreement(
             Expr::value(expected_version + 1),
         )
         .col_expr(agreement::Column::UpdatedAt, Expr::value(Utc::now()))
-        // The next sweep reads it again and sets the day (see `db::sweep`).
-        .col_expr(
-            agreement::Column::NextReminderOn,
-            Expr::value(Option::<NaiveDate>::None),
-        )
         .filter(agreement::Column::Id.eq(current.id))
         .filter(agreement::Column::Version.eq(expected_version))
         .exec(db)
@@ -623,6 +619,8 @@ pub async fn update_agreement(
             current: current.version,
         });
     }
+    // The next sweep reads it again and sets the day (see `db::sweep`).
+    super::sweep::reset(db, current.id, expected_version + 1).await?;
     write_index_rows(db, current.id, Some(&current.data), a).await?;
     super::search::index_agreement(db, current.id, a).await?;
     get_agreement(db, key).await
