@@ -10,6 +10,9 @@
 //!   a new SMTP connection each, and through lettre's pooled transport.
 //! - `export`: seed (once, the same databases as `list`) N agreements for each N given, then run the
 //!   real CLI (`avtal export`) under `/usr/bin/time` per format, reporting time and peak memory.
+//! - `outcomes`: seed (once) N agreements with targets and ten reported values each (the follow-up
+//!   index filled as the store fills it), then time the follow-up page by buyer and year, other
+//!   groupings, its CSV, and one agreement's page with its charts, through the real HTTP router.
 //! - `search`: seed (once) N agreements into its own database, then time free-text searches
 //!   (`q` alone and with filters) through the real HTTP router, beside the substring scan that
 //!   `q` was before (its SQL run on the same database); with `--wrk`, also the 50-row list page,
@@ -40,7 +43,7 @@ use avtal::web::{self, AppState};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use common::api_client;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait, TransactionTrait};
 
 #[derive(Debug, Parser)]
@@ -112,6 +115,18 @@ enum Cmd {
         #[arg(long)]
         wrk: Option<u64>,
     },
+    /// Seed (once) N agreements with targets and ten reported values each, then time the
+    /// follow-up page (by buyer and year) and one agreement's chart page.
+    Outcomes {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        #[arg(long, default_value = "/opt/avtal-bench-outcomes")]
+        dir: std::path::PathBuf,
+    },
     /// Time the reminder sweep over N agreements (about ten report occurrences each), and one
     /// send pass to a loopback SMTP sink, pooled against one connection per message.
     Notify {
@@ -181,6 +196,12 @@ async fn main() -> anyhow::Result<()> {
             active_on,
             dir,
         } => export(backend, &counts, &formats, &via, active_on.as_deref(), &dir).await,
+        Cmd::Outcomes {
+            backend,
+            count,
+            runs,
+            dir,
+        } => outcomes(backend, count, runs, &dir).await,
         Cmd::Search {
             backend,
             count,
@@ -558,6 +579,8 @@ async fn seed(
                 ap::Column::OrganisationId,
                 ap::Column::Role,
             ]);
+            // The follow-up index rows, as `store` derives them from each agreement.
+            let mut values: Vec<[sea_orm::Value; 6]> = Vec::new();
             let now = Utc::now();
             for i in n..end {
                 let a = make(i);
@@ -589,9 +612,36 @@ async fn seed(
                         .context("seed org missing")?;
                     parties.values([id.into(), org_id.into(), p.role.code().into()])?;
                 }
+                for r in avtal::domain::outcomes::index_rows(&a) {
+                    values.push([
+                        id.into(),
+                        r.indicator.to_string().into(),
+                        r.year.into(),
+                        r.gender.code().into(),
+                        r.value.centi().into(),
+                        (r.periods as i32).into(),
+                    ]);
+                }
             }
             tx.execute(&ins).await?;
             tx.execute(&parties).await?;
+            // Chunks keep each statement under the backends' bind-parameter limits.
+            for chunk in values.chunks(2_000) {
+                use avtal::db::entities::outcome_value as ov;
+                let mut q = Query::insert();
+                q.into_table(ov::Entity).columns([
+                    ov::Column::AgreementId,
+                    ov::Column::Indicator,
+                    ov::Column::Year,
+                    ov::Column::Gender,
+                    ov::Column::ValueCenti,
+                    ov::Column::Periods,
+                ]);
+                for row in chunk {
+                    q.values(row.iter().cloned().map(Expr::value))?;
+                }
+                tx.execute(&q).await?;
+            }
             n = end;
         }
         tx.commit().await?;
@@ -603,6 +653,7 @@ async fn seed(
     // The rows went in around the use cases: index them for the free-text search as
     // `avtal migrate` does for agreements stored before the index existed.
     let started = Instant::now();
+    avtal::db::sweep::backfill(db).await?;
     let indexed = avtal::db::search::backfill(db).await?;
     if indexed > 0 {
         eprintln!(
@@ -843,6 +894,9 @@ async fn notify(
     )
     .await?;
     let resweep_time = t.elapsed();
+    // Where a full sweep's time goes: its parts one after another on one core (the sweep itself
+    // overlaps reading with the engine on every core).
+    let phases = sweep_phases(&db, &changed).await?;
     println!(
         "{backend:?}: first sweep {:.2} s ({} read, {} queued); repeated {:.2} s ({} read); next day {:.2} s ({} read, {} queued); after a ladder change {:.2} s ({} read, {} queued)",
         first_time.as_secs_f64(),
@@ -857,6 +911,7 @@ async fn notify(
         resweep.read,
         resweep.queued,
     );
+    println!("{phases}");
     if no_send {
         return Ok(());
     }
@@ -1367,6 +1422,7 @@ async fn under_wrk(settings: &Settings, token: &str, seconds: u64) -> anyhow::Re
     }
     let urls = [
         ("/health, no token", format!("{base}/health"), false),
+        ("/health, API token", format!("{base}/health"), true),
         (
             "list, 50 rows",
             format!("{base}/api/v1/agreements?active_on=2026-11-22&social_objective=opp&limit=50"),
@@ -1584,4 +1640,241 @@ async fn pages(
         );
     }
     Ok(())
+}
+
+/// The synthetic agreement with a target and two accepted yearly reports of ten values in all:
+/// people by gender (total, women, men, other) and one figure without a breakdown, per period.
+/// An IOP agreement's goal counts participants and volunteer hours; a procurement's social
+/// clause (an employment requirement) people employed and wage costs.
+fn agreement_with_outcomes(n: u64) -> Agreement {
+    use avtal::domain::indicators::{IndicatorId, Quantity};
+    use avtal::domain::outcomes::{Figure, Target};
+    let mut a = agreement(n);
+    let h = n.wrapping_mul(2_654_435_761) % 1_000_003;
+    let id = |s: &str| IndicatorId::parse(s).unwrap_or_else(|_| std::process::exit(2));
+    let iop = a.kind == AgreementKind::Iop;
+    let (people, other) = if iop {
+        ("participants", "volunteer_hours")
+    } else {
+        ("req_employed", "wage_costs")
+    };
+    let target = Target {
+        indicator: id(people),
+        value: Quantity::whole(4 + (h % 9) as i64),
+        direction: Direction::AtLeast,
+        per: TargetPer::Year,
+    };
+    if let Some(details) = a.iop.as_mut() {
+        details.goals.push(Goal {
+            text: "Fler i arbetsträning".into(),
+            indicator: None,
+            targets: vec![target],
+        });
+    } else {
+        a.social_clauses.push(SocialClause {
+            lou_basis: LegalBasis::Lou17_1,
+            objective: SocialObjective::Employment,
+            strategy: SustainabilityStrategy::ContractPerformanceConditions,
+            target: "Sysselsättningskrav".into(),
+            target_value: None,
+            target_unit: None,
+            follow_up: None,
+            targets: vec![target],
+        });
+    }
+    let ob = &mut a.reporting[0];
+    ob.indicators = vec![id(people), id(other)];
+    let first = ob.first_period_end.unwrap_or(a.period.start);
+    ob.occurrences = (0..2)
+        .map(|k| {
+            let period_end = add_months(first, 12 * k);
+            let women = ((h >> k) % 6) as i64;
+            let men = ((h >> (k + 3)) % 6) as i64;
+            let others = i64::from(h.is_multiple_of(11));
+            OccurrenceRecord {
+                period_end,
+                state: OccurrenceState::Accepted,
+                submitted_on: Some(period_end + chrono::Duration::days(30)),
+                escalated_on: None,
+                acknowledged_on: None,
+                decided_on: Some(period_end + chrono::Duration::days(40)),
+                rejection_reason: None,
+                file_sha256: None,
+                figures: vec![
+                    Figure {
+                        indicator: id(people),
+                        total: Quantity::whole(women + men + others),
+                        women: Some(Quantity::whole(women)),
+                        men: Some(Quantity::whole(men)),
+                        other: Some(Quantity::whole(others)),
+                    },
+                    Figure {
+                        indicator: id(other),
+                        total: Quantity::whole(if iop {
+                            100 + (h % 400) as i64
+                        } else {
+                            250_000 + (h % 90) as i64 * 10_000
+                        }),
+                        women: None,
+                        men: None,
+                        other: None,
+                    },
+                ],
+                rejected_figures: Vec::new(),
+            }
+        })
+        .collect();
+    a
+}
+
+/// Times a page (HTML or CSV) `runs` times after ten warm-up requests; returns the sorted
+/// times and the size of the last answer in bytes.
+async fn time_page(
+    client: &reqwest::Client,
+    url: &str,
+    runs: usize,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let mut size = 0;
+    for _ in 0..10 {
+        let resp = client.get(url).send().await?;
+        anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+        size = resp.bytes().await?.len();
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let resp = client.get(url).send().await?;
+        anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+        size = resp.bytes().await?.len();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times, size))
+}
+
+/// Seeds (once) `count` agreements with ten reported values each, then times through the real
+/// router over HTTP: the follow-up page grouped by buyer for a year (the target), other
+/// groupings and filters, its CSV, and one agreement's page with its charts.
+async fn outcomes(
+    backend: Backend,
+    count: u64,
+    runs: usize,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    use avtal::db::entities::outcome_value;
+    let name = format!("avtal_bench_outcomes_{count}");
+    let settings = settings_for(backend, dir, &name, false).await?;
+    let db = avtal::db::connect(&settings).await?;
+    avtal::db::migrate(&db).await?;
+    seed(&db, count, agreement_with_outcomes).await?;
+    let index_rows = outcome_value::Entity::find().count(&db).await?;
+    let reported: usize = (0..count)
+        .map(|n| {
+            agreement_with_outcomes(n).reporting[0]
+                .occurrences
+                .iter()
+                .flat_map(|o| o.figures.iter())
+                .map(|f| 1 + [f.women, f.men, f.other].iter().flatten().count())
+                .sum::<usize>()
+        })
+        .sum();
+    eprintln!("{count} agreements, {reported} reported values, {index_rows} index rows");
+    let registry = Registry::new(db, Arc::new(settings));
+    let client = api_client(&registry).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, web::router(AppState { registry })).await;
+    });
+    // An agreement of 2023 with both reports in the past.
+    let chart = (0..count)
+        .find(|n| {
+            let a = agreement_with_outcomes(*n);
+            a.period.start.year() == 2023 && a.status == AgreementStatus::Active
+        })
+        .map(|n| format!("GEN-{n:08}"))
+        .context("no agreement of 2023")?;
+    let buyer = org_number(17, 2);
+    let pages = [
+        "/outcomes?group=buyer&year=2025".to_owned(),
+        "/outcomes?group=buyer".to_owned(),
+        "/outcomes?group=buyer&year=2025&kind=iop".to_owned(),
+        "/outcomes?group=supplier&year=2025".to_owned(),
+        "/outcomes?group=objective&year=2025".to_owned(),
+        format!("/outcomes?group=buyer&party={buyer}"),
+        "/outcomes?group=buyer&year=2025&format=csv".to_owned(),
+        format!("/agreements/{chart}"),
+    ];
+    println!(
+        "{count} agreements, {reported} reported values ({index_rows} rows in the follow-up index)\n"
+    );
+    println!("| backend | page | runs | p50 ms | p99 ms | max ms | KB |");
+    println!("|---|---|---|---|---|---|---|");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    for page in pages {
+        let (times, size) = time_page(&client, &format!("{base}{page}"), runs).await?;
+        println!(
+            "| {backend:?} | `{page}` | {runs} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+            size as f64 / 1024.0,
+        );
+    }
+    Ok(())
+}
+
+/// A full sweep's parts timed one after another, single-threaded, on the agreements of `db`
+/// (every one read, as after a ladder change): the due ids, reading the rows, decoding their
+/// JSON documents, the deadline engine, and storing the next days.
+async fn sweep_phases(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+) -> anyhow::Result<String> {
+    use avtal::domain::deadlines::{deadlines_for_sweep, due_reminders, next_sweep_day};
+    use sea_orm::QuerySelect;
+    let day = today() + chrono::Days::new(1);
+    let t = Instant::now();
+    let all: Vec<i64> = avtal::db::entities::agreement::Entity::find()
+        .select_only()
+        .column(avtal::db::entities::agreement::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids_time = t.elapsed();
+    let (mut read, mut decode, mut engine) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut bytes, mut deadlines, mut due) = (0usize, 0usize, 0usize);
+    let mut next = Vec::with_capacity(all.len());
+    for chunk in all.chunks(1000) {
+        let t = Instant::now();
+        let rows = avtal::db::sweep::load(db, chunk).await?;
+        read += t.elapsed();
+        bytes += rows.iter().map(|r| r.document.len()).sum::<usize>();
+        let t = Instant::now();
+        let agreements = avtal::db::sweep::decode(rows)?;
+        decode += t.elapsed();
+        let t = Instant::now();
+        for a in &agreements {
+            let found = deadlines_for_sweep(&a.data, day, &settings.reminders);
+            deadlines += found.len();
+            due += due_reminders(&found, day, &settings.reminders).len();
+            next.push((a.id, a.version, next_sweep_day(&found, day)));
+        }
+        engine += t.elapsed();
+    }
+    let t = Instant::now();
+    avtal::db::sweep::set_next(db, &next).await?;
+    let store_time = t.elapsed();
+    let s = |d: Duration| d.as_secs_f64();
+    Ok(format!(
+        "\nA full sweep's parts, one after another on one core ({} agreements, {:.0} MB of documents, {deadlines} deadlines built, {due} reminders due):\n\n| ids s | read rows s | decode JSON s | engine s | store next days s | sum s |\n|---|---|---|---|---|---|\n| {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        all.len(),
+        bytes as f64 / 1e6,
+        s(ids_time),
+        s(read),
+        s(decode),
+        s(engine),
+        s(store_time),
+        s(ids_time + read + decode + engine + store_time),
+    ))
 }

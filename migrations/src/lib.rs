@@ -18,6 +18,8 @@ mod m20261206_000080_outcomes;
 mod m20261206_000090_search;
 mod m20261206_000100_credentials_version;
 mod m20261206_000120_upcoming_deadlines;
+mod m20261206_000130_outcome_totals;
+mod m20261206_000140_sweep_days;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000090_search::Migration),
             Box::new(m20261206_000100_credentials_version::Migration),
             Box::new(m20261206_000120_upcoming_deadlines::Migration),
+            Box::new(m20261206_000130_outcome_totals::Migration),
+            Box::new(m20261206_000140_sweep_days::Migration),
         ]
     }
 }

@@ -60,7 +60,8 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Applies every pending migration, indexes for the free-text search the agreements that have
-/// no search row yet (those stored before the index existed), then refreshes SQLite's planner
+/// no search row yet (those stored before the index existed), sums the follow-up's running
+/// totals if they are missing (`outcomes::fill_totals_if_missing`), then refreshes SQLite's planner
 /// statistics where they are missing or stale, so the list filters pick the right covering
 /// index (PostgreSQL's autovacuum does this by itself).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -74,6 +75,21 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             indexed,
             "indexed stored agreements for the free-text search"
         );
+    }
+    let swept = sweep::backfill(db).await?;
+    if swept > 0 {
+        tracing::info!(swept, "gave stored agreements their sweep day");
+    }
+    let tx = begin_write(db).await?;
+    let filled = outcomes::fill_totals_if_missing(&tx)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Db(e) => e,
+            other => DbErr::Custom(other.to_string()),
+        })?;
+    tx.commit().await?;
+    if filled {
+        tracing::info!("summed the follow-up's running totals from the stored figures");
     }
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA optimize=0x10002").await?;

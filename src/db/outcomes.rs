@@ -1,13 +1,17 @@
 //! The follow-up query over the outcome index (`outcome_value`): accepted figures of the
 //! agreements matching the list filters, summed per group (buyer, supplier, IOP partner, social
-//! objective, or none), indicator, year and part.
+//! objective, or none), indicator, year and part; and the running totals (`outcome_total`) that
+//! answer the follow-up without list filters, kept by the store beside the index.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, JoinType, OnConflict, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait, StatementBuilder};
 
 use super::entities::{agreement, agreement_party, organisation, outcome_value};
 use super::store::{AgreementFilter, StoreError, filtered};
 use crate::domain::codes::{PartyRole, SocialObjective};
+use crate::domain::outcomes::{TotalKey, role_grouping};
 
 /// How the follow-up groups agreements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +143,9 @@ pub async fn follow_up(
     group: GroupBy,
 ) -> Result<Vec<FollowUpRow>, StoreError> {
     let backend = db.get_database_backend();
+    if party_org.is_none() && f.is_empty() {
+        return from_totals(db, extra, group).await;
+    }
     match group {
         GroupBy::None => {
             let q = base(backend, party_org, f, extra, None);
@@ -185,4 +192,167 @@ pub async fn follow_up(
             .await
         }
     }
+}
+
+const TOTAL: &str = "outcome_total";
+
+fn t(c: &str) -> Alias {
+    Alias::new(c)
+}
+
+/// The follow-up of every agreement, read from the running totals: the same rows as
+/// [`follow_up`] with no list filter, without summing the index.
+async fn from_totals(
+    db: &impl ConnectionTrait,
+    extra: &FollowUpFilter,
+    group: GroupBy,
+) -> Result<Vec<FollowUpRow>, StoreError> {
+    let grouping = match group {
+        GroupBy::None => "all".to_owned(),
+        GroupBy::Objective => "objective".to_owned(),
+        GroupBy::Party(role) => role_grouping(role),
+    };
+    let mut q = Query::select();
+    q.from(t(TOTAL))
+        .column((t(TOTAL), t("group_key")))
+        .column((t(TOTAL), t("indicator")))
+        .column((t(TOTAL), t("year")))
+        .column((t(TOTAL), t("gender")))
+        .column((t(TOTAL), t("sum_centi")))
+        .column((t(TOTAL), t("agreements")))
+        .and_where(Expr::col((t(TOTAL), t("grouping"))).eq(grouping.as_str()))
+        .and_where(Expr::col((t(TOTAL), t("agreements"))).gt(0));
+    if let Some(y) = extra.year {
+        q.and_where(Expr::col((t(TOTAL), t("year"))).eq(y));
+    }
+    if let Some(i) = &extra.indicator {
+        q.and_where(Expr::col((t(TOTAL), t("indicator"))).eq(i.as_str()));
+    }
+    if let Some(g) = &extra.gender {
+        q.and_where(Expr::col((t(TOTAL), t("gender"))).eq(g.as_str()));
+    }
+    let party = matches!(group, GroupBy::Party(_));
+    if party {
+        q.join(
+            JoinType::LeftJoin,
+            organisation::Entity,
+            Expr::col((organisation::Entity, organisation::Column::OrgNumber))
+                .equals((t(TOTAL), t("group_key"))),
+        )
+        .column((organisation::Entity, organisation::Column::Name));
+    }
+    let stmt = StatementBuilder::build(&q, &db.get_database_backend());
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FollowUpRow {
+                key: r.try_get("", "group_key")?,
+                name: if party { r.try_get("", "name")? } else { None },
+                indicator: r.try_get("", "indicator")?,
+                year: r.try_get("", "year")?,
+                gender: r.try_get("", "gender")?,
+                sum_centi: r.try_get("", "sum_centi")?,
+                agreements: r.try_get("", "agreements")?,
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+/// Adds `changes` (per cell: the change of the sum and of the count, from
+/// `domain::outcomes::total_changes`) to the running totals. Call it in the transaction that
+/// rewrites the agreement's index rows.
+pub async fn apply_totals(
+    db: &impl ConnectionTrait,
+    changes: &[(TotalKey, i64, i64)],
+) -> Result<(), StoreError> {
+    let cols = [
+        "grouping",
+        "group_key",
+        "year",
+        "indicator",
+        "gender",
+        "sum_centi",
+        "agreements",
+    ];
+    // 7 values a row: well under both backends' bind-parameter limits.
+    for chunk in changes.chunks(500) {
+        let mut q = Query::insert();
+        q.into_table(t(TOTAL)).columns(cols.map(t));
+        for (k, sum, n) in chunk {
+            q.values([
+                Expr::value(k.grouping.as_str()),
+                Expr::value(k.key.as_str()),
+                Expr::value(k.year),
+                Expr::value(k.indicator.as_str()),
+                Expr::value(k.gender),
+                Expr::value(*sum),
+                Expr::value(*n),
+            ])
+            .map_err(|e| crate::error::Unexpected(format!("outcome totals: {e}")))?;
+        }
+        q.on_conflict(
+            OnConflict::columns(["grouping", "year", "group_key", "indicator", "gender"].map(t))
+                .value(
+                    t("sum_centi"),
+                    Expr::col((t(TOTAL), t("sum_centi")))
+                        .add(Expr::col((t("excluded"), t("sum_centi")))),
+                )
+                .value(
+                    t("agreements"),
+                    Expr::col((t(TOTAL), t("agreements")))
+                        .add(Expr::col((t("excluded"), t("agreements")))),
+                )
+                .to_owned(),
+        );
+        db.execute(&q).await?;
+    }
+    Ok(())
+}
+
+/// Fills the running totals from the index when they are empty and the index is not (a
+/// database from before the totals, or rows loaded around the store); returns whether it did.
+pub async fn fill_totals_if_missing(db: &impl ConnectionTrait) -> Result<bool, StoreError> {
+    let one = |table: &str| {
+        let mut q = Query::select();
+        q.expr(Expr::val(1)).from(t(table)).limit(1);
+        StatementBuilder::build(&q, &db.get_database_backend())
+    };
+    if db.query_one_raw(one(TOTAL)).await?.is_some()
+        || db.query_one_raw(one("outcome_value")).await?.is_none()
+    {
+        return Ok(false);
+    }
+    rebuild_totals(db).await?;
+    Ok(true)
+}
+
+/// Recomputes the running totals from the index, in the caller's transaction.
+pub async fn rebuild_totals(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    let into = "INSERT INTO outcome_total (grouping, group_key, year, indicator, gender, sum_centi, agreements)";
+    let sums = "ov.year, ov.indicator, ov.gender, SUM(ov.value_centi), COUNT(*)";
+    let by = "ov.year, ov.indicator, ov.gender";
+    // Only constants and codes of this program are spliced in, never user text.
+    let mut statements = vec![
+        "DELETE FROM outcome_total".to_owned(),
+        format!("{into} SELECT 'all', '', {sums} FROM outcome_value ov GROUP BY {by}"),
+        format!(
+            "{into} SELECT 'role:' || ap.role, o.org_number, {sums} FROM outcome_value ov \
+             JOIN agreement_party ap ON ap.agreement_id = ov.agreement_id \
+             JOIN organisation o ON o.id = ap.organisation_id \
+             GROUP BY ap.role, o.org_number, {by}"
+        ),
+    ];
+    for o in SocialObjective::ALL {
+        statements.push(format!(
+            "{into} SELECT 'objective', '{}', {sums} FROM outcome_value ov \
+             JOIN agreement a ON a.id = ov.agreement_id WHERE (a.objectives & {}) <> 0 GROUP BY {by}",
+            o.code(),
+            o.bit()
+        ));
+    }
+    for s in statements {
+        db.execute_unprepared(&s).await?;
+    }
+    Ok(())
 }

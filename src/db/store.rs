@@ -412,10 +412,12 @@ fn project(a: &Agreement) -> Projection {
     }
 }
 
-/// Rewrites the party index rows of an agreement.
+/// Rewrites the party index rows and the follow-up index rows of an agreement, and moves the
+/// follow-up's running totals from `old` (the agreement as it was stored, if it was) to `a`.
 async fn write_index_rows(
     db: &impl ConnectionTrait,
     id: i64,
+    old: Option<&Agreement>,
     a: &Agreement,
 ) -> Result<(), StoreError> {
     agreement_party::Entity::delete_many()
@@ -459,7 +461,7 @@ async fn write_index_rows(
             .exec(db)
             .await?;
     }
-    Ok(())
+    super::outcomes::apply_totals(db, &crate::domain::outcomes::total_changes(old, a)).await
 }
 
 /// The day the next tacit renewal of `a` takes effect, if one can come (the renewal index).
@@ -550,7 +552,8 @@ pub async fn insert_agreement(
         }
         Err(e) => return Err(e.into()),
     };
-    write_index_rows(db, m.id, a).await?;
+    super::sweep::reset(db, m.id, m.version).await?;
+    write_index_rows(db, m.id, None, a).await?;
     super::search::index_agreement(db, m.id, a).await?;
     super::plans::write(db, m.id, a, today).await?;
     agreement_from(m)
@@ -609,11 +612,6 @@ pub async fn update_agreement(
             Expr::value(expected_version + 1),
         )
         .col_expr(agreement::Column::UpdatedAt, Expr::value(Utc::now()))
-        // The next sweep reads it again and sets the day (see `db::sweep`).
-        .col_expr(
-            agreement::Column::NextReminderOn,
-            Expr::value(Option::<NaiveDate>::None),
-        )
         .filter(agreement::Column::Id.eq(current.id))
         .filter(agreement::Column::Version.eq(expected_version))
         .exec(db)
@@ -626,7 +624,9 @@ pub async fn update_agreement(
             current: current.version,
         });
     }
-    write_index_rows(db, current.id, a).await?;
+    // The next sweep reads it again and sets the day (see `db::sweep`).
+    super::sweep::reset(db, current.id, expected_version + 1).await?;
+    write_index_rows(db, current.id, Some(&current.data), a).await?;
     super::search::index_agreement(db, current.id, a).await?;
     super::plans::write(db, current.id, a, today).await?;
     get_agreement(db, key).await
@@ -673,6 +673,30 @@ pub struct AgreementFilter {
 }
 
 impl AgreementFilter {
+    /// True when no filter is set: every agreement matches.
+    pub fn is_empty(&self) -> bool {
+        let Self {
+            active_on,
+            kind,
+            status,
+            legal_basis,
+            social_objective,
+            reserved,
+            party,
+            ends_before,
+            q,
+        } = self;
+        active_on.is_none()
+            && kind.is_none()
+            && status.is_none()
+            && legal_basis.is_none()
+            && social_objective.is_none()
+            && reserved.is_none()
+            && party.is_none()
+            && ends_before.is_none()
+            && q.as_deref().and_then(SearchText::parse).is_none()
+    }
+
     /// The free-text search, if `q` has a letter or a digit.
     pub fn search(&self) -> Option<SearchText> {
         self.q.as_deref().and_then(SearchText::parse)

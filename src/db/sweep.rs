@@ -1,6 +1,7 @@
-//! The sweep index: which agreements a reminder sweep on a day has to read (`next_reminder_on`
+//! The sweep index: which agreements a reminder sweep on a day has to read (`sweep_day.next_on`
 //! NULL or on/before the day), storing the next day after a sweep, and starting over
 //! (every day NULL) when the ladders change or a sweep runs for an earlier day than the last one.
+//! Every agreement has its `sweep_day` row, written NULL by the store with each version.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder,
 };
 
 use super::entities::agreement;
@@ -49,13 +50,7 @@ pub async fn prepare(
         .as_ref()
         .is_some_and(|(l, on)| l == fingerprint && *on <= today);
     if !valid {
-        agreement::Entity::update_many()
-            .col_expr(
-                agreement::Column::NextReminderOn,
-                Expr::value(Option::<NaiveDate>::None),
-            )
-            .filter(agreement::Column::NextReminderOn.is_not_null())
-            .exec(&tx)
+        tx.execute_unprepared("UPDATE sweep_day SET next_on = NULL WHERE next_on IS NOT NULL")
             .await?;
     }
     if !valid || stored.is_some_and(|(_, on)| on < today) {
@@ -77,18 +72,61 @@ pub async fn prepare(
 /// The ids of the agreements a sweep of `today` must read (day NULL or on/before `today`), in
 /// id order: one index scan.
 pub async fn due_ids(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<i64>, DbErr> {
-    agreement::Entity::find()
-        .select_only()
-        .column(agreement::Column::Id)
-        .filter(
+    let (table, id, next_on) = (
+        Alias::new("sweep_day"),
+        Alias::new("agreement_id"),
+        Alias::new("next_on"),
+    );
+    let q = Query::select()
+        .column(id.clone())
+        .from(table)
+        .cond_where(
             Condition::any()
-                .add(agreement::Column::NextReminderOn.is_null())
-                .add(agreement::Column::NextReminderOn.lte(today)),
+                .add(Expr::col(next_on.clone()).is_null())
+                .add(Expr::col(next_on).lte(today)),
         )
-        .order_by_asc(agreement::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await
+        .order_by(id, sea_orm::Order::Asc)
+        .to_owned();
+    db.query_all(&q)
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "agreement_id"))
+        .collect()
+}
+
+/// Gives every agreement without one its `sweep_day` row (NULL: read it at the next sweep):
+/// agreements loaded around the store. Returns how many it added.
+pub async fn backfill(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    Ok(db
+        .execute_unprepared(
+            "INSERT INTO sweep_day (agreement_id, version, next_on) \
+             SELECT id, version, NULL FROM agreement \
+             WHERE NOT EXISTS (SELECT 1 FROM sweep_day WHERE sweep_day.agreement_id = agreement.id)",
+        )
+        .await?
+        .rows_affected())
+}
+
+/// Marks agreement `id`, now at `version`, to be read at the next sweep (with every write).
+pub async fn reset(db: &impl ConnectionTrait, id: i64, version: i32) -> Result<(), DbErr> {
+    let (table, agreement_id, v, next_on) = (
+        Alias::new("sweep_day"),
+        Alias::new("agreement_id"),
+        Alias::new("version"),
+        Alias::new("next_on"),
+    );
+    let upsert = Query::insert()
+        .into_table(table)
+        .columns([agreement_id.clone(), v.clone(), next_on.clone()])
+        .values_panic([id.into(), version.into(), Option::<NaiveDate>::None.into()])
+        .on_conflict(
+            OnConflict::column(agreement_id)
+                .update_columns([v, next_on])
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await?;
+    Ok(())
 }
 
 /// The stored rows of agreements `ids`, in id order (decode them with [`decode`]).
@@ -126,7 +164,7 @@ pub async fn set_next(
             let ids: Vec<String> = chunk.iter().map(|(i, _)| i.to_string()).collect();
             let pairs: Vec<String> = chunk.iter().map(|(i, v)| format!("({i},{v})")).collect();
             tx.execute_unprepared(&format!(
-                "UPDATE agreement SET next_reminder_on = '{day}' WHERE id IN ({}) AND (id, version) IN (VALUES {})",
+                "UPDATE sweep_day SET next_on = '{day}' WHERE agreement_id IN ({}) AND (agreement_id, version) IN (VALUES {})",
                 ids.join(","),
                 pairs.join(",")
             ))
@@ -137,7 +175,7 @@ pub async fn set_next(
     // After many days changed at once (the first sweep, new ladders) PostgreSQL's statistics
     // still say "all NULL" until autovacuum comes by, and the next sweep would scan the table.
     if rows.len() >= ANALYZE_AFTER && db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE agreement").await?;
+        db.execute_unprepared("ANALYZE sweep_day").await?;
     }
     Ok(())
 }

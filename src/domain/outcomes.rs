@@ -749,6 +749,84 @@ pub fn index_rows(a: &Agreement) -> Vec<IndexRow> {
     out
 }
 
+/// A cell of the follow-up's running totals: a grouping (`all`, `objective`, or `role:` and a
+/// party role), the group's key (`""`, an objective code, or an organisation number), the year,
+/// the indicator and the part.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TotalKey {
+    /// `all`, `objective` or `role:<party role>`.
+    pub grouping: String,
+    /// `""`, the objective's code, or the organisation number.
+    pub key: String,
+    /// The year.
+    pub year: i32,
+    /// The indicator.
+    pub indicator: String,
+    /// The part's code.
+    pub gender: &'static str,
+}
+
+/// The grouping of a party role in [`TotalKey`].
+pub fn role_grouping(role: super::codes::PartyRole) -> String {
+    format!("role:{}", role.code())
+}
+
+/// The groups an agreement counts in: everything, each of its parties in its role (once per
+/// organisation and role), and each of its social objectives.
+fn total_groups(a: &Agreement) -> Vec<(String, String)> {
+    let mut groups = vec![("all".to_owned(), String::new())];
+    for p in &a.parties {
+        let g = (role_grouping(p.role), p.org.as_str().to_owned());
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let bits = a.social_objective_bits();
+    for o in super::codes::SocialObjective::ALL {
+        if bits & o.bit() != 0 {
+            groups.push(("objective".to_owned(), o.code().to_owned()));
+        }
+    }
+    groups
+}
+
+/// What writing `new` in place of `old` (`None`: a new agreement) changes in the running totals:
+/// per cell, the change of the sum (hundredths) and of the count of agreements. Cells that do not
+/// change are left out, so an edit that touches neither figures, parties nor objectives changes
+/// nothing.
+pub fn total_changes(old: Option<&Agreement>, new: &Agreement) -> Vec<(TotalKey, i64, i64)> {
+    let mut out: std::collections::BTreeMap<TotalKey, (i64, i64)> = Default::default();
+    let mut add = |a: &Agreement, sign: i64| {
+        let rows = index_rows(a);
+        if rows.is_empty() {
+            return;
+        }
+        for (grouping, key) in total_groups(a) {
+            for r in &rows {
+                let cell = out
+                    .entry(TotalKey {
+                        grouping: grouping.clone(),
+                        key: key.clone(),
+                        year: r.year,
+                        indicator: r.indicator.to_string(),
+                        gender: r.gender.code(),
+                    })
+                    .or_default();
+                cell.0 += sign * r.value.centi();
+                cell.1 += sign;
+            }
+        }
+    };
+    if let Some(old) = old {
+        add(old, -1);
+    }
+    add(new, 1);
+    out.into_iter()
+        .filter(|(_, (sum, n))| *sum != 0 || *n != 0)
+        .map(|(k, (sum, n))| (k, sum, n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1018,5 +1096,55 @@ mod tests {
         assert_eq!(r.rejected_figures.len(), 1);
         assert_eq!(r.rejected_figures[0].reason.as_deref(), Some("fel"));
         assert_eq!(r.figures[0].total, q(2));
+    }
+
+    #[test]
+    fn running_totals_change_only_with_figures_parties_or_objectives() {
+        let a = crate::domain::samples::agreements()
+            .into_iter()
+            .find(|a| a.reference.as_str() == "AGR-2025-0001")
+            .unwrap_or_else(|| panic!("no sample"));
+        let new = total_changes(None, &a);
+        assert!(!new.is_empty(), "the sample has accepted figures");
+        assert!(
+            new.iter().all(|(_, _, n)| *n == 1),
+            "a new agreement counts once per cell"
+        );
+        assert!(
+            new.iter().any(|(k, _, _)| k.grouping == "all")
+                && new.iter().any(|(k, _, _)| k.grouping == "role:iop_partner"),
+            "{new:?}"
+        );
+        let mut retitled = a.clone();
+        retitled.title.push_str(" (rev.)");
+        assert!(
+            total_changes(Some(&a), &retitled).is_empty(),
+            "nothing to change"
+        );
+        let mut aimed = a.clone();
+        aimed.eforms.bt_775 = vec![crate::domain::codes::SocialObjective::Employment];
+        let changes = total_changes(Some(&a), &aimed);
+        assert!(!changes.is_empty());
+        assert!(
+            changes
+                .iter()
+                .all(|(k, _, n)| k.grouping == "objective" && k.key == "opp" && *n == 1),
+            "{changes:?}"
+        );
+        let mut moved = a.clone();
+        if let Some(p) = moved.parties.first_mut() {
+            p.org = crate::domain::org_number::OrgNumber::parse("212000-0142")
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let changes = total_changes(Some(&a), &moved);
+        assert!(
+            changes.iter().any(|(_, _, n)| *n == -1) && changes.iter().any(|(_, _, n)| *n == 1)
+        );
+        assert!(
+            changes
+                .iter()
+                .all(|(k, _, _)| k.grouping.starts_with("role:")),
+            "{changes:?}"
+        );
     }
 }

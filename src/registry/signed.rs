@@ -21,6 +21,13 @@ use crate::domain::party::Violation;
 use crate::domain::signing::{self, Signatory};
 use crate::links::sha256_hex;
 
+/// An agreement, its signed copies and its sendings for signature.
+pub type AgreementWithSigning = (
+    Stored<Agreement>,
+    Vec<SignedCopyMeta>,
+    Vec<SignatureRequestMeta>,
+);
+
 /// A signed PDF as it arrived, with what the officer says about it.
 #[derive(Debug, Clone, Default)]
 pub struct SignedUpload {
@@ -271,6 +278,19 @@ impl Registry {
     ) -> Result<Vec<SignatureRequestMeta>, RegistryError> {
         let a = self.agreement(reference).await?;
         Ok(doc_store::list_signature_requests(&self.db, a.id).await?)
+    }
+
+    /// An agreement with the signed copies of its documents and its sendings for signature
+    /// (newest first), the agreement read and decoded once: what `GET
+    /// /api/v1/agreements/{reference}` answers.
+    pub async fn agreement_with_signing(
+        &self,
+        reference: &Reference,
+    ) -> Result<AgreementWithSigning, RegistryError> {
+        let a = self.agreement(reference).await?;
+        let signed = doc_store::list_signed_copies(&self.db, a.id).await?;
+        let sent = doc_store::list_signature_requests(&self.db, a.id).await?;
+        Ok((a, signed, sent))
     }
 
     /// The signed copies of an agreement's documents, newest first.

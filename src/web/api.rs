@@ -364,9 +364,7 @@ pub async fn show_agreement(
     Path(key): Path<String>,
 ) -> Result<Json<AgreementResponse>, AppError> {
     let key = parse_key("reference", &key, Reference::parse)?;
-    let stored = state.registry.agreement(&key).await?;
-    let signed = state.registry.signed_copies(&key).await?;
-    let sent = state.registry.signature_requests(&key).await?;
+    let (stored, signed, sent) = state.registry.agreement_with_signing(&key).await?;
     let mut out = AgreementResponse::new(stored, &state.registry.settings);
     out.signed = Some(signed.into_iter().map(super::signed_copies::item).collect());
     out.sent_for_signature = Some(sent);

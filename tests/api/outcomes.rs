@@ -599,6 +599,98 @@ async fn the_ocds_release_carries_targets_and_accepted_figures_as_metrics_and_pa
     crate::ocds::assert_valid(&r.body).await;
 }
 
+/// Every grouping of the follow-up, read from the running totals (no list filter) and summed from
+/// the index (a filter every agreement matches), sorted the same way.
+async fn both_ways(app: &TestApp) -> Vec<(String, usize)> {
+    use avtal::domain::codes::PartyRole;
+    use avtal::registry::AgreementFilter;
+    use avtal::registry::outcomes::{FollowUpFilter, GroupBy};
+    let everything = AgreementFilter {
+        ends_before: Some(d("9999-12-31")),
+        ..AgreementFilter::default()
+    };
+    let mut seen = Vec::new();
+    for group in [
+        GroupBy::None,
+        GroupBy::Objective,
+        GroupBy::Party(PartyRole::Buyer),
+        GroupBy::Party(PartyRole::Supplier),
+        GroupBy::Party(PartyRole::IopPartner),
+    ] {
+        let totals = app
+            .registry
+            .follow_up(
+                &AgreementFilter::default(),
+                &FollowUpFilter::default(),
+                group,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let summed = app
+            .registry
+            .follow_up(&everything, &FollowUpFilter::default(), group)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            totals, summed,
+            "{group:?}: the running totals differ from the index"
+        );
+        seen.push((format!("{group:?}"), totals.len()));
+    }
+    seen
+}
+
+async fn the_running_totals_follow_every_write_and_match_summing_the_index(app: TestApp) {
+    app.load_examples().await;
+    let before = both_ways(&app).await;
+    assert!(
+        before.iter().any(|(g, n)| g == "None" && *n > 0),
+        "the samples have figures: {before:?}"
+    );
+
+    // A report handed in and accepted: its figures count.
+    let submit = json!({"report": KIND, "period_end": OPEN, "figures": good_figures()});
+    assert_eq!(act(&app, "submit-report", submit).await.status, 200);
+    let accept = json!({"report": KIND, "period_end": OPEN});
+    assert_eq!(act(&app, "accept-report", accept).await.status, 200);
+    both_ways(&app).await;
+
+    // A new agreement with the same figures (the insert path), then edited: another social
+    // objective, one figure changed, and its partner replaced by another organisation.
+    let mut copy = app.agreement(REF).await.body["agreement"].clone();
+    copy["reference"] = json!("AGR-2099-0001");
+    let r = app.post("/api/v1/agreements", &copy).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    both_ways(&app).await;
+    let mut edited = r.body["agreement"].clone();
+    let version = r.body["version"].clone();
+    edited["eforms"]["bt_775"] = json!(["opp", "gen-eq"]);
+    edited["reporting"][0]["occurrences"][0]["figures"][0] =
+        fig("participants", json!(9), json!(5), json!(4), json!(0));
+    let r = app
+        .put(
+            "/api/v1/agreements/AGR-2099-0001",
+            &json!({"version": version, "agreement": edited}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = both_ways(&app).await;
+    assert_ne!(before, after, "the new agreement and objective show");
+
+    // Emptied and filled again from the index (a database from before the totals).
+    use sea_orm::ConnectionTrait;
+    app.registry
+        .db
+        .execute_unprepared("DELETE FROM outcome_total")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let filled = avtal::db::outcomes::fill_totals_if_missing(&app.registry.db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(filled);
+    assert_eq!(both_ways(&app).await, after);
+}
+
 crate::on_both_backends!(
     the_sample_carries_targets_and_accepted_figures_shown_against_target,
     figures_through_the_api_are_checked_field_by_field_and_change_nothing_when_refused,
@@ -608,4 +700,5 @@ crate::on_both_backends!(
     the_follow_up_sums_accepted_figures_by_group_year_and_gender_and_leaves_out_rejected_ones,
     an_enterprise_sees_only_its_own_figures_in_the_follow_up,
     the_ocds_release_carries_targets_and_accepted_figures_as_metrics_and_passes_the_validator,
+    the_running_totals_follow_every_write_and_match_summing_the_index,
 );

@@ -29,7 +29,6 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    pub next_reminder_on: Option<Date>,
     pub renews_on: Option<Date>,
 }
 
