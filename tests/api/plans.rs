@@ -154,7 +154,16 @@ async fn stored_deadlines_follow_imports_updates_notices_and_reports(app: TestAp
     let r = app
         .post(
             "/api/v1/agreements/AGR-2025-0005/submit-report",
-            &json!({"report": "social_clause_report", "period_end": "2026-09-30"}),
+            &json!({
+                "report": "social_clause_report",
+                "period_end": "2026-09-30",
+                // The report carries the sample's employment requirement figures.
+                "figures": [
+                    {"indicator": "req_employed", "total": 1, "women": 0, "men": 1, "other": 0},
+                    {"indicator": "req_placements", "total": 1, "women": 1, "men": 0, "other": 0},
+                    {"indicator": "req_months", "total": 5, "women": 2, "men": 3, "other": 0}
+                ]
+            }),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
