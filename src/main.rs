@@ -892,6 +892,9 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
         );
     }
     let every = std::time::Duration::from_secs(settings.notify.interval_seconds);
+    // A sweep that queued something wakes the sender at once, rather than at its next tick.
+    let queued = Arc::new(tokio::sync::Notify::new());
+    let wake = Arc::clone(&queued);
     let sweeper = registry.clone();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -903,7 +906,12 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
                 .sweep_reminders(&composer, today, chrono::Utc::now())
                 .await
             {
-                Ok(s) => tracing::info!(%today, due = s.due, queued = s.queued, "reminder sweep"),
+                Ok(s) => {
+                    tracing::info!(%today, due = s.due, queued = s.queued, "reminder sweep");
+                    if s.queued > 0 {
+                        wake.notify_one();
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "the reminder sweep failed; the next one tries again");
                 }
@@ -915,7 +923,10 @@ fn spawn_notifier(registry: &Registry) -> anyhow::Result<()> {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = queued.notified() => {}
+            }
             match sender
                 .send_reminders(&mailer, notify::mailer::SystemClock)
                 .await

@@ -527,6 +527,19 @@ async fn a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none(app:
 
 #[test]
 fn serve_sweeps_and_sends_in_the_background() {
+    serve_demo_and_count_eml("1");
+}
+
+/// With the default five minutes between runs: what the first sweep queues is sent at once, not
+/// at the next run (a new user of `serve --demo` sees the e-mails within seconds).
+#[test]
+fn serve_sends_what_its_first_sweep_queued_without_waiting_for_the_next_run() {
+    serve_demo_and_count_eml("300");
+}
+
+/// Runs `avtal serve --demo` with runs `interval` seconds apart and checks that the demo's 10
+/// reminders are written as .eml files within 30 s, each once.
+fn serve_demo_and_count_eml(interval: &str) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_avtal"))
         .arg("--data-dir")
@@ -534,7 +547,7 @@ fn serve_sweeps_and_sends_in_the_background() {
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .env_remove("DATABASE_URL")
         .env_remove("AVTAL_TODAY")
-        .env("AVTAL_NOTIFY__INTERVAL_SECONDS", "1")
+        .env("AVTAL_NOTIFY__INTERVAL_SECONDS", interval)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
