@@ -232,6 +232,10 @@ fn agreement_id() -> Expr {
 /// bulk-loaded around the use cases, or whose window has passed), a batch per transaction in
 /// which the documents are read locked against writers; returns how many.
 pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, StoreError> {
+    // One at a time in this process: the start-up's refresh and the first reminder run's would
+    // otherwise plan the same agreements side by side (the second finds nothing left to do).
+    static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = RUNNING.lock().await;
     let mut done = 0;
     let mut after = 0i64;
     loop {

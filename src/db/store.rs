@@ -684,7 +684,7 @@ impl AgreementFilter {
             reserved,
             party,
             ends_before,
-            q,
+            q: _,
         } = self;
         active_on.is_none()
             && kind.is_none()
@@ -694,7 +694,7 @@ impl AgreementFilter {
             && reserved.is_none()
             && party.is_none()
             && ends_before.is_none()
-            && q.as_deref().and_then(SearchText::parse).is_none()
+            && self.search().is_none()
     }
 
     /// The free-text search, if `q` has a letter or a digit.
