@@ -158,9 +158,10 @@ fn no_such_report(reference: &Reference, report: &str, period_end: NaiveDate) ->
 impl Registry {
     /// Who the acting user is to report `report` of `a`: the officer who may edit it, the
     /// enterprise user of the organisation that hands the report in, or nobody (an enterprise
-    /// user outside the agreement or the report: "not found"; anyone else: forbidden).
+    /// user outside the agreement or the report: "not found"; anyone else: forbidden). The
+    /// caller has checked that the user may read `a` (before looking for the report, so that a
+    /// missing report says nothing of an agreement the user may not see).
     fn figures_right(&self, a: &Agreement, ob: usize) -> Result<FiguresRight, RegistryError> {
-        self.ensure_may_read(a)?;
         let Some(p) = self.principal.as_deref() else {
             return Ok(FiguresRight::Officer);
         };
@@ -251,33 +252,30 @@ impl Registry {
             tx.commit().await?;
             return Ok((stored, FiguresDone::Submitted));
         }
-        let mut a = current.data.clone();
-        let (action, done) = {
-            if right != FiguresRight::Officer || upload.is_some() {
-                return Err(RegistryError::Invalid(vec![Violation::new(
-                    "state",
+        if right != FiguresRight::Officer || upload.is_some() {
+            return Err(RegistryError::Invalid(vec![Violation::new(
+                "state",
+                found.occurrence.state,
+                "report_state_transition",
+                format!(
+                    "report {report} for the period ending {period_end} is {}: {}",
                     found.occurrence.state,
-                    "report_state_transition",
-                    format!(
-                        "report {report} for the period ending {period_end} is {}: {}",
-                        found.occurrence.state,
-                        if upload.is_some() {
-                            "a file is handed in with the report, not after; allowed: none"
-                        } else {
-                            "ask the agreement's officer to correct its figures"
-                        }
-                    ),
-                )]));
-            }
-            reports::correct_figures(&mut a, report, period_end, today, figures, confirmed)
-                .map_err(RegistryError::Invalid)?;
-            (Action::AgreementCorrectFigures, FiguresDone::Corrected)
-        };
+                    if upload.is_some() {
+                        "a file is handed in with the report, not after; allowed: none"
+                    } else {
+                        "ask the agreement's officer to correct its figures"
+                    }
+                ),
+            )]));
+        }
+        let mut a = current.data.clone();
+        reports::correct_figures(&mut a, report, period_end, today, figures, confirmed)
+            .map_err(RegistryError::Invalid)?;
         let (stored, log) = writer
-            .save_agreement_in(&tx, Some(&current), a, action)
+            .save_agreement_in(&tx, Some(&current), a, Action::AgreementCorrectFigures)
             .await?;
         audit::record_all(&tx, log).await?;
         tx.commit().await?;
-        Ok((stored, done))
+        Ok((stored, FiguresDone::Corrected))
     }
 }
