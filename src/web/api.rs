@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Acting;
-use super::error::AppError;
+use super::error::{AppError, parse_param};
 use super::extract::{ApiJson, ApiQuery};
 use super::state::AppState;
 use crate::config::Settings;
@@ -34,14 +34,6 @@ fn bad(field: &str, message: impl ToString) -> AppError {
         field: Some(field.to_owned()),
         message: message.to_string(),
     }
-}
-
-fn parse_key<T, E: ToString>(
-    field: &str,
-    raw: &str,
-    parse: impl Fn(&str) -> Result<T, E>,
-) -> Result<T, AppError> {
-    parse(raw).map_err(|e| bad(field, e))
 }
 
 /// `GET /health`: the database state.
@@ -145,7 +137,7 @@ pub async fn show_organisation(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Json<Stored<Organisation>>, AppError> {
-    let key = parse_key("org_number", &key, OrgNumber::for_lookup)?;
+    let key = parse_param("org_number", &key, OrgNumber::for_lookup)?;
     Ok(Json(state.registry.organisation(&key).await?))
 }
 
@@ -155,7 +147,7 @@ pub async fn update_organisation(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Organisation>>,
 ) -> Result<Json<Stored<Organisation>>, AppError> {
-    let key = parse_key("org_number", &key, OrgNumber::for_lookup)?;
+    let key = parse_param("org_number", &key, OrgNumber::for_lookup)?;
     Ok(Json(
         state
             .registry
@@ -175,7 +167,7 @@ pub async fn list_contacts(
     let org = q
         .organisation
         .as_deref()
-        .map(|s| parse_key("organisation", s, OrgNumber::for_lookup))
+        .map(|s| parse_param("organisation", s, OrgNumber::for_lookup))
         .transpose()?;
     let (items, total) = state
         .registry
@@ -205,7 +197,7 @@ pub async fn show_contact(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Json<Stored<Contact>>, AppError> {
-    let key = parse_key("email", &key, EmailAddress::parse)?;
+    let key = parse_param("email", &key, EmailAddress::parse)?;
     Ok(Json(state.registry.contact(&key).await?))
 }
 
@@ -215,7 +207,7 @@ pub async fn update_contact(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Contact>>,
 ) -> Result<Json<Stored<Contact>>, AppError> {
-    let key = parse_key("email", &key, EmailAddress::parse)?;
+    let key = parse_param("email", &key, EmailAddress::parse)?;
     Ok(Json(
         state
             .registry
@@ -254,7 +246,7 @@ impl AgreementListQuery {
         ) -> Result<Option<T>, AppError> {
             v.as_deref()
                 .filter(|s| !s.is_empty())
-                .map(|s| parse_key(field, s, &p))
+                .map(|s| parse_param(field, s, &p))
                 .transpose()
         }
         let reserved = opt("reserved", &self.reserved, |s| match s {
@@ -363,7 +355,7 @@ pub async fn show_agreement(
     Acting(state): Acting,
     Path(key): Path<String>,
 ) -> Result<Json<AgreementResponse>, AppError> {
-    let key = parse_key("reference", &key, Reference::parse)?;
+    let key = parse_param("reference", &key, Reference::parse)?;
     let (stored, signed, sent) = state.registry.agreement_with_signing(&key).await?;
     let mut out = AgreementResponse::new(stored, &state.registry.settings);
     out.signed = Some(signed.into_iter().map(super::signed_copies::item).collect());
@@ -377,7 +369,7 @@ pub async fn update_agreement(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<Versioned<Agreement>>,
 ) -> Result<Json<AgreementResponse>, AppError> {
-    let key = parse_key("reference", &key, Reference::parse)?;
+    let key = parse_param("reference", &key, Reference::parse)?;
     let stored = state
         .registry
         .update_agreement(&key, body.version, body.data)
@@ -438,7 +430,7 @@ pub async fn agreement_action(
     Path((key, action)): Path<(String, String)>,
     body: Option<ApiJson<ActionBody>>,
 ) -> Result<Json<AgreementResponse>, AppError> {
-    let key = parse_key("reference", &key, Reference::parse)?;
+    let key = parse_param("reference", &key, Reference::parse)?;
     let b = body.map(|ApiJson(b)| b).unwrap_or_default();
     let action = match action.as_str() {
         "activate" => AgreementAction::Activate,

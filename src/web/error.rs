@@ -79,6 +79,18 @@ impl AppError {
     }
 }
 
+/// Parses a path or query parameter, or answers 400 naming `field` and why `raw` is refused.
+pub fn parse_param<T, E: ToString>(
+    field: &str,
+    raw: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, AppError> {
+    parse(raw).map_err(|e| AppError::BadRequest {
+        field: Some(field.to_owned()),
+        message: e.to_string(),
+    })
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let plain = |error, message: String| ErrorBody {

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Acting;
-use super::error::AppError;
+use super::error::{AppError, parse_param};
 use super::figures_form::{self, CsvFigures};
 use super::links::{FormFileError, read_report_form};
 use super::ui::{Csrf, PageError, base, render};
@@ -256,15 +256,10 @@ pub async fn submit(
 }
 
 fn api_key(raw: &str, period_end: &str) -> Result<(Reference, NaiveDate), AppError> {
-    let key = Reference::parse(raw).map_err(|e| AppError::BadRequest {
-        field: Some("reference".into()),
-        message: e.to_string(),
-    })?;
-    let period_end = parse_iso_date(period_end).map_err(|e| AppError::BadRequest {
-        field: Some("period_end".into()),
-        message: e.to_string(),
-    })?;
-    Ok((key, period_end))
+    Ok((
+        parse_param("reference", raw, Reference::parse)?,
+        parse_param("period_end", period_end, parse_iso_date)?,
+    ))
 }
 
 /// `GET .../reports/{report}/{period_end}/figures` (API, and `figures.csv` on the pages): the
