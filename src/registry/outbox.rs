@@ -10,6 +10,7 @@ use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
 use crate::db::entities::outbox::Model as Message;
 use crate::db::outbox::{self, OutboxState};
+use crate::db::plans::{self, Scope};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::access::Role;
 use crate::domain::audit::Action;
@@ -24,28 +25,43 @@ struct Delivery<'a> {
 }
 
 impl Registry {
-    /// The agreements whose messages the acting user sees: `None` for everything (admins,
-    /// auditors, the CLI), else the references of an officer's organisation's agreements.
-    async fn outbox_scope(&self) -> Result<Option<HashSet<String>>, RegistryError> {
-        let Some(org) = self
-            .principal
+    /// The organisation of an acting officer, whose messages are those of its agreements.
+    fn officer_org(&self) -> Option<crate::domain::org_number::OrgNumber> {
+        self.principal
             .as_ref()
             .filter(|p| p.role == Role::Officer)
             .and_then(|p| p.org.clone())
-        else {
+    }
+
+    /// Which of `references` (those of some messages) the acting user sees: `None` for all of
+    /// them (admins, auditors, the CLI), else those that are references of an officer's
+    /// organisation's agreements (only these references are looked up, never the organisation's
+    /// every agreement).
+    async fn outbox_scope<'r>(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        references: impl IntoIterator<Item = &'r str>,
+    ) -> Result<Option<HashSet<String>>, RegistryError> {
+        let Some(org) = self.officer_org() else {
             return Ok(None);
         };
+        let mut wanted: Vec<String> = references.into_iter().map(str::to_owned).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
         let filter = AgreementFilter {
             party: Some(org),
             ..AgreementFilter::default()
         };
-        let mut refs = HashSet::new();
-        store::for_each_agreement(&self.db, &filter, 500, |a| {
-            refs.insert(a.data.reference.to_string());
-            Ok(())
-        })
-        .await?;
-        Ok(Some(refs))
+        let scope = match store::party_filter_id(db, &filter).await? {
+            Some(id) => Scope::Party(id),
+            None => Scope::All,
+        };
+        Ok(Some(
+            plans::in_scope(db, scope, &wanted)
+                .await?
+                .into_iter()
+                .collect(),
+        ))
     }
 
     /// Queued e-mail in a state (all when `None`), newest first, at most `limit`, as far as the
@@ -55,8 +71,10 @@ impl Registry {
         state: Option<OutboxState>,
         limit: u64,
     ) -> Result<Vec<Message>, RegistryError> {
-        let scope = self.outbox_scope().await?;
         let rows = outbox::list(&self.db, state, limit).await?;
+        let scope = self
+            .outbox_scope(&self.db, rows.iter().map(|m| m.reference.as_str()))
+            .await?;
         Ok(match scope {
             None => rows,
             Some(refs) => rows
@@ -75,16 +93,16 @@ impl Registry {
         ids: Option<&[i64]>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, RegistryError> {
-        let scope = self.outbox_scope().await?;
-        let visible = |m: &Message| {
-            scope
-                .as_ref()
-                .is_none_or(|refs| refs.contains(&m.reference))
-        };
         let tx = crate::db::begin_write(&self.db).await?;
         if let Some(ids) = ids {
             for &id in ids {
-                let row = outbox::get(&tx, id).await?.filter(visible);
+                let mut row = outbox::get(&tx, id).await?;
+                if let Some(m) = &row {
+                    let scope = self.outbox_scope(&tx, [m.reference.as_str()]).await?;
+                    if scope.is_some_and(|refs| !refs.contains(&m.reference)) {
+                        row = None;
+                    }
+                }
                 let Some(row) = row else {
                     return Err(StoreError::NotFound {
                         what: "outbox message",
@@ -106,18 +124,24 @@ impl Registry {
                 }
             }
         }
-        let wanted: Option<Vec<i64>> = match (ids, &scope) {
-            (Some(ids), _) => Some(ids.to_vec()),
-            (None, None) => None,
+        let wanted: Option<Vec<i64>> = match ids {
+            Some(ids) => Some(ids.to_vec()),
+            None if self.officer_org().is_none() => None,
             // An officer's "all": the failed messages of its own agreements.
-            (None, Some(_)) => Some(
-                outbox::list(&tx, Some(OutboxState::Failed), u64::MAX >> 1)
+            None => {
+                let failed = outbox::list(&tx, Some(OutboxState::Failed), u64::MAX >> 1).await?;
+                let refs = self
+                    .outbox_scope(&tx, failed.iter().map(|m| m.reference.as_str()))
                     .await?
-                    .into_iter()
-                    .filter(|m| visible(m))
-                    .map(|m| m.id)
-                    .collect(),
-            ),
+                    .unwrap_or_default();
+                Some(
+                    failed
+                        .into_iter()
+                        .filter(|m| refs.contains(&m.reference))
+                        .map(|m| m.id)
+                        .collect(),
+                )
+            }
         };
         let before = outbox::requeue_failed(&tx, wanted.as_deref(), now).await?;
         let mut entries = Vec::with_capacity(before.len());
