@@ -26,6 +26,11 @@ use sea_orm::{
 
 use crate::config::Settings;
 
+/// SQLite's page cache per connection, in KiB.
+const SQLITE_CACHE_KIB: u32 = 32 * 1024;
+/// How much of the SQLite file is read through a memory map.
+const SQLITE_MMAP_BYTES: u64 = 4 << 30;
+
 /// Opens the configured database: SQLite in WAL mode with a small pool, or PostgreSQL.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.database_url();
@@ -52,6 +57,12 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // The pages read thousands of stored deadlines per request: a larger page cache
+                // per connection (the default is 2 MiB), and the file mapped so a page read is
+                // not copied from the kernel's cache (address space only; the kernel shares it
+                // between connections).
+                .pragma("cache_size", format!("-{}", SQLITE_CACHE_KIB))
+                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
         });
     } else {
         opt.max_connections(settings.postgres_pool_size.max(1));
