@@ -301,8 +301,6 @@ impl Registry {
             }
         }
         let refs: Vec<_> = mine.iter().collect();
-        feed::calendar(&refs, &titles, Utc::now())
-            .map(Some)
-            .map_err(internal)
+        Ok(Some(feed::calendar(&refs, &titles, Utc::now())))
     }
 }
