@@ -236,25 +236,21 @@ pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, S
     // otherwise plan the same agreements side by side (the second finds nothing left to do).
     static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one = RUNNING.lock().await;
+    // The ids in one statement, not one per batch: on PostgreSQL a per-batch `NOT EXISTS`
+    // statement is prepared once and planned for the plan table as it was then (empty).
+    let ids: Vec<i64> = agreement::Entity::find()
+        .select_only()
+        .column(agreement::Column::Id)
+        .filter(Expr::exists(planned(agreement_id(), today, false)).not())
+        .order_by_asc(agreement::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut done = 0;
-    let mut after = 0i64;
-    loop {
-        let ids: Vec<i64> = agreement::Entity::find()
-            .select_only()
-            .column(agreement::Column::Id)
-            .filter(agreement::Column::Id.gt(after))
-            .filter(Expr::exists(planned(agreement_id(), today, false)).not())
-            .order_by_asc(agreement::Column::Id)
-            .limit(BATCH as u64)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let Some(last) = ids.last() else {
-            return Ok(done);
-        };
-        after = *last;
+    for batch in ids.chunks(BATCH) {
         let tx = super::begin_write(db).await?;
-        let mut read = agreement::Entity::find().filter(agreement::Column::Id.is_in(ids));
+        let mut read =
+            agreement::Entity::find().filter(agreement::Column::Id.is_in(batch.to_vec()));
         if db.get_database_backend() == DbBackend::Postgres {
             // SQLite's write transaction already holds the database's one write lock.
             read = read.lock_exclusive();
@@ -270,6 +266,7 @@ pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, S
         tx.commit().await?;
         done += pairs.len() as u64;
     }
+    Ok(done)
 }
 
 /// The ids in `scope`, from the scope's own index where it has one (the agreements' rows are
