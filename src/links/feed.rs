@@ -1,19 +1,37 @@
 //! Calendar feeds: a random token per contact (only its SHA-256 is stored), and the contact's
-//! deadlines as iCalendar events with Swedish texts.
+//! deadlines as iCalendar events with Swedish texts from `templates/calendar/`.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tera::{Context, Tera};
 
-use crate::domain::codes::OccurrenceState;
-use crate::domain::deadlines::{Deadline, DeadlineKind, DeadlineState};
+use crate::domain::deadlines::{Deadline, DeadlineState};
 use crate::domain::party::EmailAddress;
 use crate::error::Unexpected;
 use crate::ics::{self, Event};
 use crate::text::{one_line, swedish_date};
+
+static TEMPLATES: LazyLock<Result<Tera, Unexpected>> = LazyLock::new(|| {
+    let mut tera = Tera::default();
+    tera.add_raw_templates([
+        (
+            "summary.txt",
+            include_str!("../../templates/calendar/summary.txt"),
+        ),
+        (
+            "description.txt",
+            include_str!("../../templates/calendar/description.txt"),
+        ),
+    ])
+    .map_err(|e| Unexpected::new("calendar templates", e))?;
+    Ok(tera)
+});
 
 /// A new feed token (43 URL-safe characters) and the SHA-256 that is stored for it.
 pub fn new_token() -> Result<(String, String), Unexpected> {
@@ -41,76 +59,22 @@ pub fn plausible_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+#[derive(Serialize)]
+struct EventView<'a> {
+    kind: &'static str,
+    reference: &'a str,
+    title: &'a str,
+    deadline: String,
+    state: DeadlineState,
+    report_kind: Option<String>,
+    report_state: Option<crate::domain::codes::OccurrenceState>,
+    period_end: Option<String>,
+    final_report: bool,
+}
+
 /// Whether the contact gets reminders of this deadline (as the one to act, or informed).
 pub fn concerns(d: &Deadline, email: &EmailAddress) -> bool {
     d.recipients.to.contains(email) || d.recipients.cc.contains(email)
-}
-
-/// The one-line summary of a deadline's event: what is due, and the agreement.
-fn summary(d: &Deadline, title: &str) -> String {
-    let mut s = String::with_capacity(80 + title.len());
-    match d.kind {
-        DeadlineKind::OptionDecision => s.push_str("Beslut om förlängning senast"),
-        DeadlineKind::RenewalNotice => {
-            s.push_str("Sista dag att stoppa den automatiska förlängningen");
-        }
-        DeadlineKind::TerminationNotice => s.push_str("Sista dag för uppsägning"),
-        DeadlineKind::RenewalDialogue => s.push_str("Dialog om fortsättning senast"),
-        DeadlineKind::End => s.push_str("Avtalet löper ut"),
-        DeadlineKind::Documentation => s.push_str("Dokumentera upphandlingen senast"),
-        DeadlineKind::Report => {
-            let r = d.report.as_ref();
-            s.push_str(if r.is_some_and(|o| o.final_report) {
-                "Slutrapport ("
-            } else {
-                "Rapport ("
-            });
-            if let Some(o) = r {
-                s.extend(o.kind.chars().map(|c| if c == '_' { ' ' } else { c }));
-            }
-            s.push_str(") senast");
-        }
-    }
-    s.push_str(": ");
-    s.push_str(d.reference.as_str());
-    s.push(' ');
-    s.push_str(title);
-    one_line(&s)
-}
-
-/// Where a deadline stands, in words: a report's recorded state, else the deadline's.
-fn status(d: &Deadline) -> &'static str {
-    match d.report.as_ref().map(|o| o.state) {
-        Some(OccurrenceState::Submitted) => "inlämnad",
-        Some(OccurrenceState::Accepted) => "godkänd",
-        Some(OccurrenceState::Rejected) => "underkänd, ska lämnas in igen",
-        Some(OccurrenceState::Late) => "försenad",
-        Some(OccurrenceState::Escalated) => "försenad och eskalerad",
-        _ => match d.state {
-            DeadlineState::Met => "klar",
-            DeadlineState::Passed => "passerad",
-            DeadlineState::Open => "öppen",
-        },
-    }
-}
-
-/// The longer text of a deadline's event: the agreement, the date, the period and the status.
-fn description(d: &Deadline, title: &str) -> String {
-    let mut s = String::with_capacity(120 + title.len());
-    s.push_str("Avtal: ");
-    s.push_str(d.reference.as_str());
-    s.push_str(" – ");
-    s.push_str(title);
-    s.push_str("\nDatum: ");
-    s.push_str(&swedish_date(d.date));
-    if let Some(o) = &d.report {
-        s.push_str("\nPeriod som slutar: ");
-        s.push_str(&swedish_date(o.period_end));
-    }
-    s.push_str("\nStatus: ");
-    s.push_str(status(d));
-    s.push_str("\nFrån avtalsregistret.");
-    s
 }
 
 /// One all-day event per deadline, stable UIDs (`reference/kind/occurrence@avtal`), Swedish texts.
@@ -118,23 +82,39 @@ pub fn events(
     deadlines: &[&Deadline],
     titles: &HashMap<String, String>,
     now: DateTime<Utc>,
-) -> Vec<Event> {
-    deadlines
-        .iter()
-        .map(|d| {
-            let title = titles
+) -> Result<Vec<Event>, Unexpected> {
+    let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
+    let mut out = Vec::with_capacity(deadlines.len());
+    for d in deadlines {
+        let view = EventView {
+            kind: d.kind.code(),
+            reference: d.reference.as_str(),
+            title: titles
                 .get(d.reference.as_str())
                 .map(String::as_str)
-                .unwrap_or_default();
-            Event {
-                uid: format!("{}/{}/{}@avtal", d.reference, d.kind.code(), d.occurrence),
-                stamp: now,
-                date: d.date,
-                summary: summary(d, title),
-                description: description(d, title),
-            }
-        })
-        .collect()
+                .unwrap_or_default(),
+            deadline: swedish_date(d.date),
+            state: d.state,
+            report_kind: d.report.as_ref().map(|o| o.kind.replace('_', " ")),
+            report_state: d.report.as_ref().map(|o| o.state),
+            period_end: d.report.as_ref().map(|o| swedish_date(o.period_end)),
+            final_report: d.report.as_ref().is_some_and(|o| o.final_report),
+        };
+        let ctx =
+            Context::from_serialize(&view).map_err(|e| Unexpected::new("calendar event", e))?;
+        let render = |name: &str| {
+            tera.render(name, &ctx)
+                .map_err(|e| Unexpected::new(name, e))
+        };
+        out.push(Event {
+            uid: format!("{}/{}/{}@avtal", d.reference, d.kind.code(), d.occurrence),
+            stamp: now,
+            date: d.date,
+            summary: one_line(&render("summary.txt")?),
+            description: render("description.txt")?.trim().to_owned(),
+        });
+    }
+    Ok(out)
 }
 
 /// The contact's calendar: a VCALENDAR with one event per deadline.
@@ -142,14 +122,13 @@ pub fn calendar(
     deadlines: &[&Deadline],
     titles: &HashMap<String, String>,
     now: DateTime<Utc>,
-) -> String {
-    ics::calendar(&events(deadlines, titles, now))
+) -> Result<String, Unexpected> {
+    Ok(ics::calendar(&events(deadlines, titles, now)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::deadlines::{Actor, Recipients, ReportOccurrence};
 
     #[test]
     fn tokens_are_random_url_safe_and_stored_only_as_a_hash() -> Result<(), Unexpected> {
@@ -162,98 +141,6 @@ mod tests {
         assert!(!ha.contains(&a));
         assert!(!plausible_token("../../etc/passwd"));
         Ok(())
-    }
-
-    fn deadline(kind: DeadlineKind, report: Option<(bool, OccurrenceState)>) -> Deadline {
-        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default();
-        Deadline {
-            reference: crate::domain::agreement::Reference::parse("AGR-2025-0004")
-                .unwrap_or_else(|e| panic!("{e}")),
-            kind,
-            date,
-            what: String::new(),
-            occurrence: "1".into(),
-            state: DeadlineState::Open,
-            actor: Actor::ContractOwner,
-            recipients: Recipients::default(),
-            report: report.map(|(final_report, state)| ReportOccurrence {
-                kind: "social_clause_report".into(),
-                period_end: date - chrono::Duration::days(40),
-                final_report,
-                due: date,
-                late_on: date,
-                escalate_on: date,
-                state,
-            }),
-            reminders: vec![],
-        }
-    }
-
-    #[test]
-    fn the_texts_name_the_deadline_the_agreement_the_period_and_the_status() {
-        let title = " Städ, fritid;\r\n <ö> ";
-        let d = deadline(DeadlineKind::OptionDecision, None);
-        assert_eq!(
-            summary(&d, title),
-            "Beslut om förlängning senast: AGR-2025-0004 Städ, fritid; <ö>"
-        );
-        assert_eq!(
-            description(&d, title),
-            "Avtal: AGR-2025-0004 –  Städ, fritid;\r\n <ö> \nDatum: 31 december 2026\n\
-             Status: öppen\nFrån avtalsregistret."
-        );
-        let mut d = deadline(DeadlineKind::Report, Some((true, OccurrenceState::Late)));
-        assert_eq!(
-            summary(&d, ""),
-            "Slutrapport (social clause report) senast: AGR-2025-0004"
-        );
-        assert_eq!(
-            description(&d, "x"),
-            "Avtal: AGR-2025-0004 – x\nDatum: 31 december 2026\n\
-             Period som slutar: 21 november 2026\nStatus: försenad\nFrån avtalsregistret."
-        );
-        d.report = d.report.map(|r| ReportOccurrence {
-            final_report: false,
-            state: OccurrenceState::Due,
-            ..r
-        });
-        d.state = DeadlineState::Passed;
-        assert!(summary(&d, "x").starts_with("Rapport (social clause report) senast: "));
-        assert!(description(&d, "x").contains("\nStatus: passerad\n"));
-        for (kind, words) in [
-            (
-                DeadlineKind::RenewalNotice,
-                "Sista dag att stoppa den automatiska förlängningen",
-            ),
-            (DeadlineKind::TerminationNotice, "Sista dag för uppsägning"),
-            (
-                DeadlineKind::RenewalDialogue,
-                "Dialog om fortsättning senast",
-            ),
-            (DeadlineKind::End, "Avtalet löper ut"),
-            (
-                DeadlineKind::Documentation,
-                "Dokumentera upphandlingen senast",
-            ),
-        ] {
-            assert_eq!(
-                summary(&deadline(kind, None), "t"),
-                format!("{words}: AGR-2025-0004 t")
-            );
-        }
-        for (state, words) in [
-            (OccurrenceState::Upcoming, "öppen"),
-            (OccurrenceState::Submitted, "inlämnad"),
-            (OccurrenceState::Accepted, "godkänd"),
-            (OccurrenceState::Rejected, "underkänd, ska lämnas in igen"),
-            (OccurrenceState::Escalated, "försenad och eskalerad"),
-        ] {
-            let d = deadline(DeadlineKind::Report, Some((false, state)));
-            assert!(description(&d, "t").contains(&format!("\nStatus: {words}\n")));
-        }
-        let mut met = deadline(DeadlineKind::End, None);
-        met.state = DeadlineState::Met;
-        assert!(description(&met, "t").contains("\nStatus: klar\n"));
     }
 
     #[test]
@@ -272,7 +159,7 @@ mod tests {
         );
         let refs: Vec<&Deadline> = ds.iter().collect();
         let titles = HashMap::from([(a.reference.to_string(), "Städ, fritid; <ö>".to_owned())]);
-        let cal = calendar(&refs, &titles, Utc::now());
+        let cal = calendar(&refs, &titles, Utc::now())?;
         assert_eq!(cal.matches("BEGIN:VEVENT").count(), ds.len());
         let unfolded = cal.replace("\r\n ", "");
         assert!(unfolded.contains("Städ\\, fritid\\; <ö>"), "{cal}");

@@ -301,6 +301,8 @@ impl Registry {
             }
         }
         let refs: Vec<_> = mine.iter().collect();
-        Ok(Some(feed::calendar(&refs, &titles, Utc::now())))
+        feed::calendar(&refs, &titles, Utc::now())
+            .map(Some)
+            .map_err(internal)
     }
 }
