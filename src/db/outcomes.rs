@@ -9,6 +9,7 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait, StatementBuilder};
 
 use super::entities::{agreement, agreement_party, organisation, outcome_value};
+use super::search::PreparedSearch;
 use super::store::{AgreementFilter, StoreError, filtered};
 use crate::domain::codes::{PartyRole, SocialObjective};
 use crate::domain::outcomes::{TotalKey, role_grouping};
@@ -58,11 +59,12 @@ fn base(
     backend: sea_orm::DbBackend,
     party_org: Option<i64>,
     f: &AgreementFilter,
+    search: Option<&PreparedSearch>,
     extra: &FollowUpFilter,
     objective: Option<SocialObjective>,
 ) -> SelectStatement {
     use outcome_value::Column as V;
-    let mut ids = filtered(backend, party_org, f, true)
+    let mut ids = filtered(backend, party_org, f, search, true)
         .select_only()
         .column(agreement::Column::Id);
     if let Some(o) = objective {
@@ -146,21 +148,22 @@ pub async fn follow_up(
     if party_org.is_none() && f.is_empty() {
         return from_totals(db, extra, group).await;
     }
+    let search = super::search::prepare_filter(db, f).await?;
     match group {
         GroupBy::None => {
-            let q = base(backend, party_org, f, extra, None);
+            let q = base(backend, party_org, f, search.as_ref(), extra, None);
             run(db, &q, |_| Ok((String::new(), None))).await
         }
         GroupBy::Objective => {
             let mut out = Vec::new();
             for o in SocialObjective::ALL {
-                let q = base(backend, party_org, f, extra, Some(*o));
+                let q = base(backend, party_org, f, search.as_ref(), extra, Some(*o));
                 out.extend(run(db, &q, |_| Ok((o.code().to_owned(), None))).await?);
             }
             Ok(out)
         }
         GroupBy::Party(role) => {
-            let mut q = base(backend, party_org, f, extra, None);
+            let mut q = base(backend, party_org, f, search.as_ref(), extra, None);
             q.join(
                 JoinType::InnerJoin,
                 agreement_party::Entity,

@@ -6,9 +6,16 @@
 //! Matching: every word of the search must match, either as the start of a word (several parts
 //! typed with hyphens, as consecutive words; on PostgreSQL also as an inflected form of the
 //! same stem) or, from three characters on, anywhere inside the text (trigrams). Ranking: the
-//! agreements where every word matches a word come first, by relevance (SQLite `bm25`,
-//! PostgreSQL `ts_rank`, the reference, title and diarienummer weighted over the parties and
-//! those over the contacts), then those matched only inside words; the reference breaks ties.
+//! agreements where every word matches a word come first, then those matched only inside words;
+//! within each, by relevance, the same on both backends (each word's best column, the reference,
+//! title and diarienummer over the parties and those over the contacts, whole words over word
+//! starts over parts of words), then by reference. Relevance is scored on each match's own
+//! text: FTS5's `bm25` counts, for every query, all rows that hold each word, which costs as
+//! much as the word is common.
+//!
+//! Finding the matches: a word in more than a thousand agreements is not looked up in an index
+//! when a rarer word can find the candidates; the candidates' text is checked for it instead
+//! ([`prepare`] counts, up to that bound, the rows of each word).
 
 use std::collections::HashMap;
 
@@ -19,7 +26,7 @@ use sea_orm::{
 };
 
 use super::entities::{agreement, agreement_party, contact, organisation};
-use super::store::{StoreError, agreement_from};
+use super::store::{AgreementFilter, StoreError, agreement_from};
 use crate::domain::agreement::Agreement;
 use crate::domain::party::EmailAddress;
 use crate::domain::search::{SearchDoc, SearchText};
@@ -193,13 +200,20 @@ pub async fn reindex_contact(
     reindex_ids(db, &ids).await
 }
 
+/// Agreements indexed per transaction by [`backfill`].
+const BACKFILL_BATCH: u64 = 5_000;
+
 /// Indexes the agreements that have no search row yet (stored before the search index
-/// existed, or bulk-loaded around the use cases), in batches; returns how many.
-pub async fn backfill(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+/// existed, or bulk-loaded around the use cases), [`BACKFILL_BATCH`] per transaction; returns
+/// how many. One transaction per batch rather than per statement: on SQLite every commit
+/// writes the FTS5 indexes' pending terms as new segments that later merges must read again,
+/// which made filling a million agreements take 12 times as long per agreement as 100,000.
+pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreError> {
     let mut done = 0;
     // Walks the ids upwards, so each batch starts where the last one ended.
     let mut after = 0i64;
     loop {
+        let tx = super::begin_write(db).await?;
         let ids: Vec<i64> = agreement::Entity::find()
             .select_only()
             .column(agreement::Column::Id)
@@ -209,16 +223,138 @@ pub async fn backfill(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
                  WHERE agreement_search.agreement_id = agreement.id)",
             ))
             .order_by_asc(agreement::Column::Id)
-            .limit(BATCH as u64 * 4)
+            .limit(BACKFILL_BATCH)
             .into_tuple()
-            .all(db)
+            .all(&tx)
             .await?;
         let Some(last) = ids.last() else {
+            tx.commit().await?;
             return Ok(done);
         };
         after = *last;
-        done += reindex_ids(db, &ids).await?;
+        done += reindex_ids(&tx, &ids).await?;
+        tx.commit().await?;
     }
+}
+
+/// A term matched by more rows than this (looked up with `LIMIT`) is common: the index does
+/// not look it up when a rarer term can find the candidates, and each candidate's text is
+/// checked for it instead. Walking a common term's list of rows costs as much as it is common
+/// (a million entries for a word in every title); checking up to a thousand candidates is cheap.
+const COMMON_FROM: i64 = 1_000;
+
+/// A search ready for the list's query: the terms the trigram index looks up to find the
+/// candidates, the rarest ones; every other condition is checked on each candidate's text.
+#[derive(Debug, Clone)]
+pub struct PreparedSearch {
+    text: SearchText,
+    /// SQLite: the long words looked up in the trigram index (the other long words are found in
+    /// each candidate's text). PostgreSQL: the stems of word parts whose rows the trigram index
+    /// finds; every match of the word, as text or as an inflected form, holds its stem. Empty on
+    /// PostgreSQL when no stem is rare enough: the word index and the trigram index are asked as
+    /// the conditions are written.
+    lookup: Vec<String>,
+}
+
+/// The prepared search of list filter `f`, if it has one.
+pub async fn prepare_filter(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+) -> Result<Option<PreparedSearch>, StoreError> {
+    match f.search() {
+        Some(s) => Ok(Some(prepare(db, s).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Prepares `s` on this database: counts (up to [`COMMON_FROM`]) the rows holding each term it
+/// could look up, and keeps the rare ones.
+pub async fn prepare(
+    db: &impl ConnectionTrait,
+    s: SearchText,
+) -> Result<PreparedSearch, StoreError> {
+    let backend = db.get_database_backend();
+    let candidates: Vec<String> = if backend == DbBackend::Postgres {
+        stems(db, &s).await?
+    } else {
+        s.partial_words().map(str::to_owned).collect()
+    };
+    let mut rare = Vec::new();
+    for term in &candidates {
+        let (sql, pattern) = if backend == DbBackend::Postgres {
+            (
+                "SELECT COUNT(*) AS n FROM \
+                 (SELECT 1 FROM agreement_search WHERE body LIKE $1 LIMIT $2) x",
+                format!("%{term}%"),
+            )
+        } else {
+            (
+                "SELECT COUNT(*) AS n FROM (SELECT rowid FROM agreement_trigrams \
+                 WHERE agreement_trigrams MATCH ? LIMIT ?) x",
+                fts_substring_query(std::iter::once(term.as_str())),
+            )
+        };
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                sql,
+                [pattern.into(), COMMON_FROM.into()],
+            ))
+            .await?;
+        let n: i64 = match row {
+            Some(r) => r.try_get("", "n")?,
+            None => 0,
+        };
+        if n < COMMON_FROM {
+            rare.push(term.clone());
+        }
+    }
+    // On SQLite, when every long word is common, the index intersects them all.
+    let lookup = if rare.is_empty() && backend != DbBackend::Postgres {
+        candidates
+    } else {
+        rare
+    };
+    Ok(PreparedSearch { text: s, lookup })
+}
+
+/// PostgreSQL: the stems of the words' parts (by the `avtal_swedish` configuration) that the
+/// trigram index can look up: at least three characters, and the start of the part itself
+/// (the Swedish stemmer takes endings off). Every row that matches a word, as its text or as
+/// an inflected form, holds each of its parts' stems in its text: the text of a word that
+/// starts with the part, or of a word whose stem starts with the part's stem. A stop word has
+/// no stem and so no term; nor do the parts of a word the configuration splits.
+async fn stems(db: &impl ConnectionTrait, s: &SearchText) -> Result<Vec<String>, StoreError> {
+    let parts: Vec<String> = s
+        .words()
+        .iter()
+        .flat_map(|w| w.split(' '))
+        .map(str::to_owned)
+        .collect();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT p, tsvector_to_array(to_tsvector('avtal_swedish', p)) AS lexemes \
+             FROM unnest($1::text[]) AS p",
+            [Value::Array(
+                sea_orm::sea_query::ArrayType::String,
+                Some(Box::new(parts.into_iter().map(text).collect())),
+            )],
+        ))
+        .await?;
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        let part: String = r.try_get("", "p")?;
+        let lexemes: Vec<String> = r.try_get("", "lexemes")?;
+        if let [stem] = lexemes.as_slice()
+            && part.starts_with(stem.as_str())
+            && stem.chars().count() >= crate::domain::search::PARTIAL_FROM
+            && !out.contains(stem)
+        {
+            out.push(stem.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn text(s: String) -> Value {
@@ -255,99 +391,225 @@ fn ts_prefix_query<'a>(words: impl Iterator<Item = &'a str>) -> String {
         .join(" & ")
 }
 
-/// The agreements `s` matches with their score (lower ranks first), as a query of `(sid, k)`
+/// The agreements `p` matches with their score (lower ranks first), as a query of `(sid, k)`
 /// to join on the agreement id.
-pub fn scores(backend: DbBackend, s: &SearchText) -> SelectStatement {
+pub fn scores(backend: DbBackend, p: &PreparedSearch) -> SelectStatement {
+    let s = &p.text;
     let long: Vec<&str> = s.partial_words().collect();
     let short: Vec<&str> = s.short_words().collect();
     let all = s.words().iter().map(String::as_str);
+    let lookup: Vec<&str> = p.lookup.iter().map(String::as_str).collect();
     let mut q = Query::select();
     if backend == DbBackend::Postgres {
-        let words = ts_prefix_query(all);
+        let mut values = vec![text(ts_prefix_query(all))];
+        let (score, score_values) = text_score(backend, s.words().iter().map(String::as_str));
+        values.extend(score_values);
+        // The score's placeholders are numbered from $1; the tier's query is $1 here.
+        let score = renumber(&score, 1);
         q.expr_as(
             Expr::cust_with_values(
                 format!(
-                    "CASE WHEN words @@ to_tsquery('avtal_swedish', $1) \
-                     THEN -ts_rank(words, to_tsquery('avtal_swedish', $2)) ELSE {PARTIAL_TIER:.1} END"
+                    "CASE WHEN words @@ to_tsquery('avtal_swedish', $1) THEN 0.0 \
+                     ELSE {PARTIAL_TIER:.1} END - ({score})"
                 ),
-                [text(words.clone()), text(words)],
+                values,
             ),
             Alias::new("k"),
         );
         q.expr_as(Expr::cust("agreement_id"), Alias::new("sid"))
             .from(Alias::new("agreement_search"))
-            .and_where(postgres_match(s));
-    } else if long.is_empty() {
-        q.expr_as(Expr::cust("rowid"), Alias::new("sid"))
-            .expr_as(
-                Expr::cust("bm25(agreement_words, 10.0, 4.0, 2.0)"),
-                Alias::new("k"),
-            )
-            .from(Alias::new("agreement_words"))
-            .and_where(Expr::cust_with_values(
-                "agreement_words MATCH ?",
-                [text(fts_prefix_query(all))],
-            ));
-    } else {
-        q.expr_as(Expr::cust("rowid"), Alias::new("sid"))
-            .expr_as(
-                Expr::cust_with_values(
-                    format!(
-                        "CASE WHEN rowid IN (SELECT rowid FROM agreement_words WHERE agreement_words MATCH ?) \
-                         THEN 0.0 ELSE {PARTIAL_TIER:.1} END + bm25(agreement_trigrams, 10.0, 4.0, 2.0)"
-                    ),
-                    [text(fts_prefix_query(all))],
-                ),
-                Alias::new("k"),
-            )
-            .from(Alias::new("agreement_trigrams"))
-            .and_where(sqlite_trigram_match(&long, &short));
+            .and_where(postgres_match(s, &lookup));
+        return q;
     }
+    // Relevance is scored on each candidate's own folded text, not with FTS5's `bm25`, which
+    // counts every row that holds each word (a million for a word in every title) to weigh the
+    // words against each other.
+    let (score, score_values) = text_score(backend, s.words().iter().map(String::as_str));
+    let (table, sql, where_values, tier, tier_values) = if long.is_empty() {
+        // Only short words: every one starts a word, which the word index answers.
+        (
+            "agreement_words",
+            String::from("agreement_words MATCH ?"),
+            vec![text(fts_prefix_query(all))],
+            String::from("1"),
+            Vec::new(),
+        )
+    } else {
+        // The trigram index finds the candidates by the rarer long words; the common ones are
+        // found in each candidate's text, and so is whether each word also starts a word.
+        // Asking the word index (`"avtal"*`) would first merge the whole list of rows of every
+        // word with that prefix.
+        let (tier, tier_values) = sqlite_words_start_words(s.words().iter().map(String::as_str));
+        let checked = long.iter().filter(|w| !lookup.contains(w));
+        let mut sql = String::from("agreement_trigrams MATCH ?");
+        let mut where_values = vec![text(fts_substring_query(lookup.iter().copied()))];
+        for w in checked {
+            sql.push_str(
+                " AND (instr(head, ?) > 0 OR instr(parties, ?) > 0 OR instr(contacts, ?) > 0)",
+            );
+            for _ in 0..3 {
+                where_values.push(text((*w).to_owned()));
+            }
+        }
+        if !short.is_empty() {
+            let (cond, values) = sqlite_words_start_words(short.iter().copied());
+            sql.push_str(" AND ");
+            sql.push_str(&cond);
+            where_values.extend(values);
+        }
+        ("agreement_trigrams", sql, where_values, tier, tier_values)
+    };
+    let mut k_values = tier_values;
+    k_values.extend(score_values);
+    q.expr_as(Expr::cust("rowid"), Alias::new("sid"))
+        .expr_as(
+            Expr::cust_with_values(
+                format!("CASE WHEN {tier} THEN 0.0 ELSE {PARTIAL_TIER:.1} END - ({score})"),
+                k_values,
+            ),
+            Alias::new("k"),
+        )
+        .from(Alias::new(table))
+        .and_where(Expr::cust_with_values(sql, where_values));
     q
 }
 
-/// On SQLite, with at least one long word: the long words anywhere, the short ones as the
-/// start of a word. (An agreement whose words all match as words also matches this way.)
-fn sqlite_trigram_match(long: &[&str], short: &[&str]) -> Expr {
-    let substrings = text(fts_substring_query(long.iter().copied()));
-    if short.is_empty() {
-        Expr::cust_with_values("agreement_trigrams MATCH ?", [substrings])
-    } else {
-        Expr::cust_with_values(
-            "agreement_trigrams MATCH ? AND rowid IN \
-             (SELECT rowid FROM agreement_words WHERE agreement_words MATCH ?)",
-            [substrings, text(fts_prefix_query(short.iter().copied()))],
-        )
+/// `sql` with each PostgreSQL placeholder `$n` written `$(n + by)`.
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            match n.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + by).to_string()),
+                Err(_) => out.push_str(&n),
+            }
+        }
     }
+    out
+}
+
+/// The weights of the three columns in a score: reference, title and diarienummer over the
+/// parties, the parties over the contacts.
+const COLUMN_WEIGHTS: [(&str, u32); 3] = [("head", 10), ("parties", 4), ("contacts", 2)];
+
+/// The relevance of a search row (SQLite: of `agreement_words` or `agreement_trigrams`, whose
+/// columns read `agreement_search`) for `words`, higher is more relevant, the same on both
+/// backends: for each word its best column, weighted, three times over when it is a whole word
+/// there, twice when it starts a word, once when it is only inside one (or, on PostgreSQL, not
+/// in the text but matched as an inflected form: nothing). Returns the SQL and its values,
+/// nine per word, numbered from `$1` on PostgreSQL.
+fn text_score<'a>(
+    backend: DbBackend,
+    words: impl Iterator<Item = &'a str>,
+) -> (String, Vec<Value>) {
+    let pg = backend == DbBackend::Postgres;
+    let mut terms = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let find = |haystack: String, needle: String, values: &mut Vec<Value>| -> String {
+        values.push(text(needle));
+        if pg {
+            format!("strpos({haystack}, ${}) > 0", values.len())
+        } else {
+            format!("instr({haystack}, ?) > 0")
+        }
+    };
+    for w in words {
+        let mut columns = Vec::new();
+        for (column, weight) in COLUMN_WEIGHTS {
+            let whole = find(
+                format!("' ' || {column} || ' '"),
+                format!(" {w} "),
+                &mut values,
+            );
+            let start = find(format!("' ' || {column}"), format!(" {w}"), &mut values);
+            let inside = find(column.to_owned(), w.to_owned(), &mut values);
+            columns.push(format!(
+                "CASE WHEN {whole} THEN {} WHEN {start} THEN {} WHEN {inside} THEN {weight} \
+                 ELSE 0 END",
+                3 * weight,
+                2 * weight
+            ));
+        }
+        let best = if pg { "greatest" } else { "max" };
+        terms.push(format!("{best}({})", columns.join(", ")));
+    }
+    (terms.join(" + "), values)
+}
+
+/// On SQLite, a condition on a row of `agreement_trigrams` (whose columns read the folded
+/// text of `agreement_search`) that every one of `words` starts a word of one column, its
+/// parts consecutive: the folded text holds only letters, digits and single spaces, so `" w"`
+/// inside `" " || column` is exactly a word that starts with `w`, as FTS5's `"w"*` would
+/// match it. Returns the SQL and its values, three per word.
+fn sqlite_words_start_words<'a>(words: impl Iterator<Item = &'a str>) -> (String, Vec<Value>) {
+    let mut sql = Vec::new();
+    let mut values = Vec::new();
+    for w in words {
+        sql.push(
+            "(instr(' ' || head, ?) > 0 OR instr(' ' || parties, ?) > 0 \
+             OR instr(' ' || contacts, ?) > 0)"
+                .to_owned(),
+        );
+        for _ in 0..3 {
+            values.push(text(format!(" {w}")));
+        }
+    }
+    (sql.join(" AND "), values)
 }
 
 /// On PostgreSQL: every word as a word (stemmed, prefix), or the long words anywhere and the
-/// short ones as words.
-fn postgres_match(s: &SearchText) -> Expr {
-    let words = text(ts_prefix_query(s.words().iter().map(String::as_str)));
+/// short ones as words. With `lookup` stems, the trigram index finds the rows that hold them and
+/// the condition is checked on each of those rows (`strpos` and `ts_match_vq`, which no index
+/// answers); without, both indexes are asked, which for a common word walks all its rows.
+fn postgres_match(s: &SearchText, lookup: &[&str]) -> Expr {
+    let all = text(ts_prefix_query(s.words().iter().map(String::as_str)));
     let long: Vec<&str> = s.partial_words().collect();
-    if long.is_empty() {
-        return Expr::cust_with_values("words @@ to_tsquery('avtal_swedish', $1)", [words]);
-    }
-    let mut sql = String::from("(words @@ to_tsquery('avtal_swedish', $1) OR (");
-    let mut values = vec![words];
-    for (i, w) in long.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(" AND ");
-        }
-        values.push(text(format!("%{w}%")));
-        sql.push_str(&format!("body LIKE ${}", values.len()));
-    }
     let short: Vec<&str> = s.short_words().collect();
-    if !short.is_empty() {
-        values.push(text(ts_prefix_query(short.into_iter())));
-        sql.push_str(&format!(
-            " AND words @@ to_tsquery('avtal_swedish', ${})",
-            values.len()
-        ));
+    let indexed = !lookup.is_empty();
+    let (matches, contains) = if indexed {
+        (
+            "ts_match_vq(words, to_tsquery('avtal_swedish', $))",
+            "strpos(body, $) > 0",
+        )
+    } else {
+        ("words @@ to_tsquery('avtal_swedish', $)", "body LIKE $")
+    };
+    let mut values = Vec::new();
+    let mut push = |sql: &str, v: Value| -> String {
+        values.push(v);
+        sql.replace('$', &format!("${}", values.len()))
+    };
+    let mut conds = Vec::new();
+    for stem in lookup {
+        conds.push(push("body LIKE $", text(format!("%{stem}%"))));
     }
-    sql.push_str("))");
-    Expr::cust_with_values(sql, values)
+    let as_words = push(matches, all);
+    let exact = if long.is_empty() {
+        as_words
+    } else {
+        let mut inside = Vec::new();
+        for w in &long {
+            let v = if indexed {
+                (*w).to_owned()
+            } else {
+                format!("%{w}%")
+            };
+            inside.push(push(contains, text(v)));
+        }
+        if !short.is_empty() {
+            inside.push(push(matches, text(ts_prefix_query(short.iter().copied()))));
+        }
+        format!("({as_words} OR ({}))", inside.join(" AND "))
+    };
+    conds.push(exact);
+    Expr::cust_with_values(conds.join(" AND "), values)
 }
 
 #[cfg(test)]
@@ -366,11 +628,38 @@ mod tests {
             ts_prefix_query(s.words().iter().map(String::as_str)),
             "lokalvård:* & agr <-> 2025:* & ab:*"
         );
-        let (sql, values) = scores(DbBackend::Postgres, &s).build(PostgresQueryBuilder);
-        assert!(sql.contains("$5"), "{sql}");
-        assert_eq!(values.0.len(), 6, "{sql}");
-        let (sql, values) = scores(DbBackend::Sqlite, &s).build(SqliteQueryBuilder);
+        let p = PreparedSearch {
+            text: s.clone(),
+            lookup: vec!["agr 2025".into()],
+        };
+        let (sql, values) = scores(DbBackend::Postgres, &p).build(PostgresQueryBuilder);
+        // The rank's tier and three words scored in three columns three ways, then `agr 2025`
+        // in the index, every word as a word, or `lokalvård` and `agr 2025` in the text and `ab`
+        // as a word, all checked on the row.
+        assert_eq!(values.0.len(), 28 + 5, "{sql}");
+        assert!(sql.contains("body LIKE $29"), "{sql}");
+        assert!(sql.contains("strpos(body, $31) > 0"), "{sql}");
+        assert!(
+            !sql.contains("@@ to_tsquery('avtal_swedish', $30)"),
+            "{sql}"
+        );
+        let unindexed = PreparedSearch {
+            lookup: Vec::new(),
+            ..p.clone()
+        };
+        let (sql, values) = scores(DbBackend::Postgres, &unindexed).build(PostgresQueryBuilder);
+        assert_eq!(values.0.len(), 28 + 4, "{sql}");
+        assert!(
+            sql.contains("words @@ to_tsquery('avtal_swedish', $29)"),
+            "{sql}"
+        );
+        assert!(sql.contains("body LIKE $31"), "{sql}");
+        let (sql, values) = scores(DbBackend::Sqlite, &p).build(SqliteQueryBuilder);
         assert_eq!(sql.matches('?').count(), values.0.len(), "{sql}");
-        assert_eq!(values.0.len(), 3, "{sql}");
+        // Three words checked as word starts in three columns, scored in three columns three
+        // ways, then the trigram match of `agr 2025`, `lokalvård` in three columns and the
+        // short word `ab` as a word start again.
+        assert_eq!(values.0.len(), 9 + 27 + 1 + 3 + 3, "{sql}");
+        assert!(!sql.contains("agreement_words"), "{sql}");
     }
 }

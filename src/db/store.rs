@@ -788,6 +788,7 @@ pub(crate) fn filtered(
     backend: sea_orm::DbBackend,
     db_party_org: Option<i64>,
     f: &AgreementFilter,
+    search: Option<&super::search::PreparedSearch>,
     use_filter_indexes: bool,
 ) -> sea_orm::Select<agreement::Entity> {
     use agreement::Column as C;
@@ -847,13 +848,13 @@ pub(crate) fn filtered(
     if let Some(d) = f.ends_before {
         q = q.filter(col(C::CurrentEnd).lt(d));
     }
-    if let Some(s) = f.search() {
+    if let Some(s) = search {
         // A join rather than `id IN (...)`: the matches stream in and a capped count or a
         // page stops early, where an IN list would first collect every match.
         let alias = Alias::new(SEARCH);
         sea_orm::QueryTrait::query(&mut q).join_subquery(
             sea_orm::JoinType::InnerJoin,
-            super::search::scores(backend, &s),
+            super::search::scores(backend, s),
             alias.clone(),
             Expr::col((alias, Alias::new("sid"))).equals((agreement::Entity, C::Id)),
         );
@@ -912,9 +913,10 @@ pub async fn list_agreements(
         },
     };
     let backend = db.get_database_backend();
+    let search = super::search::prepare_filter(db, f).await?;
     let total = count_up_to(
         db,
-        &filtered(backend, party_org, f, true),
+        &filtered(backend, party_org, f, search.as_ref(), true),
         EXACT_TOTAL_UP_TO + 1,
     )
     .await?;
@@ -934,7 +936,7 @@ pub async fn list_agreements(
     };
     // First the page's ids, which the covering filter indexes answer without touching the rows,
     // then those rows: sorting thousands of full rows for a page of 50 is what costs.
-    let ranked = sort == SortKey::Relevance && f.search().is_some();
+    let ranked = sort == SortKey::Relevance && search.is_some();
     // Past the exact-count bound the search matches nearly everything (a word in most titles):
     // ranking would score every match for little, so the newest come first, in the order the
     // search index yields them.
@@ -942,7 +944,7 @@ pub async fn list_agreements(
     let ids_query = match ranked {
         true if newest_first => {
             let mut q = sea_orm::QueryTrait::into_query(
-                filtered(backend, party_org, f, true)
+                filtered(backend, party_org, f, search.as_ref(), true)
                     .select_only()
                     .column(C::Id),
             );
@@ -954,7 +956,7 @@ pub async fn list_agreements(
         }
         true => {
             let mut q = sea_orm::QueryTrait::into_query(
-                filtered(backend, party_org, f, true)
+                filtered(backend, party_org, f, search.as_ref(), true)
                     .select_only()
                     .column(C::Id),
             );
@@ -963,7 +965,7 @@ pub async fn list_agreements(
             q
         }
         false => sea_orm::QueryTrait::into_query(
-            filtered(backend, party_org, f, !walk_sort_index)
+            filtered(backend, party_org, f, search.as_ref(), !walk_sort_index)
                 .select_only()
                 .column(C::Id)
                 .order_by(col, order.clone())
@@ -1064,15 +1066,22 @@ pub async fn agreements_after(
     after_id: i64,
     batch: u64,
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    filtered(db.get_database_backend(), party_org, f, true)
-        .filter(agreement::Column::Id.gt(after_id))
-        .order_by_asc(agreement::Column::Id)
-        .limit(batch)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(agreement_from)
-        .collect()
+    let search = super::search::prepare_filter(db, f).await?;
+    filtered(
+        db.get_database_backend(),
+        party_org,
+        f,
+        search.as_ref(),
+        true,
+    )
+    .filter(agreement::Column::Id.gt(after_id))
+    .order_by_asc(agreement::Column::Id)
+    .limit(batch)
+    .all(db)
+    .await?
+    .into_iter()
+    .map(agreement_from)
+    .collect()
 }
 
 /// The organisations with these numbers (for exports that name the parties of a batch).

@@ -322,6 +322,96 @@ async fn a_refused_write_leaves_the_index_as_it_was(app: TestApp) {
     assert_eq!(refs(&app, &q("lokalvård")).await, ["AGR-2025-0004"]);
 }
 
+/// The total the list reports for `query`.
+async fn total(app: &TestApp, query: &str) -> u64 {
+    let r = app
+        .get(&format!("/api/v1/agreements?{query}&limit=5"))
+        .await;
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    r.body["total"].as_u64().unwrap_or(u64::MAX)
+}
+
+/// Words in more agreements than the index looks up for a search (more than a thousand) are
+/// checked on the candidates a rarer word finds instead; the answers are the same as for rare
+/// words: every word must match, whole words first, filters combine.
+async fn common_words_are_checked_on_the_candidates_of_a_rarer_one(app: TestApp) {
+    app.load_examples().await;
+    let base = app.agreement("AGR-2025-0004").await.body["agreement"].clone();
+    let mut agreements = Vec::new();
+    for i in 1..=1050 {
+        let mut a = base.clone();
+        a["reference"] = json!(format!("AGR-2031-{i:04}"));
+        a["title"] = json!(format!("Vinterväghållning område {i}"));
+        agreements.push(a);
+    }
+    let file: avtal::format::RegistryFile =
+        serde_json::from_value(json!({ "agreements": agreements }))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut quiet = |_: usize, _: usize| {};
+    avtal::registry::transfer::import(&app.registry, vec![("bulk".into(), file)], &mut quiet)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Every word common: all of them match, counted exactly.
+    assert_eq!(total(&app, &q("vinterväghållning område")).await, 1050);
+    assert_eq!(total(&app, &q("vinterväg")).await, 1050);
+    // A rare number beside common words, as words and inside a word.
+    assert_eq!(
+        refs(&app, &q("vinterväghållning område 517")).await,
+        ["AGR-2031-0517"]
+    );
+    assert_eq!(refs(&app, &q("hållning 517")).await, ["AGR-2031-0517"]);
+    assert_eq!(
+        refs(&app, &q("vinterväghållning 1049")).await,
+        ["AGR-2031-1049"]
+    );
+    // A common word that is not there, beside a rare one: nothing.
+    assert_eq!(refs(&app, &q("lokalvård 517")).await, Vec::<String>::new());
+    assert_eq!(
+        refs(&app, &q("sommarväghållning 517")).await,
+        Vec::<String>::new()
+    );
+    // Whole words rank first: `område 10` matches 10 as a word in AGR-2031-0010 and as the
+    // start of 100-109 and 1000-1050, ranked after it and by reference among themselves.
+    let got = refs(&app, &q("vinterväghållning 10")).await;
+    assert_eq!(got.len(), 1 + 10 + 51, "{got:?}");
+    assert_eq!(got[0], "AGR-2031-0010", "{got:?}");
+    assert_eq!(got[1], "AGR-2031-0100", "{got:?}");
+    assert_eq!(got[61], "AGR-2031-1050", "{got:?}");
+    // A word inside another ranks after whole words, with the common word checked per row.
+    let got = refs(&app, &q("område 51")).await;
+    assert_eq!(got[0], "AGR-2031-0051", "{got:?}");
+    // Filters combine with the checked words.
+    let status = base["status"].as_str().unwrap_or_default().to_owned();
+    let other = if status == "draft" { "active" } else { "draft" };
+    assert_eq!(
+        refs(
+            &app,
+            &format!("{}&status={status}", q("vinterväghållning 517"))
+        )
+        .await,
+        ["AGR-2031-0517"]
+    );
+    assert_eq!(
+        refs(
+            &app,
+            &format!("{}&status={other}", q("vinterväghållning 517"))
+        )
+        .await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        total(&app, &format!("{}&status={other}", q("vinterväghållning"))).await,
+        0
+    );
+    // Inflected forms: PostgreSQL finds the definite form by its stem; SQLite by text only.
+    let inflected = refs(&app, &q("vinterväghållningen 517")).await;
+    match app.backend {
+        Backend::Postgres => assert_eq!(inflected, ["AGR-2031-0517"]),
+        Backend::Sqlite => assert_eq!(inflected, Vec::<String>::new()),
+    }
+}
+
 crate::on_both_backends!(
     swedish_words_names_and_numbers_are_found,
     whole_words_rank_first_and_ties_go_by_reference,
@@ -329,4 +419,5 @@ crate::on_both_backends!(
     the_index_follows_updates_renames_and_deletes,
     agreements_stored_before_the_index_are_filled_in,
     a_refused_write_leaves_the_index_as_it_was,
+    common_words_are_checked_on_the_candidates_of_a_rarer_one,
 );
