@@ -204,7 +204,7 @@ pub async fn reindex_contact(
 const BACKFILL_BATCH: u64 = 5_000;
 
 /// Indexes the agreements that have no search row yet (stored before the search index
-/// existed, or bulk-loaded around the use cases), [`BACKFILL_BATCH`] per transaction; returns
+/// existed, or bulk-loaded around the use cases), 5,000 per transaction; returns
 /// how many. One transaction per batch rather than per statement: on SQLite every commit
 /// writes the FTS5 indexes' pending terms as new segments that later merges must read again,
 /// which made filling a million agreements take 12 times as long per agreement as 100,000.
@@ -267,7 +267,7 @@ pub async fn prepare_filter(
     }
 }
 
-/// Prepares `s` on this database: counts (up to [`COMMON_FROM`]) the rows holding each term it
+/// Prepares `s` on this database: counts (up to a thousand) the rows holding each term it
 /// could look up, and keeps the rare ones.
 pub async fn prepare(
     db: &impl ConnectionTrait,
