@@ -205,9 +205,9 @@ const BACKFILL_BATCH: u64 = 5_000;
 
 /// Indexes the agreements that have no search row yet (stored before the search index
 /// existed, or bulk-loaded around the use cases), 5,000 per transaction; returns
-/// how many. One transaction per batch rather than per statement: on SQLite every commit
-/// writes the FTS5 indexes' pending terms as new segments that later merges must read again,
-/// which made filling a million agreements take 12 times as long per agreement as 100,000.
+/// how many. One transaction per batch rather than per statement, so that SQLite writes the
+/// FTS5 indexes' pending terms as fewer, larger segments (measured at a million agreements, it
+/// did not shorten the fill: see BENCHMARKS.md).
 pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreError> {
     let mut done = 0;
     // Walks the ids upwards, so each batch starts where the last one ended.
@@ -402,10 +402,10 @@ pub fn scores(backend: DbBackend, p: &PreparedSearch) -> SelectStatement {
     let mut q = Query::select();
     if backend == DbBackend::Postgres {
         let mut values = vec![text(ts_prefix_query(all))];
-        let (score, score_values) = text_score(backend, s.words().iter().map(String::as_str));
+        // The tier's query is $1, the score's values follow it.
+        let (score, score_values) =
+            text_score(backend, s.words().iter().map(String::as_str), values.len());
         values.extend(score_values);
-        // The score's placeholders are numbered from $1; the tier's query is $1 here.
-        let score = renumber(&score, 1);
         q.expr_as(
             Expr::cust_with_values(
                 format!(
@@ -424,7 +424,7 @@ pub fn scores(backend: DbBackend, p: &PreparedSearch) -> SelectStatement {
     // Relevance is scored on each candidate's own folded text, not with FTS5's `bm25`, which
     // counts every row that holds each word (a million for a word in every title) to weigh the
     // words against each other.
-    let (score, score_values) = text_score(backend, s.words().iter().map(String::as_str));
+    let (score, score_values) = text_score(backend, s.words().iter().map(String::as_str), 0);
     let (table, sql, where_values, tier, tier_values) = if long.is_empty() {
         // Only short words: every one starts a word, which the word index answers.
         (
@@ -474,27 +474,6 @@ pub fn scores(backend: DbBackend, p: &PreparedSearch) -> SelectStatement {
     q
 }
 
-/// `sql` with each PostgreSQL placeholder `$n` written `$(n + by)`.
-fn renumber(sql: &str, by: usize) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '$' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            match n.parse::<usize>() {
-                Ok(n) => out.push_str(&(n + by).to_string()),
-                Err(_) => out.push_str(&n),
-            }
-        }
-    }
-    out
-}
-
 /// The weights of the three columns in a score: reference, title and diarienummer over the
 /// parties, the parties over the contacts.
 const COLUMN_WEIGHTS: [(&str, u32); 3] = [("head", 10), ("parties", 4), ("contacts", 2)];
@@ -504,10 +483,12 @@ const COLUMN_WEIGHTS: [(&str, u32); 3] = [("head", 10), ("parties", 4), ("contac
 /// backends: for each word its best column, weighted, three times over when it is a whole word
 /// there, twice when it starts a word, once when it is only inside one (or, on PostgreSQL, not
 /// in the text but matched as an inflected form: nothing). Returns the SQL and its values,
-/// nine per word, numbered from `$1` on PostgreSQL.
+/// nine per word, numbered on PostgreSQL from `$(after + 1)` (the expression's values before
+/// them).
 fn text_score<'a>(
     backend: DbBackend,
     words: impl Iterator<Item = &'a str>,
+    after: usize,
 ) -> (String, Vec<Value>) {
     let pg = backend == DbBackend::Postgres;
     let mut terms = Vec::new();
@@ -515,7 +496,7 @@ fn text_score<'a>(
     let find = |haystack: String, needle: String, values: &mut Vec<Value>| -> String {
         values.push(text(needle));
         if pg {
-            format!("strpos({haystack}, ${}) > 0", values.len())
+            format!("strpos({haystack}, ${}) > 0", after + values.len())
         } else {
             format!("instr({haystack}, ?) > 0")
         }

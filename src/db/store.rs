@@ -1057,21 +1057,39 @@ pub async fn party_filter_id(
     }
 }
 
+/// What a list filter looks up once before its matches are read page after page: the `party`
+/// filter's organisation id and the prepared search.
+#[derive(Debug)]
+pub struct ResolvedFilter {
+    party_org: Option<i64>,
+    search: Option<super::search::PreparedSearch>,
+}
+
+/// Resolves `f` for [`agreements_after`].
+pub async fn resolve_filter(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+) -> Result<ResolvedFilter, StoreError> {
+    Ok(ResolvedFilter {
+        party_org: party_filter_id(db, f).await?,
+        search: super::search::prepare_filter(db, f).await?,
+    })
+}
+
 /// At most `batch` agreements matching `f` with ids above `after_id`, in id order: the cursor of
-/// the streamed exports. `party_org` is [`party_filter_id`] of `f`.
+/// the streamed exports. `resolved` is [`resolve_filter`] of `f`.
 pub async fn agreements_after(
     db: &impl ConnectionTrait,
     f: &AgreementFilter,
-    party_org: Option<i64>,
+    resolved: &ResolvedFilter,
     after_id: i64,
     batch: u64,
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    let search = super::search::prepare_filter(db, f).await?;
     filtered(
         db.get_database_backend(),
-        party_org,
+        resolved.party_org,
         f,
-        search.as_ref(),
+        resolved.search.as_ref(),
         true,
     )
     .filter(agreement::Column::Id.gt(after_id))
@@ -1114,11 +1132,11 @@ pub async fn for_each_agreement<F>(
 where
     F: FnMut(Stored<Agreement>) -> Result<(), StoreError>,
 {
-    let party_org = party_filter_id(db, f).await?;
+    let resolved = resolve_filter(db, f).await?;
     let mut last_id = 0i64;
     let mut count = 0u64;
     loop {
-        let rows = agreements_after(db, f, party_org, last_id, batch).await?;
+        let rows = agreements_after(db, f, &resolved, last_id, batch).await?;
         if rows.is_empty() {
             return Ok(count);
         }

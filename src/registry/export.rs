@@ -289,11 +289,11 @@ pub async fn export(
     }
     out.flush().await?;
 
-    let party = store::party_filter_id(db, filter).await?;
+    let resolved = store::resolve_filter(db, filter).await?;
     let mut last_id = 0i64;
     let mut n = 0u64;
     loop {
-        let page = store::agreements_after(db, filter, party, last_id, PAGE).await?;
+        let page = store::agreements_after(db, filter, &resolved, last_id, PAGE).await?;
         let Some(last) = page.last() else { break };
         last_id = last.id;
         let organisations = match format {

@@ -52,12 +52,10 @@ impl Registry {
             party: Some(org),
             ..AgreementFilter::default()
         };
-        let scope = match store::party_filter_id(db, &filter).await? {
-            Some(id) => Scope::Party(id),
-            None => Scope::All,
-        };
+        // The filter names a party, so it resolves to an id (-1 for an unknown organisation).
+        let org_id = store::party_filter_id(db, &filter).await?.unwrap_or(-1);
         Ok(Some(
-            plans::in_scope(db, scope, &wanted)
+            plans::in_scope(db, Scope::Party(org_id), &wanted)
                 .await?
                 .into_iter()
                 .collect(),
