@@ -262,6 +262,21 @@ fn entry_of(m: audit_log::Model) -> Entry {
     }
 }
 
+/// The id of the chain's last entry, 0 when it is empty: the registry's data version. Every
+/// write appends to the chain as its last write while it holds the chain until it commits, so
+/// the ids become visible in order, and a reader that sees an id sees every write before it.
+pub async fn head_id(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let head: Option<i64> = audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::Id)
+        .order_by_desc(audit_log::Column::Id)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(head.unwrap_or(0))
+}
+
 /// Streams the whole chain in id order, `batch` entries at a time, and checks it; stops at the
 /// first problem. This is what `avtal audit verify` and `GET /api/v1/audit/verify` run.
 pub async fn verify(db: &impl ConnectionTrait) -> Result<VerifyOutcome, StoreError> {

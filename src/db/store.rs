@@ -649,7 +649,7 @@ pub async fn get_agreement(
 }
 
 /// Filters of the agreement list; every field is optional and they combine with AND.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AgreementFilter {
     /// In force on this date.
     pub active_on: Option<NaiveDate>,
@@ -704,7 +704,7 @@ impl AgreementFilter {
 }
 
 /// The `reserved` filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReservedFilter {
     /// Any reservation.
     Any,
@@ -778,6 +778,17 @@ pub struct AgreementPage {
     pub page: u64,
     /// Rows per page.
     pub limit: u64,
+}
+
+impl AgreementPage {
+    /// The matches counted up to the cap: `total`, or one more than the cap when there are more.
+    pub fn counted(&self) -> u64 {
+        if self.total_exact {
+            self.total
+        } else {
+            EXACT_TOTAL_UP_TO + 1
+        }
+    }
 }
 
 /// The filters of `f` as a query. With `use_filter_indexes` false (SQLite only) the filter columns
@@ -902,24 +913,42 @@ pub async fn list_agreements(
     page: u64,
     limit: u64,
 ) -> Result<AgreementPage, StoreError> {
+    let resolved = resolve_filter(db, f).await?;
+    list_resolved(db, f, &resolved, None, sort, descending, page, limit).await
+}
+
+/// [`list_agreements`] with `f` resolved beforehand ([`resolve_filter`]) and, when known, its
+/// count of matches up to the cap ([`AgreementPage::counted`] of an earlier page of the same
+/// filter on the same data), which saves counting again.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the list's own arguments and what was resolved and counted before"
+)]
+pub async fn list_resolved(
+    db: &impl ConnectionTrait,
+    f: &AgreementFilter,
+    resolved: &ResolvedFilter,
+    counted: Option<u64>,
+    sort: SortKey,
+    descending: bool,
+    page: u64,
+    limit: u64,
+) -> Result<AgreementPage, StoreError> {
     use agreement::Column as C;
-    let party_org = match &f.party {
-        None => None,
-        Some(org) => match organisation_id(db, org).await {
-            Ok(id) => Some(id),
-            // An unknown party matches nothing rather than failing the whole list.
-            Err(StoreError::NotFound { .. }) => Some(-1),
-            Err(e) => return Err(e),
-        },
-    };
+    let party_org = resolved.party_org;
+    let search = resolved.search.as_ref();
     let backend = db.get_database_backend();
-    let search = super::search::prepare_filter(db, f).await?;
-    let total = count_up_to(
-        db,
-        &filtered(backend, party_org, f, search.as_ref(), true),
-        EXACT_TOTAL_UP_TO + 1,
-    )
-    .await?;
+    let total = match counted {
+        Some(n) => Ord::min(n, EXACT_TOTAL_UP_TO + 1),
+        None => {
+            count_up_to(
+                db,
+                &filtered(backend, party_org, f, search, true),
+                EXACT_TOTAL_UP_TO + 1,
+            )
+            .await?
+        }
+    };
     // Past the exact-count bound the filters are unselective: on SQLite, walk the sort index.
     let walk_sort_index = total > EXACT_TOTAL_UP_TO && backend == sea_orm::DbBackend::Sqlite;
     let col = match sort {
@@ -944,7 +973,7 @@ pub async fn list_agreements(
     let ids_query = match ranked {
         true if newest_first => {
             let mut q = sea_orm::QueryTrait::into_query(
-                filtered(backend, party_org, f, search.as_ref(), true)
+                filtered(backend, party_org, f, search, true)
                     .select_only()
                     .column(C::Id),
             );
@@ -956,7 +985,7 @@ pub async fn list_agreements(
         }
         true => {
             let mut q = sea_orm::QueryTrait::into_query(
-                filtered(backend, party_org, f, search.as_ref(), true)
+                filtered(backend, party_org, f, search, true)
                     .select_only()
                     .column(C::Id),
             );
@@ -965,7 +994,7 @@ pub async fn list_agreements(
             q
         }
         false => sea_orm::QueryTrait::into_query(
-            filtered(backend, party_org, f, search.as_ref(), !walk_sort_index)
+            filtered(backend, party_org, f, search, !walk_sort_index)
                 .select_only()
                 .column(C::Id)
                 .order_by(col, order.clone())
@@ -1059,13 +1088,23 @@ pub async fn party_filter_id(
 
 /// What a list filter looks up once before its matches are read page after page: the `party`
 /// filter's organisation id and the prepared search.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ResolvedFilter {
     party_org: Option<i64>,
     search: Option<super::search::PreparedSearch>,
 }
 
-/// Resolves `f` for [`agreements_after`].
+impl ResolvedFilter {
+    /// The resolution of a filter without `party` and search.
+    pub fn none() -> Self {
+        Self {
+            party_org: None,
+            search: None,
+        }
+    }
+}
+
+/// Resolves `f` for [`agreements_after`] and [`list_resolved`].
 pub async fn resolve_filter(
     db: &impl ConnectionTrait,
     f: &AgreementFilter,

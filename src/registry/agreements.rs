@@ -2,10 +2,12 @@
 //! agreement once, checks the acting user's access once, applies the rules of
 //! [`crate::domain`], and writes the result with its audit entry in one transaction.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseTransaction;
 use serde::Deserialize;
 
-use super::{Registry, RegistryError, invalid_if_any, renewals};
+use super::{Registry, RegistryError, invalid_if_any, list_cache, renewals};
 use crate::db::audit::{self, NewEntry};
 use crate::db::store::{AgreementFilter, AgreementPage, SortKey};
 use crate::db::{self, store, store::StoreError, store::Stored};
@@ -194,7 +196,29 @@ impl Registry {
         limit: u64,
     ) -> Result<AgreementPage, RegistryError> {
         let filter = self.scoped_filter(filter)?;
-        Ok(store::list_agreements(&self.db, &filter, sort, descending, page, limit).await?)
+        // The version before the count: a count taken after it holds at least what it holds.
+        let version = self.lists.version(&self.db).await?;
+        let known = self.lists.get(&filter, version);
+        let resolved = match &known {
+            Some(k) => k.resolved.clone(),
+            None => Arc::new(store::resolve_filter(&self.db, &filter).await?),
+        };
+        let counted = known.as_ref().map(|k| k.counted);
+        let out = store::list_resolved(
+            &self.db, &filter, &resolved, counted, sort, descending, page, limit,
+        )
+        .await?;
+        if known.is_none() {
+            self.lists.put(
+                &filter,
+                version,
+                list_cache::Known {
+                    resolved,
+                    counted: out.counted(),
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// Calls `each` with every agreement matching `filter`, read a batch at a time in one

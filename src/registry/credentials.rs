@@ -7,19 +7,19 @@
 //! session ended) raises the version in its own transaction (`db::users::bump_credentials_version`).
 //! Each request reads the version before it trusts an entry, so an ended credential is refused
 //! at once on every instance on the database, whichever instance ended it. Requests that arrive
-//! together share one read: a request waits for a read that *started after it arrived* (a
-//! version read started earlier could predate a revoke that the client already saw committed),
-//! so at most one read is in flight per instance and a burst of requests pays for one or two.
+//! together share one read ([`SharedRead`]: a read that started after the request arrived, so a
+//! revoke the client already saw committed is seen).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
+use super::shared_read::SharedRead;
 use crate::db::store::StoreError;
 use crate::db::users;
 use crate::domain::access::Principal;
@@ -89,14 +89,10 @@ struct Entry {
 /// The cache of one instance (one [`super::Registry`] and its clones).
 pub struct CredentialCache {
     entries: Mutex<HashMap<(Kind, [u8; 32]), Entry>>,
-    /// The last version read; `i64::MIN` before the first read.
-    seen: AtomicI64,
-    /// Held while a version read is in flight.
-    gate: tokio::sync::Mutex<()>,
-    /// Requests that asked for the version so far (each takes the next number).
-    arrivals: AtomicU64,
-    /// Every request numbered up to this one arrived before the last completed read started.
-    covered: AtomicU64,
+    /// The credentials version, read once for the requests arriving together.
+    version: SharedRead,
+    /// The version the entries were last checked against; `i64::MIN` at first.
+    seen: std::sync::atomic::AtomicI64,
 }
 
 impl fmt::Debug for CredentialCache {
@@ -104,7 +100,7 @@ impl fmt::Debug for CredentialCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CredentialCache")
             .field("entries", &self.entries.lock().map(|e| e.len()).ok())
-            .field("version", &self.seen.load(Ordering::SeqCst))
+            .field("version", &self.version.last())
             .finish()
     }
 }
@@ -113,10 +109,8 @@ impl Default for CredentialCache {
     fn default() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
-            seen: AtomicI64::new(i64::MIN),
-            gate: tokio::sync::Mutex::new(()),
-            arrivals: AtomicU64::new(0),
-            covered: AtomicU64::new(0),
+            version: SharedRead::default(),
+            seen: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 }
@@ -125,16 +119,11 @@ impl CredentialCache {
     /// The credentials version as of a read that started after this call: either one this call
     /// makes, or one another request started later and already finished.
     pub async fn version(&self, db: &impl ConnectionTrait) -> Result<i64, StoreError> {
-        let ticket = self.arrivals.fetch_add(1, Ordering::SeqCst) + 1;
-        let _gate = self.gate.lock().await;
-        if self.covered.load(Ordering::SeqCst) >= ticket {
-            return Ok(self.seen.load(Ordering::SeqCst));
-        }
-        // Everyone numbered so far arrived before this read starts.
-        let upto = self.arrivals.load(Ordering::SeqCst);
-        let version = users::credentials_version(db).await?;
+        let version = self
+            .version
+            .get(async || users::credentials_version(db).await)
+            .await?;
         self.observe(version);
-        self.covered.store(upto, Ordering::SeqCst);
         Ok(version)
     }
 

@@ -6,6 +6,7 @@
 //!
 //! One module per concern: [`agreements`], [`parties`] (organisations and contacts),
 //! [`accounts`] (users, sessions, API tokens; [`credentials`] keeps them in memory), [`links`] (report files and calendar feeds),
+//! [`list_cache`] (the list's counts per filter in memory, [`shared_read`] the version they hold under),
 //! [`documents`] (stored contract documents), [`signed`] (their signed copies), [`transfer`]
 //! and [`export`] (import and export),
 //! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
@@ -20,11 +21,13 @@ pub mod deadlines;
 pub mod documents;
 pub mod export;
 pub mod links;
+pub mod list_cache;
 pub mod outbox;
 pub mod outcomes;
 pub mod parties;
 pub mod reminders;
 pub mod renewals;
+pub mod shared_read;
 pub mod signed;
 pub mod transfer;
 
@@ -90,6 +93,8 @@ pub struct Registry {
     pub link_key: Arc<std::sync::OnceLock<Result<crate::links::token::LinkKey, String>>>,
     /// API tokens and sessions read recently, shared by the clones of this handle.
     pub credentials: Arc<credentials::CredentialCache>,
+    /// The list's resolved filters and counts, shared by the clones of this handle.
+    pub lists: Arc<list_cache::ListCache>,
 }
 
 impl Registry {
@@ -104,6 +109,7 @@ impl Registry {
             principal: None,
             link_key: Arc::default(),
             credentials: Arc::default(),
+            lists: Arc::default(),
         }
     }
 

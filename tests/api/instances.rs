@@ -1,7 +1,8 @@
 //! Several instances on one database: the login rate limit is counted in the database, so all
 //! instances share it; the client address comes from a proxy header only when the peer is a
 //! configured trusted proxy; a token or session kept in one instance's memory is refused on every
-//! instance as soon as it is revoked, its user disabled, its password changed or it is logged out.
+//! instance as soon as it is revoked, its user disabled, its password changed or it is logged out;
+//! a list's counts kept in one instance's memory follow every write made on the other at once.
 
 use std::sync::Arc;
 
@@ -153,8 +154,109 @@ async fn the_proxy_header_of_an_untrusted_peer_is_ignored(backend: Backend) {
     );
 }
 
+/// The references and `total` of `GET /api/v1/agreements?{query}` at `address`.
+async fn list_at(app: &TestApp, address: &str, query: &str) -> (Vec<String>, u64) {
+    let r = app
+        .client
+        .get(format!("{address}/api/v1/agreements?{query}&limit=100"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    assert_eq!(r.status().as_u16(), 200, "{query} at {address}");
+    let body: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("json: {e}"));
+    let refs = body["items"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|i| i["reference"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (refs, body["total"].as_u64().unwrap_or(u64::MAX))
+}
+
+async fn lists_follow_writes_made_on_the_other_instance_at_once(app: TestApp) {
+    app.load_examples().await;
+    let other = second_instance(&app).await;
+    let both = [app.address.clone(), other.clone()];
+    let queries = [
+        "status=active",
+        "q=lokalv%C3%A5rd",
+        "q=Ljusglimt&status=active",
+        "party=769990-0051",
+    ];
+    let mut before = Vec::new();
+    for query in queries {
+        // Each list twice on each instance: the second answer comes from the instance's memory.
+        let first = list_at(&app, &app.address, query).await;
+        for address in &both {
+            for _ in 0..2 {
+                assert_eq!(
+                    list_at(&app, address, query).await,
+                    first,
+                    "{query} at {address}"
+                );
+            }
+        }
+        assert!(!first.0.is_empty(), "{query} lists something");
+        before.push(first);
+    }
+
+    // A copy of AGR-2025-0004 stored through the other instance: listed at once on this one.
+    let mut a = app.agreement("AGR-2025-0004").await.body["agreement"].clone();
+    a["reference"] = serde_json::json!("AGR-2099-0001");
+    let r = app
+        .client
+        .post(format!("{other}/api/v1/agreements"))
+        .json(&a)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("post: {e}"));
+    assert_eq!(r.status().as_u16(), 201, "the copy");
+    for (query, (refs, total)) in queries.iter().zip(&before) {
+        for address in &both {
+            let (now, now_total) = list_at(&app, address, query).await;
+            assert_eq!(
+                now_total,
+                total + 1,
+                "{query} at {address} after the insert"
+            );
+            assert!(
+                now.iter().any(|r| r == "AGR-2099-0001"),
+                "{query} at {address}: {now:?} (was {refs:?})"
+            );
+        }
+    }
+
+    // The party renamed through this instance (no agreement row changes, only the search
+    // index): the other instance no longer finds its agreements by the old name.
+    let r = app.get("/api/v1/organisations/769990-0051").await;
+    let mut org = r.body.clone();
+    for k in ["id", "version", "created_at", "updated_at"] {
+        org.as_object_mut().map(|o| o.remove(k));
+    }
+    org["name"] = serde_json::json!("Glansgruppen ekonomisk förening");
+    let r = app
+        .put(
+            "/api/v1/organisations/769990-0051",
+            &serde_json::json!({"version": r.body["version"], "organisation": org}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "rename: {}", r.body);
+    for address in &both {
+        assert_eq!(
+            list_at(&app, address, "q=Ljusglimt&status=active").await,
+            (Vec::new(), 0),
+            "the old name at {address}"
+        );
+        let (refs, _) = list_at(&app, address, "q=Glansgruppen&status=active").await;
+        assert!(refs.iter().any(|r| r == "AGR-2099-0001"), "{refs:?}");
+    }
+}
+
 crate::on_both_backends!(
     two_instances_on_one_database_share_the_login_limit,
+    lists_follow_writes_made_on_the_other_instance_at_once,
     ended_credentials_are_refused_at_once_on_every_instance,
 );
 

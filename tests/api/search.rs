@@ -265,6 +265,8 @@ async fn the_index_follows_updates_renames_and_deletes(app: TestApp) {
     db.execute_unprepared("DELETE FROM agreement WHERE reference = 'AGR-2030-0001'")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // Deletes in SQL leave no audit entry: the list's kept counts cannot see them by themselves.
+    app.registry.lists.clear();
     assert_eq!(refs(&app, &q("snöröjning")).await, Vec::<String>::new());
     let left = match app.backend {
         Backend::Sqlite => {
@@ -292,11 +294,15 @@ async fn agreements_stored_before_the_index_are_filled_in(app: TestApp) {
     db.execute_unprepared("DELETE FROM agreement_search")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // Writes in SQL and the fill-in (run by `migrate`, before a registry serves) leave no audit
+    // entry: the list's kept counts are forgotten by hand.
+    app.registry.lists.clear();
     assert_eq!(refs(&app, &q("lokalvård")).await, Vec::<String>::new());
     let n = avtal::db::search::backfill(db)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n, 15);
+    app.registry.lists.clear();
     assert_eq!(refs(&app, &q("lokalvård")).await, ["AGR-2025-0004"]);
     // Nothing is left to fill in.
     let n = avtal::db::search::backfill(db)

@@ -1,0 +1,166 @@
+//! The agreement list's work per filter kept in memory: the `party` filter's organisation, the
+//! prepared search and the count of matches (up to the cap), so that the next page, the same page
+//! again or another user's same list reads only its 50 rows. An entry holds while the registry's
+//! data version (`db::audit::head_id`: every write appends to the audit chain in commit order) is
+//! the one it was read under; any write, on any instance on the database, makes it stale.
+//!
+//! Each list reads the version first ([`SharedRead`]: the lists arriving together share one read
+//! that started after they arrived, so a list sees every write its client saw committed), then
+//! counts when it has no entry: a count taken after the read holds at least what that version
+//! holds, so an entry is never older than its version.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use sea_orm::ConnectionTrait;
+
+use super::shared_read::SharedRead;
+use crate::db::audit;
+use crate::db::store::{AgreementFilter, ResolvedFilter, StoreError};
+
+/// Filters kept at most; when full, the cache starts empty again.
+const MAX_ENTRIES: usize = 4_096;
+
+/// What one filter resolved to and counted under one data version.
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// The party's id and the prepared search.
+    pub resolved: Arc<ResolvedFilter>,
+    /// Matches, counted up to the cap (`AgreementPage::counted`).
+    pub counted: u64,
+}
+
+struct Entry {
+    version: i64,
+    known: Known,
+}
+
+/// The cache of one instance (one [`super::Registry`] and its clones).
+pub struct ListCache {
+    version: SharedRead,
+    entries: Mutex<HashMap<AgreementFilter, Entry>>,
+    enabled: bool,
+}
+
+impl fmt::Debug for ListCache {
+    // Never the filters: they hold what users searched for.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListCache")
+            .field("entries", &self.entries.lock().map(|e| e.len()).ok())
+            .field("version", &self.version.last())
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+impl Default for ListCache {
+    fn default() -> Self {
+        Self {
+            version: SharedRead::default(),
+            entries: Mutex::new(HashMap::new()),
+            enabled: true,
+        }
+    }
+}
+
+impl ListCache {
+    /// A cache that keeps nothing: every list resolves and counts (benchmarks of that path).
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// The data version as of a read that started after this call; `None` when disabled.
+    pub async fn version(&self, db: &impl ConnectionTrait) -> Result<Option<i64>, StoreError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let v = self.version.get(async || audit::head_id(db).await).await?;
+        Ok(Some(v))
+    }
+
+    /// What `filter` resolved to and counted under `version`, if this instance kept it.
+    pub fn get(&self, filter: &AgreementFilter, version: Option<i64>) -> Option<Known> {
+        let version = version?;
+        let entries = self.entries.lock().ok()?;
+        let e = entries.get(filter)?;
+        (e.version == version).then(|| e.known.clone())
+    }
+
+    /// Forgets every entry: for a write that went around the use cases and left no audit entry
+    /// (a bulk load into a running instance, a repair in SQL), which the version cannot see.
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
+    /// Keeps what `filter` resolved to and counted after `version` was read; an entry of a later
+    /// version stays.
+    pub fn put(&self, filter: &AgreementFilter, version: Option<i64>, known: Known) {
+        let Some(version) = version else { return };
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.get(filter).is_some_and(|e| e.version > version) {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        // Entries of older versions can never be used again.
+        if entries.values().next().is_some_and(|e| e.version < version) {
+            entries.retain(|_, e| e.version >= version);
+        }
+        entries.insert(filter.clone(), Entry { version, known });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(counted: u64) -> Known {
+        Known {
+            resolved: Arc::new(ResolvedFilter::none()),
+            counted,
+        }
+    }
+
+    fn filter(q: &str) -> AgreementFilter {
+        AgreementFilter {
+            q: Some(q.to_owned()),
+            ..AgreementFilter::default()
+        }
+    }
+
+    #[test]
+    fn an_entry_holds_only_under_its_version_and_for_its_filter() {
+        let cache = ListCache::default();
+        cache.put(&filter("a"), Some(5), known(3));
+        assert_eq!(cache.get(&filter("a"), Some(5)).map(|k| k.counted), Some(3));
+        assert!(cache.get(&filter("a"), Some(6)).is_none(), "version");
+        assert!(cache.get(&filter("b"), Some(5)).is_none(), "filter");
+        assert!(cache.get(&filter("a"), None).is_none(), "no version read");
+    }
+
+    #[test]
+    fn a_later_version_replaces_the_older_entries_and_is_not_replaced_by_them() {
+        let cache = ListCache::default();
+        cache.put(&filter("a"), Some(5), known(3));
+        cache.put(&filter("b"), Some(6), known(4));
+        assert!(cache.get(&filter("a"), Some(5)).is_none(), "dropped");
+        cache.put(&filter("b"), Some(5), known(9));
+        assert_eq!(cache.get(&filter("b"), Some(6)).map(|k| k.counted), Some(4));
+    }
+
+    #[test]
+    fn a_disabled_cache_keeps_nothing() {
+        let cache = ListCache::disabled();
+        cache.put(&filter("a"), None, known(3));
+        assert!(cache.get(&filter("a"), None).is_none());
+    }
+}
