@@ -66,11 +66,37 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         });
     } else {
         opt.max_connections(settings.postgres_pool_size.max(1));
-        // No JIT compilation: the list's plans are short, and a plan estimated above
-        // `jit_above_cost` (a search for a common word) spent 60 ms compiling before it ran.
-        opt.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+        let tls_asked = url.expose().contains("sslmode=")
+            || url.expose().contains("ssl-mode=")
+            || std::env::var_os("PGSSLMODE").is_some();
+        opt.map_sqlx_postgres_opts(move |o| {
+            // No JIT compilation: the list's plans are short, and a plan estimated above
+            // `jit_above_cost` (a search for a common word) spent 60 ms compiling before it ran.
+            let o = o.options([("jit", "off")]);
+            // No TLS to this machine unless the URL (or `PGSSLMODE`) asks for a mode: sqlx 0.9
+            // leaves Nagle's algorithm on (no `TCP_NODELAY`), so over TLS every statement larger
+            // than one TLS record (16 KiB: bulk inserts, backfills) waited about 40 ms for the
+            // server's delayed ACK before its second record went out. TLS over loopback protects
+            // nothing, and `sslmode=prefer`, the default, already accepts a plain connection.
+            if !tls_asked && is_loopback(o.get_host()) {
+                o.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)
+            } else {
+                o
+            }
+        });
     }
     Database::connect(opt).await
+}
+
+/// Whether `host` names this machine (a name, an address or a socket directory).
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.starts_with('/')
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Applies every pending migration, indexes for the free-text search the agreements that have
@@ -134,4 +160,26 @@ pub async fn health(db: &DatabaseConnection) -> Result<&'static str, DbErr> {
         DbBackend::Postgres => "postgresql",
         _ => "other",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_are_told_from_others() {
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "127.0.0.53",
+            "::1",
+            "[::1]",
+            "/var/run/postgresql",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["db.example", "10.0.0.5", "::2", "localhost.example", ""] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
 }

@@ -456,3 +456,59 @@ async fn ended_credentials_are_refused_at_once_on_every_instance(app: TestApp) {
     assert_eq!(status, 303, "the logout");
     session_status_on_both(both, &session, 303, "after the logout").await;
 }
+
+mod connection_on_postgres {
+    use sea_orm::ConnectionTrait;
+
+    use crate::helpers::{Backend, test_settings};
+
+    /// Whether the connection `db` answers on is encrypted.
+    async fn tls(db: &sea_orm::DatabaseConnection) -> bool {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("pg_stat_ssl: {e}"))
+            .unwrap_or_else(|| panic!("no pg_stat_ssl row"));
+        row.try_get::<bool>("", "ssl")
+            .unwrap_or_else(|e| panic!("ssl: {e}"))
+    }
+
+    /// A loopback connection is plain unless its URL asks for TLS (statements over 16 KiB
+    /// stalled 40 ms on TLS without `TCP_NODELAY`); a URL's `sslmode` is followed.
+    #[tokio::test]
+    async fn a_loopback_connection_uses_tls_only_when_its_url_asks_for_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mut settings = test_settings(Backend::Postgres, dir.path()).await;
+        let db = avtal::db::connect(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        assert!(!tls(&db).await, "a loopback URL without sslmode");
+        let ssl_on = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SHOW ssl",
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.try_get::<String>("", "ssl").ok())
+            .is_some_and(|v| v == "on");
+        if !ssl_on {
+            eprintln!("the server has no TLS: the sslmode=require half is not run");
+            return;
+        }
+        let url = settings
+            .database_url
+            .as_ref()
+            .map(|u| u.expose().to_owned())
+            .unwrap_or_default();
+        settings.database_url = Some(avtal::config::Secret::new(format!("{url}?sslmode=require")));
+        let db = avtal::db::connect(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("connect with sslmode=require: {e}"));
+        assert!(tls(&db).await, "sslmode=require");
+    }
+}
