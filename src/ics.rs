@@ -30,13 +30,19 @@ pub fn calendar(events: &[Event]) -> String {
     ] {
         push_line(&mut out, line);
     }
+    // A feed's events share their stamp: formatted once.
+    let mut stamp: Option<(DateTime<Utc>, String)> = None;
     for e in events {
         push_line(&mut out, "BEGIN:VEVENT");
         push_line(&mut out, &format!("UID:{}", escape(&e.uid)));
-        push_line(
-            &mut out,
-            &format!("DTSTAMP:{}", e.stamp.format("%Y%m%dT%H%M%SZ")),
-        );
+        let line = match &stamp {
+            Some((at, line)) if *at == e.stamp => line,
+            _ => {
+                let line = format!("DTSTAMP:{}", e.stamp.format("%Y%m%dT%H%M%SZ"));
+                &stamp.insert((e.stamp, line)).1
+            }
+        };
+        push_line(&mut out, line);
         push_line(
             &mut out,
             &format!("DTSTART;VALUE=DATE:{}", e.date.format("%Y%m%d")),
@@ -82,6 +88,11 @@ pub fn escape(s: &str) -> String {
 /// Appends one content line, folded so no line exceeds 75 octets (continuations start with a
 /// space), never splitting a UTF-8 character.
 fn push_line(out: &mut String, line: &str) {
+    if line.len() <= 75 {
+        out.push_str(line);
+        out.push_str("\r\n");
+        return;
+    }
     let mut width = 0;
     for c in line.chars() {
         let n = c.len_utf8();

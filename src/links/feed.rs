@@ -77,41 +77,100 @@ pub fn concerns(d: &Deadline, email: &EmailAddress) -> bool {
     d.recipients.to.contains(email) || d.recipients.cc.contains(email)
 }
 
+/// Stand-ins for an event's own texts (private-use characters) while a template is rendered
+/// once per kind of event: the reference, the title, the deadline and the period's end.
+const STAND_INS: [char; 4] = ['\u{E000}', '\u{E001}', '\u{E002}', '\u{E003}'];
+
+/// `pattern` with each stand-in replaced by its text, in one pass: a text is never read again,
+/// so a title holding a stand-in (or template code) stays as it is.
+fn fill(pattern: &str, texts: &[&str; 4]) -> String {
+    let mut out =
+        String::with_capacity(pattern.len() + texts.iter().map(|t| t.len()).sum::<usize>());
+    for c in pattern.chars() {
+        match STAND_INS.iter().position(|s| *s == c) {
+            Some(i) => out.push_str(texts[i]),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The event's view; `texts` gives the reference, title, deadline and period end to put in it.
+fn view<'a>(d: &Deadline, texts: &[&'a str; 4]) -> EventView<'a> {
+    EventView {
+        kind: d.kind.code(),
+        reference: texts[0],
+        title: texts[1],
+        deadline: texts[2].to_owned(),
+        state: d.state,
+        report_kind: d.report.as_ref().map(|o| o.kind.replace('_', " ")),
+        report_state: d.report.as_ref().map(|o| o.state),
+        period_end: d.report.as_ref().map(|_| texts[3].to_owned()),
+        final_report: d.report.as_ref().is_some_and(|o| o.final_report),
+    }
+}
+
+/// The summary and description templates rendered for `view`.
+fn render(tera: &Tera, view: &EventView<'_>) -> Result<(String, String), Unexpected> {
+    let ctx = Context::from_serialize(view).map_err(|e| Unexpected::new("calendar event", e))?;
+    let render = |name: &str| {
+        tera.render(name, &ctx)
+            .map_err(|e| Unexpected::new(name, e))
+    };
+    Ok((render("summary.txt")?, render("description.txt")?))
+}
+
 /// One all-day event per deadline, stable UIDs (`reference/kind/occurrence@avtal`), Swedish texts.
+///
+/// A feed holds thousands of events of a few kinds: the templates are rendered once per kind of
+/// event (everything in the view but its reference, title, deadline and period end, which are
+/// private-use stand-ins while it renders), and each event's texts
+/// are put in their places; a test holds this equal to rendering every event.
 pub fn events(
     deadlines: &[&Deadline],
     titles: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, Unexpected> {
     let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
+    let stand_ins = STAND_INS.map(|c| c.to_string());
+    let stand_ins = [
+        stand_ins[0].as_str(),
+        stand_ins[1].as_str(),
+        stand_ins[2].as_str(),
+        stand_ins[3].as_str(),
+    ];
+    let mut patterns: HashMap<String, (String, String)> = HashMap::new();
     let mut out = Vec::with_capacity(deadlines.len());
     for d in deadlines {
-        let view = EventView {
-            kind: d.kind.code(),
-            reference: d.reference.as_str(),
-            title: titles
-                .get(d.reference.as_str())
-                .map(String::as_str)
-                .unwrap_or_default(),
-            deadline: swedish_date(d.date),
-            state: d.state,
-            report_kind: d.report.as_ref().map(|o| o.kind.replace('_', " ")),
-            report_state: d.report.as_ref().map(|o| o.state),
-            period_end: d.report.as_ref().map(|o| swedish_date(o.period_end)),
-            final_report: d.report.as_ref().is_some_and(|o| o.final_report),
-        };
-        let ctx =
-            Context::from_serialize(&view).map_err(|e| Unexpected::new("calendar event", e))?;
-        let render = |name: &str| {
-            tera.render(name, &ctx)
-                .map_err(|e| Unexpected::new(name, e))
+        let title = titles
+            .get(d.reference.as_str())
+            .map(String::as_str)
+            .unwrap_or_default();
+        let deadline = swedish_date(d.date);
+        let period_end = d
+            .report
+            .as_ref()
+            .map(|o| swedish_date(o.period_end))
+            .unwrap_or_default();
+        let texts = [
+            d.reference.as_str(),
+            title,
+            deadline.as_str(),
+            period_end.as_str(),
+        ];
+        let shape = view(d, &stand_ins);
+        let key =
+            serde_json::to_string(&shape).map_err(|e| Unexpected::new("calendar event", e))?;
+        let (summary, description) = match patterns.get(&key) {
+            Some(p) => p,
+            None => patterns.entry(key).or_insert(render(tera, &shape)?),
         };
         out.push(Event {
             uid: format!("{}/{}/{}@avtal", d.reference, d.kind.code(), d.occurrence),
             stamp: now,
             date: d.date,
-            summary: one_line(&render("summary.txt")?),
-            description: render("description.txt")?.trim().to_owned(),
+            summary: one_line(&fill(summary, &texts)),
+            description: fill(description, &texts).trim().to_owned(),
         });
     }
     Ok(out)
@@ -140,6 +199,48 @@ mod tests {
         assert_eq!(token_hash(&a), ha);
         assert!(!ha.contains(&a));
         assert!(!plausible_token("../../etc/passwd"));
+        Ok(())
+    }
+
+    #[test]
+    fn events_rendered_once_per_kind_equal_rendering_every_event() -> anyhow::Result<()> {
+        let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
+        let ladders = crate::domain::deadlines::ReminderLadders::default();
+        let mut seen = 0;
+        for a in crate::samples::EXAMPLES
+            .iter()
+            .filter_map(|(name, text)| crate::format::parse_file(name, text).ok())
+            .flat_map(|f| f.agreements)
+        {
+            let ds = crate::domain::deadlines::deadlines(&a, today, &ladders);
+            let refs: Vec<&Deadline> = ds.iter().collect();
+            // Titles with stand-ins, template code and line breaks stay as they are.
+            for title in [
+                a.title.clone(),
+                "Städ \u{E000}{{ reference }} \u{E003}\n{% if true %}x{% endif %}".to_owned(),
+            ] {
+                let titles = HashMap::from([(a.reference.to_string(), title.clone())]);
+                let now = Utc::now();
+                let fast = events(&refs, &titles, now)?;
+                assert_eq!(fast.len(), ds.len());
+                for (d, e) in ds.iter().zip(&fast) {
+                    let deadline = swedish_date(d.date);
+                    let period_end = d.report.as_ref().map(|o| swedish_date(o.period_end));
+                    let texts = [
+                        d.reference.as_str(),
+                        title.as_str(),
+                        deadline.as_str(),
+                        period_end.as_deref().unwrap_or_default(),
+                    ];
+                    let (summary, description) = render(tera, &view(d, &texts))?;
+                    assert_eq!(e.summary, one_line(&summary));
+                    assert_eq!(e.description, description.trim());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 100, "only {seen} events compared");
         Ok(())
     }
 
