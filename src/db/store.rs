@@ -719,7 +719,7 @@ pub enum ReservedFilter {
 }
 
 /// Sort keys of the agreement list; the id breaks ties so pages are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SortKey {
     /// By reference (default).
     #[default]

@@ -198,6 +198,15 @@ impl Registry {
         let filter = self.scoped_filter(filter)?;
         // The version before the count: a count taken after it holds at least what it holds.
         let version = self.lists.version(&self.db).await?;
+        let key = list_cache::PageKey {
+            sort,
+            descending,
+            page,
+            limit,
+        };
+        if let Some(kept) = self.lists.page(&filter, version, key) {
+            return Ok(kept);
+        }
         let known = self.lists.get(&filter, version);
         let resolved = match &known {
             Some(k) => k.resolved.clone(),
@@ -218,6 +227,7 @@ impl Registry {
                 },
             );
         }
+        self.lists.put_page(&filter, version, key, &out);
         Ok(out)
     }
 

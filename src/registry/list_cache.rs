@@ -1,8 +1,9 @@
 //! The agreement list's work per filter kept in memory: the `party` filter's organisation, the
-//! prepared search and the count of matches (up to the cap), so that the next page, the same page
-//! again or another user's same list reads only its 50 rows. An entry holds while the registry's
-//! data version (`db::audit::head_id`: every write appends to the audit chain in commit order) is
-//! the one it was read under; any write, on any instance on the database, makes it stale.
+//! prepared search and the count of matches (up to the cap), so that the next page reads only its
+//! 50 rows; and the pages themselves, so that the same page again (a reload, another user's same
+//! list, a script polling it) reads nothing. An entry holds while the registry's data version
+//! (`db::audit::head_id`: every write appends to the audit chain in commit order) is the one it
+//! was read under; any write, on any instance on the database, makes it stale.
 //!
 //! Each list reads the version first ([`SharedRead`]: the lists arriving together share one read
 //! that started after they arrived, so a list sees every write its client saw committed), then
@@ -17,10 +18,32 @@ use sea_orm::ConnectionTrait;
 
 use super::shared_read::SharedRead;
 use crate::db::audit;
-use crate::db::store::{AgreementFilter, ResolvedFilter, StoreError};
+use crate::db::store::{AgreementFilter, AgreementPage, ResolvedFilter, SortKey, StoreError};
 
 /// Filters kept at most; when full, the cache starts empty again.
 const MAX_ENTRIES: usize = 4_096;
+
+/// Rows of kept pages at most (about 300 bytes each); when full, the pages start empty again.
+const MAX_PAGE_ROWS: usize = 50_000;
+
+/// Which page of a filter's list: its order and place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    /// Sort key.
+    pub sort: SortKey,
+    /// Descending.
+    pub descending: bool,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Rows per page.
+    pub limit: u64,
+}
+
+#[derive(Default)]
+struct Pages {
+    map: HashMap<(AgreementFilter, PageKey), (i64, AgreementPage)>,
+    rows: usize,
+}
 
 /// What one filter resolved to and counted under one data version.
 #[derive(Debug, Clone)]
@@ -40,6 +63,7 @@ struct Entry {
 pub struct ListCache {
     version: SharedRead,
     entries: Mutex<HashMap<AgreementFilter, Entry>>,
+    pages: Mutex<Pages>,
     enabled: bool,
 }
 
@@ -59,6 +83,7 @@ impl Default for ListCache {
         Self {
             version: SharedRead::default(),
             entries: Mutex::new(HashMap::new()),
+            pages: Mutex::new(Pages::default()),
             enabled: true,
         }
     }
@@ -95,6 +120,52 @@ impl ListCache {
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.clear();
+        }
+        if let Ok(mut pages) = self.pages.lock() {
+            *pages = Pages::default();
+        }
+    }
+
+    /// Page `key` of `filter`'s list under `version`, if this instance kept it.
+    pub fn page(
+        &self,
+        filter: &AgreementFilter,
+        version: Option<i64>,
+        key: PageKey,
+    ) -> Option<AgreementPage> {
+        let version = version?;
+        let pages = self.pages.lock().ok()?;
+        let (v, page) = pages.map.get(&(filter.clone(), key))?;
+        (*v == version).then(|| page.clone())
+    }
+
+    /// Keeps page `key` of `filter`'s list, read after `version` was read.
+    pub fn put_page(
+        &self,
+        filter: &AgreementFilter,
+        version: Option<i64>,
+        key: PageKey,
+        page: &AgreementPage,
+    ) {
+        let Some(version) = version else { return };
+        let Ok(mut pages) = self.pages.lock() else {
+            return;
+        };
+        let k = (filter.clone(), key);
+        if pages.map.get(&k).is_some_and(|(v, _)| *v > version) {
+            return;
+        }
+        // Pages of older versions can never be used again.
+        if pages.map.values().next().is_some_and(|(v, _)| *v < version) {
+            pages.map.retain(|_, (v, _)| *v >= version);
+            pages.rows = pages.map.values().map(|(_, p)| p.items.len()).sum();
+        }
+        if pages.rows + page.items.len() > MAX_PAGE_ROWS {
+            *pages = Pages::default();
+        }
+        pages.rows += page.items.len();
+        if let Some((_, old)) = pages.map.insert(k, (version, page.clone())) {
+            pages.rows -= old.items.len();
         }
     }
 
@@ -157,10 +228,69 @@ mod tests {
         assert_eq!(cache.get(&filter("b"), Some(6)).map(|k| k.counted), Some(4));
     }
 
+    fn page_of(n: usize) -> AgreementPage {
+        AgreementPage {
+            items: Vec::new(),
+            total: n as u64,
+            total_exact: true,
+            page: 1,
+            limit: 50,
+        }
+    }
+
+    const FIRST: PageKey = PageKey {
+        sort: SortKey::Reference,
+        descending: false,
+        page: 1,
+        limit: 50,
+    };
+
+    #[test]
+    fn a_page_holds_only_under_its_version_for_its_filter_and_place() {
+        let cache = ListCache::default();
+        cache.put_page(&filter("a"), Some(5), FIRST, &page_of(3));
+        assert_eq!(
+            cache.page(&filter("a"), Some(5), FIRST).map(|p| p.total),
+            Some(3)
+        );
+        assert!(
+            cache.page(&filter("a"), Some(6), FIRST).is_none(),
+            "version"
+        );
+        assert!(cache.page(&filter("b"), Some(5), FIRST).is_none(), "filter");
+        let second = PageKey { page: 2, ..FIRST };
+        assert!(cache.page(&filter("a"), Some(5), second).is_none(), "page");
+        let reversed = PageKey {
+            descending: true,
+            ..FIRST
+        };
+        assert!(
+            cache.page(&filter("a"), Some(5), reversed).is_none(),
+            "order"
+        );
+        cache.put_page(&filter("b"), Some(6), FIRST, &page_of(4));
+        assert!(
+            cache.page(&filter("a"), Some(5), FIRST).is_none(),
+            "dropped"
+        );
+        cache.put_page(&filter("b"), Some(5), FIRST, &page_of(9));
+        assert_eq!(
+            cache.page(&filter("b"), Some(6), FIRST).map(|p| p.total),
+            Some(4)
+        );
+        cache.clear();
+        assert!(
+            cache.page(&filter("b"), Some(6), FIRST).is_none(),
+            "cleared"
+        );
+    }
+
     #[test]
     fn a_disabled_cache_keeps_nothing() {
         let cache = ListCache::disabled();
         cache.put(&filter("a"), None, known(3));
         assert!(cache.get(&filter("a"), None).is_none());
+        cache.put_page(&filter("a"), None, FIRST, &page_of(3));
+        assert!(cache.page(&filter("a"), None, FIRST).is_none());
     }
 }
