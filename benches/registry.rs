@@ -340,7 +340,9 @@ fn organisations() -> (Vec<Organisation>, Vec<Contact>) {
             },
             parent: None,
             registered_idea_based_on: None,
-            work_integration: false,
+            // Every supplier may take a contract reserved for work integration (LOU 4 kap.
+            // 18 § 1 p.), which some synthetic agreements are.
+            work_integration: !buyer,
             idea_based: false,
             members: Vec::new(),
         };
