@@ -249,13 +249,7 @@ async fn the_export_takes_the_list_filters(app: TestApp) {
         .get(&format!("/api/v1/agreements?{filters}&limit=500"))
         .await;
     assert_eq!(list.status, 200, "{}", list.body);
-    let expected: BTreeSet<String> = list.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| i["reference"].as_str().map(str::to_owned))
-        .collect();
+    let expected: BTreeSet<String> = crate::helpers::references(&list.body).into_iter().collect();
     assert!(!expected.is_empty() && expected.len() < 13, "{expected:?}");
 
     let (status, _, body) = download(&app, &format!("/api/v1/export?format=csv&{filters}")).await;

@@ -42,6 +42,18 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
+/// The references of a list answer's `items`, in order.
+pub fn references(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|i| i["reference"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Settings for a test app on `backend`, with a fresh empty database.
 pub async fn test_settings(backend: Backend, dir: &std::path::Path) -> Settings {
     let mut settings = Settings {

@@ -164,14 +164,7 @@ async fn list_at(app: &TestApp, address: &str, query: &str) -> (Vec<String>, u64
         .unwrap_or_else(|e| panic!("list: {e}"));
     assert_eq!(r.status().as_u16(), 200, "{query} at {address}");
     let body: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("json: {e}"));
-    let refs = body["items"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|i| i["reference"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let refs = crate::helpers::references(&body);
     (refs, body["total"].as_u64().unwrap_or(u64::MAX))
 }
 

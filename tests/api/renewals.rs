@@ -61,13 +61,7 @@ async fn listed(app: &TestApp, query: &str) -> BTreeSet<String> {
         .get(&format!("/api/v1/agreements?limit=200&{query}"))
         .await;
     assert_eq!(r.status, 200, "{query}: {}", r.body);
-    r.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| i["reference"].as_str().map(str::to_owned))
-        .collect()
+    crate::helpers::references(&r.body).into_iter().collect()
 }
 
 async fn an_agreement_imported_late_renews_once_per_missed_deadline(app: TestApp) {

@@ -15,14 +15,7 @@ async fn refs(app: &TestApp, query: &str) -> Vec<String> {
         .get(&format!("/api/v1/agreements?{query}&limit=100"))
         .await;
     assert_eq!(r.status, 200, "{query}: {}", r.body);
-    let items: Vec<String> = r.body["items"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|i| i["reference"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let items = crate::helpers::references(&r.body);
     assert_eq!(
         r.body["total"].as_u64(),
         Some(items.len() as u64),
