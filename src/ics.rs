@@ -20,7 +20,7 @@ pub struct Event {
 
 /// A VCALENDAR with the given events, lines ending in CRLF.
 pub fn calendar(events: &[Event]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256 + events.len() * 400);
     for line in [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

@@ -391,8 +391,8 @@ fn ts_prefix_query<'a>(words: impl Iterator<Item = &'a str>) -> String {
         .join(" & ")
 }
 
-/// The agreements `p` matches with their score (lower ranks first), as a query of `(sid, k)`
-/// to join on the agreement id.
+/// The agreements `p` matches with their score (lower ranks first), as a query of `(sid, k, j)`:
+/// the agreement id, its score, and the id again to join on (see the SQLite branch).
 pub fn scores(backend: DbBackend, p: &PreparedSearch) -> SelectStatement {
     let s = &p.text;
     let long: Vec<&str> = s.partial_words().collect();
@@ -441,16 +441,18 @@ pub fn scores(backend: DbBackend, p: &PreparedSearch) -> SelectStatement {
         // Asking the word index (`"avtal"*`) would first merge the whole list of rows of every
         // word with that prefix.
         let (tier, tier_values) = sqlite_words_start_words(s.words().iter().map(String::as_str));
-        let checked = long.iter().filter(|w| !lookup.contains(w));
         let mut sql = String::from("agreement_trigrams MATCH ?");
         let mut where_values = vec![text(fts_substring_query(lookup.iter().copied()))];
-        for w in checked {
-            sql.push_str(
-                " AND (instr(head, ?) > 0 OR instr(parties, ?) > 0 OR instr(contacts, ?) > 0)",
-            );
-            for _ in 0..3 {
-                where_values.push(text((*w).to_owned()));
-            }
+        let checked: Vec<&str> = long
+            .iter()
+            .copied()
+            .filter(|w| !lookup.contains(w))
+            .collect();
+        if !checked.is_empty() {
+            let (cond, values) = sqlite_in_any_column(checked.into_iter(), "");
+            sql.push_str(" AND ");
+            sql.push_str(&cond);
+            where_values.extend(values);
         }
         if !short.is_empty() {
             let (cond, values) = sqlite_words_start_words(short.iter().copied());
@@ -538,16 +540,34 @@ fn text_score<'a>(
 /// inside `" " || column` is exactly a word that starts with `w`, as FTS5's `"w"*` would
 /// match it. Returns the SQL and its values, three per word.
 fn sqlite_words_start_words<'a>(words: impl Iterator<Item = &'a str>) -> (String, Vec<Value>) {
+    sqlite_in_any_column(words, " ")
+}
+
+/// On SQLite, a condition that every one of `words`, after `before`, is in one of the three
+/// columns (each also read after `before`). Returns the SQL and its values, three per word.
+fn sqlite_in_any_column<'a>(
+    words: impl Iterator<Item = &'a str>,
+    before: &str,
+) -> (String, Vec<Value>) {
     let mut sql = Vec::new();
     let mut values = Vec::new();
+    let column = |c: &str| {
+        if before.is_empty() {
+            c.to_owned()
+        } else {
+            format!("'{before}' || {c}")
+        }
+    };
+    let cond = format!(
+        "(instr({}, ?) > 0 OR instr({}, ?) > 0 OR instr({}, ?) > 0)",
+        column("head"),
+        column("parties"),
+        column("contacts")
+    );
     for w in words {
-        sql.push(
-            "(instr(' ' || head, ?) > 0 OR instr(' ' || parties, ?) > 0 \
-             OR instr(' ' || contacts, ?) > 0)"
-                .to_owned(),
-        );
+        sql.push(cond.clone());
         for _ in 0..3 {
-            values.push(text(format!(" {w}")));
+            values.push(text(format!("{before}{w}")));
         }
     }
     (sql.join(" AND "), values)

@@ -1088,21 +1088,11 @@ pub async fn party_filter_id(
 }
 
 /// What a list filter looks up once before its matches are read page after page: the `party`
-/// filter's organisation id and the prepared search.
-#[derive(Debug, Clone)]
+/// filter's organisation id and the prepared search (none of either by default).
+#[derive(Debug, Clone, Default)]
 pub struct ResolvedFilter {
     party_org: Option<i64>,
     search: Option<super::search::PreparedSearch>,
-}
-
-impl ResolvedFilter {
-    /// The resolution of a filter without `party` and search.
-    pub fn none() -> Self {
-        Self {
-            party_org: None,
-            search: None,
-        }
-    }
 }
 
 /// Resolves `f` for [`agreements_after`] and [`list_resolved`].

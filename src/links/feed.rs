@@ -79,7 +79,7 @@ pub fn concerns(d: &Deadline, email: &EmailAddress) -> bool {
 
 /// Stand-ins for an event's own texts (private-use characters) while a template is rendered
 /// once per kind of event: the reference, the title, the deadline and the period's end.
-const STAND_INS: [char; 4] = ['\u{E000}', '\u{E001}', '\u{E002}', '\u{E003}'];
+const STAND_INS: [&str; 4] = ["\u{E000}", "\u{E001}", "\u{E002}", "\u{E003}"];
 
 /// `pattern` with each stand-in replaced by its text, in one pass: a text is never read again,
 /// so a title holding a stand-in (or template code) stays as it is.
@@ -87,7 +87,7 @@ fn fill(pattern: &str, texts: &[&str; 4]) -> String {
     let mut out =
         String::with_capacity(pattern.len() + texts.iter().map(|t| t.len()).sum::<usize>());
     for c in pattern.chars() {
-        match STAND_INS.iter().position(|s| *s == c) {
+        match STAND_INS.iter().position(|s| s.starts_with(c)) {
             Some(i) => out.push_str(texts[i]),
             None => out.push(c),
         }
@@ -132,13 +132,6 @@ pub fn events(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, Unexpected> {
     let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
-    let stand_ins = STAND_INS.map(|c| c.to_string());
-    let stand_ins = [
-        stand_ins[0].as_str(),
-        stand_ins[1].as_str(),
-        stand_ins[2].as_str(),
-        stand_ins[3].as_str(),
-    ];
     let mut patterns: HashMap<String, (String, String)> = HashMap::new();
     let mut out = Vec::with_capacity(deadlines.len());
     for d in deadlines {
@@ -158,7 +151,7 @@ pub fn events(
             deadline.as_str(),
             period_end.as_str(),
         ];
-        let shape = view(d, &stand_ins);
+        let shape = view(d, &STAND_INS);
         let key =
             serde_json::to_string(&shape).map_err(|e| Unexpected::new("calendar event", e))?;
         let (summary, description) = match patterns.get(&key) {

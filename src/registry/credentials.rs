@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -92,7 +92,7 @@ pub struct CredentialCache {
     /// The credentials version, read once for the requests arriving together.
     version: SharedRead,
     /// The version the entries were last checked against; `i64::MIN` at first.
-    seen: std::sync::atomic::AtomicI64,
+    seen: AtomicI64,
 }
 
 impl fmt::Debug for CredentialCache {
@@ -110,7 +110,7 @@ impl Default for CredentialCache {
         Self {
             entries: Mutex::new(HashMap::new()),
             version: SharedRead::default(),
-            seen: std::sync::atomic::AtomicI64::new(i64::MIN),
+            seen: AtomicI64::new(i64::MIN),
         }
     }
 }

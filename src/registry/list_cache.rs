@@ -39,12 +39,6 @@ pub struct PageKey {
     pub limit: u64,
 }
 
-#[derive(Default)]
-struct Pages {
-    map: HashMap<(AgreementFilter, PageKey), (i64, AgreementPage)>,
-    rows: usize,
-}
-
 /// What one filter resolved to and counted under one data version.
 #[derive(Debug, Clone)]
 pub struct Known {
@@ -54,16 +48,33 @@ pub struct Known {
     pub counted: u64,
 }
 
+/// One filter's look-ups and count, and the pages of its list served, under one version.
 struct Entry {
     version: i64,
     known: Known,
+    pages: HashMap<PageKey, AgreementPage>,
+}
+
+#[derive(Default)]
+struct Kept {
+    entries: HashMap<AgreementFilter, Entry>,
+}
+
+impl Kept {
+    /// Rows of all the kept pages.
+    fn page_rows(&self) -> usize {
+        self.entries
+            .values()
+            .flat_map(|e| e.pages.values())
+            .map(|p| p.items.len())
+            .sum()
+    }
 }
 
 /// The cache of one instance (one [`super::Registry`] and its clones).
 pub struct ListCache {
     version: SharedRead,
-    entries: Mutex<HashMap<AgreementFilter, Entry>>,
-    pages: Mutex<Pages>,
+    kept: Mutex<Kept>,
     enabled: bool,
 }
 
@@ -71,7 +82,7 @@ impl fmt::Debug for ListCache {
     // Never the filters: they hold what users searched for.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ListCache")
-            .field("entries", &self.entries.lock().map(|e| e.len()).ok())
+            .field("entries", &self.kept.lock().map(|k| k.entries.len()).ok())
             .field("version", &self.version.last())
             .field("enabled", &self.enabled)
             .finish()
@@ -82,8 +93,7 @@ impl Default for ListCache {
     fn default() -> Self {
         Self {
             version: SharedRead::default(),
-            entries: Mutex::new(HashMap::new()),
-            pages: Mutex::new(Pages::default()),
+            kept: Mutex::new(Kept::default()),
             enabled: true,
         }
     }
@@ -107,23 +117,24 @@ impl ListCache {
         Ok(Some(v))
     }
 
-    /// What `filter` resolved to and counted under `version`, if this instance kept it.
-    pub fn get(&self, filter: &AgreementFilter, version: Option<i64>) -> Option<Known> {
+    /// Runs `f` on `filter`'s entry if it was kept under `version`.
+    fn with_entry<T>(
+        &self,
+        filter: &AgreementFilter,
+        version: Option<i64>,
+        f: impl FnOnce(&Entry) -> Option<T>,
+    ) -> Option<T> {
         let version = version?;
-        let entries = self.entries.lock().ok()?;
-        let e = entries.get(filter)?;
-        (e.version == version).then(|| e.known.clone())
+        let kept = self.kept.lock().ok()?;
+        kept.entries
+            .get(filter)
+            .filter(|e| e.version == version)
+            .and_then(f)
     }
 
-    /// Forgets every entry: for a write that went around the use cases and left no audit entry
-    /// (a bulk load into a running instance, a repair in SQL), which the version cannot see.
-    pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
-        if let Ok(mut pages) = self.pages.lock() {
-            *pages = Pages::default();
-        }
+    /// What `filter` resolved to and counted under `version`, if this instance kept it.
+    pub fn get(&self, filter: &AgreementFilter, version: Option<i64>) -> Option<Known> {
+        self.with_entry(filter, version, |e| Some(e.known.clone()))
     }
 
     /// Page `key` of `filter`'s list under `version`, if this instance kept it.
@@ -133,13 +144,49 @@ impl ListCache {
         version: Option<i64>,
         key: PageKey,
     ) -> Option<AgreementPage> {
-        let version = version?;
-        let pages = self.pages.lock().ok()?;
-        let (v, page) = pages.map.get(&(filter.clone(), key))?;
-        (*v == version).then(|| page.clone())
+        self.with_entry(filter, version, |e| e.pages.get(&key).cloned())
     }
 
-    /// Keeps page `key` of `filter`'s list, read after `version` was read.
+    /// Forgets every entry: for a write that went around the use cases and left no audit entry
+    /// (a bulk load into a running instance, a repair in SQL), which the version cannot see.
+    pub fn clear(&self) {
+        if let Ok(mut kept) = self.kept.lock() {
+            *kept = Kept::default();
+        }
+    }
+
+    /// Keeps what `filter` resolved to and counted after `version` was read; an entry of a later
+    /// version stays, entries of older versions (which can never be used again) go.
+    pub fn put(&self, filter: &AgreementFilter, version: Option<i64>, known: Known) {
+        let Some(version) = version else { return };
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        if kept
+            .entries
+            .get(filter)
+            .is_some_and(|e| e.version > version)
+        {
+            return;
+        }
+        if kept.entries.len() >= MAX_ENTRIES {
+            *kept = Kept::default();
+        }
+        if kept.entries.values().any(|e| e.version < version) {
+            kept.entries.retain(|_, e| e.version >= version);
+        }
+        kept.entries.insert(
+            filter.clone(),
+            Entry {
+                version,
+                known,
+                pages: HashMap::new(),
+            },
+        );
+    }
+
+    /// Keeps page `key` of `filter`'s list, read after `version` was read, beside the filter's
+    /// entry of that version ([`Self::put`] first); nothing when there is none.
     pub fn put_page(
         &self,
         filter: &AgreementFilter,
@@ -148,45 +195,24 @@ impl ListCache {
         page: &AgreementPage,
     ) {
         let Some(version) = version else { return };
-        let Ok(mut pages) = self.pages.lock() else {
+        let Ok(mut kept) = self.kept.lock() else {
             return;
         };
-        let k = (filter.clone(), key);
-        if pages.map.get(&k).is_some_and(|(v, _)| *v > version) {
+        if kept
+            .entries
+            .get(filter)
+            .is_none_or(|e| e.version != version)
+        {
             return;
         }
-        // Pages of older versions can never be used again.
-        if pages.map.values().next().is_some_and(|(v, _)| *v < version) {
-            pages.map.retain(|_, (v, _)| *v >= version);
-            pages.rows = pages.map.values().map(|(_, p)| p.items.len()).sum();
+        if kept.page_rows() + page.items.len() > MAX_PAGE_ROWS {
+            for e in kept.entries.values_mut() {
+                e.pages.clear();
+            }
         }
-        if pages.rows + page.items.len() > MAX_PAGE_ROWS {
-            *pages = Pages::default();
+        if let Some(e) = kept.entries.get_mut(filter) {
+            e.pages.insert(key, page.clone());
         }
-        pages.rows += page.items.len();
-        if let Some((_, old)) = pages.map.insert(k, (version, page.clone())) {
-            pages.rows -= old.items.len();
-        }
-    }
-
-    /// Keeps what `filter` resolved to and counted after `version` was read; an entry of a later
-    /// version stays.
-    pub fn put(&self, filter: &AgreementFilter, version: Option<i64>, known: Known) {
-        let Some(version) = version else { return };
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        if entries.get(filter).is_some_and(|e| e.version > version) {
-            return;
-        }
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        // Entries of older versions can never be used again.
-        if entries.values().next().is_some_and(|e| e.version < version) {
-            entries.retain(|_, e| e.version >= version);
-        }
-        entries.insert(filter.clone(), Entry { version, known });
     }
 }
 
@@ -196,7 +222,7 @@ mod tests {
 
     fn known(counted: u64) -> Known {
         Known {
-            resolved: Arc::new(ResolvedFilter::none()),
+            resolved: Arc::new(ResolvedFilter::default()),
             counted,
         }
     }
@@ -248,6 +274,13 @@ mod tests {
     #[test]
     fn a_page_holds_only_under_its_version_for_its_filter_and_place() {
         let cache = ListCache::default();
+        // A page is kept beside its filter's entry of the same version.
+        cache.put_page(&filter("a"), Some(5), FIRST, &page_of(3));
+        assert!(
+            cache.page(&filter("a"), Some(5), FIRST).is_none(),
+            "no entry"
+        );
+        cache.put(&filter("a"), Some(5), known(3));
         cache.put_page(&filter("a"), Some(5), FIRST, &page_of(3));
         assert_eq!(
             cache.page(&filter("a"), Some(5), FIRST).map(|p| p.total),
@@ -268,6 +301,7 @@ mod tests {
             cache.page(&filter("a"), Some(5), reversed).is_none(),
             "order"
         );
+        cache.put(&filter("b"), Some(6), known(4));
         cache.put_page(&filter("b"), Some(6), FIRST, &page_of(4));
         assert!(
             cache.page(&filter("a"), Some(5), FIRST).is_none(),

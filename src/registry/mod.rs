@@ -6,7 +6,7 @@
 //!
 //! One module per concern: [`agreements`], [`parties`] (organisations and contacts),
 //! [`accounts`] (users, sessions, API tokens; [`credentials`] keeps them in memory), [`links`] (report files and calendar feeds),
-//! [`list_cache`] (the list's counts per filter in memory, [`shared_read`] the version they hold under),
+//! [`list_cache`] (the list's counts and pages per filter in memory, [`shared_read`] the version they hold under),
 //! [`documents`] (stored contract documents), [`signed`] (their signed copies), [`transfer`]
 //! and [`export`] (import and export),
 //! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
@@ -93,7 +93,7 @@ pub struct Registry {
     pub link_key: Arc<std::sync::OnceLock<Result<crate::links::token::LinkKey, String>>>,
     /// API tokens and sessions read recently, shared by the clones of this handle.
     pub credentials: Arc<credentials::CredentialCache>,
-    /// The list's resolved filters and counts, shared by the clones of this handle.
+    /// The list's resolved filters, counts and pages, shared by the clones of this handle.
     pub lists: Arc<list_cache::ListCache>,
 }
 
