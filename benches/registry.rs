@@ -867,14 +867,6 @@ async fn notify(
     settings.notify.batch_size = 500;
     let composer = Composer::new(&settings)?;
     let mailer = mailer::Mailer::from_settings(&settings)?;
-    // The seed loads around the store, so the agreements are planned here as a start after a
-    // migration plans them (the reminder run does it too, before its sweep).
-    let t = Instant::now();
-    let planned = avtal::db::plans::refresh(&db, today()).await?;
-    println!(
-        "{backend:?}: planned {planned} agreements in {:.2} s",
-        t.elapsed().as_secs_f64()
-    );
     let t = Instant::now();
     let first = sweep(&db, &settings, &composer, today(), Utc::now()).await?;
     let first_time = t.elapsed();
@@ -1849,20 +1841,15 @@ async fn outcomes(
 }
 
 /// A full sweep's parts timed one after another, single-threaded, on the agreements of `db`
-/// (every one read, as after a ladder change), both ways a sweep can read an agreement: from its
-/// document (reading the rows, decoding their JSON, the deadline engine) and from its stored plan
-/// (reading the deadline rows a sweep can use, then adding their reminders); then storing the
-/// next days. Both ways must find the same reminders.
+/// (every one read, as after a ladder change): the due ids, reading the rows, decoding their
+/// JSON documents, the deadline engine, and storing the next days.
 async fn sweep_phases(
     db: &sea_orm::DatabaseConnection,
     settings: &Settings,
 ) -> anyhow::Result<String> {
-    use avtal::domain::deadlines::{
-        deadlines_for_sweep, due_reminders, next_sweep_day, sweep_from_plan,
-    };
+    use avtal::domain::deadlines::{deadlines_for_sweep, due_reminders, next_sweep_day};
     use sea_orm::QuerySelect;
     let day = today() + chrono::Days::new(1);
-    let ladders = &settings.reminders;
     let t = Instant::now();
     let all: Vec<i64> = avtal::db::entities::agreement::Entity::find()
         .select_only()
@@ -1884,57 +1871,26 @@ async fn sweep_phases(
         decode += t.elapsed();
         let t = Instant::now();
         for a in &agreements {
-            let found = deadlines_for_sweep(&a.data, day, ladders);
+            let found = deadlines_for_sweep(&a.data, day, &settings.reminders);
             deadlines += found.len();
-            due += due_reminders(&found, day, ladders).len();
+            due += due_reminders(&found, day, &settings.reminders).len();
             next.push((a.id, a.version, next_sweep_day(&found, day)));
         }
         engine += t.elapsed();
     }
-    let (mut plan_read, mut plan_engine) = (Duration::ZERO, Duration::ZERO);
-    let (mut plan_rows, mut plan_deadlines, mut plan_due, mut unplanned) = (0, 0, 0, 0);
-    let mut plan_next = Vec::with_capacity(all.len());
-    for chunk in all.chunks(1000) {
-        let t = Instant::now();
-        let (planned, without) =
-            avtal::db::plans::for_sweep(db, chunk, day, ladders.catch_up_days).await?;
-        plan_read += t.elapsed();
-        unplanned += without.len();
-        plan_rows += planned.iter().map(|p| p.deadlines.len()).sum::<usize>();
-        let t = Instant::now();
-        for p in planned {
-            let found = sweep_from_plan(p.deadlines, &p.reminder_days, day, ladders);
-            plan_deadlines += found.len();
-            plan_due += due_reminders(&found, day, ladders).len();
-            plan_next.push((p.id, next_sweep_day(&found, day)));
-        }
-        plan_engine += t.elapsed();
-    }
-    let from_documents: Vec<(i64, Option<NaiveDate>)> =
-        next.iter().map(|(id, _, n)| (*id, *n)).collect();
-    anyhow::ensure!(
-        unplanned == 0
-            && plan_due == due
-            && plan_deadlines == deadlines
-            && plan_next == from_documents,
-        "the plans disagree with the documents: {unplanned} unplanned, {plan_due} / {due} due, {plan_deadlines} / {deadlines} deadlines"
-    );
     let t = Instant::now();
     avtal::db::sweep::set_next(db, &next).await?;
     let store_time = t.elapsed();
     let s = |d: Duration| d.as_secs_f64();
     Ok(format!(
-        "\nA full sweep's parts, one after another on one core ({} agreements, {:.0} MB of documents, {plan_rows} stored deadline rows read, {deadlines} deadlines built, {due} reminders due, the same both ways):\n\n| ids s | documents: read rows s | decode JSON s | engine s | plans: read deadline rows s | add reminders s | store next days s | sum from documents s | sum from plans s |\n|---|---|---|---|---|---|---|---|---|\n| {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        "\nA full sweep's parts, one after another on one core ({} agreements, {:.0} MB of documents, {deadlines} deadlines built, {due} reminders due):\n\n| ids s | read rows s | decode JSON s | engine s | store next days s | sum s |\n|---|---|---|---|---|---|\n| {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
         all.len(),
         bytes as f64 / 1e6,
         s(ids_time),
         s(read),
         s(decode),
         s(engine),
-        s(plan_read),
-        s(plan_engine),
         s(store_time),
         s(ids_time + read + decode + engine + store_time),
-        s(ids_time + plan_read + plan_engine + store_time),
     ))
 }

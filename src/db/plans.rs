@@ -19,8 +19,8 @@ use super::store::{StoreError, Stored, agreement_from};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::codes::OccurrenceState;
 use crate::domain::deadlines::{
-    Actor, Deadline, DeadlineKind, DeadlineState, NOTICE_SLACK_DAYS, PlannedDeadline, Recipients,
-    ReportOccurrence, deadline_contacts, plan,
+    Actor, Deadline, DeadlineKind, DeadlineState, PlannedDeadline, Recipients, ReportOccurrence,
+    deadline_contacts, plan,
 };
 use crate::domain::org_number::OrgNumber;
 
@@ -161,7 +161,6 @@ async fn write_many(
                 targets: Set(
                     a.status.came_into_force() && !crate::domain::outcomes::targets(a).is_empty()
                 ),
-                reminder_days: Set(days_text(&p.reminder_days)),
             },
             size,
         ));
@@ -206,17 +205,10 @@ fn deadline_row(
 ) -> Result<(agreement_deadline::ActiveModel, usize), StoreError> {
     let d = &p.deadline;
     let r = d.report.as_ref();
-    let json = |r: &Recipients| {
-        serde_json::to_string(r).map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))
-    };
-    let recipients = json(&d.recipients)?;
-    let notice_recipients = p.notice_recipients.as_ref().map(json).transpose()?;
-    let size = 160
-        + d.occurrence.len()
-        + d.what.len()
-        + recipients.len()
-        + notice_recipients.as_ref().map_or(0, String::len)
-        + r.map_or(0, |r| r.kind.len());
+    let recipients = serde_json::to_string(&d.recipients)
+        .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?;
+    let size =
+        160 + d.occurrence.len() + d.what.len() + recipients.len() + r.map_or(0, |r| r.kind.len());
     let row = agreement_deadline::ActiveModel {
         agreement_id: Set(id),
         seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
@@ -236,24 +228,8 @@ fn deadline_row(
         escalated: Set(p.recorded.is_some_and(|(_, e)| e)),
         responsible: Set(p.responsible.as_ref().map(|o| o.to_string())),
         recipients: Set(recipients),
-        notice_recipients: Set(notice_recipients),
     };
     Ok((row, size))
-}
-
-/// An agreement's own ladder as stored: the days, comma-separated.
-fn days_text(days: &[u32]) -> String {
-    days.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn days_from(text: &str) -> Result<Vec<u32>, StoreError> {
-    text.split(',')
-        .filter(|d| !d.is_empty())
-        .map(|d| d.parse().map_err(|_| bad("reminder days", text)))
-        .collect()
 }
 
 /// The condition "the plan (aliased `p`) holds on `today`".
@@ -452,11 +428,18 @@ pub async fn in_scope(
     Ok(out)
 }
 
-/// The stored deadlines' columns as [`decode`] reads them, of the plans (aliased `p`) that hold
-/// on `today`, joined to their deadlines (aliased `d`).
-fn deadline_rows(today: NaiveDate) -> SelectStatement {
+/// The stored deadlines of the agreements in `scope` whose plan holds on `today`, by agreement
+/// id and place. With `window` `(from, to)`: only those that can be open and dated up to `to`,
+/// and dated from `from` on unless they are reports (a report can be overdue).
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    today: NaiveDate,
+    window: Option<(NaiveDate, NaiveDate)>,
+) -> Result<Vec<PlannedRow>, StoreError> {
     use agreement_deadline::Column as D;
     let d = Alias::new("d");
+    let col = |c: D| Expr::col((d.clone(), c));
     let p = Alias::new("p");
     let mut q = Query::select();
     q.columns(
@@ -478,7 +461,6 @@ fn deadline_rows(today: NaiveDate) -> SelectStatement {
             D::Escalated,
             D::Responsible,
             D::Recipients,
-            D::NoticeRecipients,
         ]
         .map(|c| (d.clone(), c)),
     )
@@ -489,28 +471,10 @@ fn deadline_rows(today: NaiveDate) -> SelectStatement {
         sea_orm::sea_query::JoinType::InnerJoin,
         agreement_plan::Entity,
         p.clone(),
-        Expr::col((d.clone(), D::AgreementId))
-            .equals((p.clone(), agreement_plan::Column::AgreementId)),
+        col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
     )
     .cond_where(valid_on(&p, today))
-    .order_by((d.clone(), D::AgreementId), sea_orm::Order::Asc)
-    .order_by((d, D::Seq), sea_orm::Order::Asc);
-    q
-}
-
-/// The stored deadlines of the agreements in `scope` whose plan holds on `today`, by agreement
-/// id and place. With `window` `(from, to)`: only those that can be open and dated up to `to`,
-/// and dated from `from` on unless they are reports (a report can be overdue).
-pub async fn rows(
-    db: &impl ConnectionTrait,
-    scope: Scope<'_>,
-    today: NaiveDate,
-    window: Option<(NaiveDate, NaiveDate)>,
-) -> Result<Vec<PlannedRow>, StoreError> {
-    use agreement_deadline::Column as D;
-    let col = |c: D| Expr::col((Alias::new("d"), c));
-    let mut q = deadline_rows(today);
-    q.cond_where(scope.condition(col(D::AgreementId)));
+    .cond_where(scope.condition(col(D::AgreementId)));
     if let Some((from, to)) = window {
         q.and_where(col(D::Met).eq(false))
             .and_where(col(D::Date).lte(to))
@@ -520,102 +484,13 @@ pub async fn rows(
                     .add(col(D::Kind).eq(DeadlineKind::Report.code())),
             );
     }
+    q.order_by((d.clone(), D::AgreementId), sea_orm::Order::Asc)
+        .order_by((d.clone(), D::Seq), sea_orm::Order::Asc);
     db.query_all(&q)
         .await?
         .into_iter()
         .map(|r| decode(&r, today))
         .collect()
-}
-
-/// An agreement as a sweep reads it from its plan (see [`for_sweep`]).
-#[derive(Debug, Clone)]
-pub struct SweepPlan {
-    /// The agreement's id.
-    pub id: i64,
-    /// Its title.
-    pub title: String,
-    /// Its own ladder for its action dates.
-    pub reminder_days: Vec<u32>,
-    /// The deadlines a sweep can use, in the plan's order.
-    pub deadlines: Vec<PlannedDeadline>,
-}
-
-/// What a sweep of `today` reads of agreements `ids`: from the plans holding on `today`, in id
-/// order, each agreement's title, own ladder and the deadlines a sweep can use (met reports and
-/// reports due before `today` whose escalation day is more than
-/// [`NOTICE_SLACK_DAYS`] before the `catch_up_days` window are left out, as
-/// [`crate::domain::deadlines::sweep_from_plan`] allows); and the ids with no plan holding on
-/// `today`, whose documents the sweep reads instead.
-pub async fn for_sweep(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-    today: NaiveDate,
-    catch_up_days: u32,
-) -> Result<(Vec<SweepPlan>, Vec<i64>), StoreError> {
-    use agreement_deadline::Column as D;
-    let p = Alias::new("p");
-    let plans_q = Query::select()
-        .columns(
-            [
-                agreement_plan::Column::AgreementId,
-                agreement_plan::Column::Title,
-                agreement_plan::Column::ReminderDays,
-            ]
-            .map(|c| (p.clone(), c)),
-        )
-        .from_as(agreement_plan::Entity, p.clone())
-        .and_where(
-            Expr::col((p.clone(), agreement_plan::Column::AgreementId)).is_in(ids.iter().copied()),
-        )
-        .cond_where(valid_on(&p, today))
-        .order_by(
-            (p.clone(), agreement_plan::Column::AgreementId),
-            sea_orm::Order::Asc,
-        )
-        .to_owned();
-    let mut planned = Vec::new();
-    for r in db.query_all(&plans_q).await? {
-        planned.push(SweepPlan {
-            id: r.try_get("", "agreement_id")?,
-            title: r.try_get("", "title")?,
-            reminder_days: days_from(&r.try_get::<String>("", "reminder_days")?)?,
-            deadlines: Vec::new(),
-        });
-    }
-    let unplanned: Vec<i64> = {
-        let have: std::collections::HashSet<i64> = planned.iter().map(|p| p.id).collect();
-        ids.iter().copied().filter(|i| !have.contains(i)).collect()
-    };
-    if planned.is_empty() {
-        return Ok((planned, unplanned));
-    }
-    let col = |c: D| Expr::col((Alias::new("d"), c));
-    let cutoff = today - chrono::Days::new(u64::from(catch_up_days + NOTICE_SLACK_DAYS));
-    let mut q = deadline_rows(today);
-    q.and_where(col(D::AgreementId).is_in(planned.iter().map(|p| p.id)))
-        .cond_where(
-            Condition::any()
-                .add(col(D::Kind).ne(DeadlineKind::Report.code()))
-                .add(
-                    Condition::all().add(col(D::Met).eq(false)).add(
-                        Condition::any()
-                            .add(col(D::Date).gte(today))
-                            .add(col(D::EscalateOn).gte(cutoff)),
-                    ),
-                ),
-        );
-    let mut at = 0;
-    for r in db.query_all(&q).await? {
-        let row = decode(&r, today)?;
-        while planned.get(at).is_some_and(|p| p.id < row.agreement_id) {
-            at += 1;
-        }
-        match planned.get_mut(at) {
-            Some(p) if p.id == row.agreement_id => p.deadlines.push(row.planned),
-            _ => return Err(bad("deadline of agreement", &row.agreement_id.to_string())),
-        }
-    }
-    Ok((planned, unplanned))
 }
 
 fn decode(r: &sea_orm::QueryResult, today: NaiveDate) -> Result<PlannedRow, StoreError> {
@@ -661,13 +536,6 @@ fn decode(r: &sea_orm::QueryResult, today: NaiveDate) -> Result<PlannedRow, Stor
         None => None,
         Some(o) => Some(OrgNumber::parse(&o).map_err(|_| bad("organisation", &o))?),
     };
-    let notice_recipients = match r.try_get::<Option<String>>("", "notice_recipients")? {
-        None => None,
-        Some(text) => Some(
-            serde_json::from_str::<Recipients>(&text)
-                .map_err(|_| bad("notice recipients", &text))?,
-        ),
-    };
     let seq: i32 = r.try_get("", "seq")?;
     Ok(PlannedRow {
         agreement_id: r.try_get("", "agreement_id")?,
@@ -693,7 +561,6 @@ fn decode(r: &sea_orm::QueryResult, today: NaiveDate) -> Result<PlannedRow, Stor
             opens: r.try_get("", "opens")?,
             recorded,
             responsible,
-            notice_recipients,
         },
     })
 }

@@ -69,21 +69,16 @@ pub async fn prepare(
     tx.commit().await
 }
 
-/// The ids and versions of the agreements a sweep of `today` must read (day NULL or on/before
-/// `today`), in id order: one index scan. The version is the one the stored day will be checked
-/// against (see [`set_next`]).
-pub async fn due_ids(
-    db: &impl ConnectionTrait,
-    today: NaiveDate,
-) -> Result<Vec<(i64, i32)>, DbErr> {
-    let (table, id, version, next_on) = (
+/// The ids of the agreements a sweep of `today` must read (day NULL or on/before `today`), in
+/// id order: one index scan.
+pub async fn due_ids(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<i64>, DbErr> {
+    let (table, id, next_on) = (
         Alias::new("sweep_day"),
         Alias::new("agreement_id"),
-        Alias::new("version"),
         Alias::new("next_on"),
     );
     let q = Query::select()
-        .columns([id.clone(), version])
+        .column(id.clone())
         .from(table)
         .cond_where(
             Condition::any()
@@ -95,7 +90,7 @@ pub async fn due_ids(
     db.query_all(&q)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("", "agreement_id")?, r.try_get("", "version")?)))
+        .map(|r| r.try_get("", "agreement_id"))
         .collect()
 }
 

@@ -470,155 +470,6 @@ pub fn ladder_dates(date: NaiveDate, ladder: &[u32]) -> Vec<(u32, NaiveDate, Nai
     out
 }
 
-/// The ladder's reminders of a deadline of agreement `reference` on `date` (see [`ladder_dates`]).
-fn ladder_steps(
-    reference: &Reference,
-    kind: DeadlineKind,
-    date: NaiveDate,
-    occurrence: &str,
-    recipients: &Recipients,
-    ladder: &[u32],
-) -> Vec<Reminder> {
-    ladder_dates(date, ladder)
-        .into_iter()
-        .map(|(days, nominal, sent)| Reminder {
-            step: Step::Before(days),
-            nominal,
-            date: sent,
-            recipients: recipients.clone(),
-            key: ReminderKey {
-                reference: reference.clone(),
-                kind,
-                occurrence: occurrence.to_owned(),
-                step: Step::Before(days),
-            },
-        })
-        .collect()
-}
-
-/// A report occurrence's late and escalation notices, each on the business day from its date.
-fn report_notices(
-    reference: &Reference,
-    occurrence: &str,
-    late_on: NaiveDate,
-    escalate_on: NaiveDate,
-    recipients: &Recipients,
-) -> [Reminder; 2] {
-    [(Step::Late, late_on), (Step::Escalation, escalate_on)].map(|(step, day)| Reminder {
-        step,
-        nominal: day,
-        date: next_business_day(day),
-        recipients: recipients.clone(),
-        key: ReminderKey {
-            reference: reference.clone(),
-            kind: DeadlineKind::Report,
-            occurrence: occurrence.to_owned(),
-            step,
-        },
-    })
-}
-
-/// Whether a sweep on `today` can still pick a report occurrence's ladder steps (it is not yet
-/// due) and its late and escalation notices (they are at most `catch_up_days` old).
-fn report_pickable(
-    due: NaiveDate,
-    escalate_on: NaiveDate,
-    today: NaiveDate,
-    ladders: &ReminderLadders,
-) -> (bool, bool) {
-    let oldest = days_before(today, i64::from(ladders.catch_up_days));
-    (due >= today, next_business_day(escalate_on) >= oldest)
-}
-
-/// Whether no sweep on `today` or later can pick a reminder of a report occurrence in `state`:
-/// it is met, or past due with its notices older than the catch-up window.
-fn spent(
-    state: OccurrenceState,
-    due: NaiveDate,
-    escalate_on: NaiveDate,
-    today: NaiveDate,
-    ladders: &ReminderLadders,
-) -> bool {
-    let met = matches!(
-        state,
-        OccurrenceState::Submitted | OccurrenceState::Accepted
-    );
-    let (ladder, notices) = report_pickable(due, escalate_on, today, ladders);
-    met || (!ladder && !notices)
-}
-
-/// How many days before the catch-up window a report's escalation day can lie and its notice
-/// still go out inside it ([`next_business_day`] moves a day forward over at most a long
-/// holiday weekend); a store may leave out older ones before [`sweep_from_plan`].
-pub const NOTICE_SLACK_DAYS: u32 = 14;
-
-/// What [`deadlines_for_sweep`] gives for an agreement on `today`, built from its stored plan
-/// instead of its document: `planned` are the plan's deadlines in its order (a plan holding on
-/// `today`, see [`Plan::valid_on`]) and `reminder_days` its [`Plan::reminder_days`]. Deadlines
-/// no sweep on `today` can use may have been left out of `planned` beforehand: met reports, and
-/// reports due before `today` whose escalation day is more than [`NOTICE_SLACK_DAYS`] before the
-/// catch-up window.
-pub fn sweep_from_plan(
-    planned: impl IntoIterator<Item = PlannedDeadline>,
-    reminder_days: &[u32],
-    today: NaiveDate,
-    ladders: &ReminderLadders,
-) -> Vec<Deadline> {
-    let mut out = Vec::new();
-    for p in planned {
-        let notices = p.notice_recipients.clone();
-        let mut d = p.on(today);
-        let ladder = ladders.ladder(d.kind, reminder_days);
-        match &d.report {
-            None => {
-                // A sweep picks a ladder step only while the deadline is today or later.
-                if d.date >= today {
-                    d.reminders = ladder_steps(
-                        &d.reference,
-                        d.kind,
-                        d.date,
-                        &d.occurrence,
-                        &d.recipients,
-                        &ladder,
-                    );
-                }
-            }
-            Some(r) => {
-                if spent(r.state, r.due, r.escalate_on, today, ladders) {
-                    continue;
-                }
-                let (ladder_pickable, notices_pickable) =
-                    report_pickable(r.due, r.escalate_on, today, ladders);
-                let (late_on, escalate_on) = (r.late_on, r.escalate_on);
-                if d.state == DeadlineState::Open {
-                    if ladder_pickable {
-                        d.reminders = ladder_steps(
-                            &d.reference,
-                            d.kind,
-                            d.date,
-                            &d.occurrence,
-                            &d.recipients,
-                            &ladder,
-                        );
-                    }
-                    if notices_pickable {
-                        let to = notices.unwrap_or_default();
-                        d.reminders.extend(report_notices(
-                            &d.reference,
-                            &d.occurrence,
-                            late_on,
-                            escalate_on,
-                            &to,
-                        ));
-                    }
-                }
-            }
-        }
-        out.push(d);
-    }
-    out
-}
-
 /// The end of the term as it stands on `today`, and whether a tacit renewal can still extend it
 /// (from [`super::clock::state_on`], the one date source).
 ///
@@ -670,8 +521,6 @@ pub struct PlannedDeadline {
     pub recorded: Option<(OccurrenceState, bool)>,
     /// For a report: the organisation that hands it in.
     pub responsible: Option<OrgNumber>,
-    /// For a report: who gets its late and escalation notices.
-    pub notice_recipients: Option<Recipients>,
 }
 
 impl PlannedDeadline {
@@ -719,8 +568,6 @@ pub struct Plan {
     pub valid_from: Option<NaiveDate>,
     /// First day after the window (`None`: no limit).
     pub valid_until: Option<NaiveDate>,
-    /// The agreement's own ladder for its action dates (see [`ReminderLadders::ladder`]).
-    pub reminder_days: Vec<u32>,
 }
 
 impl Plan {
@@ -739,23 +586,11 @@ pub fn plan(a: &Agreement, day: NaiveDate) -> Plan {
     let ladders = ReminderLadders::default();
     let deadlines = build_with_facts(a, day, &ladders, Mode::Plan)
         .into_iter()
-        .map(|(deadline, facts)| {
-            let (opens, recorded, responsible, notice_recipients) = match facts {
-                Some(f) => (
-                    Some(f.opens),
-                    f.recorded,
-                    Some(f.responsible),
-                    Some(f.notices),
-                ),
-                None => (None, None, None, None),
-            };
-            PlannedDeadline {
-                deadline,
-                opens,
-                recorded,
-                responsible,
-                notice_recipients,
-            }
+        .map(|(deadline, facts)| PlannedDeadline {
+            deadline,
+            opens: facts.as_ref().map(|f| f.opens),
+            recorded: facts.as_ref().and_then(|f| f.recorded),
+            responsible: facts.map(|f| f.responsible),
         })
         .collect();
     let (now, applied) = super::clock::as_on(a, day);
@@ -782,7 +617,6 @@ pub fn plan(a: &Agreement, day: NaiveDate) -> Plan {
         deadlines,
         valid_from,
         valid_until,
-        reminder_days: now.reminder_days.clone(),
     }
 }
 
@@ -830,7 +664,6 @@ struct ReportFacts {
     opens: NaiveDate,
     recorded: Option<(OccurrenceState, bool)>,
     responsible: OrgNumber,
-    notices: Recipients,
 }
 
 fn build_with_facts(
@@ -909,6 +742,15 @@ impl Builder<'_> {
         Recipients::new(&[to], &[c.partner.as_ref()])
     }
 
+    fn key(&self, kind: DeadlineKind, occurrence: &str, step: Step) -> ReminderKey {
+        ReminderKey {
+            reference: self.a.reference.clone(),
+            kind,
+            occurrence: occurrence.to_owned(),
+            step,
+        }
+    }
+
     fn ladder_reminders(
         &self,
         kind: DeadlineKind,
@@ -917,14 +759,16 @@ impl Builder<'_> {
         recipients: &Recipients,
     ) -> Vec<Reminder> {
         let ladder = self.ladders.ladder(kind, &self.a.reminder_days);
-        ladder_steps(
-            &self.a.reference,
-            kind,
-            date,
-            occurrence,
-            recipients,
-            &ladder,
-        )
+        ladder_dates(date, &ladder)
+            .into_iter()
+            .map(|(days, nominal, sent)| Reminder {
+                step: Step::Before(days),
+                nominal,
+                date: sent,
+                recipients: recipients.clone(),
+                key: self.key(kind, occurrence, Step::Before(days)),
+            })
+            .collect()
     }
 
     /// A deadline of the contract owner (partner informed) that is open until its date passes.
@@ -1078,8 +922,15 @@ impl Builder<'_> {
         };
         let recorded = record.map(|r| (r.state, r.escalated_on.is_some()));
         let state = occurrence_state(recorded, self.today, opens, late_on, escalate_on);
-        if self.skip_spent && spent(state, due, escalate_on, self.today, self.ladders) {
-            return;
+        if self.skip_spent {
+            let met = matches!(
+                state,
+                OccurrenceState::Submitted | OccurrenceState::Accepted
+            );
+            let oldest = days_before(self.today, i64::from(self.ladders.catch_up_days));
+            if met || (due < self.today && next_business_day(escalate_on) < oldest) {
+                return;
+            }
         }
 
         let by_buyer = a.parties_in(PartyRole::Buyer).any(|o| *o == ob.responsible);
@@ -1112,24 +963,23 @@ impl Builder<'_> {
         let mut reminders = Vec::new();
         // In a sweep: ladder steps count only while the report is not yet due, late and
         // escalation notices only until they are `catch_up_days` old.
-        let (ladder_pickable, notices_pickable) = if self.lean {
-            report_pickable(due, escalate_on, self.today, self.ladders)
-        } else {
-            (true, true)
-        };
+        let oldest = days_before(self.today, i64::from(self.ladders.catch_up_days));
+        let ladder_pickable = !self.lean || due >= self.today;
+        let notices_pickable = !self.lean || next_business_day(escalate_on) >= oldest;
         if deadline_state == DeadlineState::Open && self.reminders {
             if ladder_pickable {
                 reminders =
                     self.ladder_reminders(DeadlineKind::Report, due, &occurrence, &recipients);
             }
-            if notices_pickable {
-                reminders.extend(report_notices(
-                    &a.reference,
-                    &occurrence,
-                    late_on,
-                    escalate_on,
-                    &escalated,
-                ));
+            let notices = [(Step::Late, late_on), (Step::Escalation, escalate_on)];
+            for (step, day) in notices.into_iter().filter(|_| notices_pickable) {
+                reminders.push(Reminder {
+                    step,
+                    nominal: day,
+                    date: next_business_day(day),
+                    recipients: escalated.clone(),
+                    key: self.key(DeadlineKind::Report, &occurrence, step),
+                });
             }
         }
         let what = if occ.final_report {
@@ -1166,7 +1016,6 @@ impl Builder<'_> {
             opens,
             recorded,
             responsible: ob.responsible.clone(),
-            notices: escalated,
         });
         self.out.push((deadline, facts));
     }
@@ -1480,68 +1329,6 @@ mod tests {
             }
         }
         assert!(checked > 10_000, "{checked}");
-    }
-
-    /// What a store may leave out of a plan's rows before [`sweep_from_plan`] (its documented
-    /// pre-filter), as `db::plans` does in SQL.
-    fn stored_for_sweep(
-        p: &Plan,
-        today: NaiveDate,
-        ladders: &ReminderLadders,
-    ) -> Vec<PlannedDeadline> {
-        let cutoff = days_before(today, i64::from(ladders.catch_up_days + NOTICE_SLACK_DAYS));
-        p.deadlines
-            .iter()
-            .filter(|x| {
-                x.deadline.kind != DeadlineKind::Report
-                    || (!x.met()
-                        && (x.deadline.date >= today
-                            || x.deadline
-                                .report
-                                .as_ref()
-                                .is_some_and(|r| r.escalate_on >= cutoff)))
-            })
-            .cloned()
-            .collect()
-    }
-
-    #[test]
-    fn a_sweep_from_a_plan_builds_what_a_sweep_from_the_document_builds() {
-        let own = ReminderLadders {
-            report: vec![30, 1],
-            option_decision: vec![120, 45, 3],
-            catch_up_days: 3,
-            ..ReminderLadders::default()
-        };
-        let mut checked = 0;
-        for ladders in [ReminderLadders::default(), own] {
-            for mut a in plan_cases() {
-                if a.reference.as_str().ends_with("-V") {
-                    a.reminder_days = vec![100, 50, 5, 0];
-                }
-                let mut day = d("2019-01-05");
-                while day <= d("2032-12-31") {
-                    let p = plan(&a, day);
-                    let mut probes: Vec<NaiveDate> =
-                        (-40..40).map(|k| day + Duration::days(k * 11)).collect();
-                    probes.extend(p.valid_from);
-                    probes.extend(p.valid_until.and_then(|u| u.pred_opt()));
-                    for t in probes.into_iter().filter(|t| p.valid_on(*t)) {
-                        let want = deadlines_for_sweep(&a, t, &ladders);
-                        let all =
-                            sweep_from_plan(p.deadlines.clone(), &p.reminder_days, t, &ladders);
-                        assert_eq!(all, want, "{} planned on {day}, swept on {t}", a.reference);
-                        let filtered = stored_for_sweep(&p, t, &ladders);
-                        assert!(filtered.len() <= p.deadlines.len());
-                        let got = sweep_from_plan(filtered, &p.reminder_days, t, &ladders);
-                        assert_eq!(got, want, "{} planned on {day}, swept on {t}", a.reference);
-                        checked += 1;
-                    }
-                    day += Duration::days(97);
-                }
-            }
-        }
-        assert!(checked > 20_000, "{checked}");
     }
 
     #[test]
@@ -2141,16 +1928,6 @@ mod tests {
                         }
                     }
                 }
-            }
-
-            #[test]
-            fn a_sweep_from_the_plan_is_the_sweep_from_the_document((a, today) in agreement(), catch_up in 0u32..60) {
-                let ladders = ReminderLadders { catch_up_days: catch_up, ..ReminderLadders::default() };
-                let p = plan(&a, today);
-                let got = sweep_from_plan(stored_for_sweep(&p, today, &ladders), &p.reminder_days, today, &ladders);
-                let want = deadlines_for_sweep(&a, today, &ladders);
-                prop_assert_eq!(&got, &want);
-                prop_assert_eq!(due_reminders(&got, today, &ladders), due_reminders(&deadlines(&a, today, &ladders), today, &ladders));
             }
 
             #[test]

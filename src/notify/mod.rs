@@ -25,7 +25,7 @@ use message::{ReminderView, Templates};
 use crate::db::store::{self, AgreementFilter, StoreError};
 use crate::domain::deadlines::{
     Deadline, DeadlineKind, DeadlineState, DueReminder, ReminderLadders, deadlines,
-    deadlines_for_sweep, due_reminders, most_urgent_first, next_sweep_day, sweep_from_plan,
+    deadlines_for_sweep, due_reminders, most_urgent_first, next_sweep_day,
 };
 use crate::domain::party::EmailAddress;
 
@@ -36,10 +36,6 @@ pub struct Plan {
     pub today: NaiveDate,
     /// Agreements read.
     pub agreements: u64,
-    /// Of those, the agreements a sweep read from their stored plans instead of their documents
-    /// (not serialised).
-    #[serde(skip)]
-    pub from_plans: u64,
     /// Deadlines still open that day, over every agreement.
     pub open_deadlines: usize,
     /// Reminders due that day, most urgent deadline first.
@@ -86,7 +82,6 @@ pub async fn plan(
     Ok(Plan {
         today,
         agreements,
-        from_plans: 0,
         open_deadlines: all
             .iter()
             .filter(|d| d.state == DeadlineState::Open)
@@ -105,7 +100,6 @@ pub const SWEEP_CHUNK: usize = 1_000;
 #[derive(Default)]
 struct ChunkPlan {
     read: u64,
-    from_plans: u64,
     open_deadlines: usize,
     reminders: Vec<DueReminder>,
     kept: Vec<Deadline>,
@@ -113,77 +107,34 @@ struct ChunkPlan {
     next_days: Vec<(i64, i32, Option<NaiveDate>)>,
 }
 
-impl ChunkPlan {
-    /// Adds what the sweep found for one agreement: `found` = its [`deadlines_for_sweep`].
-    fn add(
-        &mut self,
-        (id, version): (i64, i32),
-        title: &str,
-        found: Vec<Deadline>,
-        today: NaiveDate,
-        ladders: &ReminderLadders,
-    ) {
-        self.read += 1;
-        self.next_days
-            .push((id, version, next_sweep_day(&found, today)));
-        self.open_deadlines += found
-            .iter()
-            .filter(|d| d.state == DeadlineState::Open)
-            .count();
-        let due = due_reminders(&found, today, ladders);
-        let Some(first) = due.first() else {
-            return;
-        };
-        self.titles
-            .insert(first.reference.as_str().to_owned(), title.to_owned());
-        self.kept.extend(
-            found
-                .into_iter()
-                .filter(|d| due.iter().any(|r| r.deadline == d.date && r.key.is_of(d))),
-        );
-        self.reminders.extend(due);
-    }
-}
-
-/// Runs the engine over one chunk (CPU only, no I/O): the agreements read from their stored
-/// plans (`planned`, with the versions of `versions`), and the documents of those without a
-/// plan holding on `today` (`rows`).
+/// Runs the engine over one chunk of stored agreements (CPU only, no I/O).
 fn plan_chunk(
-    planned: Vec<crate::db::plans::SweepPlan>,
-    versions: &HashMap<i64, i32>,
     rows: Vec<crate::db::entities::agreement::Model>,
     today: NaiveDate,
     ladders: &ReminderLadders,
 ) -> Result<ChunkPlan, StoreError> {
-    enum Read {
-        Plan(crate::db::plans::SweepPlan),
-        Document(Box<store::Stored<crate::domain::agreement::Agreement>>),
-    }
-    // In id order, so the plan is the same whichever way each agreement was read.
-    let mut all: Vec<(i64, Read)> = planned
-        .into_iter()
-        .map(|p| (p.id, Read::Plan(p)))
-        .chain(
-            crate::db::sweep::decode(rows)?
-                .into_iter()
-                .map(|a| (a.id, Read::Document(Box::new(a)))),
-        )
-        .collect();
-    all.sort_by_key(|(id, _)| *id);
     let mut out = ChunkPlan::default();
-    for (id, read) in all {
-        match read {
-            Read::Plan(p) => {
-                let found = sweep_from_plan(p.deadlines, &p.reminder_days, today, ladders);
-                let version = versions.get(&id).copied().unwrap_or_default();
-                out.from_plans += 1;
-                out.add((id, version), &p.title, found, today, ladders);
-            }
-            Read::Document(a) => {
-                let found = deadlines_for_sweep(&a.data, today, ladders);
-                out.add((id, a.version), &a.data.title, found, today, ladders);
-            }
+    for a in crate::db::sweep::decode(rows)? {
+        out.read += 1;
+        let found = deadlines_for_sweep(&a.data, today, ladders);
+        out.next_days
+            .push((a.id, a.version, next_sweep_day(&found, today)));
+        out.open_deadlines += found
+            .iter()
+            .filter(|d| d.state == DeadlineState::Open)
+            .count();
+        let due = due_reminders(&found, today, ladders);
+        if due.is_empty() {
+            continue;
         }
+        out.titles
+            .insert(a.data.reference.as_str().to_owned(), a.data.title.clone());
+        out.kept.extend(
+            found
+                .into_iter()
+                .filter(|d| due.iter().any(|r| r.deadline == d.date && r.key.is_of(d))),
+        );
+        out.reminders.extend(due);
     }
     Ok(out)
 }
@@ -192,9 +143,6 @@ fn plan_chunk(
 /// has come (or is unknown) are read (see `db::sweep` and [`next_sweep_day`]), only the
 /// deadlines that can still give a reminder are built (see [`deadlines_for_sweep`]), and only
 /// the deadlines of the due reminders are kept (`open_deadlines` counts the deadlines built).
-/// An agreement is read from its stored plan when one holds on `today` (the stored deadline rows
-/// a sweep can use, see `db::plans::for_sweep` and [`sweep_from_plan`]), from its document
-/// otherwise.
 /// The agreements are read in chunks of [`SWEEP_CHUNK`], worked on in parallel by as many
 /// workers as the machine has cores, and put together in id order. Call `db::sweep::prepare`
 /// first.
@@ -226,7 +174,6 @@ pub async fn plan_for_sweep_in_chunks(
     let mut plan = Plan {
         today,
         agreements: 0,
-        from_plans: 0,
         open_deadlines: 0,
         reminders: Vec::new(),
         deadlines: Vec::new(),
@@ -236,23 +183,12 @@ pub async fn plan_for_sweep_in_chunks(
     loop {
         while running.len() < workers.max(1) {
             let Some(ids) = chunks.next() else { break };
-            let (db, ladders) = (db.clone(), ladders.clone());
-            let versions: HashMap<i64, i32> = ids.iter().copied().collect();
-            let ids: Vec<i64> = ids.iter().map(|(id, _)| *id).collect();
+            let (db, ids, ladders) = (db.clone(), ids.to_vec(), ladders.clone());
             running.push_back(tokio::spawn(async move {
-                // From the stored plans; the documents only of agreements without one for today.
-                let (planned, unplanned) =
-                    crate::db::plans::for_sweep(&db, &ids, today, ladders.catch_up_days).await?;
-                let rows = if unplanned.is_empty() {
-                    Vec::new()
-                } else {
-                    crate::db::sweep::load(&db, &unplanned).await?
-                };
-                tokio::task::spawn_blocking(move || {
-                    plan_chunk(planned, &versions, rows, today, &ladders)
-                })
-                .await
-                .map_err(joined)?
+                let rows = crate::db::sweep::load(&db, &ids).await?;
+                tokio::task::spawn_blocking(move || plan_chunk(rows, today, &ladders))
+                    .await
+                    .map_err(joined)?
             }));
         }
         // In order of the chunks, so the plan is the same however the work was split.
@@ -261,7 +197,6 @@ pub async fn plan_for_sweep_in_chunks(
         };
         let part = next.await.map_err(joined)??;
         plan.agreements += part.read;
-        plan.from_plans += part.from_plans;
         plan.open_deadlines += part.open_deadlines;
         plan.reminders.extend(part.reminders);
         plan.deadlines.extend(part.kept);

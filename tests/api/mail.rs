@@ -720,65 +720,7 @@ async fn a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split(app: T
     );
 }
 
-async fn a_sweep_reads_the_stored_plans_and_the_documents_only_of_agreements_without_one(
-    app: TestApp,
-) {
-    use sea_orm::ConnectionTrait;
-    app.load_examples().await;
-    let (db, ladders) = (&app.registry.db, &app.registry.settings.reminders);
-    let today = sample_today();
-    let sql = async |q: &str| {
-        db.execute_unprepared(q)
-            .await
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
-    };
-    let whole = avtal::notify::plan(db, today, ladders)
-        .await
-        .unwrap_or_else(|e| panic!("plan: {e}"));
-    let swept = async || {
-        avtal::notify::plan_for_sweep_in_chunks(db, today, ladders, 4, 2)
-            .await
-            .unwrap_or_else(|e| panic!("sweep plan: {e}"))
-    };
-    let planned = swept().await;
-    assert!(planned.agreements >= 13, "{}", planned.agreements);
-    assert_eq!(
-        planned.from_plans, planned.agreements,
-        "every agreement has a plan for today"
-    );
-    assert!(planned.reminders.len() >= 5, "{}", planned.reminders.len());
-    assert_eq!(keys_of(&planned), keys_of(&whole));
-
-    // Plans that do not hold today (as the migration that added the sweep's columns leaves
-    // them) are not read: those agreements' documents are.
-    sql("UPDATE agreement_plan SET valid_from = '9999-12-31' WHERE agreement_id IN (SELECT id FROM agreement WHERE reference >= 'AGR-2025-0007')").await;
-    let mixed = swept().await;
-    assert!(
-        mixed.from_plans > 0 && mixed.from_plans < mixed.agreements,
-        "{} of {}",
-        mixed.from_plans,
-        mixed.agreements
-    );
-    assert_eq!(keys_of(&mixed), keys_of(&whole));
-    assert_eq!(mixed.next_days, planned.next_days);
-
-    // What a sweep reads for a planned agreement is its stored deadlines: one changed in SQL
-    // changes the reminder's key.
-    sql(
-        "UPDATE agreement_deadline SET occurrence = occurrence || '-stored' WHERE kind <> 'report'",
-    )
-    .await;
-    let changed = swept().await;
-    let marked = keys_of(&changed)
-        .into_iter()
-        .filter(|k| k.contains("-stored/"))
-        .count();
-    assert!(marked > 0, "{:?}", keys_of(&changed));
-    assert_eq!(keys_of(&changed).len(), keys_of(&whole).len());
-}
-
 crate::on_both_backends!(
-    a_sweep_reads_the_stored_plans_and_the_documents_only_of_agreements_without_one,
     a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split,
     a_title_with_markup_is_escaped_in_the_reminders_html,
     queueing_one_dedupe_key_twice_keeps_the_first_message_only,

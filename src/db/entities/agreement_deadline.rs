@@ -29,8 +29,6 @@ pub struct Model {
     pub responsible: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub recipients: String,
-    #[sea_orm(column_type = "Text", nullable)]
-    pub notice_recipients: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

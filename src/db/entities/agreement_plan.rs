@@ -13,8 +13,6 @@ pub struct Model {
     pub valid_from: Option<Date>,
     pub valid_until: Option<Date>,
     pub targets: bool,
-    #[sea_orm(column_type = "Text")]
-    pub reminder_days: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
