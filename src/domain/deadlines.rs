@@ -499,8 +499,10 @@ pub fn deadlines_for_calendar(
 /// What a sweep on `today` has to look at: the deadlines of [`deadlines_for_calendar`] without
 /// the report occurrences that no sweep on `today` or later can pick a reminder of (met, or
 /// past their due day and with their late and escalation notices older than the catch-up
-/// window), so a sweep over years of reports builds only the few still live. [`due_reminders`]
-/// and [`next_sweep_day`] give the same answer on it as on [`deadlines`].
+/// window), and without the occurrences of an obligation after the first one whose reminders
+/// all lie after `today` (theirs are later still), so a sweep over years of reports builds only
+/// the few that matter. [`due_reminders`] and [`next_sweep_day`] give the same answer on it as
+/// on [`deadlines`].
 pub fn deadlines_for_sweep(
     a: &Agreement,
     today: NaiveDate,
@@ -897,12 +899,19 @@ impl Builder<'_> {
                 ob.kind.clone()
             };
             for occ in occurrences(ob, end, renewable) {
-                self.report(ob, &label, occ);
+                // In a sweep, the occurrences after one whose reminders all lie after `today`
+                // change nothing: theirs are later still, so neither what is due today nor the
+                // next sweep day (the earliest reminder after today) depends on them.
+                if self.report(ob, &label, occ) && self.skip_spent {
+                    break;
+                }
             }
         }
     }
 
-    fn report(&mut self, ob: &ReportingObligation, label: &str, occ: Occurrence) {
+    /// Adds the occurrence `occ` of `ob`; returns whether it is open with every reminder dated
+    /// after `today`.
+    fn report(&mut self, ob: &ReportingObligation, label: &str, occ: Occurrence) -> bool {
         let a = self.a;
         let c = &a.contacts;
         let record = ob
@@ -929,7 +938,7 @@ impl Builder<'_> {
             );
             let oldest = days_before(self.today, i64::from(self.ladders.catch_up_days));
             if met || (due < self.today && next_business_day(escalate_on) < oldest) {
-                return;
+                return false;
             }
         }
 
@@ -1017,7 +1026,14 @@ impl Builder<'_> {
             recorded,
             responsible: ob.responsible.clone(),
         });
+        // Not yet due, so its ladder steps were built and its earliest reminder is no later
+        // than the next occurrence's.
+        let ahead = deadline.state == DeadlineState::Open
+            && due >= self.today
+            && !deadline.reminders.is_empty()
+            && deadline.reminders.iter().all(|r| r.date > self.today);
         self.out.push((deadline, facts));
+        ahead
     }
 }
 
@@ -1928,6 +1944,19 @@ mod tests {
                         }
                     }
                 }
+            }
+
+            #[test]
+            fn the_sweep_variant_picks_and_schedules_as_the_full_engine((a, today) in agreement(), catch_up in 0u32..60, report in prop::collection::vec(0u32..120, 0..5)) {
+                let mut ladders = ReminderLadders { catch_up_days: catch_up, ..ReminderLadders::default() };
+                if !report.is_empty() {
+                    ladders.report = report;
+                }
+                let sweep = deadlines_for_sweep(&a, today, &ladders);
+                let full = deadlines(&a, today, &ladders);
+                prop_assert!(sweep.len() <= full.len());
+                prop_assert_eq!(due_reminders(&sweep, today, &ladders), due_reminders(&full, today, &ladders));
+                prop_assert_eq!(next_sweep_day(&sweep, today), next_sweep_day(&deadlines_for_calendar(&a, today, &ladders), today));
             }
 
             #[test]
