@@ -98,7 +98,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
         .map_err(|e| crate::error::Unexpected::new("cannot serialise", e).into())
 }
 
-fn parse_doc<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_doc<T: serde::de::DeserializeOwned>(
     what: &'static str,
     key: &str,
     doc: &str,

@@ -9,11 +9,11 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::agreement;
-use super::store::{StoreError, Stored, agreement_from};
+use super::store::StoreError;
 use crate::domain::agreement::Agreement;
 
 /// The stored day of an agreement nothing will ever be due for (until it is edited).
@@ -129,18 +129,68 @@ pub async fn reset(db: &impl ConnectionTrait, id: i64, version: i32) -> Result<(
     Ok(())
 }
 
-/// The stored rows of agreements `ids`, in id order (decode them with [`decode`]).
-pub async fn load(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<agreement::Model>, DbErr> {
-    agreement::Entity::find()
+/// What a sweep reads of a stored agreement: its id, version, reference and JSON document (no
+/// other column is read or converted).
+#[derive(Debug, Clone)]
+pub struct SweepRow {
+    /// The agreement's id.
+    pub id: i64,
+    /// Its version.
+    pub version: i32,
+    /// Its reference (for a corrupt document's error).
+    pub reference: String,
+    /// Its document.
+    pub document: String,
+}
+
+/// A swept agreement as [`decode`] gives it.
+#[derive(Debug, Clone)]
+pub struct Swept {
+    /// The agreement's id.
+    pub id: i64,
+    /// The version read.
+    pub version: i32,
+    /// The agreement.
+    pub data: Agreement,
+}
+
+/// The rows of agreements `ids`, in id order (decode them with [`decode`]).
+pub async fn load(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<SweepRow>, DbErr> {
+    let rows: Vec<(i64, i32, String, String)> = agreement::Entity::find()
+        .select_only()
+        .columns([
+            agreement::Column::Id,
+            agreement::Column::Version,
+            agreement::Column::Reference,
+            agreement::Column::Document,
+        ])
         .filter(agreement::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(agreement::Column::Id)
+        .into_tuple()
         .all(db)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, version, reference, document)| SweepRow {
+            id,
+            version,
+            reference,
+            document,
+        })
+        .collect())
 }
 
 /// The agreements of rows read by [`load`] (CPU work, no I/O: a sweep does it off the runtime).
-pub fn decode(rows: Vec<agreement::Model>) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    rows.into_iter().map(agreement_from).collect()
+pub fn decode(rows: Vec<SweepRow>) -> Result<Vec<Swept>, StoreError> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(Swept {
+                id: r.id,
+                version: r.version,
+                data: super::store::parse_doc("agreement", &r.reference, &r.document)?,
+            })
+        })
+        .collect()
 }
 
 /// Stores the next day of each swept agreement `(id, version read, next day or None for
@@ -149,26 +199,44 @@ pub async fn set_next(
     db: &DatabaseConnection,
     rows: &[(i64, i32, Option<NaiveDate>)],
 ) -> Result<(), DbErr> {
-    let mut by_day: BTreeMap<NaiveDate, Vec<(i64, i32)>> = BTreeMap::new();
-    for (id, version, next) in rows {
-        by_day
-            .entry(next.unwrap_or_else(never))
-            .or_default()
-            .push((*id, *version));
-    }
     let tx = super::begin_write(db).await?;
-    for (day, ids) in by_day {
-        for chunk in ids.chunks(400) {
-            // Integers and a date only: nothing from users is spliced in.
-            // `id IN` lets both planners go by the primary key; the pairs check the version.
-            let ids: Vec<String> = chunk.iter().map(|(i, _)| i.to_string()).collect();
-            let pairs: Vec<String> = chunk.iter().map(|(i, v)| format!("({i},{v})")).collect();
+    // Integers and dates only: nothing from users is spliced in.
+    if db.get_database_backend() == DbBackend::Postgres {
+        // A thousand rows per statement, each row's day beside its id and version.
+        for chunk in rows.chunks(1000) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|(id, version, next)| {
+                    format!("({id},{version},'{}'::date)", next.unwrap_or_else(never))
+                })
+                .collect();
             tx.execute_unprepared(&format!(
-                "UPDATE sweep_day SET next_on = '{day}' WHERE agreement_id IN ({}) AND (agreement_id, version) IN (VALUES {})",
-                ids.join(","),
-                pairs.join(",")
+                "UPDATE sweep_day SET next_on = v.column3 FROM (VALUES {}) AS v \
+                 WHERE sweep_day.agreement_id = v.column1 AND sweep_day.version = v.column2",
+                values.join(",")
             ))
             .await?;
+        }
+    } else {
+        let mut by_day: BTreeMap<NaiveDate, Vec<(i64, i32)>> = BTreeMap::new();
+        for (id, version, next) in rows {
+            by_day
+                .entry(next.unwrap_or_else(never))
+                .or_default()
+                .push((*id, *version));
+        }
+        for (day, ids) in by_day {
+            for chunk in ids.chunks(400) {
+                // `id IN` lets the planner go by the primary key; the pairs check the version.
+                let ids: Vec<String> = chunk.iter().map(|(i, _)| i.to_string()).collect();
+                let pairs: Vec<String> = chunk.iter().map(|(i, v)| format!("({i},{v})")).collect();
+                tx.execute_unprepared(&format!(
+                    "UPDATE sweep_day SET next_on = '{day}' WHERE agreement_id IN ({}) AND (agreement_id, version) IN (VALUES {})",
+                    ids.join(","),
+                    pairs.join(",")
+                ))
+                .await?;
+            }
         }
     }
     tx.commit().await?;

@@ -109,7 +109,7 @@ struct ChunkPlan {
 
 /// Runs the engine over one chunk of stored agreements (CPU only, no I/O).
 fn plan_chunk(
-    rows: Vec<crate::db::entities::agreement::Model>,
+    rows: Vec<crate::db::sweep::SweepRow>,
     today: NaiveDate,
     ladders: &ReminderLadders,
 ) -> Result<ChunkPlan, StoreError> {
@@ -289,6 +289,24 @@ pub struct SweepSummary {
     pub already_queued: usize,
     /// Reminders with nobody to send them to (no contract owner registered).
     pub no_recipient: usize,
+    /// How long each part took (not serialised).
+    #[serde(skip)]
+    pub phases: SweepPhases,
+}
+
+/// How long the parts of a sweep took: where its time goes, for the log and the benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepPhases {
+    /// Checking the stored days against the ladders and the day (and clearing them).
+    pub prepare: std::time::Duration,
+    /// Reading the due agreements and running the engine over them.
+    pub plan: std::time::Duration,
+    /// Looking up which due reminders were queued before.
+    pub lookups: std::time::Duration,
+    /// Rendering and queueing the new messages.
+    pub queue: std::time::Duration,
+    /// Storing each agreement's next sweep day.
+    pub store_days: std::time::Duration,
 }
 
 /// Changes whenever the deadline engine changes what it picks, so the stored sweep days are
@@ -351,8 +369,18 @@ pub async fn sweep(
         "{SWEEP_ENGINE} {}",
         serde_json::to_string(&settings.reminders).unwrap_or_default()
     );
+    let mut phases = SweepPhases::default();
+    let mut clock = std::time::Instant::now();
+    let mut lap = || {
+        let now = std::time::Instant::now();
+        let took = now - clock;
+        clock = now;
+        took
+    };
     crate::db::sweep::prepare(db, today, &fingerprint).await?;
+    phases.prepare = lap();
     let plan = plan_for_sweep(db, today, &settings.reminders).await?;
+    phases.plan = lap();
     let domain = settings
         .notify
         .from
@@ -368,6 +396,7 @@ pub async fn sweep(
     let keys: Vec<String> = plan.reminders.iter().map(|r| r.key.to_string()).collect();
     let queued = outbox::queued_keys(db, &keys).await?;
     let digested = outbox::digested(db, &keys).await?;
+    phases.lookups = lap();
     // Report reminders carry signed links; without a key they go out without them.
     let link_key = composer.link_key.as_ref();
     // The deadline of each due reminder, found in one pass over the plan.
@@ -454,8 +483,11 @@ pub async fn sweep(
                 rendered = rest;
             }
         }
+        phases.queue = lap();
         // Only after everything due was queued: a failed sweep leaves the days as they were.
         crate::db::sweep::set_next(db, &plan.next_days).await?;
+        phases.store_days = lap();
+        summary.phases = phases;
         return Ok(summary);
     }
 
@@ -551,7 +583,10 @@ pub async fn sweep(
             tx.commit().await?;
         }
     }
+    phases.queue = lap();
     crate::db::sweep::set_next(db, &plan.next_days).await?;
+    phases.store_days = lap();
+    summary.phases = phases;
     Ok(summary)
 }
 

@@ -720,7 +720,52 @@ async fn a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split(app: T
     );
 }
 
+async fn a_next_day_stored_for_an_older_version_is_dropped(app: TestApp) {
+    app.load_examples().await;
+    let (db, ladders) = (&app.registry.db, &app.registry.settings.reminders);
+    let today = sample_today();
+    let plan = avtal::notify::plan_for_sweep_in_chunks(db, today, ladders, 1_000, 1)
+        .await
+        .unwrap_or_else(|e| panic!("sweep plan: {e}"));
+    assert!(plan.next_days.len() >= 13, "{:?}", plan.next_days);
+    // Edited after it was read: a new version, its day NULL again.
+    put_changed(&app, "AGR-2025-0004", |doc| {
+        doc["options"][0]["decide_by"] = serde_json::json!("2026-12-15");
+    })
+    .await;
+    avtal::db::sweep::set_next(db, &plan.next_days)
+        .await
+        .unwrap_or_else(|e| panic!("set_next: {e}"));
+    let due: Vec<i64> = avtal::db::sweep::due_ids(db, today)
+        .await
+        .unwrap_or_else(|e| panic!("due_ids: {e}"));
+    let edited: Option<i64> = {
+        use avtal::db::entities::agreement;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        agreement::Entity::find()
+            .select_only()
+            .column(agreement::Column::Id)
+            .filter(agreement::Column::Reference.eq("AGR-2025-0004"))
+            .into_tuple()
+            .one(db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let expected: Vec<i64> = plan
+        .next_days
+        .iter()
+        .filter(|(id, _, next)| Some(*id) == edited || next.is_some_and(|d| d <= today))
+        .map(|(id, _, _)| *id)
+        .collect();
+    assert_eq!(due, expected, "only the edited agreement is read again");
+    assert!(
+        edited.is_some_and(|id| due.contains(&id)),
+        "{edited:?} {due:?}"
+    );
+}
+
 crate::on_both_backends!(
+    a_next_day_stored_for_an_older_version_is_dropped,
     a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split,
     a_title_with_markup_is_escaped_in_the_reminders_html,
     queueing_one_dedupe_key_twice_keeps_the_first_message_only,
