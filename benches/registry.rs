@@ -934,6 +934,33 @@ async fn notify(
         parts(&resweep)
     );
     println!("{phases}");
+    // The sweep's reading and engine on one worker and on more (the machine's cores by default).
+    let mut workers_line =
+        String::from("\n| workers | read and plan the full sweep s |\n|---|---|");
+    for workers in [1, 2, 4] {
+        // Every stored day cleared (another fingerprint), so every agreement is read.
+        avtal::db::sweep::prepare(
+            &db,
+            today() + chrono::Days::new(1),
+            &format!("bench {workers}"),
+        )
+        .await?;
+        let t = Instant::now();
+        let p = avtal::notify::plan_for_sweep_in_chunks(
+            &db,
+            today() + chrono::Days::new(1),
+            &changed.reminders,
+            avtal::notify::SWEEP_CHUNK,
+            workers,
+        )
+        .await?;
+        anyhow::ensure!(p.agreements == count, "{} read", p.agreements);
+        workers_line.push_str(&format!(
+            "\n| {workers} | {:.2} |",
+            t.elapsed().as_secs_f64()
+        ));
+    }
+    println!("{workers_line}");
     if no_send {
         return Ok(());
     }

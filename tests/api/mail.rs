@@ -471,6 +471,24 @@ async fn changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreem
     let new_ladders = swept(&s, sample_today()).await;
     assert_eq!(new_ladders.read, 15, "{new_ladders:?}");
     assert_eq!(swept(&s, sample_today()).await.read, 0);
+    // The full sweep stored only the days that changed: every stored day is the new ladders' one.
+    avtal::db::sweep::prepare(db, sample_today(), "check")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let check = avtal::notify::plan_for_sweep_in_chunks(db, sample_today(), &s.reminders, 4, 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(check.next_days.len(), 15);
+    for (id, _, next) in &check.next_days {
+        let stored = check.stored_days.get(id).copied().flatten();
+        assert!(
+            avtal::db::sweep::unchanged(stored, *next),
+            "agreement {id}: stored {stored:?}, new ladders {next:?}"
+        );
+    }
+    // A full sweep marked due stays due until one has finished.
+    assert_eq!(swept(&s, sample_today()).await.read, 15);
+    assert_eq!(swept(&s, sample_today()).await.read, 0);
 
     let earlier = sample_today() - chrono::Days::new(7);
     assert_eq!(swept(&s, earlier).await.read, 15);
@@ -738,7 +756,10 @@ async fn a_next_day_stored_for_an_older_version_is_dropped(app: TestApp) {
         .unwrap_or_else(|e| panic!("set_next: {e}"));
     let due: Vec<i64> = avtal::db::sweep::due_ids(db, today)
         .await
-        .unwrap_or_else(|e| panic!("due_ids: {e}"));
+        .unwrap_or_else(|e| panic!("due_ids: {e}"))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     let edited: Option<i64> = {
         use avtal::db::entities::agreement;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
