@@ -50,19 +50,20 @@ pub async fn prepare(
     tx.commit().await
 }
 
-/// Records a sweep of `today` with ladders `fingerprint` as done (after its days are stored):
-/// a full sweep marked due by [`prepare`] is no longer due.
+/// Records a full sweep of `today` with ladders `fingerprint` as done, after its days are
+/// stored: every day is now its ladders', so the full sweep marked due by [`prepare`] is no
+/// longer due. Only for a sweep that read every agreement ([`Due::full`]): a sweep that read
+/// fewer must leave the mark, or days stored by another configuration's full sweep would be
+/// taken for this one's.
 pub async fn finish(
     db: &DatabaseConnection,
     today: NaiveDate,
     fingerprint: &str,
 ) -> Result<(), DbErr> {
     let tx = super::begin_write(db).await?;
-    if state(&tx, FULL).await?.is_some() {
-        upsert_state(&tx, DONE, fingerprint, today).await?;
-        tx.execute_unprepared(&format!("DELETE FROM sweep_state WHERE id = {FULL}"))
-            .await?;
-    }
+    upsert_state(&tx, DONE, fingerprint, today).await?;
+    tx.execute_unprepared(&format!("DELETE FROM sweep_state WHERE id = {FULL}"))
+        .await?;
     tx.commit().await
 }
 
@@ -107,13 +108,19 @@ async fn upsert_state(
     Ok(())
 }
 
+/// What a sweep must read (see [`due_ids`]).
+#[derive(Debug, Clone, Default)]
+pub struct Due {
+    /// Whether a full sweep is due, so every agreement is read.
+    pub full: bool,
+    /// The agreements, in id order, each with its stored day.
+    pub agreements: Vec<(i64, Option<NaiveDate>)>,
+}
+
 /// The agreements a sweep of `today` must read, in id order, each with its stored day: every
 /// agreement while a full sweep is due (see [`prepare`]), otherwise those whose day is NULL or
 /// on/before `today` (one index scan).
-pub async fn due_ids(
-    db: &impl ConnectionTrait,
-    today: NaiveDate,
-) -> Result<Vec<(i64, Option<NaiveDate>)>, DbErr> {
+pub async fn due_ids(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Due, DbErr> {
     let (table, id, next_on) = (
         Alias::new("sweep_day"),
         Alias::new("agreement_id"),
@@ -124,18 +131,21 @@ pub async fn due_ids(
         .from(table)
         .order_by(id, sea_orm::Order::Asc)
         .to_owned();
-    if state(db, FULL).await?.is_none() {
+    let full = state(db, FULL).await?.is_some();
+    if !full {
         q.cond_where(
             Condition::any()
                 .add(Expr::col(next_on.clone()).is_null())
                 .add(Expr::col(next_on).lte(today)),
         );
     }
-    db.query_all(&q)
+    let agreements = db
+        .query_all(&q)
         .await?
         .iter()
         .map(|r| Ok((r.try_get("", "agreement_id")?, r.try_get("", "next_on")?)))
-        .collect()
+        .collect::<Result<_, DbErr>>()?;
+    Ok(Due { full, agreements })
 }
 
 /// Whether `next` (a sweep's next day, `None` for never) is what `stored` already says.

@@ -53,6 +53,9 @@ pub struct Plan {
     /// Per agreement read by a sweep: its day as stored before the sweep (not serialised).
     #[serde(skip)]
     pub stored_days: HashMap<i64, Option<NaiveDate>>,
+    /// Whether the sweep read every agreement because a full sweep was due (not serialised).
+    #[serde(skip)]
+    pub full_sweep: bool,
 }
 
 /// Output formats of `avtal notify`.
@@ -94,6 +97,7 @@ pub async fn plan(
         titles,
         next_days: Vec::new(),
         stored_days: HashMap::new(),
+        full_sweep: false,
     })
 }
 
@@ -148,8 +152,7 @@ fn plan_chunk(
 /// deadlines that can still give a reminder are built (see [`deadlines_for_sweep`]), and only
 /// the deadlines of the due reminders are kept (`open_deadlines` counts the deadlines built).
 /// The agreements are read in chunks of [`SWEEP_CHUNK`], twice as many at once as the machine
-/// has cores, and put together in id order. Call `db::sweep::prepare`
-/// first.
+/// has cores, and put together in id order. Call `db::sweep::prepare` first.
 pub async fn plan_for_sweep(
     db: &DatabaseConnection,
     today: NaiveDate,
@@ -173,7 +176,7 @@ pub async fn plan_for_sweep_in_chunks(
     workers: usize,
 ) -> Result<Plan, StoreError> {
     let due = crate::db::sweep::due_ids(db, today).await?;
-    let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<i64> = due.agreements.iter().map(|(id, _)| *id).collect();
     let joined = |e: tokio::task::JoinError| -> StoreError {
         crate::error::Unexpected(format!("a sweep worker stopped: {e}")).into()
     };
@@ -187,7 +190,8 @@ pub async fn plan_for_sweep_in_chunks(
         deadlines: Vec::new(),
         titles: HashMap::new(),
         next_days: Vec::with_capacity(ids.len()),
-        stored_days: due.into_iter().collect(),
+        stored_days: due.agreements.into_iter().collect(),
+        full_sweep: due.full,
     };
     loop {
         while running.len() < workers.max(1) {
@@ -306,7 +310,7 @@ pub struct SweepSummary {
 /// How long the parts of a sweep took: where its time goes, for the log and the benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepPhases {
-    /// Checking the stored days against the ladders and the day (and clearing them).
+    /// Checking the stored days against the ladders and the day (marking a full sweep due).
     pub prepare: std::time::Duration,
     /// Reading the due agreements and running the engine over them.
     pub plan: std::time::Duration,
@@ -599,9 +603,9 @@ pub async fn sweep(
     Ok(summary)
 }
 
-/// Stores the next days of a sweep's plan that differ from those stored, then records the sweep
-/// done (so a full sweep that was due is no longer).
-async fn store_days(
+/// Stores the next days of a sweep's plan (from [`plan_for_sweep`]) that differ from those
+/// stored; if the sweep was a full one, records it done (so it is no longer due).
+pub async fn store_days(
     db: &DatabaseConnection,
     plan: &Plan,
     today: NaiveDate,
@@ -619,7 +623,10 @@ async fn store_days(
         .copied()
         .collect();
     crate::db::sweep::set_next(db, &changed).await?;
-    crate::db::sweep::finish(db, today, fingerprint).await
+    if plan.full_sweep {
+        crate::db::sweep::finish(db, today, fingerprint).await?;
+    }
+    Ok(())
 }
 
 /// Queues a batch of messages in one transaction and counts what was created and what existed.

@@ -757,6 +757,7 @@ async fn a_next_day_stored_for_an_older_version_is_dropped(app: TestApp) {
     let due: Vec<i64> = avtal::db::sweep::due_ids(db, today)
         .await
         .unwrap_or_else(|e| panic!("due_ids: {e}"))
+        .agreements
         .into_iter()
         .map(|(id, _)| id)
         .collect();
@@ -785,7 +786,54 @@ async fn a_next_day_stored_for_an_older_version_is_dropped(app: TestApp) {
     );
 }
 
+async fn only_a_sweep_that_read_every_agreement_ends_a_full_sweep(app: TestApp) {
+    app.load_examples().await;
+    let s = (*app.registry.settings).clone();
+    let t = composer(&s);
+    let db = &app.registry.db;
+    let today = sample_today();
+    assert_eq!(
+        sweep(db, today, &s, &t)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .read,
+        15
+    );
+    // A sweep reads what is due; meanwhile another configuration marks a full sweep due.
+    let partial = avtal::notify::plan_for_sweep_in_chunks(db, today, &s.reminders, 4, 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!partial.full_sweep, "{} read", partial.agreements);
+    avtal::db::sweep::prepare(db, today, "other ladders")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    avtal::notify::store_days(db, &partial, today, "this sweep")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let due = avtal::db::sweep::due_ids(db, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(due.full, "the partial sweep ended the full one");
+    assert_eq!(due.agreements.len(), 15);
+    // A sweep that reads every agreement ends it.
+    assert_eq!(
+        sweep(db, today, &s, &t)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .read,
+        15
+    );
+    assert_eq!(
+        sweep(db, today, &s, &t)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .read,
+        0
+    );
+}
+
 crate::on_both_backends!(
+    only_a_sweep_that_read_every_agreement_ends_a_full_sweep,
     a_next_day_stored_for_an_older_version_is_dropped,
     a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split,
     a_title_with_markup_is_escaped_in_the_reminders_html,
