@@ -6,7 +6,7 @@
 //! open, passed, late or in the window shown is derived on the day a page is read.
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -23,6 +23,7 @@ use crate::domain::deadlines::{
     deadline_contacts, plan,
 };
 use crate::domain::org_number::OrgNumber;
+use crate::domain::party::EmailAddress;
 
 /// Agreements read or planned per statement.
 const BATCH: usize = 500;
@@ -428,14 +429,41 @@ pub async fn in_scope(
     Ok(out)
 }
 
-/// The stored deadlines of the agreements in `scope` whose plan holds on `today`, by agreement
-/// id and place. With `window` `(from, to)`: only those that can be open and dated up to `to`,
-/// and dated from `from` on unless they are reports (a report can be overdue).
+/// Which of the stored deadlines a page reads, and so which of their columns.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    /// The start page's: those that can be open and are dated up to `.1`, and from `.0` on
+    /// unless they are reports (a report can be overdue).
+    Window(NaiveDate, NaiveDate),
+    /// A calendar's: those whose recipients name this address, as the one to act or informed
+    /// (looked for in the stored recipients' JSON, where an address is a quoted string, and
+    /// checked on the decoded recipients).
+    Naming(&'a EmailAddress),
+}
+
+impl Wanted<'_> {
+    /// Whether a deadline of a plan (computed from a document) is one of these; the same as the
+    /// condition [`rows`] puts on the stored ones.
+    pub fn keeps(&self, p: &PlannedDeadline) -> bool {
+        let d = &p.deadline;
+        match *self {
+            Wanted::Window(from, to) => {
+                !p.met() && d.date <= to && (d.date >= from || d.kind == DeadlineKind::Report)
+            }
+            Wanted::Naming(email) => {
+                d.recipients.to.contains(email) || d.recipients.cc.contains(email)
+            }
+        }
+    }
+}
+
+/// The stored deadlines of the agreements in `scope` whose plan holds on `today` that are
+/// `wanted`, by agreement id and place.
 pub async fn rows(
     db: &impl ConnectionTrait,
     scope: Scope<'_>,
     today: NaiveDate,
-    window: Option<(NaiveDate, NaiveDate)>,
+    wanted: Wanted<'_>,
 ) -> Result<Vec<PlannedRow>, StoreError> {
     use agreement_deadline::Column as D;
     let d = Alias::new("d");
@@ -475,22 +503,46 @@ pub async fn rows(
     )
     .cond_where(valid_on(&p, today))
     .cond_where(scope.condition(col(D::AgreementId)));
-    if let Some((from, to)) = window {
-        q.and_where(col(D::Met).eq(false))
-            .and_where(col(D::Date).lte(to))
-            .cond_where(
-                Condition::any()
-                    .add(col(D::Date).gte(from))
-                    .add(col(D::Kind).eq(DeadlineKind::Report.code())),
-            );
+    match wanted {
+        Wanted::Window(from, to) => {
+            q.and_where(col(D::Met).eq(false))
+                .and_where(col(D::Date).lte(to))
+                .cond_where(
+                    Condition::any()
+                        .add(col(D::Date).gte(from))
+                        .add(col(D::Kind).eq(DeadlineKind::Report.code())),
+                );
+        }
+        Wanted::Naming(email) => {
+            // An address holds no quote or backslash (`EmailAddress::parse`), so it is stored
+            // as `"address"`; its `%` and `_` are escaped for LIKE.
+            let mut pattern = String::from("%\"");
+            for c in email.as_str().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            pattern.push_str("\"%");
+            q.and_where(col(D::Recipients).like(LikeExpr::new(pattern).escape('\\')));
+        }
     }
     q.order_by((d.clone(), D::AgreementId), sea_orm::Order::Asc)
         .order_by((d.clone(), D::Seq), sea_orm::Order::Asc);
-    db.query_all(&q)
+    let rows = db
+        .query_all(&q)
         .await?
         .into_iter()
         .map(|r| decode(&r, today))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match wanted {
+        // The pattern only narrows what is read; the decoded recipients decide.
+        Wanted::Naming(_) => rows
+            .into_iter()
+            .filter(|r| wanted.keeps(&r.planned))
+            .collect(),
+        Wanted::Window(..) => rows,
+    })
 }
 
 fn decode(r: &sea_orm::QueryResult, today: NaiveDate) -> Result<PlannedRow, StoreError> {

@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
 use crate::domain::deadlines::{Deadline, DeadlineState};
-use crate::domain::party::EmailAddress;
 use crate::error::Unexpected;
 use crate::ics::{self, Event};
 use crate::text::{one_line, swedish_date};
@@ -70,11 +69,6 @@ struct EventView<'a> {
     report_state: Option<crate::domain::codes::OccurrenceState>,
     period_end: Option<String>,
     final_report: bool,
-}
-
-/// Whether the contact gets reminders of this deadline (as the one to act, or informed).
-pub fn concerns(d: &Deadline, email: &EmailAddress) -> bool {
-    d.recipients.to.contains(email) || d.recipients.cc.contains(email)
 }
 
 /// Stand-ins for an event's own texts (private-use characters) while a template is rendered

@@ -2,14 +2,18 @@
 //! stored plans (`db::plans`) with their state derived for the day, and computed from the
 //! document only for agreements whose plan does not hold on the day.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 
+use super::page_cache::StartScope;
 use super::{Registry, RegistryError};
-use crate::db::plans::{self, Scope};
+use crate::db::plans::{self, Scope, Wanted};
 use crate::db::store::{self, AgreementFilter, Stored};
 use crate::domain::agreement::{Agreement, Reference};
-use crate::domain::deadlines::{Deadline, DeadlineKind, plan};
+use crate::domain::deadlines::{Deadline, plan};
 use crate::domain::org_number::OrgNumber;
+use crate::domain::party::EmailAddress;
 
 /// A deadline as a page shows it.
 #[derive(Debug, Clone)]
@@ -38,7 +42,7 @@ fn merge(
     stored: Vec<plans::PlannedRow>,
     unplanned: &[Stored<Agreement>],
     today: NaiveDate,
-    window: Option<(NaiveDate, NaiveDate)>,
+    wanted: Wanted<'_>,
 ) -> Vec<PageDeadline> {
     let mut all: Vec<(i64, usize, PageDeadline)> = stored
         .into_iter()
@@ -58,11 +62,7 @@ fn merge(
     for s in unplanned {
         for (seq, p) in plan(&s.data, today).deadlines.into_iter().enumerate() {
             // The same as `plans::rows` selects of the stored deadlines.
-            let shown = window.is_none_or(|(from, to)| {
-                let d = &p.deadline;
-                !p.met() && d.date <= to && (d.date >= from || d.kind == DeadlineKind::Report)
-            });
-            if !shown {
+            if !wanted.keeps(&p) {
                 continue;
             }
             let responsible = p.responsible.clone();
@@ -104,16 +104,26 @@ impl Registry {
     /// `None`): those that can be open and are dated up to `horizon`, from `today` on unless
     /// they are reports (which can be overdue); and the agreements with a target behind. Read in
     /// one snapshot.
+    ///
+    /// Kept in memory per scope and day until the next write ([`super::page_cache`]).
     pub async fn start_deadlines(
         &self,
         party: Option<&OrgNumber>,
         today: NaiveDate,
         horizon: NaiveDate,
-    ) -> Result<StartDeadlines, RegistryError> {
+    ) -> Result<Arc<StartDeadlines>, RegistryError> {
+        let version = self.pages.version(&self.db).await?;
         let tx = self.read_tx().await?;
         let scope = self.party_scope(&tx, party).await?;
-        let window = Some((today, horizon));
-        let stored = plans::rows(&tx, scope, today, window).await?;
+        let key = match scope {
+            Scope::Party(id) => StartScope::Party(id),
+            Scope::All | Scope::Contact(_) => StartScope::All,
+        };
+        if let Some(found) = self.pages.start(version, key, today, horizon) {
+            return Ok(found);
+        }
+        let wanted = Wanted::Window(today, horizon);
+        let stored = plans::rows(&tx, scope, today, wanted).await?;
         let unplanned = plans::unplanned(&tx, scope, today).await?;
         let mut behind: Vec<(i64, Reference, String)> = plans::with_targets(&tx, scope, today)
             .await?
@@ -125,10 +135,13 @@ impl Registry {
             .map(|s| (s.id, s.data.reference, s.data.title))
             .collect();
         behind.sort_by_key(|(id, _, _)| *id);
-        Ok(StartDeadlines {
-            deadlines: merge(stored, &unplanned, today, window),
+        let found = Arc::new(StartDeadlines {
+            deadlines: merge(stored, &unplanned, today, wanted),
             behind: behind.into_iter().map(|(_, r, t)| (r, t)).collect(),
-        })
+        });
+        self.pages
+            .put_start(version, key, today, horizon, found.clone());
+        Ok(found)
     }
 
     /// Which of `references` are agreements of `party` (all of them for `None`).
@@ -144,17 +157,18 @@ impl Registry {
             .collect())
     }
 
-    /// Every deadline on `today` of the agreements whose deadlines can name `email`, by
-    /// agreement id (the calendar filters those that concern the contact). Read in one snapshot.
+    /// The deadlines on `today` that concern `email` (as the one to act, or informed), by
+    /// agreement id. Read in one snapshot.
     pub async fn contact_deadlines(
         &self,
-        email: &str,
+        email: &EmailAddress,
         today: NaiveDate,
     ) -> Result<Vec<PageDeadline>, RegistryError> {
         let tx = self.read_tx().await?;
-        let scope = Scope::Contact(email);
-        let stored = plans::rows(&tx, scope, today, None).await?;
+        let scope = Scope::Contact(email.as_str());
+        let wanted = Wanted::Naming(email);
+        let stored = plans::rows(&tx, scope, today, wanted).await?;
         let unplanned = plans::unplanned(&tx, scope, today).await?;
-        Ok(merge(stored, &unplanned, today, None))
+        Ok(merge(stored, &unplanned, today, wanted))
     }
 }

@@ -2,6 +2,7 @@
 //! files, and the calendar feeds of contacts (made, revoked, served).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -280,7 +281,7 @@ impl Registry {
     /// The calendar of the feed with this token: every deadline of every agreement on which the
     /// contact gets reminders, as seen today (from the stored plans of the agreements that name
     /// the contact); `None` for an unknown or revoked token.
-    pub async fn feed_calendar(&self, token: &str) -> Result<Option<String>, RegistryError> {
+    pub async fn feed_calendar(&self, token: &str) -> Result<Option<Arc<str>>, RegistryError> {
         if !feed::plausible_token(token) {
             return Ok(None);
         }
@@ -292,17 +293,23 @@ impl Registry {
             return Ok(None);
         };
         let today = self.settings.today();
+        // Kept in memory per contact and day until the next write (`page_cache`).
+        let version = self.pages.version(&self.db).await?;
+        if let Some(calendar) = self.pages.calendar(version, email.as_str(), today) {
+            return Ok(Some(calendar));
+        }
         let mut mine = Vec::new();
         let mut titles = HashMap::new();
-        for d in self.contact_deadlines(email.as_str(), today).await? {
-            if feed::concerns(&d.deadline, &email) {
-                titles.insert(d.deadline.reference.to_string(), d.title);
-                mine.push(d.deadline);
-            }
+        for d in self.contact_deadlines(&email, today).await? {
+            titles.insert(d.deadline.reference.to_string(), d.title);
+            mine.push(d.deadline);
         }
         let refs: Vec<_> = mine.iter().collect();
-        feed::calendar(&refs, &titles, Utc::now())
-            .map(Some)
-            .map_err(internal)
+        let calendar: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
+            .map_err(internal)?
+            .into();
+        self.pages
+            .put_calendar(version, email.as_str(), today, calendar.clone());
+        Ok(Some(calendar))
     }
 }

@@ -7,6 +7,7 @@
 //! One module per concern: [`agreements`], [`parties`] (organisations and contacts),
 //! [`accounts`] (users, sessions, API tokens; [`credentials`] keeps them in memory), [`links`] (report files and calendar feeds),
 //! [`list_cache`] (the list's counts and pages per filter in memory, [`shared_read`] the version they hold under),
+//! [`page_cache`] (the start pages' deadlines and the calendars in memory, under the same kind of version),
 //! [`documents`] (stored contract documents), [`signed`] (their signed copies), [`transfer`]
 //! and [`export`] (import and export),
 //! [`reminders`] (the deadline sweep and the e-mail run), [`renewals`] (tacit renewals taking
@@ -24,6 +25,7 @@ pub mod links;
 pub mod list_cache;
 pub mod outbox;
 pub mod outcomes;
+pub mod page_cache;
 pub mod parties;
 pub mod reminders;
 pub mod renewals;
@@ -95,6 +97,8 @@ pub struct Registry {
     pub credentials: Arc<credentials::CredentialCache>,
     /// The list's resolved filters, counts and pages, shared by the clones of this handle.
     pub lists: Arc<list_cache::ListCache>,
+    /// The start pages' deadlines and the calendars, shared by the clones of this handle.
+    pub pages: Arc<page_cache::PageCache>,
 }
 
 impl Registry {
@@ -110,6 +114,7 @@ impl Registry {
             link_key: Arc::default(),
             credentials: Arc::default(),
             lists: Arc::default(),
+            pages: Arc::default(),
         }
     }
 

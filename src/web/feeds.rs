@@ -54,7 +54,7 @@ pub async fn show_calendar(
             (header::CACHE_CONTROL, "private, max-age=300"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
-        ics,
+        ics.to_string(),
     )
         .into_response())
 }

@@ -99,8 +99,8 @@ pub async fn start(
     let party = own_scope(&user);
     let found = reg.start_deadlines(party.as_ref(), today, horizon).await?;
     let mut rows = Vec::new();
-    for p in found.deadlines {
-        let d = p.deadline;
+    for p in &found.deadlines {
+        let d = &p.deadline;
         if d.state != DeadlineState::Open || d.date > horizon {
             continue;
         }
@@ -121,7 +121,7 @@ pub async fn start(
             && p.responsible.as_ref() == user.org.as_ref();
         rows.push(DeadlineRow {
             reference: d.reference.to_string(),
-            title: p.title,
+            title: p.title.clone(),
             kind: d.kind.code().to_owned(),
             date: d.date,
             days,
@@ -144,7 +144,7 @@ pub async fn start(
     }
     let behind: Vec<Value> = found
         .behind
-        .into_iter()
+        .iter()
         .map(|(reference, title)| json!({"reference": reference, "title": title}))
         .collect();
     rows.sort_by_key(|r| (r.urgency != "overdue", r.date));
