@@ -1647,10 +1647,19 @@ async fn pages(
         pages: Arc::new(avtal::registry::page_cache::PageCache::disabled()),
         ..registry.clone()
     };
+    // The third way: the kept server, with another agreement (in neither page's scope: bought
+    // by another organisation, without the contact) renamed before each request, so each one
+    // finds a new data version and checks its plans' fingerprint.
+    let writer = registry.clone();
+    let elsewhere = Reference::parse(&format!("GEN-{:08}", 1))?;
     let mut bases = Vec::new();
     for (how, registry) in [("computed", computed), ("kept", registry)] {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        bases.push((how, format!("http://{}", listener.local_addr()?)));
+        let base = format!("http://{}", listener.local_addr()?);
+        bases.push((how, base.clone(), false));
+        if how == "kept" {
+            bases.push(("kept, another agreement written before each", base, true));
+        }
         tokio::spawn(async move {
             let _ = axum::serve(listener, web::router(AppState { registry })).await;
         });
@@ -1685,7 +1694,7 @@ async fn pages(
             "BEGIN:VEVENT",
         ),
     ];
-    for ((what, client, path, row), (how, base)) in
+    for ((what, client, path, row), (how, base, write)) in
         pages.iter().flat_map(|p| bases.iter().map(move |b| (p, b)))
     {
         let url = format!("{base}{path}");
@@ -1696,7 +1705,16 @@ async fn pages(
             body = resp.text().await?;
         }
         let mut times = Vec::with_capacity(runs);
-        for _ in 0..runs {
+        for run in 0..runs {
+            if *write {
+                let current = writer.agreement(&elsewhere).await?;
+                let mut a = current.data.clone();
+                a.title = format!("Ett annat avtal, ändrat {run} gånger");
+                writer
+                    .update_agreement(&elsewhere, current.version, a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            }
             let t = Instant::now();
             let resp = client.get(&url).send().await?;
             anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());

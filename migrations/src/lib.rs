@@ -20,6 +20,7 @@ mod m20261206_000100_credentials_version;
 mod m20261206_000120_upcoming_deadlines;
 mod m20261206_000130_outcome_totals;
 mod m20261206_000140_sweep_days;
+mod m20261206_000150_plan_stamps;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000120_upcoming_deadlines::Migration),
             Box::new(m20261206_000130_outcome_totals::Migration),
             Box::new(m20261206_000140_sweep_days::Migration),
+            Box::new(m20261206_000150_plan_stamps::Migration),
         ]
     }
 }

@@ -143,6 +143,12 @@ async fn write_many(
             .exec(db)
             .await?;
     }
+    // Each plan's stamp differs from every stamp it had before (a random start, then counting).
+    let mut stamp = {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?;
+        i64::from_le_bytes(bytes)
+    };
     // Each row with about the bytes its values take in a statement.
     let mut plans = Vec::new();
     let mut deadlines = Vec::new();
@@ -162,9 +168,11 @@ async fn write_many(
                 targets: Set(
                     a.status.came_into_force() && !crate::domain::outcomes::targets(a).is_empty()
                 ),
+                stamp: Set(stamp),
             },
             size,
         ));
+        stamp = stamp.wrapping_add(1);
         for (seq, d) in p.deadlines.iter().enumerate() {
             deadlines.push(deadline_row(id, seq, d)?);
         }
@@ -316,13 +324,27 @@ async fn scope_ids(
     scope: Scope<'_>,
     keep: Expr,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut q = match scope {
+    let mut q = scope_select(scope);
+    q.and_where(keep);
+    let rows = db.query_all(&q).await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// `SELECT` the scope's agreement ids (a party's more than once when it has several roles) from
+/// the scope's own index.
+fn scope_select(scope: Scope<'_>) -> SelectStatement {
+    match scope {
         Scope::All => Query::select()
             .column((agreement::Entity, agreement::Column::Id))
             .from(agreement::Entity)
             .to_owned(),
         Scope::Party(org) => Query::select()
-            .distinct()
             .column((
                 agreement_party::Entity,
                 agreement_party::Column::AgreementId,
@@ -338,19 +360,10 @@ async fn scope_ids(
             .from(agreement_contact::Entity)
             .and_where(agreement_contact::Column::Email.eq(email))
             .to_owned(),
-    };
-    q.and_where(keep);
-    let rows = db.query_all(&q).await?;
-    let mut ids = rows
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    }
 }
 
-/// The scope's id column as `scope_ids` selects it.
+/// The scope's id column as `scope_select` selects it.
 fn scope_id(scope: Scope<'_>) -> Expr {
     match scope {
         Scope::All => agreement_id(),
@@ -427,6 +440,45 @@ pub async fn in_scope(
         out.extend(found);
     }
     Ok(out)
+}
+
+/// What the pages of `scope` on `today` are read from, as one number: a hash of the scope's
+/// agreement ids with the stamps of their plans holding on `today`, which change with every
+/// plan written (so with every write of an agreement, its parties or contacts, and with each
+/// new window). `None` when an agreement in the scope has no such plan (its deadlines are
+/// computed from its document, which the stamps do not follow).
+pub async fn fingerprint(
+    db: &impl ConnectionTrait,
+    scope: Scope<'_>,
+    today: NaiveDate,
+) -> Result<Option<u64>, StoreError> {
+    use std::hash::{Hash, Hasher};
+    let p = Alias::new("p");
+    let id = scope_id(scope);
+    let mut on = valid_on(&p, today);
+    on = on.add(Expr::col((p.clone(), agreement_plan::Column::AgreementId)).eq(id.clone()));
+    let mut q = scope_select(scope);
+    q.expr(Expr::col((p.clone(), agreement_plan::Column::Stamp)))
+        .join_as(
+            sea_orm::sea_query::JoinType::LeftJoin,
+            agreement_plan::Entity,
+            p,
+            on,
+        );
+    let rows = db.query_all(&q).await?;
+    let mut stamps = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: i64 = r.try_get_by_index(0)?;
+        let Some(stamp) = r.try_get_by_index::<Option<i64>>(1)? else {
+            return Ok(None);
+        };
+        stamps.push((id, stamp));
+    }
+    stamps.sort_unstable();
+    stamps.dedup();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    stamps.hash(&mut h);
+    Ok(Some(h.finish()))
 }
 
 /// Which of the stored deadlines a page reads, and so which of their columns.

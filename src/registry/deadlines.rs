@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::page_cache::StartScope;
+use super::page_cache::{Found, StartScope};
 use super::{Registry, RegistryError};
 use crate::db::plans::{self, Scope, Wanted};
 use crate::db::store::{self, AgreementFilter, Stored};
@@ -105,7 +105,8 @@ impl Registry {
     /// they are reports (which can be overdue); and the agreements with a target behind. Read in
     /// one snapshot.
     ///
-    /// Kept in memory per scope and day until the next write ([`super::page_cache`]).
+    /// Kept in memory per scope and day until a write changes one of the scope's plans
+    /// ([`super::page_cache`]).
     pub async fn start_deadlines(
         &self,
         party: Option<&OrgNumber>,
@@ -119,7 +120,19 @@ impl Registry {
             Scope::Party(id) => StartScope::Party(id),
             Scope::All | Scope::Contact(_) => StartScope::All,
         };
-        if let Some(found) = self.pages.start(version, key, today, horizon) {
+        let kept = self.pages.start(version, key, today, horizon);
+        if let Found::Current(found) = kept {
+            return Ok(found);
+        }
+        // After a write: what was kept is still right if none of the scope's plans changed.
+        let fingerprint = match version {
+            Some(_) => plans::fingerprint(&tx, scope, today).await?,
+            None => None,
+        };
+        if let Found::Earlier(then, found) = kept
+            && Some(then) == fingerprint
+        {
+            self.pages.confirm_start(version, key, today, horizon);
             return Ok(found);
         }
         let wanted = Wanted::Window(today, horizon);
@@ -140,7 +153,7 @@ impl Registry {
             behind: behind.into_iter().map(|(_, r, t)| (r, t)).collect(),
         });
         self.pages
-            .put_start(version, key, today, horizon, found.clone());
+            .put_start(version, fingerprint, key, today, horizon, found.clone());
         Ok(found)
     }
 

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::page_cache::Found;
 use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
 use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
+use crate::db::plans::{self, Scope};
 use crate::db::store::{self, StoreError, Stored};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::audit::Action;
@@ -293,9 +295,21 @@ impl Registry {
             return Ok(None);
         };
         let today = self.settings.today();
-        // Kept in memory per contact and day until the next write (`page_cache`).
+        // Kept in memory per contact and day until a write changes one of the contact's
+        // agreements' plans (`page_cache`).
         let version = self.pages.version(&self.db).await?;
-        if let Some(calendar) = self.pages.calendar(version, email.as_str(), today) {
+        let kept = self.pages.calendar(version, email.as_str(), today);
+        if let Found::Current(calendar) = kept {
+            return Ok(Some(calendar));
+        }
+        let fingerprint = match version {
+            Some(_) => plans::fingerprint(&self.db, Scope::Contact(email.as_str()), today).await?,
+            None => None,
+        };
+        if let Found::Earlier(then, calendar) = kept
+            && Some(then) == fingerprint
+        {
+            self.pages.confirm_calendar(version, email.as_str(), today);
             return Ok(Some(calendar));
         }
         let mut mine = Vec::new();
@@ -308,8 +322,13 @@ impl Registry {
         let calendar: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
             .map_err(internal)?
             .into();
-        self.pages
-            .put_calendar(version, email.as_str(), today, calendar.clone());
+        self.pages.put_calendar(
+            version,
+            fingerprint,
+            email.as_str(),
+            today,
+            calendar.clone(),
+        );
         Ok(Some(calendar))
     }
 }

@@ -1,13 +1,17 @@
-//! The per-user pages' deadlines kept in memory: an organisation's start page and a contact's
-//! calendar, per day, under the registry's data version (`db::audit::head_id`, as
-//! [`super::list_cache`] uses it: every write appends to the audit chain in commit order). The
-//! same start page reloaded, or a calendar polled again, reads only the version while nothing was
-//! written; any write, on any instance on the database, makes every entry stale.
+//! The per-user pages kept in memory: an organisation's start page deadlines and a contact's
+//! calendar, per day, each under the registry's data version it was read at
+//! (`db::audit::head_id`, as [`super::list_cache`] uses it: every write appends to the audit
+//! chain in commit order) and with the fingerprint of the plans it was read from
+//! (`db::plans::fingerprint`: the stamps of the scope's plans, new with every plan written).
+//! The same start page reloaded, or a calendar polled again, reads only the version while
+//! nothing was written; after a write anywhere, on any instance on the database, it reads the
+//! fingerprint, and only when the write touched one of its own agreements (the fingerprint
+//! changed) its deadlines.
 //!
 //! A page reads the version first ([`SharedRead`]: the requests arriving together share one read
 //! that started after they arrived, so a page shows every write its client saw committed), then
-//! its deadlines when it has no entry: what is read after the version holds at least what that
-//! version holds, so an entry is never older than its version.
+//! the fingerprint, then its deadlines: each read after the one before holds at least what that
+//! one holds, so an entry is never older than its version, nor than its fingerprint.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,13 +42,32 @@ pub enum StartScope {
 /// A start page's key: whose, the day and the last day shown.
 type StartKey = (StartScope, NaiveDate, NaiveDate);
 
-/// What was kept under one version.
+/// A page as read under a version, with the fingerprint of what it was read from.
+struct Entry<T> {
+    version: i64,
+    fingerprint: Option<u64>,
+    value: T,
+}
+
+/// What a look-up found.
+#[derive(Debug)]
+pub enum Found<T> {
+    /// Kept under the version asked about: nothing was written since.
+    Current(T),
+    /// Kept under an earlier version, read from what had this fingerprint: still right if the
+    /// page's fingerprint is the same now ([`PageCache::confirm_start`],
+    /// [`PageCache::confirm_calendar`]).
+    Earlier(u64, T),
+    /// Nothing usable.
+    Nothing,
+}
+
+/// What is kept.
 #[derive(Default)]
 struct Kept {
-    version: i64,
-    starts: HashMap<StartKey, Arc<StartDeadlines>>,
+    starts: HashMap<StartKey, Entry<Arc<StartDeadlines>>>,
     /// By the contact's address and the day.
-    calendars: HashMap<(String, NaiveDate), Arc<str>>,
+    calendars: HashMap<(String, NaiveDate), Entry<Arc<str>>>,
     deadlines: usize,
     bytes: usize,
 }
@@ -82,6 +105,36 @@ impl Default for PageCache {
     }
 }
 
+/// What `entry` offers a reader at `version`.
+fn found<T: Clone>(entry: Option<&Entry<T>>, version: i64) -> Found<T> {
+    match entry {
+        Some(e) if e.version == version => Found::Current(e.value.clone()),
+        Some(e) if e.version < version => match e.fingerprint {
+            Some(f) => Found::Earlier(f, e.value.clone()),
+            None => Found::Nothing,
+        },
+        _ => Found::Nothing,
+    }
+}
+
+/// Puts `value` in `map` unless a later version's is there; returns the size it replaced (or
+/// 0) and whether it was put.
+fn put<K: std::hash::Hash + Eq, T>(
+    map: &mut HashMap<K, Entry<T>>,
+    key: K,
+    entry: Entry<T>,
+    size: impl Fn(&T) -> usize,
+) -> Option<usize> {
+    if map.get(&key).is_some_and(|e| e.version > entry.version) {
+        return None;
+    }
+    Some(map.insert(key, entry).map_or(0, |old| size(&old.value)))
+}
+
+fn start_size(s: &Arc<StartDeadlines>) -> usize {
+    s.deadlines.len() + s.behind.len()
+}
+
 impl PageCache {
     /// A cache that keeps nothing: every page reads its deadlines (benchmarks of that path).
     pub fn disabled() -> Self {
@@ -100,103 +153,118 @@ impl PageCache {
         Ok(Some(v))
     }
 
-    /// Runs `f` on what was kept if it was kept under `version`.
-    fn with_kept<T>(&self, version: Option<i64>, f: impl FnOnce(&Kept) -> Option<T>) -> Option<T> {
-        let version = version?;
-        let kept = self.kept.lock().ok()?;
-        if kept.version == version {
-            f(&kept)
-        } else {
-            None
-        }
-    }
-
-    /// Runs `f` on what is kept for `version` (emptied first if it was kept for an older one);
-    /// nothing when a later version is kept already.
-    fn keep(&self, version: Option<i64>, f: impl FnOnce(&mut Kept)) {
-        let Some(version) = version else { return };
-        let Ok(mut kept) = self.kept.lock() else {
-            return;
-        };
-        if kept.version > version {
-            return;
-        }
-        if kept.version < version {
-            *kept = Kept {
-                version,
-                ..Kept::default()
-            };
-        }
-        f(&mut kept);
-    }
-
-    /// The start page's deadlines of `scope` on `today` up to `horizon`, if kept under `version`.
+    /// The start page's deadlines of `scope` on `today` up to `horizon`, as kept.
     pub fn start(
         &self,
         version: Option<i64>,
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-    ) -> Option<Arc<StartDeadlines>> {
-        self.with_kept(version, |k| k.starts.get(&(scope, today, horizon)).cloned())
+    ) -> Found<Arc<StartDeadlines>> {
+        let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
+            return Found::Nothing;
+        };
+        found(kept.starts.get(&(scope, today, horizon)), version)
     }
 
-    /// Keeps a start page's deadlines, read after `version` was read.
+    /// Keeps a start page's deadlines, read after `version` was read from what had
+    /// `fingerprint` (read before them).
     pub fn put_start(
+        &self,
+        version: Option<i64>,
+        fingerprint: Option<u64>,
+        scope: StartScope,
+        today: NaiveDate,
+        horizon: NaiveDate,
+        value: Arc<StartDeadlines>,
+    ) {
+        let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
+            return;
+        };
+        let size = start_size(&value);
+        if size > MAX_DEADLINES {
+            return;
+        }
+        if k.deadlines + size > MAX_DEADLINES {
+            k.starts.clear();
+            k.deadlines = 0;
+        }
+        let entry = Entry {
+            version,
+            fingerprint,
+            value,
+        };
+        if let Some(old) = put(&mut k.starts, (scope, today, horizon), entry, start_size) {
+            k.deadlines = k.deadlines + size - old;
+        }
+    }
+
+    /// Marks a start page kept under an earlier version as right under `version` too (its
+    /// fingerprint was found unchanged after `version` was read).
+    pub fn confirm_start(
         &self,
         version: Option<i64>,
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-        found: Arc<StartDeadlines>,
     ) {
-        self.keep(version, |k| {
-            let size = found.deadlines.len() + found.behind.len();
-            if k.deadlines + size > MAX_DEADLINES {
-                k.starts.clear();
-                k.deadlines = 0;
-            }
-            if size <= MAX_DEADLINES {
-                k.deadlines += size;
-                if let Some(old) = k.starts.insert((scope, today, horizon), found) {
-                    k.deadlines -= old.deadlines.len() + old.behind.len();
-                }
-            }
-        });
+        let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
+            return;
+        };
+        if let Some(e) = k.starts.get_mut(&(scope, today, horizon)) {
+            e.version = e.version.max(version);
+        }
     }
 
-    /// The calendar of the contact with this address on `today`, if kept under `version`.
-    pub fn calendar(
-        &self,
-        version: Option<i64>,
-        email: &str,
-        today: NaiveDate,
-    ) -> Option<Arc<str>> {
-        self.with_kept(version, |k| {
-            k.calendars.get(&(email.to_owned(), today)).cloned()
-        })
+    /// The calendar of the contact with this address on `today`, as kept.
+    pub fn calendar(&self, version: Option<i64>, email: &str, today: NaiveDate) -> Found<Arc<str>> {
+        let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
+            return Found::Nothing;
+        };
+        found(kept.calendars.get(&(email.to_owned(), today)), version)
     }
 
-    /// Keeps a contact's calendar, made after `version` was read.
+    /// Keeps a contact's calendar, made after `version` was read from what had `fingerprint`
+    /// (read before it).
     pub fn put_calendar(
         &self,
         version: Option<i64>,
+        fingerprint: Option<u64>,
         email: &str,
         today: NaiveDate,
-        calendar: Arc<str>,
+        value: Arc<str>,
     ) {
-        self.keep(version, |k| {
-            if k.bytes + calendar.len() > MAX_CALENDAR_BYTES {
-                k.calendars.clear();
-                k.bytes = 0;
-            }
-            if calendar.len() <= MAX_CALENDAR_BYTES {
-                k.bytes += calendar.len();
-                if let Some(old) = k.calendars.insert((email.to_owned(), today), calendar) {
-                    k.bytes -= old.len();
-                }
-            }
-        });
+        let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
+            return;
+        };
+        let size = value.len();
+        if size > MAX_CALENDAR_BYTES {
+            return;
+        }
+        if k.bytes + size > MAX_CALENDAR_BYTES {
+            k.calendars.clear();
+            k.bytes = 0;
+        }
+        let entry = Entry {
+            version,
+            fingerprint,
+            value,
+        };
+        if let Some(old) = put(&mut k.calendars, (email.to_owned(), today), entry, |v| {
+            v.len()
+        }) {
+            k.bytes = k.bytes + size - old;
+        }
+    }
+
+    /// Marks a calendar kept under an earlier version as right under `version` too.
+    pub fn confirm_calendar(&self, version: Option<i64>, email: &str, today: NaiveDate) {
+        let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
+            return;
+        };
+        if let Some(e) = k.calendars.get_mut(&(email.to_owned(), today)) {
+            e.version = e.version.max(version);
+        }
     }
 
     /// Forgets everything: for a write that went around the use cases and left no audit entry
@@ -232,12 +300,20 @@ mod tests {
         s.and_then(|s| s.behind.first().map(|(_, t)| t.clone()))
     }
 
+    fn current<T>(f: Found<T>) -> Option<T> {
+        match f {
+            Found::Current(v) => Some(v),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn a_start_page_holds_only_under_its_version_for_its_scope_and_days() {
+    fn a_start_page_is_current_only_under_its_version_for_its_scope_and_days() {
         let cache = PageCache::default();
         let (today, horizon) = (day(22), day(30));
-        cache.put_start(Some(5), StartScope::Party(1), today, horizon, found("a"));
-        let get = |v, s, t, h| behind(cache.start(v, s, t, h));
+        let put = |v, s| cache.put_start(Some(v), Some(7), s, today, horizon, found("a"));
+        put(5, StartScope::Party(1));
+        let get = |v, s, t, h| behind(current(cache.start(v, s, t, h)));
         assert_eq!(
             get(Some(5), StartScope::Party(1), today, horizon).as_deref(),
             Some("a")
@@ -246,6 +322,11 @@ mod tests {
             get(Some(6), StartScope::Party(1), today, horizon),
             None,
             "version"
+        );
+        assert_eq!(
+            get(Some(4), StartScope::Party(1), today, horizon),
+            None,
+            "older version"
         );
         assert_eq!(
             get(None, StartScope::Party(1), today, horizon),
@@ -271,63 +352,133 @@ mod tests {
     }
 
     #[test]
-    fn a_later_version_drops_the_older_entries_and_is_not_replaced_by_them() {
+    fn a_page_of_an_earlier_version_offers_its_fingerprint_until_confirmed() {
         let cache = PageCache::default();
         let (today, horizon) = (day(22), day(30));
-        cache.put_calendar(Some(5), "a@b.se", today, Arc::from("five"));
-        cache.put_start(Some(6), StartScope::All, today, horizon, found("six"));
-        assert_eq!(cache.calendar(Some(5), "a@b.se", today), None, "dropped");
-        // What was read under an older version never replaces the newer.
-        cache.put_start(Some(5), StartScope::All, today, horizon, found("five"));
-        cache.put_calendar(Some(5), "a@b.se", today, Arc::from("five"));
+        cache.put_start(
+            Some(5),
+            Some(7),
+            StartScope::All,
+            today,
+            horizon,
+            found("a"),
+        );
+        assert!(matches!(
+            cache.start(Some(6), StartScope::All, today, horizon),
+            Found::Earlier(7, _)
+        ));
+        cache.confirm_start(Some(6), StartScope::All, today, horizon);
+        assert!(matches!(
+            cache.start(Some(6), StartScope::All, today, horizon),
+            Found::Current(_)
+        ));
+        // Read from deadlines computed from documents: no fingerprint, nothing to confirm.
+        cache.put_calendar(Some(5), None, "a@b.se", today, Arc::from("five"));
+        assert!(matches!(
+            cache.calendar(Some(6), "a@b.se", today),
+            Found::Nothing
+        ));
+        assert!(matches!(
+            cache.calendar(Some(5), "a@b.se", today),
+            Found::Current(_)
+        ));
+        cache.put_calendar(Some(6), Some(8), "a@b.se", today, Arc::from("six"));
+        assert!(matches!(
+            cache.calendar(Some(9), "a@b.se", today),
+            Found::Earlier(8, _)
+        ));
+        cache.confirm_calendar(Some(9), "a@b.se", today);
         assert_eq!(
-            behind(cache.start(Some(6), StartScope::All, today, horizon)).as_deref(),
+            current(cache.calendar(Some(9), "a@b.se", today)).as_deref(),
             Some("six")
         );
-        assert_eq!(cache.calendar(Some(6), "a@b.se", today), None);
-        cache.put_calendar(Some(6), "a@b.se", today, Arc::from("six"));
+    }
+
+    #[test]
+    fn an_older_version_never_replaces_a_later_one() {
+        let cache = PageCache::default();
+        let (today, horizon) = (day(22), day(30));
+        cache.put_start(
+            Some(6),
+            Some(1),
+            StartScope::All,
+            today,
+            horizon,
+            found("six"),
+        );
+        cache.put_start(
+            Some(5),
+            Some(1),
+            StartScope::All,
+            today,
+            horizon,
+            found("five"),
+        );
         assert_eq!(
-            cache.calendar(Some(6), "a@b.se", today).as_deref(),
+            behind(current(cache.start(
+                Some(6),
+                StartScope::All,
+                today,
+                horizon
+            )))
+            .as_deref(),
             Some("six")
         );
-        assert_eq!(cache.calendar(Some(6), "c@b.se", today), None, "contact");
-        assert_eq!(cache.calendar(Some(6), "a@b.se", day(23)), None, "day");
+        cache.put_calendar(Some(6), Some(1), "a@b.se", today, Arc::from("six"));
+        cache.put_calendar(Some(5), Some(1), "a@b.se", today, Arc::from("five"));
+        assert_eq!(
+            current(cache.calendar(Some(6), "a@b.se", today)).as_deref(),
+            Some("six")
+        );
+        assert!(
+            matches!(cache.calendar(Some(6), "c@b.se", today), Found::Nothing),
+            "contact"
+        );
+        assert!(
+            matches!(cache.calendar(Some(6), "a@b.se", day(23)), Found::Nothing),
+            "day"
+        );
         cache.clear();
-        assert_eq!(cache.calendar(Some(6), "a@b.se", today), None, "cleared");
-        assert_eq!(
-            cache
-                .start(Some(6), StartScope::All, today, horizon)
-                .map(|_| ()),
-            None
+        assert!(
+            matches!(cache.calendar(Some(6), "a@b.se", today), Found::Nothing),
+            "cleared"
         );
+        assert!(matches!(
+            cache.start(Some(6), StartScope::All, today, horizon),
+            Found::Nothing
+        ));
     }
 
     #[test]
     fn a_full_cache_starts_empty_and_its_sizes_stay_true() {
         let cache = PageCache::default();
         let big: Arc<str> = Arc::from("x".repeat(MAX_CALENDAR_BYTES / 2 + 1));
-        cache.put_calendar(Some(1), "a@b.se", day(22), big.clone());
+        let put = |email: &str, value: &Arc<str>| {
+            cache.put_calendar(Some(1), Some(1), email, day(22), value.clone());
+        };
+        let kept = |email: &str| current(cache.calendar(Some(1), email, day(22))).is_some();
+        put("a@b.se", &big);
         // Replacing an entry does not count it twice.
-        cache.put_calendar(Some(1), "a@b.se", day(22), big.clone());
-        assert!(cache.calendar(Some(1), "a@b.se", day(22)).is_some());
-        cache.put_calendar(Some(1), "c@b.se", day(22), big.clone());
-        assert!(
-            cache.calendar(Some(1), "a@b.se", day(22)).is_none(),
-            "emptied"
-        );
-        assert!(cache.calendar(Some(1), "c@b.se", day(22)).is_some());
+        put("a@b.se", &big);
+        assert!(kept("a@b.se"));
+        put("c@b.se", &big);
+        assert!(!kept("a@b.se"), "emptied");
+        assert!(kept("c@b.se"));
         let bytes = cache.kept.lock().map(|k| k.bytes).unwrap_or_default();
         assert_eq!(bytes, big.len());
-        // Too large alone: not kept at all.
-        let huge: Arc<str> = Arc::from("x".repeat(MAX_CALENDAR_BYTES + 1));
-        cache.put_calendar(Some(1), "e@b.se", day(22), huge);
-        assert!(cache.calendar(Some(1), "e@b.se", day(22)).is_none());
+        // Too large alone: not kept at all, and nothing else goes.
+        put("e@b.se", &Arc::from("x".repeat(MAX_CALENDAR_BYTES + 1)));
+        assert!(!kept("e@b.se"));
+        assert!(kept("c@b.se"));
     }
 
     #[test]
     fn a_disabled_cache_keeps_nothing() {
         let cache = PageCache::disabled();
-        cache.put_calendar(None, "a@b.se", day(22), Arc::from("x"));
-        assert_eq!(cache.calendar(None, "a@b.se", day(22)), None);
+        cache.put_calendar(None, Some(1), "a@b.se", day(22), Arc::from("x"));
+        assert!(matches!(
+            cache.calendar(None, "a@b.se", day(22)),
+            Found::Nothing
+        ));
     }
 }

@@ -264,7 +264,91 @@ async fn kept_pages_change_with_the_next_write_on_any_instance(app: TestApp) {
     }
 }
 
+/// A write to an agreement outside a page's scope leaves the kept page in use (the same copy:
+/// its plans' fingerprint is unchanged); a write inside it does not.
+async fn kept_pages_outlive_writes_to_other_agreements(app: TestApp) {
+    app.load_examples().await;
+    let reg = &app.registry;
+    let (today, horizon) = (sample_today(), sample_today() + Duration::days(90));
+    let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
+    let mine = reg.agreement(&key).await.unwrap_or_else(|e| panic!("{e}"));
+    let org = mine.data.parties[0].org.clone();
+    let contact =
+        EmailAddress::parse("ahmed.yusuf@malmo.example").unwrap_or_else(|e| panic!("{e}"));
+    assert!(deadline_contacts(&mine.data).contains(&contact));
+    // An agreement that neither the organisation nor the contact is on.
+    let mut other = None;
+    reg.each_agreement(&AgreementFilter::default(), |s| {
+        if !s.data.parties.iter().any(|p| p.org == org)
+            && !deadline_contacts(&s.data).contains(&contact)
+        {
+            other.get_or_insert(s.data.reference.clone());
+        }
+        Ok(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let other = other.unwrap_or_else(|| panic!("no agreement outside the scope"));
+    let r = app
+        .post(
+            &format!("/api/v1/contacts/{contact}/calendar-feed"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.body["url"]
+        .as_str()
+        .and_then(|u| u.rsplit_once('/'))
+        .and_then(|(_, t)| t.strip_suffix(".ics"))
+        .unwrap_or_else(|| panic!("{}", r.body))
+        .to_owned();
+    let start = async || {
+        reg.start_deadlines(Some(&org), today, horizon)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let calendar = async || {
+        reg.feed_calendar(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no calendar"))
+    };
+    let rename = async |key: &Reference, title: &str| {
+        let current = reg.agreement(key).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut a = current.data.clone();
+        a.title = title.to_owned();
+        reg.update_agreement(key, current.version, a)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    };
+    let (s1, c1) = (start().await, calendar().await);
+    assert!(s1.deadlines.iter().any(|p| p.deadline.reference == key));
+    assert!(c1.contains("BEGIN:VEVENT"));
+    rename(&other, "Ett annat avtal").await;
+    let (s2, c2) = (start().await, calendar().await);
+    assert!(
+        std::sync::Arc::ptr_eq(&s1, &s2),
+        "the start page was read again"
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&c1, &c2),
+        "the calendar was made again"
+    );
+    rename(&key, "Avtalet med nytt namn").await;
+    let (s3, c3) = (start().await, calendar().await);
+    assert!(
+        s3.deadlines
+            .iter()
+            .any(|p| p.title == "Avtalet med nytt namn")
+    );
+    assert!(
+        c3.replace("\r\n ", "").contains("Avtalet med nytt namn"),
+        "{c3}"
+    );
+}
+
 crate::on_both_backends!(
     stored_deadlines_follow_imports_updates_notices_and_reports,
-    kept_pages_change_with_the_next_write_on_any_instance
+    kept_pages_change_with_the_next_write_on_any_instance,
+    kept_pages_outlive_writes_to_other_agreements
 );

@@ -13,6 +13,8 @@ pub struct Model {
     pub valid_from: Option<Date>,
     pub valid_until: Option<Date>,
     pub targets: bool,
+    /// Random, new with every plan written: see `db::plans::fingerprint`.
+    pub stamp: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
