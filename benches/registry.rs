@@ -1647,6 +1647,7 @@ async fn pages(
         pages: Arc::new(avtal::registry::page_cache::PageCache::disabled()),
         ..registry.clone()
     };
+    let computed_reads = computed.clone();
     // The third way: the kept server, with another agreement (in neither page's scope: bought
     // by another organisation, without the contact) renamed before each request, so each one
     // finds a new data version and checks its plans' fingerprint.
@@ -1730,6 +1731,55 @@ async fn pages(
             body.matches(*row).count(),
             // The page names the signed-in user, whose address changes with each run.
             &body_digest(&body.replace(&officer_email, ""))[..16],
+        );
+    }
+    // Where a computed page's time goes, without HTTP: reading and deriving the deadlines (the
+    // use case, its cache off), then for the calendar making the iCalendar text.
+    let officer_org = org_number(PAGES_ORG, 2);
+    let today = computed_reads.settings.today();
+    let horizon = today + chrono::Duration::days(90);
+    let mut read_start = Vec::with_capacity(runs);
+    let mut read_feed = Vec::with_capacity(runs);
+    let mut make_feed = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let found = computed_reads
+            .start_deadlines(Some(&officer_org), today, horizon)
+            .await?;
+        read_start.push(t.elapsed());
+        anyhow::ensure!(
+            !found.deadlines.is_empty(),
+            "no deadlines on the start page"
+        );
+        let t = Instant::now();
+        let mine = computed_reads.contact_deadlines(&contact, today).await?;
+        read_feed.push(t.elapsed());
+        let t = Instant::now();
+        let titles: std::collections::HashMap<String, String> = mine
+            .iter()
+            .map(|d| (d.deadline.reference.to_string(), d.title.clone()))
+            .collect();
+        let refs: Vec<_> = mine.iter().map(|d| &d.deadline).collect();
+        let ics = avtal::links::feed::calendar(&refs, &titles, Utc::now())?;
+        make_feed.push(t.elapsed());
+        anyhow::ensure!(ics.contains("BEGIN:VEVENT"), "an empty calendar");
+    }
+    println!();
+    println!("| backend | computed page, phase | runs | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|");
+    for (what, times) in [
+        ("start page: `Registry::start_deadlines`", &mut read_start),
+        ("calendar: `Registry::contact_deadlines`", &mut read_feed),
+        (
+            "calendar: `links::feed::calendar` (events and iCalendar text)",
+            &mut make_feed,
+        ),
+    ] {
+        times.sort();
+        println!(
+            "| {backend:?} | {what} | {runs} | {:.2} | {:.2} |",
+            ms(percentile(times, 0.5)),
+            ms(percentile(times, 0.99)),
         );
     }
     Ok(())

@@ -20,6 +20,7 @@ pub struct Event {
 
 /// A VCALENDAR with the given events, lines ending in CRLF.
 pub fn calendar(events: &[Event]) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(256 + events.len() * 400);
     for line in [
         "BEGIN:VCALENDAR",
@@ -30,11 +31,19 @@ pub fn calendar(events: &[Event]) -> String {
     ] {
         push_line(&mut out, line);
     }
-    // A feed's events share their stamp: formatted once.
+    // A feed's events share their stamp: formatted once. Each line is made in one buffer.
     let mut stamp: Option<(DateTime<Utc>, String)> = None;
+    let mut line = String::with_capacity(512);
+    let mut text_line = |out: &mut String, name: &str, value: &str| {
+        line.clear();
+        line.push_str(name);
+        escape_into(&mut line, value);
+        push_line(out, &line);
+    };
+    let mut date = String::with_capacity(32);
     for e in events {
         push_line(&mut out, "BEGIN:VEVENT");
-        push_line(&mut out, &format!("UID:{}", escape(&e.uid)));
+        text_line(&mut out, "UID:", &e.uid);
         let line = match &stamp {
             Some((at, line)) if *at == e.stamp => line,
             _ => {
@@ -43,18 +52,16 @@ pub fn calendar(events: &[Event]) -> String {
             }
         };
         push_line(&mut out, line);
-        push_line(
-            &mut out,
-            &format!("DTSTART;VALUE=DATE:{}", e.date.format("%Y%m%d")),
-        );
+        date.clear();
+        let _ = write!(date, "DTSTART;VALUE=DATE:{}", Ymd(e.date));
+        push_line(&mut out, &date);
         if let Some(next) = e.date.succ_opt() {
-            push_line(
-                &mut out,
-                &format!("DTEND;VALUE=DATE:{}", next.format("%Y%m%d")),
-            );
+            date.clear();
+            let _ = write!(date, "DTEND;VALUE=DATE:{}", Ymd(next));
+            push_line(&mut out, &date);
         }
-        push_line(&mut out, &format!("SUMMARY:{}", escape(&e.summary)));
-        push_line(&mut out, &format!("DESCRIPTION:{}", escape(&e.description)));
+        text_line(&mut out, "SUMMARY:", &e.summary);
+        text_line(&mut out, "DESCRIPTION:", &e.description);
         push_line(&mut out, "TRANSP:TRANSPARENT");
         push_line(&mut out, "END:VEVENT");
     }
@@ -62,47 +69,70 @@ pub fn calendar(events: &[Event]) -> String {
     out
 }
 
+/// A date as iCalendar's DATE value, `YYYYMMDD`.
+struct Ymd(NaiveDate);
+
+impl std::fmt::Display for Ymd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::Datelike as _;
+        write!(
+            f,
+            "{:04}{:02}{:02}",
+            self.0.year(),
+            self.0.month(),
+            self.0.day()
+        )
+    }
+}
+
 /// Escapes a TEXT value: backslash, semicolon, comma and newlines (RFC 5545 3.3.11).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
+    escape_into(&mut out, s);
+    out
+}
+
+/// [`escape`], appended to `out`: the runs between special characters are copied whole.
+fn escape_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| matches!(c, '\\' | ';' | ',') || c.is_control()) {
+        out.push_str(&rest[..at]);
+        let mut chars = rest[at..].chars();
+        let c = chars.next().unwrap_or_default();
+        rest = chars.as_str();
         match c {
             '\\' => out.push_str("\\\\"),
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
+                rest = rest.strip_prefix('\n').unwrap_or(rest);
                 out.push_str("\\n");
             }
             '\n' => out.push_str("\\n"),
-            c if c.is_control() => {}
-            c => out.push(c),
+            // Other control characters are dropped.
+            _ => {}
         }
     }
-    out
+    out.push_str(rest);
 }
 
 /// Appends one content line, folded so no line exceeds 75 octets (continuations start with a
 /// space), never splitting a UTF-8 character.
 fn push_line(out: &mut String, line: &str) {
-    if line.len() <= 75 {
-        out.push_str(line);
-        out.push_str("\r\n");
-        return;
-    }
-    let mut width = 0;
-    for c in line.chars() {
-        let n = c.len_utf8();
-        if width + n > 75 {
-            out.push_str("\r\n ");
-            width = 1;
+    let mut rest = line;
+    // The first line holds 75 octets; each continuation a space and 74.
+    let mut room = 75;
+    while rest.len() > room {
+        let mut cut = room;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
         }
-        out.push(c);
-        width += n;
+        out.push_str(&rest[..cut]);
+        out.push_str("\r\n ");
+        rest = &rest[cut..];
+        room = 74;
     }
+    out.push_str(rest);
     out.push_str("\r\n");
 }
 
@@ -144,6 +174,66 @@ mod tests {
             assert!(c.contains(want), "missing {want:?} in\n{c}");
         }
         assert!(!c.replace("\r\n", "").contains('\n'), "bare LF in\n{c}");
+    }
+
+    /// The writer before it copied runs whole: one character at a time.
+    fn escape_by_chars(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                ';' => out.push_str("\\;"),
+                ',' => out.push_str("\\,"),
+                '\r' => {
+                    if chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    out.push_str("\\n");
+                }
+                '\n' => out.push_str("\\n"),
+                c if c.is_control() => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    fn fold_by_chars(line: &str) -> String {
+        let mut out = String::new();
+        let mut width = 0;
+        for c in line.chars() {
+            let n = c.len_utf8();
+            if width + n > 75 {
+                out.push_str("\r\n ");
+                width = 1;
+            }
+            out.push(c);
+            width += n;
+        }
+        out.push_str("\r\n");
+        out
+    }
+
+    #[test]
+    fn escaping_and_folding_by_runs_equal_doing_it_by_characters() {
+        let pieces = [
+            "a", "Ä", "€", "𝄞", ",", ";", "\\", "\r\n", "\n", "\r", "\t", "\u{7}", " ", "xyz",
+        ];
+        // Every length around the fold points, from pieces in a fixed shuffled order.
+        let mut seed = 7u64;
+        for len in 0..400 {
+            let mut s = String::new();
+            for _ in 0..len {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                s.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            assert_eq!(escape(&s), escape_by_chars(&s), "{s:?}");
+            let line = escape(&s);
+            let mut folded = String::new();
+            push_line(&mut folded, &line);
+            assert_eq!(folded, fold_by_chars(&line), "{line:?}");
+        }
     }
 
     #[test]

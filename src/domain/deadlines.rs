@@ -95,7 +95,7 @@ impl std::fmt::Display for DeadlineKind {
 }
 
 /// Where a deadline stands on the day it is computed for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineState {
     /// Still to be acted on (a late report stays open until it is handed in).

@@ -75,18 +75,44 @@ struct EventView<'a> {
 /// once per kind of event: the reference, the title, the deadline and the period's end.
 const STAND_INS: [&str; 4] = ["\u{E000}", "\u{E001}", "\u{E002}", "\u{E003}"];
 
-/// `pattern` with each stand-in replaced by its text, in one pass: a text is never read again,
-/// so a title holding a stand-in (or template code) stays as it is.
-fn fill(pattern: &str, texts: &[&str; 4]) -> String {
-    let mut out =
-        String::with_capacity(pattern.len() + texts.iter().map(|t| t.len()).sum::<usize>());
-    for c in pattern.chars() {
-        match STAND_INS.iter().position(|s| s.starts_with(c)) {
-            Some(i) => out.push_str(texts[i]),
-            None => out.push(c),
+/// A rendered template cut at its stand-ins: text, and which of the event's texts goes between.
+#[derive(Debug, Default)]
+struct Pattern {
+    pieces: Vec<(String, Option<usize>)>,
+}
+
+impl Pattern {
+    /// Cuts `rendered` at each stand-in, in one pass: a text is never read again, so a title
+    /// holding a stand-in (or template code) stays as it is.
+    fn new(rendered: &str) -> Self {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        for c in rendered.chars() {
+            match STAND_INS.iter().position(|s| s.starts_with(c)) {
+                Some(i) => pieces.push((std::mem::take(&mut text), Some(i))),
+                None => text.push(c),
+            }
         }
+        pieces.push((text, None));
+        Self { pieces }
     }
-    out
+
+    /// The pattern with each stand-in replaced by its text.
+    fn fill(&self, texts: &[&str; 4]) -> String {
+        let len = self
+            .pieces
+            .iter()
+            .map(|(t, i)| t.len() + i.map_or(0, |i| texts[i].len()))
+            .sum();
+        let mut out = String::with_capacity(len);
+        for (text, slot) in &self.pieces {
+            out.push_str(text);
+            if let Some(i) = slot {
+                out.push_str(texts[*i]);
+            }
+        }
+        out
+    }
 }
 
 /// The event's view; `texts` gives the reference, title, deadline and period end to put in it.
@@ -126,7 +152,13 @@ pub fn events(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, Unexpected> {
     let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
-    let mut patterns: HashMap<String, (String, String)> = HashMap::new();
+    // What of an event the templates read beside its texts: its kind of event.
+    type Shape<'a> = (
+        &'static str,
+        DeadlineState,
+        Option<(&'a str, crate::domain::codes::OccurrenceState, bool)>,
+    );
+    let mut patterns: HashMap<Shape<'_>, (Pattern, Pattern)> = HashMap::new();
     let mut out = Vec::with_capacity(deadlines.len());
     for d in deadlines {
         let title = titles
@@ -145,19 +177,28 @@ pub fn events(
             deadline.as_str(),
             period_end.as_str(),
         ];
-        let shape = view(d, &STAND_INS);
-        let key =
-            serde_json::to_string(&shape).map_err(|e| Unexpected::new("calendar event", e))?;
-        let (summary, description) = match patterns.get(&key) {
+        let shape: Shape<'_> = (
+            d.kind.code(),
+            d.state,
+            d.report
+                .as_ref()
+                .map(|o| (o.kind.as_str(), o.state, o.final_report)),
+        );
+        let (summary, description) = match patterns.get(&shape) {
             Some(p) => p,
-            None => patterns.entry(key).or_insert(render(tera, &shape)?),
+            None => {
+                let (summary, description) = render(tera, &view(d, &STAND_INS))?;
+                patterns
+                    .entry(shape)
+                    .or_insert((Pattern::new(&summary), Pattern::new(&description)))
+            }
         };
         out.push(Event {
             uid: format!("{}/{}/{}@avtal", d.reference, d.kind.code(), d.occurrence),
             stamp: now,
             date: d.date,
-            summary: one_line(&fill(summary, &texts)),
-            description: fill(description, &texts).trim().to_owned(),
+            summary: one_line(&summary.fill(&texts)),
+            description: description.fill(&texts).trim().to_owned(),
         });
     }
     Ok(out)
@@ -194,40 +235,58 @@ mod tests {
         let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
         let ladders = crate::domain::deadlines::ReminderLadders::default();
-        let mut seen = 0;
-        for a in crate::samples::EXAMPLES
+        let agreements: Vec<_> = crate::samples::EXAMPLES
             .iter()
             .filter_map(|(name, text)| crate::format::parse_file(name, text).ok())
             .flat_map(|f| f.agreements)
-        {
-            let ds = crate::domain::deadlines::deadlines(&a, today, &ladders);
-            let refs: Vec<&Deadline> = ds.iter().collect();
-            // Titles with stand-ins, template code and line breaks stay as they are.
-            for title in [
-                a.title.clone(),
-                "Städ \u{E000}{{ reference }} \u{E003}\n{% if true %}x{% endif %}".to_owned(),
-            ] {
-                let titles = HashMap::from([(a.reference.to_string(), title.clone())]);
-                let now = Utc::now();
-                let fast = events(&refs, &titles, now)?;
-                assert_eq!(fast.len(), ds.len());
-                for (d, e) in ds.iter().zip(&fast) {
-                    let deadline = swedish_date(d.date);
-                    let period_end = d.report.as_ref().map(|o| swedish_date(o.period_end));
-                    let texts = [
-                        d.reference.as_str(),
-                        title.as_str(),
-                        deadline.as_str(),
-                        period_end.as_deref().unwrap_or_default(),
-                    ];
-                    let (summary, description) = render(tera, &view(d, &texts))?;
-                    assert_eq!(e.summary, one_line(&summary));
-                    assert_eq!(e.description, description.trim());
-                    seen += 1;
-                }
+            .collect();
+        // Every sample's deadlines on days before, on and after the samples' day, in one feed, so
+        // that one kind of deadline comes in several states (open, passed, met; a report's).
+        let mut ds = Vec::new();
+        for days in [-400, -120, 0, 45, 200, 700] {
+            for a in &agreements {
+                ds.extend(crate::domain::deadlines::deadlines(
+                    a,
+                    today + chrono::Duration::days(days),
+                    &ladders,
+                ));
             }
         }
-        assert!(seen > 100, "only {seen} events compared");
+        let refs: Vec<&Deadline> = ds.iter().collect();
+        let states: std::collections::HashSet<_> = ds.iter().map(|d| (d.kind, d.state)).collect();
+        assert!(states.len() >= 10, "only {states:?}");
+        // Titles with stand-ins, template code and line breaks stay as they are.
+        for awkward in [false, true] {
+            let title = |a: &crate::domain::agreement::Agreement| {
+                if awkward {
+                    format!(
+                        "Städ \u{E000}{{{{ reference }}}} \u{E003}\n{{% if true %}}x{{% endif %}} {}",
+                        a.reference
+                    )
+                } else {
+                    a.title.clone()
+                }
+            };
+            let titles: HashMap<String, String> = agreements
+                .iter()
+                .map(|a| (a.reference.to_string(), title(a)))
+                .collect();
+            let fast = events(&refs, &titles, Utc::now())?;
+            assert_eq!(fast.len(), ds.len());
+            for (d, e) in ds.iter().zip(&fast) {
+                let deadline = swedish_date(d.date);
+                let period_end = d.report.as_ref().map(|o| swedish_date(o.period_end));
+                let texts = [
+                    d.reference.as_str(),
+                    titles[d.reference.as_str()].as_str(),
+                    deadline.as_str(),
+                    period_end.as_deref().unwrap_or_default(),
+                ];
+                let (summary, description) = render(tera, &view(d, &texts))?;
+                assert_eq!(e.summary, one_line(&summary));
+                assert_eq!(e.description, description.trim());
+            }
+        }
         Ok(())
     }
 
