@@ -64,6 +64,8 @@ pub enum Scope<'a> {
     Party(i64),
     /// The agreements whose deadlines can name this address.
     Contact(&'a str),
+    /// These agreements (by id; at most [`BATCH`] of them).
+    Agreements(&'a [i64]),
 }
 
 impl Scope<'_> {
@@ -89,6 +91,7 @@ impl Scope<'_> {
                         .to_owned(),
                 ),
             ),
+            Scope::Agreements(ids) => Condition::all().add(id.is_in(ids.iter().copied())),
         }
     }
 }
@@ -360,13 +363,18 @@ fn scope_select(scope: Scope<'_>) -> SelectStatement {
             .from(agreement_contact::Entity)
             .and_where(agreement_contact::Column::Email.eq(email))
             .to_owned(),
+        Scope::Agreements(ids) => Query::select()
+            .column((agreement::Entity, agreement::Column::Id))
+            .from(agreement::Entity)
+            .and_where(agreement::Column::Id.is_in(ids.iter().copied()))
+            .to_owned(),
     }
 }
 
 /// The scope's id column as `scope_select` selects it.
 fn scope_id(scope: Scope<'_>) -> Expr {
     match scope {
-        Scope::All => agreement_id(),
+        Scope::All | Scope::Agreements(_) => agreement_id(),
         Scope::Party(_) => Expr::col((
             agreement_party::Entity,
             agreement_party::Column::AgreementId,
@@ -442,17 +450,42 @@ pub async fn in_scope(
     Ok(out)
 }
 
-/// What the pages of `scope` on `today` are read from, as one number: a hash of the scope's
-/// agreement ids with the stamps of their plans holding on `today`, which change with every
-/// plan written (so with every write of an agreement, its parties or contacts, and with each
-/// new window). `None` when an agreement in the scope has no such plan (its deadlines are
-/// computed from its document, which the stamps do not follow).
+/// The scope's agreement ids with the stamps of their plans, by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamps(pub(crate) Vec<(i64, i64)>);
+
+impl Stamps {
+    /// The agreements that are in `self` but not in `earlier` with the same stamp (new to the
+    /// scope, or planned again since).
+    pub fn changed_since(&self, earlier: &Stamps) -> Vec<i64> {
+        self.0
+            .iter()
+            .filter(|(id, stamp)| {
+                earlier
+                    .0
+                    .binary_search_by_key(id, |(i, _)| *i)
+                    .map_or(true, |at| earlier.0[at].1 != *stamp)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Whether the agreement with this id is in the scope.
+    pub fn contains(&self, id: i64) -> bool {
+        self.0.binary_search_by_key(&id, |(i, _)| *i).is_ok()
+    }
+}
+
+/// What the pages of `scope` on `today` are read from: the scope's agreement ids with the
+/// stamps of their plans holding on `today`, which change with every plan written (so with
+/// every write of an agreement, its parties or contacts, and with each new window). `None` when
+/// an agreement in the scope has no such plan (its deadlines are computed from its document,
+/// which the stamps do not follow).
 pub async fn fingerprint(
     db: &impl ConnectionTrait,
     scope: Scope<'_>,
     today: NaiveDate,
-) -> Result<Option<u64>, StoreError> {
-    use std::hash::{Hash, Hasher};
+) -> Result<Option<Stamps>, StoreError> {
     let p = Alias::new("p");
     let id = scope_id(scope);
     let mut on = valid_on(&p, today);
@@ -476,9 +509,7 @@ pub async fn fingerprint(
     }
     stamps.sort_unstable();
     stamps.dedup();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    stamps.hash(&mut h);
-    Ok(Some(h.finish()))
+    Ok(Some(Stamps(stamps)))
 }
 
 /// Which of the stored deadlines a page reads, and so which of their columns.
@@ -672,6 +703,15 @@ fn decode(r: &sea_orm::QueryResult, today: NaiveDate) -> Result<PlannedRow, Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_stamps_are_the_new_and_the_planned_again() {
+        let then = Stamps(vec![(1, 10), (2, 20), (3, 30)]);
+        let now = Stamps(vec![(1, 10), (3, 31), (4, 40)]);
+        assert_eq!(now.changed_since(&then), [3, 4]);
+        assert!(then.changed_since(&then).is_empty());
+        assert!(now.contains(4) && !now.contains(2));
+    }
 
     #[test]
     fn runs_stop_at_the_row_count_or_the_bytes_and_keep_every_row_once() {

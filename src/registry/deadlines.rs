@@ -36,6 +36,9 @@ pub struct StartDeadlines {
     pub behind: Vec<(Reference, String)>,
 }
 
+/// A page's deadline with its agreement's id and its place among the agreement's deadlines.
+pub type PlacedDeadline = (i64, usize, PageDeadline);
+
 /// The deadlines of the plans of `unplanned` (computed now) and of `stored`, in the pages'
 /// order: by agreement id, then as the engine orders them.
 fn merge(
@@ -43,7 +46,7 @@ fn merge(
     unplanned: &[Stored<Agreement>],
     today: NaiveDate,
     wanted: Wanted<'_>,
-) -> Vec<PageDeadline> {
+) -> Vec<PlacedDeadline> {
     let mut all: Vec<(i64, usize, PageDeadline)> = stored
         .into_iter()
         .map(|r| {
@@ -78,7 +81,7 @@ fn merge(
         }
     }
     all.sort_by_key(|(id, seq, _)| (*id, *seq));
-    all.into_iter().map(|(_, _, d)| d).collect()
+    all
 }
 
 impl Registry {
@@ -118,7 +121,7 @@ impl Registry {
         let scope = self.party_scope(&tx, party).await?;
         let key = match scope {
             Scope::Party(id) => StartScope::Party(id),
-            Scope::All | Scope::Contact(_) => StartScope::All,
+            Scope::All | Scope::Contact(_) | Scope::Agreements(_) => StartScope::All,
         };
         let kept = self.pages.start(version, key, today, horizon);
         if let Found::Current(found) = kept {
@@ -130,7 +133,7 @@ impl Registry {
             None => None,
         };
         if let Found::Earlier(then, found) = kept
-            && Some(then) == fingerprint
+            && fingerprint.as_ref() == Some(&*then)
         {
             self.pages.confirm_start(version, key, today, horizon);
             return Ok(found);
@@ -149,9 +152,13 @@ impl Registry {
             .collect();
         behind.sort_by_key(|(id, _, _)| *id);
         let found = Arc::new(StartDeadlines {
-            deadlines: merge(stored, &unplanned, today, wanted),
+            deadlines: merge(stored, &unplanned, today, wanted)
+                .into_iter()
+                .map(|(_, _, d)| d)
+                .collect(),
             behind: behind.into_iter().map(|(_, r, t)| (r, t)).collect(),
         });
+        let fingerprint = fingerprint.map(Arc::new);
         self.pages
             .put_start(version, fingerprint, key, today, horizon, found.clone());
         Ok(found)
@@ -177,8 +184,27 @@ impl Registry {
         email: &EmailAddress,
         today: NaiveDate,
     ) -> Result<Vec<PageDeadline>, RegistryError> {
+        Ok(self
+            .placed_contact_deadlines(email, today, None)
+            .await?
+            .into_iter()
+            .map(|(_, _, d)| d)
+            .collect())
+    }
+
+    /// [`Self::contact_deadlines`] with their places, of every agreement whose deadlines can
+    /// name `email` or (with `only`) of those of these agreements (at most 500).
+    pub(crate) async fn placed_contact_deadlines(
+        &self,
+        email: &EmailAddress,
+        today: NaiveDate,
+        only: Option<&[i64]>,
+    ) -> Result<Vec<PlacedDeadline>, RegistryError> {
         let tx = self.read_tx().await?;
-        let scope = Scope::Contact(email.as_str());
+        let scope = match only {
+            Some(ids) => Scope::Agreements(ids),
+            None => Scope::Contact(email.as_str()),
+        };
         let wanted = Wanted::Naming(email);
         let stored = plans::rows(&tx, scope, today, wanted).await?;
         let unplanned = plans::unplanned(&tx, scope, today).await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::page_cache::Found;
+use super::page_cache::{Found, KeptCalendar};
 use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
 use crate::db::links::{self as link_store, NewReportFile, ReportFileMeta};
@@ -296,39 +296,64 @@ impl Registry {
         };
         let today = self.settings.today();
         // Kept in memory per contact and day until a write changes one of the contact's
-        // agreements' plans (`page_cache`).
+        // agreements' plans (`page_cache`); after such a write only those agreements are read.
         let version = self.pages.version(&self.db).await?;
         let kept = self.pages.calendar(version, email.as_str(), today);
         if let Found::Current(calendar) = kept {
-            return Ok(Some(calendar));
+            return Ok(Some(calendar.body));
         }
         let fingerprint = match version {
             Some(_) => plans::fingerprint(&self.db, Scope::Contact(email.as_str()), today).await?,
             None => None,
         };
-        if let Found::Earlier(then, calendar) = kept
-            && Some(then) == fingerprint
-        {
-            self.pages.confirm_calendar(version, email.as_str(), today);
-            return Ok(Some(calendar));
-        }
-        let mut mine = Vec::new();
+        let rows = match (kept, &fingerprint) {
+            (Found::Earlier(then, calendar), Some(now)) => {
+                if *then == *now {
+                    self.pages.confirm_calendar(version, email.as_str(), today);
+                    return Ok(Some(calendar.body));
+                }
+                let changed = now.changed_since(&then);
+                if changed.len() <= 500 {
+                    // The kept deadlines of the agreements still in the scope and not planned
+                    // again, and the deadlines of those that were (or are new to it).
+                    let fresh = self
+                        .placed_contact_deadlines(&email, today, Some(&changed))
+                        .await?;
+                    let mut rows: Vec<_> = calendar
+                        .rows
+                        .iter()
+                        .filter(|(id, _, _)| now.contains(*id) && !changed.contains(id))
+                        .cloned()
+                        .chain(fresh)
+                        .collect();
+                    rows.sort_by_key(|(id, seq, _)| (*id, *seq));
+                    rows
+                } else {
+                    self.placed_contact_deadlines(&email, today, None).await?
+                }
+            }
+            _ => self.placed_contact_deadlines(&email, today, None).await?,
+        };
         let mut titles = HashMap::new();
-        for d in self.contact_deadlines(&email, today).await? {
-            titles.insert(d.deadline.reference.to_string(), d.title);
-            mine.push(d.deadline);
+        for (_, _, d) in &rows {
+            titles
+                .entry(d.deadline.reference.to_string())
+                .or_insert_with(|| d.title.clone());
         }
-        let refs: Vec<_> = mine.iter().collect();
-        let calendar: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
+        let refs: Vec<_> = rows.iter().map(|(_, _, d)| &d.deadline).collect();
+        let body: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
             .map_err(internal)?
             .into();
         self.pages.put_calendar(
             version,
-            fingerprint,
+            fingerprint.map(Arc::new),
             email.as_str(),
             today,
-            calendar.clone(),
+            KeptCalendar {
+                body: body.clone(),
+                rows: Arc::new(rows),
+            },
         );
-        Ok(Some(calendar))
+        Ok(Some(body))
     }
 }

@@ -6,7 +6,8 @@
 //! The same start page reloaded, or a calendar polled again, reads only the version while
 //! nothing was written; after a write anywhere, on any instance on the database, it reads the
 //! fingerprint, and only when the write touched one of its own agreements (the fingerprint
-//! changed) its deadlines.
+//! changed) its deadlines: a start page all of them, a calendar only those of the agreements
+//! whose stamps changed (it keeps its deadlines by agreement, [`KeptCalendar`]).
 //!
 //! A page reads the version first ([`SharedRead`]: the requests arriving together share one read
 //! that started after they arrived, so a page shows every write its client saw committed), then
@@ -20,15 +21,16 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use super::deadlines::StartDeadlines;
+use super::deadlines::{PageDeadline, StartDeadlines};
 use super::shared_read::SharedRead;
 use crate::db::audit;
+use crate::db::plans::Stamps;
 use crate::db::store::StoreError;
 
-/// Deadlines (start pages) and bytes (calendars) kept at most; when either is full, the cache
-/// starts empty again. About 64 MiB in all.
+/// Deadlines (start pages) and bytes (calendars, their deadlines counted as 512 bytes each) kept
+/// at most; when either is full, the cache starts empty again. About 100 MiB in all.
 const MAX_DEADLINES: usize = 100_000;
-const MAX_CALENDAR_BYTES: usize = 32 * 1024 * 1024;
+const MAX_CALENDAR_BYTES: usize = 64 * 1024 * 1024;
 
 /// Whose start page: an organisation's (by id), or every agreement's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,8 +47,25 @@ type StartKey = (StartScope, NaiveDate, NaiveDate);
 /// A page as read under a version, with the fingerprint of what it was read from.
 struct Entry<T> {
     version: i64,
-    fingerprint: Option<u64>,
+    fingerprint: Option<Arc<Stamps>>,
     value: T,
+}
+
+/// A contact's calendar as kept: its text, and the deadlines it was made from with their
+/// agreement's id and place (so that after a write only the agreements written need reading).
+#[derive(Debug, Clone)]
+pub struct KeptCalendar {
+    /// The iCalendar text.
+    pub body: Arc<str>,
+    /// By agreement id and place.
+    pub rows: Arc<Vec<(i64, usize, PageDeadline)>>,
+}
+
+impl KeptCalendar {
+    /// About the bytes it holds (a deadline as about 512).
+    fn size(&self) -> usize {
+        self.body.len() + self.rows.len() * 512
+    }
 }
 
 /// What a look-up found.
@@ -57,7 +76,7 @@ pub enum Found<T> {
     /// Kept under an earlier version, read from what had this fingerprint: still right if the
     /// page's fingerprint is the same now ([`PageCache::confirm_start`],
     /// [`PageCache::confirm_calendar`]).
-    Earlier(u64, T),
+    Earlier(Arc<Stamps>, T),
     /// Nothing usable.
     Nothing,
 }
@@ -67,7 +86,7 @@ pub enum Found<T> {
 struct Kept {
     starts: HashMap<StartKey, Entry<Arc<StartDeadlines>>>,
     /// By the contact's address and the day.
-    calendars: HashMap<(String, NaiveDate), Entry<Arc<str>>>,
+    calendars: HashMap<(String, NaiveDate), Entry<KeptCalendar>>,
     deadlines: usize,
     bytes: usize,
 }
@@ -109,8 +128,8 @@ impl Default for PageCache {
 fn found<T: Clone>(entry: Option<&Entry<T>>, version: i64) -> Found<T> {
     match entry {
         Some(e) if e.version == version => Found::Current(e.value.clone()),
-        Some(e) if e.version < version => match e.fingerprint {
-            Some(f) => Found::Earlier(f, e.value.clone()),
+        Some(e) if e.version < version => match &e.fingerprint {
+            Some(f) => Found::Earlier(f.clone(), e.value.clone()),
             None => Found::Nothing,
         },
         _ => Found::Nothing,
@@ -172,7 +191,7 @@ impl PageCache {
     pub fn put_start(
         &self,
         version: Option<i64>,
-        fingerprint: Option<u64>,
+        fingerprint: Option<Arc<Stamps>>,
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
@@ -217,7 +236,12 @@ impl PageCache {
     }
 
     /// The calendar of the contact with this address on `today`, as kept.
-    pub fn calendar(&self, version: Option<i64>, email: &str, today: NaiveDate) -> Found<Arc<str>> {
+    pub fn calendar(
+        &self,
+        version: Option<i64>,
+        email: &str,
+        today: NaiveDate,
+    ) -> Found<KeptCalendar> {
         let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
             return Found::Nothing;
         };
@@ -229,15 +253,15 @@ impl PageCache {
     pub fn put_calendar(
         &self,
         version: Option<i64>,
-        fingerprint: Option<u64>,
+        fingerprint: Option<Arc<Stamps>>,
         email: &str,
         today: NaiveDate,
-        value: Arc<str>,
+        value: KeptCalendar,
     ) {
         let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
             return;
         };
-        let size = value.len();
+        let size = value.size();
         if size > MAX_CALENDAR_BYTES {
             return;
         }
@@ -250,9 +274,12 @@ impl PageCache {
             fingerprint,
             value,
         };
-        if let Some(old) = put(&mut k.calendars, (email.to_owned(), today), entry, |v| {
-            v.len()
-        }) {
+        if let Some(old) = put(
+            &mut k.calendars,
+            (email.to_owned(), today),
+            entry,
+            KeptCalendar::size,
+        ) {
             k.bytes = k.bytes + size - old;
         }
     }
@@ -300,6 +327,21 @@ mod tests {
         s.and_then(|s| s.behind.first().map(|(_, t)| t.clone()))
     }
 
+    fn fp(n: i64) -> Option<Arc<Stamps>> {
+        Some(Arc::new(Stamps(vec![(1, n)])))
+    }
+
+    fn cal(body: &str) -> KeptCalendar {
+        KeptCalendar {
+            body: Arc::from(body),
+            rows: Arc::new(Vec::new()),
+        }
+    }
+
+    fn body(f: Found<KeptCalendar>) -> Option<String> {
+        current(f).map(|c| c.body.to_string())
+    }
+
     fn current<T>(f: Found<T>) -> Option<T> {
         match f {
             Found::Current(v) => Some(v),
@@ -311,7 +353,7 @@ mod tests {
     fn a_start_page_is_current_only_under_its_version_for_its_scope_and_days() {
         let cache = PageCache::default();
         let (today, horizon) = (day(22), day(30));
-        let put = |v, s| cache.put_start(Some(v), Some(7), s, today, horizon, found("a"));
+        let put = |v, s| cache.put_start(Some(v), fp(7), s, today, horizon, found("a"));
         put(5, StartScope::Party(1));
         let get = |v, s, t, h| behind(current(cache.start(v, s, t, h)));
         assert_eq!(
@@ -355,17 +397,10 @@ mod tests {
     fn a_page_of_an_earlier_version_offers_its_fingerprint_until_confirmed() {
         let cache = PageCache::default();
         let (today, horizon) = (day(22), day(30));
-        cache.put_start(
-            Some(5),
-            Some(7),
-            StartScope::All,
-            today,
-            horizon,
-            found("a"),
-        );
+        cache.put_start(Some(5), fp(7), StartScope::All, today, horizon, found("a"));
         assert!(matches!(
             cache.start(Some(6), StartScope::All, today, horizon),
-            Found::Earlier(7, _)
+            Found::Earlier(ref f, _) if Some(f.clone()) == fp(7)
         ));
         cache.confirm_start(Some(6), StartScope::All, today, horizon);
         assert!(matches!(
@@ -373,7 +408,7 @@ mod tests {
             Found::Current(_)
         ));
         // Read from deadlines computed from documents: no fingerprint, nothing to confirm.
-        cache.put_calendar(Some(5), None, "a@b.se", today, Arc::from("five"));
+        cache.put_calendar(Some(5), None, "a@b.se", today, cal("five"));
         assert!(matches!(
             cache.calendar(Some(6), "a@b.se", today),
             Found::Nothing
@@ -382,14 +417,14 @@ mod tests {
             cache.calendar(Some(5), "a@b.se", today),
             Found::Current(_)
         ));
-        cache.put_calendar(Some(6), Some(8), "a@b.se", today, Arc::from("six"));
+        cache.put_calendar(Some(6), fp(8), "a@b.se", today, cal("six"));
         assert!(matches!(
             cache.calendar(Some(9), "a@b.se", today),
-            Found::Earlier(8, _)
+            Found::Earlier(ref f, _) if Some(f.clone()) == fp(8)
         ));
         cache.confirm_calendar(Some(9), "a@b.se", today);
         assert_eq!(
-            current(cache.calendar(Some(9), "a@b.se", today)).as_deref(),
+            body(cache.calendar(Some(9), "a@b.se", today)).as_deref(),
             Some("six")
         );
     }
@@ -400,7 +435,7 @@ mod tests {
         let (today, horizon) = (day(22), day(30));
         cache.put_start(
             Some(6),
-            Some(1),
+            fp(1),
             StartScope::All,
             today,
             horizon,
@@ -408,7 +443,7 @@ mod tests {
         );
         cache.put_start(
             Some(5),
-            Some(1),
+            fp(1),
             StartScope::All,
             today,
             horizon,
@@ -424,10 +459,10 @@ mod tests {
             .as_deref(),
             Some("six")
         );
-        cache.put_calendar(Some(6), Some(1), "a@b.se", today, Arc::from("six"));
-        cache.put_calendar(Some(5), Some(1), "a@b.se", today, Arc::from("five"));
+        cache.put_calendar(Some(6), fp(1), "a@b.se", today, cal("six"));
+        cache.put_calendar(Some(5), fp(1), "a@b.se", today, cal("five"));
         assert_eq!(
-            current(cache.calendar(Some(6), "a@b.se", today)).as_deref(),
+            body(cache.calendar(Some(6), "a@b.se", today)).as_deref(),
             Some("six")
         );
         assert!(
@@ -452,9 +487,9 @@ mod tests {
     #[test]
     fn a_full_cache_starts_empty_and_its_sizes_stay_true() {
         let cache = PageCache::default();
-        let big: Arc<str> = Arc::from("x".repeat(MAX_CALENDAR_BYTES / 2 + 1));
-        let put = |email: &str, value: &Arc<str>| {
-            cache.put_calendar(Some(1), Some(1), email, day(22), value.clone());
+        let big = cal(&"x".repeat(MAX_CALENDAR_BYTES / 2 + 1));
+        let put = |email: &str, value: &KeptCalendar| {
+            cache.put_calendar(Some(1), fp(1), email, day(22), value.clone());
         };
         let kept = |email: &str| current(cache.calendar(Some(1), email, day(22))).is_some();
         put("a@b.se", &big);
@@ -465,9 +500,9 @@ mod tests {
         assert!(!kept("a@b.se"), "emptied");
         assert!(kept("c@b.se"));
         let bytes = cache.kept.lock().map(|k| k.bytes).unwrap_or_default();
-        assert_eq!(bytes, big.len());
+        assert_eq!(bytes, big.size());
         // Too large alone: not kept at all, and nothing else goes.
-        put("e@b.se", &Arc::from("x".repeat(MAX_CALENDAR_BYTES + 1)));
+        put("e@b.se", &cal(&"x".repeat(MAX_CALENDAR_BYTES + 1)));
         assert!(!kept("e@b.se"));
         assert!(kept("c@b.se"));
     }
@@ -475,7 +510,7 @@ mod tests {
     #[test]
     fn a_disabled_cache_keeps_nothing() {
         let cache = PageCache::disabled();
-        cache.put_calendar(None, Some(1), "a@b.se", day(22), Arc::from("x"));
+        cache.put_calendar(None, fp(1), "a@b.se", day(22), cal("x"));
         assert!(matches!(
             cache.calendar(None, "a@b.se", day(22)),
             Found::Nothing

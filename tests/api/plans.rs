@@ -347,7 +347,120 @@ async fn kept_pages_outlive_writes_to_other_agreements(app: TestApp) {
     );
 }
 
+/// After writes to some of a contact's agreements (renamed, a report handed in, the contact
+/// taken off one and put on another), the calendar made from its kept deadlines and those
+/// agreements read again equals the calendar made from scratch.
+async fn a_calendar_remade_after_writes_equals_one_made_from_scratch(app: TestApp) {
+    app.load_examples().await;
+    let reg = &app.registry;
+    let contact =
+        EmailAddress::parse("ahmed.yusuf@malmo.example").unwrap_or_else(|e| panic!("{e}"));
+    let r = app
+        .post(
+            &format!("/api/v1/contacts/{contact}/calendar-feed"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.body["url"]
+        .as_str()
+        .and_then(|u| u.rsplit_once('/'))
+        .and_then(|(_, t)| t.strip_suffix(".ics"))
+        .unwrap_or_else(|| panic!("{}", r.body))
+        .to_owned();
+    let scratch = avtal::registry::Registry {
+        pages: std::sync::Arc::new(avtal::registry::page_cache::PageCache::disabled()),
+        ..reg.clone()
+    };
+    let unstamped = |s: &str| -> Vec<String> {
+        s.split("\r\n")
+            .filter(|l| !l.starts_with("DTSTAMP"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let same = async || -> Vec<String> {
+        let kept = reg
+            .feed_calendar(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no calendar"));
+        let fresh = scratch
+            .feed_calendar(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no calendar"));
+        let kept = unstamped(&kept);
+        assert_eq!(kept, unstamped(&fresh));
+        kept
+    };
+    let events_of = |lines: &[String], reference: &str| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("UID:{reference}/")))
+            .count()
+    };
+    let change = async |reference: &str, f: &dyn Fn(&mut avtal::domain::agreement::Agreement)| {
+        let key = Reference::parse(reference).unwrap_or_else(|e| panic!("{e}"));
+        let current = reg.agreement(&key).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut a = current.data.clone();
+        f(&mut a);
+        reg.update_agreement(&key, current.version, a)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    };
+    let first = same().await;
+    assert!(events_of(&first, "AGR-2025-0005") > 0);
+    assert_eq!(events_of(&first, "AGR-2025-0001"), 0);
+
+    change("AGR-2025-0005", &|a| a.title = "Omdöpt".into()).await;
+    assert!(same().await.iter().any(|l| l.contains("Omdöpt")));
+
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2025-0005/submit-report",
+            &json!({
+                "report": "social_clause_report",
+                "period_end": "2026-09-30",
+                "figures": [
+                    {"indicator": "req_employed", "total": 1, "women": 0, "men": 1, "other": 0},
+                    {"indicator": "req_placements", "total": 1, "women": 1, "men": 0, "other": 0},
+                    {"indicator": "req_months", "total": 5, "women": 2, "men": 3, "other": 0}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    same().await;
+
+    // The owner of AGR-2025-0001 (a registered contact) takes over AGR-2025-0005.
+    let other = Reference::parse("AGR-2025-0001").unwrap_or_else(|e| panic!("{e}"));
+    let owner = reg
+        .agreement(&other)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .data
+        .contacts
+        .owner
+        .filter(|o| *o != contact)
+        .unwrap_or_else(|| panic!("AGR-2025-0001 has no other owner"));
+    change("AGR-2025-0005", &|a| a.contacts.owner = Some(owner.clone())).await;
+    let taken_off = same().await;
+    assert!(events_of(&taken_off, "AGR-2025-0005") < events_of(&first, "AGR-2025-0005"));
+
+    change("AGR-2025-0001", &|a| {
+        a.contacts.owner = Some(contact.clone())
+    })
+    .await;
+    let put_on = same().await;
+    assert!(events_of(&put_on, "AGR-2025-0001") > 0, "{put_on:?}");
+
+    // Taken off again: the agreement leaves the contact's scope altogether.
+    change("AGR-2025-0001", &|a| a.contacts.owner = Some(owner.clone())).await;
+    assert_eq!(events_of(&same().await, "AGR-2025-0001"), 0);
+}
+
 crate::on_both_backends!(
+    a_calendar_remade_after_writes_equals_one_made_from_scratch,
     stored_deadlines_follow_imports_updates_notices_and_reports,
     kept_pages_change_with_the_next_write_on_any_instance,
     kept_pages_outlive_writes_to_other_agreements
