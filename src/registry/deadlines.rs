@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::page_cache::{Found, StartScope};
+use super::page_cache::{Found, KeptStart, StartScope};
 use super::{Registry, RegistryError};
 use crate::db::plans::{self, Scope, Wanted};
 use crate::db::store::{self, AgreementFilter, Stored};
@@ -84,6 +84,38 @@ fn merge(
     all
 }
 
+/// A start page's deadlines and agreements behind their targets, with their agreements' ids.
+struct StartRead {
+    rows: Vec<PlacedDeadline>,
+    behind: Vec<(i64, Reference, String)>,
+}
+
+/// The start page of `scope` on `today` up to `horizon`, read in the caller's snapshot.
+async fn read_start(
+    tx: &impl sea_orm::ConnectionTrait,
+    scope: Scope<'_>,
+    today: NaiveDate,
+    horizon: NaiveDate,
+) -> Result<StartRead, RegistryError> {
+    let wanted = Wanted::Window(today, horizon);
+    let stored = plans::rows(tx, scope, today, wanted).await?;
+    let unplanned = plans::unplanned(tx, scope, today).await?;
+    let mut behind: Vec<(i64, Reference, String)> = plans::with_targets(tx, scope, today)
+        .await?
+        .into_iter()
+        .chain(unplanned.iter().cloned())
+        .filter(|s| {
+            s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today)
+        })
+        .map(|s| (s.id, s.data.reference, s.data.title))
+        .collect();
+    behind.sort_by_key(|(id, _, _)| *id);
+    Ok(StartRead {
+        rows: merge(stored, &unplanned, today, wanted),
+        behind,
+    })
+}
+
 impl Registry {
     /// The scope of the agreements of `party` (every agreement for `None`), narrowed to an
     /// enterprise user's own organisation.
@@ -124,43 +156,70 @@ impl Registry {
             Scope::All | Scope::Contact(_) | Scope::Agreements(_) => StartScope::All,
         };
         let kept = self.pages.start(version, key, today, horizon);
-        if let Found::Current(found) = kept {
-            return Ok(found);
+        if let Found::Current(kept) = kept {
+            return Ok(kept.found);
         }
-        // After a write: what was kept is still right if none of the scope's plans changed.
+        // After a write: what was kept is still right if none of the scope's plans changed, and
+        // otherwise needs only the agreements whose plans did read again.
         let fingerprint = match version {
             Some(_) => plans::fingerprint(&tx, scope, today).await?,
             None => None,
         };
-        if let Found::Earlier(then, found) = kept
-            && fingerprint.as_ref() == Some(&*then)
-        {
-            self.pages.confirm_start(version, key, today, horizon);
-            return Ok(found);
-        }
-        let wanted = Wanted::Window(today, horizon);
-        let stored = plans::rows(&tx, scope, today, wanted).await?;
-        let unplanned = plans::unplanned(&tx, scope, today).await?;
-        let mut behind: Vec<(i64, Reference, String)> = plans::with_targets(&tx, scope, today)
-            .await?
-            .into_iter()
-            .chain(unplanned.iter().cloned())
-            .filter(|s| {
-                s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today)
-            })
-            .map(|s| (s.id, s.data.reference, s.data.title))
-            .collect();
-        behind.sort_by_key(|(id, _, _)| *id);
-        let found = Arc::new(StartDeadlines {
-            deadlines: merge(stored, &unplanned, today, wanted)
-                .into_iter()
-                .map(|(_, _, d)| d)
-                .collect(),
-            behind: behind.into_iter().map(|(_, r, t)| (r, t)).collect(),
-        });
-        let fingerprint = fingerprint.map(Arc::new);
-        self.pages
-            .put_start(version, fingerprint, key, today, horizon, found.clone());
+        let read = match (kept, &fingerprint) {
+            (Found::Earlier(then, kept), Some(now)) => {
+                if *then == *now {
+                    self.pages.confirm_start(version, key, today, horizon);
+                    return Ok(kept.found);
+                }
+                let changed = now.changed_since(&then);
+                if changed.len() <= 500 {
+                    let fresh =
+                        read_start(&tx, Scope::Agreements(&changed), today, horizon).await?;
+                    let keep = |id: &i64| now.contains(*id) && !changed.contains(id);
+                    let mut rows: Vec<_> = kept
+                        .rows
+                        .iter()
+                        .filter(|(id, _, _)| keep(id))
+                        .cloned()
+                        .chain(fresh.rows)
+                        .collect();
+                    rows.sort_by_key(|(id, seq, _)| (*id, *seq));
+                    let mut behind: Vec<_> = kept
+                        .behind
+                        .iter()
+                        .filter(|(id, _, _)| keep(id))
+                        .cloned()
+                        .chain(fresh.behind)
+                        .collect();
+                    behind.sort_by_key(|(id, _, _)| *id);
+                    StartRead { rows, behind }
+                } else {
+                    read_start(&tx, scope, today, horizon).await?
+                }
+            }
+            _ => read_start(&tx, scope, today, horizon).await?,
+        };
+        let kept = KeptStart {
+            found: Arc::new(StartDeadlines {
+                deadlines: read.rows.iter().map(|(_, _, d)| d.clone()).collect(),
+                behind: read
+                    .behind
+                    .iter()
+                    .map(|(_, r, t)| (r.clone(), t.clone()))
+                    .collect(),
+            }),
+            rows: Arc::new(read.rows),
+            behind: Arc::new(read.behind),
+        };
+        let found = kept.found.clone();
+        self.pages.put_start(
+            version,
+            fingerprint.map(Arc::new),
+            key,
+            today,
+            horizon,
+            kept,
+        );
         Ok(found)
     }
 

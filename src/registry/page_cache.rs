@@ -6,8 +6,8 @@
 //! The same start page reloaded, or a calendar polled again, reads only the version while
 //! nothing was written; after a write anywhere, on any instance on the database, it reads the
 //! fingerprint, and only when the write touched one of its own agreements (the fingerprint
-//! changed) its deadlines: a start page all of them, a calendar only those of the agreements
-//! whose stamps changed (it keeps its deadlines by agreement, [`KeptCalendar`]).
+//! changed) its deadlines, and only those of the agreements whose stamps changed: a page keeps
+//! its deadlines by agreement ([`KeptStart`], [`KeptCalendar`]).
 //!
 //! A page reads the version first ([`SharedRead`]: the requests arriving together share one read
 //! that started after they arrived, so a page shows every write its client saw committed), then
@@ -51,6 +51,25 @@ struct Entry<T> {
     value: T,
 }
 
+/// A start page as kept: its deadlines, and the same with their agreements' ids and places (so
+/// that after a write only the agreements written need reading).
+#[derive(Debug, Clone)]
+pub struct KeptStart {
+    /// What the page shows.
+    pub found: Arc<StartDeadlines>,
+    /// Its deadlines by agreement id and place.
+    pub rows: Arc<Vec<(i64, usize, PageDeadline)>>,
+    /// Its agreements behind their targets, with their ids.
+    pub behind: Arc<Vec<(i64, crate::domain::agreement::Reference, String)>>,
+}
+
+impl KeptStart {
+    /// Deadlines and agreements it holds.
+    fn size(&self) -> usize {
+        self.rows.len() + self.behind.len()
+    }
+}
+
 /// A contact's calendar as kept: its text, and the deadlines it was made from with their
 /// agreement's id and place (so that after a write only the agreements written need reading).
 #[derive(Debug, Clone)]
@@ -84,7 +103,7 @@ pub enum Found<T> {
 /// What is kept.
 #[derive(Default)]
 struct Kept {
-    starts: HashMap<StartKey, Entry<Arc<StartDeadlines>>>,
+    starts: HashMap<StartKey, Entry<KeptStart>>,
     /// By the contact's address and the day.
     calendars: HashMap<(String, NaiveDate), Entry<KeptCalendar>>,
     deadlines: usize,
@@ -150,10 +169,6 @@ fn put<K: std::hash::Hash + Eq, T>(
     Some(map.insert(key, entry).map_or(0, |old| size(&old.value)))
 }
 
-fn start_size(s: &Arc<StartDeadlines>) -> usize {
-    s.deadlines.len() + s.behind.len()
-}
-
 impl PageCache {
     /// A cache that keeps nothing: every page reads its deadlines (benchmarks of that path).
     pub fn disabled() -> Self {
@@ -179,7 +194,7 @@ impl PageCache {
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-    ) -> Found<Arc<StartDeadlines>> {
+    ) -> Found<KeptStart> {
         let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
             return Found::Nothing;
         };
@@ -195,12 +210,12 @@ impl PageCache {
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-        value: Arc<StartDeadlines>,
+        value: KeptStart,
     ) {
         let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
             return;
         };
-        let size = start_size(&value);
+        let size = value.size();
         if size > MAX_DEADLINES {
             return;
         }
@@ -213,7 +228,12 @@ impl PageCache {
             fingerprint,
             value,
         };
-        if let Some(old) = put(&mut k.starts, (scope, today, horizon), entry, start_size) {
+        if let Some(old) = put(
+            &mut k.starts,
+            (scope, today, horizon),
+            entry,
+            KeptStart::size,
+        ) {
             k.deadlines = k.deadlines + size - old;
         }
     }
@@ -312,19 +332,28 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
     }
 
-    fn found(behind: &str) -> Arc<StartDeadlines> {
+    fn found(behind: &str) -> KeptStart {
         let reference = Reference::parse("AGR-2025-0001").ok();
-        Arc::new(StartDeadlines {
-            deadlines: Vec::new(),
-            behind: reference
-                .into_iter()
-                .map(|r| (r, behind.to_owned()))
-                .collect(),
-        })
+        KeptStart {
+            found: Arc::new(StartDeadlines {
+                deadlines: Vec::new(),
+                behind: reference
+                    .iter()
+                    .map(|r| (r.clone(), behind.to_owned()))
+                    .collect(),
+            }),
+            rows: Arc::new(Vec::new()),
+            behind: Arc::new(
+                reference
+                    .into_iter()
+                    .map(|r| (1, r, behind.to_owned()))
+                    .collect(),
+            ),
+        }
     }
 
-    fn behind(s: Option<Arc<StartDeadlines>>) -> Option<String> {
-        s.and_then(|s| s.behind.first().map(|(_, t)| t.clone()))
+    fn behind(s: Option<KeptStart>) -> Option<String> {
+        s.and_then(|s| s.found.behind.first().map(|(_, t)| t.clone()))
     }
 
     fn fp(n: i64) -> Option<Arc<Stamps>> {

@@ -347,10 +347,11 @@ async fn kept_pages_outlive_writes_to_other_agreements(app: TestApp) {
     );
 }
 
-/// After writes to some of a contact's agreements (renamed, a report handed in, the contact
-/// taken off one and put on another), the calendar made from its kept deadlines and those
-/// agreements read again equals the calendar made from scratch.
-async fn a_calendar_remade_after_writes_equals_one_made_from_scratch(app: TestApp) {
+/// After writes to some of a contact's or an organisation's agreements (renamed, a report handed
+/// in, the contact taken off one and put on another, an agreement moved to the organisation and
+/// back), the calendar and the start pages made from their kept deadlines and those agreements
+/// read again equal those made from scratch.
+async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestApp) {
     app.load_examples().await;
     let reg = &app.registry;
     let contact =
@@ -378,7 +379,36 @@ async fn a_calendar_remade_after_writes_equals_one_made_from_scratch(app: TestAp
             .map(str::to_owned)
             .collect()
     };
+    let (today, horizon) = (sample_today(), sample_today() + Duration::days(90));
+    let buyer = reg
+        .agreement(&Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .data
+        .parties[0]
+        .org
+        .clone();
+    type Page = (Vec<(String, Deadline)>, Vec<(Reference, String)>);
+    let start = async |r: &avtal::registry::Registry, party| -> Page {
+        let found = r
+            .start_deadlines(party, today, horizon)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let deadlines = found
+            .deadlines
+            .iter()
+            .map(|p| (p.title.clone(), p.deadline.clone()))
+            .collect();
+        (deadlines, found.behind.clone())
+    };
     let same = async || -> Vec<String> {
+        for party in [None, Some(&buyer)] {
+            assert_eq!(
+                start(reg, party).await,
+                start(&scratch, party).await,
+                "start page of {party:?}"
+            );
+        }
         let kept = reg
             .feed_calendar(&token)
             .await
@@ -457,10 +487,35 @@ async fn a_calendar_remade_after_writes_equals_one_made_from_scratch(app: TestAp
     // Taken off again: the agreement leaves the contact's scope altogether.
     change("AGR-2025-0001", &|a| a.contacts.owner = Some(owner.clone())).await;
     assert_eq!(events_of(&same().await, "AGR-2025-0001"), 0);
+
+    // An agreement bought by another organisation comes to the buyer's start page and leaves it.
+    let first_party = reg
+        .agreement(&other)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .data
+        .parties[0]
+        .org
+        .clone();
+    assert_ne!(first_party, buyer);
+    let on_page = async || {
+        start(reg, Some(&buyer))
+            .await
+            .0
+            .iter()
+            .any(|(_, d)| d.reference == other)
+    };
+    assert!(!on_page().await);
+    change("AGR-2025-0001", &|a| a.parties[0].org = buyer.clone()).await;
+    same().await;
+    assert!(on_page().await, "moved to the buyer");
+    change("AGR-2025-0001", &|a| a.parties[0].org = first_party.clone()).await;
+    same().await;
+    assert!(!on_page().await, "moved back");
 }
 
 crate::on_both_backends!(
-    a_calendar_remade_after_writes_equals_one_made_from_scratch,
+    kept_pages_remade_after_writes_equal_pages_made_from_scratch,
     stored_deadlines_follow_imports_updates_notices_and_reports,
     kept_pages_change_with_the_next_write_on_any_instance,
     kept_pages_outlive_writes_to_other_agreements
