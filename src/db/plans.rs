@@ -64,7 +64,7 @@ pub enum Scope<'a> {
     Party(i64),
     /// The agreements whose deadlines can name this address.
     Contact(&'a str),
-    /// These agreements (by id; at most [`BATCH`] of them).
+    /// These agreements (by id; at most 500 of them, as one statement binds them).
     Agreements(&'a [i64]),
 }
 
