@@ -103,6 +103,49 @@ async fn check_days(app: &TestApp) {
     }
 }
 
+/// Hands in AGR-2025-0005's report for the quarter ending 2026-09-30 through the API, with the
+/// sample's employment requirement figures.
+async fn hand_in_q3_report(app: &TestApp) {
+    let r = app
+        .post(
+            "/api/v1/agreements/AGR-2025-0005/submit-report",
+            &json!({
+                "report": "social_clause_report",
+                "period_end": "2026-09-30",
+                "figures": [
+                    {"indicator": "req_employed", "total": 1, "women": 0, "men": 1, "other": 0},
+                    {"indicator": "req_placements", "total": 1, "women": 1, "men": 0, "other": 0},
+                    {"indicator": "req_months", "total": 5, "women": 2, "men": 3, "other": 0}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A new calendar feed for `contact` through the API: its path on the server and its token.
+async fn new_feed(app: &TestApp, contact: &str) -> (String, String) {
+    let r = app
+        .post(
+            &format!("/api/v1/contacts/{contact}/calendar-feed"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let public = app.registry.settings.public_url.as_str();
+    let path = r.body["url"]
+        .as_str()
+        .and_then(|u| u.strip_prefix(public))
+        .unwrap_or_else(|| panic!("{}", r.body))
+        .to_owned();
+    let token = path
+        .strip_prefix("/calendar/")
+        .and_then(|t| t.strip_suffix(".ics"))
+        .unwrap_or_else(|| panic!("{path}"))
+        .to_owned();
+    (path, token)
+}
+
 async fn stored_deadlines_follow_imports_updates_notices_and_reports(app: TestApp) {
     // An import writes through the store: the samples are planned.
     app.load_examples().await;
@@ -150,22 +193,7 @@ async fn stored_deadlines_follow_imports_updates_notices_and_reports(app: TestAp
     check_days(&app).await;
 
     // A report handed in: its deadline is met, off the start page.
-    let r = app
-        .post(
-            "/api/v1/agreements/AGR-2025-0005/submit-report",
-            &json!({
-                "report": "social_clause_report",
-                "period_end": "2026-09-30",
-                // The report carries the sample's employment requirement figures.
-                "figures": [
-                    {"indicator": "req_employed", "total": 1, "women": 0, "men": 1, "other": 0},
-                    {"indicator": "req_placements", "total": 1, "women": 1, "men": 0, "other": 0},
-                    {"indicator": "req_months", "total": 5, "women": 2, "men": 3, "other": 0}
-                ]
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    hand_in_q3_report(&app).await;
     let met = app
         .registry
         .start_deadlines(None, sample_today(), sample_today() + Duration::days(90))
@@ -193,19 +221,7 @@ async fn stored_deadlines_follow_imports_updates_notices_and_reports(app: TestAp
 async fn kept_pages_change_with_the_next_write_on_any_instance(app: TestApp) {
     app.load_examples().await;
     let contact = "ahmed.yusuf@malmo.example";
-    let r = app
-        .post(
-            &format!("/api/v1/contacts/{contact}/calendar-feed"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let public = app.registry.settings.public_url.as_str();
-    let path = r.body["url"]
-        .as_str()
-        .and_then(|u| u.strip_prefix(public))
-        .unwrap_or_default()
-        .to_owned();
+    let (path, _) = new_feed(&app, contact).await;
     let calendar = async || {
         let r = app
             .client
@@ -289,19 +305,7 @@ async fn kept_pages_outlive_writes_to_other_agreements(app: TestApp) {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let other = other.unwrap_or_else(|| panic!("no agreement outside the scope"));
-    let r = app
-        .post(
-            &format!("/api/v1/contacts/{contact}/calendar-feed"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let token = r.body["url"]
-        .as_str()
-        .and_then(|u| u.rsplit_once('/'))
-        .and_then(|(_, t)| t.strip_suffix(".ics"))
-        .unwrap_or_else(|| panic!("{}", r.body))
-        .to_owned();
+    let (_, token) = new_feed(&app, &contact.to_string()).await;
     let start = async || {
         reg.start_deadlines(Some(&org), today, horizon)
             .await
@@ -356,19 +360,7 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     let reg = &app.registry;
     let contact =
         EmailAddress::parse("ahmed.yusuf@malmo.example").unwrap_or_else(|e| panic!("{e}"));
-    let r = app
-        .post(
-            &format!("/api/v1/contacts/{contact}/calendar-feed"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let token = r.body["url"]
-        .as_str()
-        .and_then(|u| u.rsplit_once('/'))
-        .and_then(|(_, t)| t.strip_suffix(".ics"))
-        .unwrap_or_else(|| panic!("{}", r.body))
-        .to_owned();
+    let (_, token) = new_feed(&app, &contact.to_string()).await;
     let scratch = avtal::registry::Registry {
         pages: std::sync::Arc::new(avtal::registry::page_cache::PageCache::disabled()),
         ..reg.clone()
@@ -445,21 +437,7 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     change("AGR-2025-0005", &|a| a.title = "Omdöpt".into()).await;
     assert!(same().await.iter().any(|l| l.contains("Omdöpt")));
 
-    let r = app
-        .post(
-            "/api/v1/agreements/AGR-2025-0005/submit-report",
-            &json!({
-                "report": "social_clause_report",
-                "period_end": "2026-09-30",
-                "figures": [
-                    {"indicator": "req_employed", "total": 1, "women": 0, "men": 1, "other": 0},
-                    {"indicator": "req_placements", "total": 1, "women": 1, "men": 0, "other": 0},
-                    {"indicator": "req_months", "total": 5, "women": 2, "men": 3, "other": 0}
-                ]
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    hand_in_q3_report(&app).await;
     same().await;
 
     // The owner of AGR-2025-0001 (a registered contact) takes over AGR-2025-0005.
