@@ -5,7 +5,8 @@
 //! (`db::audit::head_id`: every write appends to the audit chain in commit order) is the one it
 //! was read under; any write, on any instance on the database, makes it stale.
 //!
-//! Each list reads the version first ([`SharedRead`]: the lists arriving together share one read
+//! Each list reads the version first ([`DataVersion`], one
+//! [`SharedRead`](super::shared_read::SharedRead): the lists arriving together share one read
 //! that started after they arrived, so a list sees every write its client saw committed), then
 //! counts when it has no entry: a count taken after the read holds at least what that version
 //! holds, so an entry is never older than its version.
@@ -16,8 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use sea_orm::ConnectionTrait;
 
-use super::shared_read::SharedRead;
-use crate::db::audit;
+use super::shared_read::DataVersion;
 use crate::db::store::{AgreementFilter, AgreementPage, ResolvedFilter, SortKey, StoreError};
 
 /// Filters kept at most; when full, the cache starts empty again.
@@ -73,9 +73,8 @@ impl Kept {
 
 /// The cache of one instance (one [`super::Registry`] and its clones).
 pub struct ListCache {
-    version: SharedRead,
+    version: DataVersion,
     kept: Mutex<Kept>,
-    enabled: bool,
 }
 
 impl fmt::Debug for ListCache {
@@ -84,7 +83,6 @@ impl fmt::Debug for ListCache {
         f.debug_struct("ListCache")
             .field("entries", &self.kept.lock().map(|k| k.entries.len()).ok())
             .field("version", &self.version.last())
-            .field("enabled", &self.enabled)
             .finish()
     }
 }
@@ -92,9 +90,8 @@ impl fmt::Debug for ListCache {
 impl Default for ListCache {
     fn default() -> Self {
         Self {
-            version: SharedRead::default(),
+            version: DataVersion::default(),
             kept: Mutex::new(Kept::default()),
-            enabled: true,
         }
     }
 }
@@ -103,18 +100,14 @@ impl ListCache {
     /// A cache that keeps nothing: every list resolves and counts (benchmarks of that path).
     pub fn disabled() -> Self {
         Self {
-            enabled: false,
+            version: DataVersion::off(),
             ..Self::default()
         }
     }
 
     /// The data version as of a read that started after this call; `None` when disabled.
     pub async fn version(&self, db: &impl ConnectionTrait) -> Result<Option<i64>, StoreError> {
-        if !self.enabled {
-            return Ok(None);
-        }
-        let v = self.version.get(async || audit::head_id(db).await).await?;
-        Ok(Some(v))
+        self.version.get(db).await
     }
 
     /// Runs `f` on `filter`'s entry if it was kept under `version`.

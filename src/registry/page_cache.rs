@@ -9,7 +9,8 @@
 //! changed) its deadlines, and only those of the agreements whose stamps changed: a page keeps
 //! its deadlines by agreement ([`KeptStart`], [`KeptCalendar`]).
 //!
-//! A page reads the version first ([`SharedRead`]: the requests arriving together share one read
+//! A page reads the version first ([`DataVersion`], one
+//! [`SharedRead`](super::shared_read::SharedRead): the requests arriving together share one read
 //! that started after they arrived, so a page shows every write its client saw committed), then
 //! the fingerprint, then its deadlines: each read after the one before holds at least what that
 //! one holds, so an entry is never older than its version, nor than its fingerprint.
@@ -22,8 +23,7 @@ use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
 use super::deadlines::{PageDeadline, StartDeadlines};
-use super::shared_read::SharedRead;
-use crate::db::audit;
+use super::shared_read::DataVersion;
 use crate::db::plans::Stamps;
 use crate::db::store::StoreError;
 
@@ -112,9 +112,8 @@ struct Kept {
 
 /// The cache of one instance (one [`super::Registry`] and its clones).
 pub struct PageCache {
-    version: SharedRead,
+    version: DataVersion,
     kept: Mutex<Kept>,
-    enabled: bool,
 }
 
 impl fmt::Debug for PageCache {
@@ -128,7 +127,6 @@ impl fmt::Debug for PageCache {
         f.debug_struct("PageCache")
             .field("start pages, calendars", &sizes)
             .field("version", &self.version.last())
-            .field("enabled", &self.enabled)
             .finish()
     }
 }
@@ -136,9 +134,8 @@ impl fmt::Debug for PageCache {
 impl Default for PageCache {
     fn default() -> Self {
         Self {
-            version: SharedRead::default(),
+            version: DataVersion::default(),
             kept: Mutex::new(Kept::default()),
-            enabled: true,
         }
     }
 }
@@ -173,18 +170,14 @@ impl PageCache {
     /// A cache that keeps nothing: every page reads its deadlines (benchmarks of that path).
     pub fn disabled() -> Self {
         Self {
-            enabled: false,
+            version: DataVersion::off(),
             ..Self::default()
         }
     }
 
     /// The data version as of a read that started after this call; `None` when disabled.
     pub async fn version(&self, db: &impl ConnectionTrait) -> Result<Option<i64>, StoreError> {
-        if !self.enabled {
-            return Ok(None);
-        }
-        let v = self.version.get(async || audit::head_id(db).await).await?;
-        Ok(Some(v))
+        self.version.get(db).await
     }
 
     /// The start page's deadlines of `scope` on `today` up to `horizon`, as kept.

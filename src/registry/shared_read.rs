@@ -58,6 +58,51 @@ impl SharedRead {
     }
 }
 
+/// The registry's data version (`db::audit::head_id`) as the in-memory caches read it
+/// ([`super::list_cache`], [`super::page_cache`]): one [`SharedRead`], or nothing when the cache
+/// is off.
+#[derive(Debug)]
+pub struct DataVersion {
+    read: SharedRead,
+    enabled: bool,
+}
+
+impl Default for DataVersion {
+    fn default() -> Self {
+        Self {
+            read: SharedRead::default(),
+            enabled: true,
+        }
+    }
+}
+
+impl DataVersion {
+    /// A version that is never read: its cache keeps nothing.
+    pub fn off() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    /// The data version as of a read that started after this call; `None` when off.
+    pub async fn get(&self, db: &impl sea_orm::ConnectionTrait) -> Result<Option<i64>, StoreError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let v = self
+            .read
+            .get(async || crate::db::audit::head_id(db).await)
+            .await?;
+        Ok(Some(v))
+    }
+
+    /// The last version read, if any.
+    pub fn last(&self) -> Option<i64> {
+        self.read.last()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
