@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::page_cache::{Found, KeptStart, StartScope};
+use super::page_cache::{Found, StartScope};
 use super::{Registry, RegistryError};
-use crate::db::plans::{self, Scope, Wanted};
+use crate::db::plans::{self, Scope, Stamps, Wanted};
 use crate::db::store::{self, AgreementFilter, Stored};
 use crate::domain::agreement::{Agreement, Reference};
 use crate::domain::deadlines::{Deadline, plan};
@@ -18,6 +18,10 @@ use crate::domain::party::EmailAddress;
 /// A deadline as a page shows it.
 #[derive(Debug, Clone)]
 pub struct PageDeadline {
+    /// The agreement's id (the pages' order: by id, then by `seq`).
+    pub agreement_id: i64,
+    /// Its place among the agreement's deadlines, as the engine orders them.
+    pub seq: usize,
     /// The agreement's title.
     pub title: String,
     /// The deadline as on the day asked for (without reminders).
@@ -32,12 +36,55 @@ pub struct StartDeadlines {
     /// Deadlines that can be open and are dated up to the horizon (reports also earlier), by
     /// agreement id and then as the engine orders them.
     pub deadlines: Vec<PageDeadline>,
-    /// The agreements in force with an outcome target behind, by id: reference and title.
-    pub behind: Vec<(Reference, String)>,
+    /// The agreements in force with an outcome target behind, by id.
+    pub behind: Vec<Behind>,
 }
 
-/// A page's deadline with its agreement's id and its place among the agreement's deadlines.
-pub type PlacedDeadline = (i64, usize, PageDeadline);
+/// An agreement in force with an outcome target behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Behind {
+    /// Its id.
+    pub agreement_id: i64,
+    /// Its reference.
+    pub reference: Reference,
+    /// Its title.
+    pub title: String,
+}
+
+/// The agreements a page kept under an earlier fingerprint `then` (`db::plans::fingerprint`)
+/// must read again to be as it would be read now, under `now`: those whose plans were written
+/// since or that are new to its scope. `None`: more than one statement takes (read it whole).
+pub(crate) fn to_read_again(then: &Stamps, now: &Stamps) -> Option<Vec<i64>> {
+    Some(now.changed_since(then)).filter(|ids| ids.len() <= 500)
+}
+
+/// A kept page's `kept` items (of agreement `place(item).0`) without the agreements that left
+/// the scope (not in `now`) or were read again (`again`), with `fresh` (what those read again
+/// gave), in the pages' order.
+pub(crate) fn remade<T: Clone>(
+    kept: &[T],
+    fresh: Vec<T>,
+    now: &Stamps,
+    again: &[i64],
+    place: impl Fn(&T) -> (i64, usize),
+) -> Vec<T> {
+    let mut out: Vec<T> = kept
+        .iter()
+        .filter(|t| {
+            let id = place(t).0;
+            now.contains(id) && !again.contains(&id)
+        })
+        .cloned()
+        .chain(fresh)
+        .collect();
+    out.sort_by_key(|t| place(t));
+    out
+}
+
+/// Where a page deadline stands in the pages' order.
+pub(crate) fn place(d: &PageDeadline) -> (i64, usize) {
+    (d.agreement_id, d.seq)
+}
 
 /// The deadlines of the plans of `unplanned` (computed now) and of `stored`, in the pages'
 /// order: by agreement id, then as the engine orders them.
@@ -46,20 +93,15 @@ fn merge(
     unplanned: &[Stored<Agreement>],
     today: NaiveDate,
     wanted: Wanted<'_>,
-) -> Vec<PlacedDeadline> {
-    let mut all: Vec<(i64, usize, PageDeadline)> = stored
+) -> Vec<PageDeadline> {
+    let mut all: Vec<PageDeadline> = stored
         .into_iter()
-        .map(|r| {
-            let responsible = r.planned.responsible.clone();
-            (
-                r.agreement_id,
-                r.seq,
-                PageDeadline {
-                    title: r.title,
-                    deadline: r.planned.on(today),
-                    responsible,
-                },
-            )
+        .map(|r| PageDeadline {
+            agreement_id: r.agreement_id,
+            seq: r.seq,
+            title: r.title,
+            responsible: r.planned.responsible.clone(),
+            deadline: r.planned.on(today),
         })
         .collect();
     for s in unplanned {
@@ -68,26 +110,17 @@ fn merge(
             if !wanted.keeps(&p) {
                 continue;
             }
-            let responsible = p.responsible.clone();
-            all.push((
-                s.id,
+            all.push(PageDeadline {
+                agreement_id: s.id,
                 seq,
-                PageDeadline {
-                    title: s.data.title.clone(),
-                    deadline: p.on(today),
-                    responsible,
-                },
-            ));
+                title: s.data.title.clone(),
+                responsible: p.responsible.clone(),
+                deadline: p.on(today),
+            });
         }
     }
-    all.sort_by_key(|(id, seq, _)| (*id, *seq));
+    all.sort_by_key(place);
     all
-}
-
-/// A start page's deadlines and agreements behind their targets, with their agreements' ids.
-struct StartRead {
-    rows: Vec<PlacedDeadline>,
-    behind: Vec<(i64, Reference, String)>,
 }
 
 /// The start page of `scope` on `today` up to `horizon`, read in the caller's snapshot.
@@ -96,22 +129,26 @@ async fn read_start(
     scope: Scope<'_>,
     today: NaiveDate,
     horizon: NaiveDate,
-) -> Result<StartRead, RegistryError> {
+) -> Result<StartDeadlines, RegistryError> {
     let wanted = Wanted::Window(today, horizon);
     let stored = plans::rows(tx, scope, today, wanted).await?;
     let unplanned = plans::unplanned(tx, scope, today).await?;
-    let mut behind: Vec<(i64, Reference, String)> = plans::with_targets(tx, scope, today)
+    let mut behind: Vec<Behind> = plans::with_targets(tx, scope, today)
         .await?
         .into_iter()
         .chain(unplanned.iter().cloned())
         .filter(|s| {
             s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today)
         })
-        .map(|s| (s.id, s.data.reference, s.data.title))
+        .map(|s| Behind {
+            agreement_id: s.id,
+            reference: s.data.reference,
+            title: s.data.title,
+        })
         .collect();
-    behind.sort_by_key(|(id, _, _)| *id);
-    Ok(StartRead {
-        rows: merge(stored, &unplanned, today, wanted),
+    behind.sort_by_key(|b| b.agreement_id);
+    Ok(StartDeadlines {
+        deadlines: merge(stored, &unplanned, today, wanted),
         behind,
     })
 }
@@ -156,8 +193,8 @@ impl Registry {
             Scope::All | Scope::Contact(_) | Scope::Agreements(_) => StartScope::All,
         };
         let kept = self.pages.start(version, key, today, horizon);
-        if let Found::Current(kept) = kept {
-            return Ok(kept.found);
+        if let Found::Current(found) = kept {
+            return Ok(found);
         }
         // After a write: what was kept is still right if none of the scope's plans changed, and
         // otherwise needs only the agreements whose plans did read again.
@@ -165,60 +202,33 @@ impl Registry {
             Some(_) => plans::fingerprint(&tx, scope, today).await?,
             None => None,
         };
-        let read = match (kept, &fingerprint) {
-            (Found::Earlier(then, kept), Some(now)) => {
-                if *then == *now {
-                    self.pages.confirm_start(version, key, today, horizon);
-                    return Ok(kept.found);
-                }
-                let changed = now.changed_since(&then);
-                if changed.len() <= 500 {
-                    let fresh =
-                        read_start(&tx, Scope::Agreements(&changed), today, horizon).await?;
-                    let keep = |id: &i64| now.contains(*id) && !changed.contains(id);
-                    let mut rows: Vec<_> = kept
-                        .rows
-                        .iter()
-                        .filter(|(id, _, _)| keep(id))
-                        .cloned()
-                        .chain(fresh.rows)
-                        .collect();
-                    rows.sort_by_key(|(id, seq, _)| (*id, *seq));
-                    let mut behind: Vec<_> = kept
-                        .behind
-                        .iter()
-                        .filter(|(id, _, _)| keep(id))
-                        .cloned()
-                        .chain(fresh.behind)
-                        .collect();
-                    behind.sort_by_key(|(id, _, _)| *id);
-                    StartRead { rows, behind }
-                } else {
-                    read_start(&tx, scope, today, horizon).await?
-                }
+        let found = match (kept, &fingerprint) {
+            (Found::Earlier(then, kept), Some(now)) if *then == *now => {
+                self.pages.confirm_start(version, key, today, horizon);
+                return Ok(kept);
             }
+            (Found::Earlier(then, kept), Some(now)) => match to_read_again(&then, now) {
+                Some(again) => {
+                    let fresh = read_start(&tx, Scope::Agreements(&again), today, horizon).await?;
+                    StartDeadlines {
+                        deadlines: remade(&kept.deadlines, fresh.deadlines, now, &again, place),
+                        behind: remade(&kept.behind, fresh.behind, now, &again, |b| {
+                            (b.agreement_id, 0)
+                        }),
+                    }
+                }
+                None => read_start(&tx, scope, today, horizon).await?,
+            },
             _ => read_start(&tx, scope, today, horizon).await?,
         };
-        let kept = KeptStart {
-            found: Arc::new(StartDeadlines {
-                deadlines: read.rows.iter().map(|(_, _, d)| d.clone()).collect(),
-                behind: read
-                    .behind
-                    .iter()
-                    .map(|(_, r, t)| (r.clone(), t.clone()))
-                    .collect(),
-            }),
-            rows: Arc::new(read.rows),
-            behind: Arc::new(read.behind),
-        };
-        let found = kept.found.clone();
+        let found = Arc::new(found);
         self.pages.put_start(
             version,
             fingerprint.map(Arc::new),
             key,
             today,
             horizon,
-            kept,
+            found.clone(),
         );
         Ok(found)
     }
@@ -243,22 +253,16 @@ impl Registry {
         email: &EmailAddress,
         today: NaiveDate,
     ) -> Result<Vec<PageDeadline>, RegistryError> {
-        Ok(self
-            .placed_contact_deadlines(email, today, None)
-            .await?
-            .into_iter()
-            .map(|(_, _, d)| d)
-            .collect())
+        self.contact_deadlines_of(email, today, None).await
     }
 
-    /// [`Self::contact_deadlines`] with their places, of every agreement whose deadlines can
-    /// name `email` or (with `only`) of those of these agreements (at most 500).
-    pub(crate) async fn placed_contact_deadlines(
+    /// [`Self::contact_deadlines`], or (with `only`) those of these agreements (at most 500).
+    pub(crate) async fn contact_deadlines_of(
         &self,
         email: &EmailAddress,
         today: NaiveDate,
         only: Option<&[i64]>,
-    ) -> Result<Vec<PlacedDeadline>, RegistryError> {
+    ) -> Result<Vec<PageDeadline>, RegistryError> {
         let tx = self.read_tx().await?;
         let scope = match only {
             Some(ids) => Scope::Agreements(ids),

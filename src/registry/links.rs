@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::deadlines::{place, remade, to_read_again};
 use super::page_cache::{Found, KeptCalendar};
 use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
@@ -306,41 +307,29 @@ impl Registry {
             Some(_) => plans::fingerprint(&self.db, Scope::Contact(email.as_str()), today).await?,
             None => None,
         };
-        let rows = match (kept, &fingerprint) {
-            (Found::Earlier(then, calendar), Some(now)) => {
-                if *then == *now {
-                    self.pages.confirm_calendar(version, email.as_str(), today);
-                    return Ok(Some(calendar.body));
-                }
-                let changed = now.changed_since(&then);
-                if changed.len() <= 500 {
-                    // The kept deadlines of the agreements still in the scope and not planned
-                    // again, and the deadlines of those that were (or are new to it).
-                    let fresh = self
-                        .placed_contact_deadlines(&email, today, Some(&changed))
-                        .await?;
-                    let mut rows: Vec<_> = calendar
-                        .rows
-                        .iter()
-                        .filter(|(id, _, _)| now.contains(*id) && !changed.contains(id))
-                        .cloned()
-                        .chain(fresh)
-                        .collect();
-                    rows.sort_by_key(|(id, seq, _)| (*id, *seq));
-                    rows
-                } else {
-                    self.placed_contact_deadlines(&email, today, None).await?
-                }
+        let deadlines = match (kept, &fingerprint) {
+            (Found::Earlier(then, calendar), Some(now)) if *then == *now => {
+                self.pages.confirm_calendar(version, email.as_str(), today);
+                return Ok(Some(calendar.body));
             }
-            _ => self.placed_contact_deadlines(&email, today, None).await?,
+            (Found::Earlier(then, calendar), Some(now)) => match to_read_again(&then, now) {
+                Some(again) => {
+                    let fresh = self
+                        .contact_deadlines_of(&email, today, Some(&again))
+                        .await?;
+                    remade(&calendar.deadlines, fresh, now, &again, place)
+                }
+                None => self.contact_deadlines(&email, today).await?,
+            },
+            _ => self.contact_deadlines(&email, today).await?,
         };
         let mut titles = HashMap::new();
-        for (_, _, d) in &rows {
+        for d in &deadlines {
             titles
                 .entry(d.deadline.reference.to_string())
                 .or_insert_with(|| d.title.clone());
         }
-        let refs: Vec<_> = rows.iter().map(|(_, _, d)| &d.deadline).collect();
+        let refs: Vec<_> = deadlines.iter().map(|d| &d.deadline).collect();
         let body: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
             .map_err(internal)?
             .into();
@@ -351,7 +340,7 @@ impl Registry {
             today,
             KeptCalendar {
                 body: body.clone(),
-                rows: Arc::new(rows),
+                deadlines: Arc::new(deadlines),
             },
         );
         Ok(Some(body))

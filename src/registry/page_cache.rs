@@ -6,8 +6,8 @@
 //! The same start page reloaded, or a calendar polled again, reads only the version while
 //! nothing was written; after a write anywhere, on any instance on the database, it reads the
 //! fingerprint, and only when the write touched one of its own agreements (the fingerprint
-//! changed) its deadlines, and only those of the agreements whose stamps changed: a page keeps
-//! its deadlines by agreement ([`KeptStart`], [`KeptCalendar`]).
+//! changed) its deadlines, and only those of the agreements whose stamps changed (a kept
+//! page's deadlines carry their agreement's id).
 //!
 //! A page reads the version first ([`DataVersion`], one
 //! [`SharedRead`](super::shared_read::SharedRead): the requests arriving together share one read
@@ -51,39 +51,25 @@ struct Entry<T> {
     value: T,
 }
 
-/// A start page as kept: its deadlines, and the same with their agreements' ids and places (so
-/// that after a write only the agreements written need reading).
-#[derive(Debug, Clone)]
-pub struct KeptStart {
-    /// What the page shows.
-    pub found: Arc<StartDeadlines>,
-    /// Its deadlines by agreement id and place.
-    pub rows: Arc<Vec<(i64, usize, PageDeadline)>>,
-    /// Its agreements behind their targets, with their ids.
-    pub behind: Arc<Vec<(i64, crate::domain::agreement::Reference, String)>>,
+/// Deadlines and agreements a start page holds.
+fn start_size(s: &Arc<StartDeadlines>) -> usize {
+    s.deadlines.len() + s.behind.len()
 }
 
-impl KeptStart {
-    /// Deadlines and agreements it holds.
-    fn size(&self) -> usize {
-        self.rows.len() + self.behind.len()
-    }
-}
-
-/// A contact's calendar as kept: its text, and the deadlines it was made from with their
-/// agreement's id and place (so that after a write only the agreements written need reading).
+/// A contact's calendar as kept: its text, and the deadlines it was made from (so that after a
+/// write only the agreements written need reading).
 #[derive(Debug, Clone)]
 pub struct KeptCalendar {
     /// The iCalendar text.
     pub body: Arc<str>,
-    /// By agreement id and place.
-    pub rows: Arc<Vec<(i64, usize, PageDeadline)>>,
+    /// In the pages' order.
+    pub deadlines: Arc<Vec<PageDeadline>>,
 }
 
 impl KeptCalendar {
     /// About the bytes it holds (a deadline as about 512).
     fn size(&self) -> usize {
-        self.body.len() + self.rows.len() * 512
+        self.body.len() + self.deadlines.len() * 512
     }
 }
 
@@ -103,7 +89,7 @@ pub enum Found<T> {
 /// What is kept.
 #[derive(Default)]
 struct Kept {
-    starts: HashMap<StartKey, Entry<KeptStart>>,
+    starts: HashMap<StartKey, Entry<Arc<StartDeadlines>>>,
     /// By the contact's address and the day.
     calendars: HashMap<(String, NaiveDate), Entry<KeptCalendar>>,
     deadlines: usize,
@@ -152,18 +138,35 @@ fn found<T: Clone>(entry: Option<&Entry<T>>, version: i64) -> Found<T> {
     }
 }
 
-/// Puts `value` in `map` unless a later version's is there; returns the size it replaced (or
-/// 0) and whether it was put.
-fn put<K: std::hash::Hash + Eq, T>(
+/// Puts `entry` in `map` under `key` unless a later version's is there, keeping `used` (the sum
+/// of the entries' `size`s) at most `max`: a value larger than that alone is not kept, and when
+/// it would not fit the map starts empty again.
+fn keep<K: std::hash::Hash + Eq, T>(
     map: &mut HashMap<K, Entry<T>>,
+    used: &mut usize,
+    max: usize,
     key: K,
     entry: Entry<T>,
     size: impl Fn(&T) -> usize,
-) -> Option<usize> {
-    if map.get(&key).is_some_and(|e| e.version > entry.version) {
-        return None;
+) {
+    let new = size(&entry.value);
+    if new > max || map.get(&key).is_some_and(|e| e.version > entry.version) {
+        return;
     }
-    Some(map.insert(key, entry).map_or(0, |old| size(&old.value)))
+    if *used + new > max {
+        map.clear();
+        *used = 0;
+    }
+    let old = map.insert(key, entry).map_or(0, |old| size(&old.value));
+    *used = *used + new - old;
+}
+
+/// Marks the entry under `key`, kept under an earlier version, as right under `version` too (its
+/// fingerprint was found unchanged after `version` was read).
+fn confirm<K: std::hash::Hash + Eq, T>(map: &mut HashMap<K, Entry<T>>, key: &K, version: i64) {
+    if let Some(e) = map.get_mut(key) {
+        e.version = e.version.max(version);
+    }
 }
 
 impl PageCache {
@@ -187,7 +190,7 @@ impl PageCache {
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-    ) -> Found<KeptStart> {
+    ) -> Found<Arc<StartDeadlines>> {
         let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
             return Found::Nothing;
         };
@@ -203,32 +206,26 @@ impl PageCache {
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-        value: KeptStart,
+        value: Arc<StartDeadlines>,
     ) {
         let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
             return;
         };
-        let size = value.size();
-        if size > MAX_DEADLINES {
-            return;
-        }
-        if k.deadlines + size > MAX_DEADLINES {
-            k.starts.clear();
-            k.deadlines = 0;
-        }
         let entry = Entry {
             version,
             fingerprint,
             value,
         };
-        if let Some(old) = put(
+        let k = &mut *k;
+        let key = (scope, today, horizon);
+        keep(
             &mut k.starts,
-            (scope, today, horizon),
+            &mut k.deadlines,
+            MAX_DEADLINES,
+            key,
             entry,
-            KeptStart::size,
-        ) {
-            k.deadlines = k.deadlines + size - old;
-        }
+            start_size,
+        );
     }
 
     /// Marks a start page kept under an earlier version as right under `version` too (its
@@ -240,11 +237,8 @@ impl PageCache {
         today: NaiveDate,
         horizon: NaiveDate,
     ) {
-        let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
-            return;
-        };
-        if let Some(e) = k.starts.get_mut(&(scope, today, horizon)) {
-            e.version = e.version.max(version);
+        if let (Some(version), Ok(mut k)) = (version, self.kept.lock()) {
+            confirm(&mut k.starts, &(scope, today, horizon), version);
         }
     }
 
@@ -274,36 +268,28 @@ impl PageCache {
         let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
             return;
         };
-        let size = value.size();
-        if size > MAX_CALENDAR_BYTES {
-            return;
-        }
-        if k.bytes + size > MAX_CALENDAR_BYTES {
-            k.calendars.clear();
-            k.bytes = 0;
-        }
         let entry = Entry {
             version,
             fingerprint,
             value,
         };
-        if let Some(old) = put(
+        let k = &mut *k;
+        let key = (email.to_owned(), today);
+        let size = KeptCalendar::size;
+        keep(
             &mut k.calendars,
-            (email.to_owned(), today),
+            &mut k.bytes,
+            MAX_CALENDAR_BYTES,
+            key,
             entry,
-            KeptCalendar::size,
-        ) {
-            k.bytes = k.bytes + size - old;
-        }
+            size,
+        );
     }
 
     /// Marks a calendar kept under an earlier version as right under `version` too.
     pub fn confirm_calendar(&self, version: Option<i64>, email: &str, today: NaiveDate) {
-        let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
-            return;
-        };
-        if let Some(e) = k.calendars.get_mut(&(email.to_owned(), today)) {
-            e.version = e.version.max(version);
+        if let (Some(version), Ok(mut k)) = (version, self.kept.lock()) {
+            confirm(&mut k.calendars, &(email.to_owned(), today), version);
         }
     }
 
@@ -318,6 +304,7 @@ impl PageCache {
 
 #[cfg(test)]
 mod tests {
+    use super::super::deadlines::Behind;
     use super::*;
     use crate::domain::agreement::Reference;
 
@@ -325,28 +312,23 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
     }
 
-    fn found(behind: &str) -> KeptStart {
+    fn found(behind: &str) -> Arc<StartDeadlines> {
         let reference = Reference::parse("AGR-2025-0001").ok();
-        KeptStart {
-            found: Arc::new(StartDeadlines {
-                deadlines: Vec::new(),
-                behind: reference
-                    .iter()
-                    .map(|r| (r.clone(), behind.to_owned()))
-                    .collect(),
-            }),
-            rows: Arc::new(Vec::new()),
-            behind: Arc::new(
-                reference
-                    .into_iter()
-                    .map(|r| (1, r, behind.to_owned()))
-                    .collect(),
-            ),
-        }
+        Arc::new(StartDeadlines {
+            deadlines: Vec::new(),
+            behind: reference
+                .into_iter()
+                .map(|reference| Behind {
+                    agreement_id: 1,
+                    reference,
+                    title: behind.to_owned(),
+                })
+                .collect(),
+        })
     }
 
-    fn behind(s: Option<KeptStart>) -> Option<String> {
-        s.and_then(|s| s.found.behind.first().map(|(_, t)| t.clone()))
+    fn behind(s: Option<Arc<StartDeadlines>>) -> Option<String> {
+        s.and_then(|s| s.behind.first().map(|b| b.title.clone()))
     }
 
     fn fp(n: i64) -> Option<Arc<Stamps>> {
@@ -356,7 +338,7 @@ mod tests {
     fn cal(body: &str) -> KeptCalendar {
         KeptCalendar {
             body: Arc::from(body),
-            rows: Arc::new(Vec::new()),
+            deadlines: Arc::new(Vec::new()),
         }
     }
 

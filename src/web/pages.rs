@@ -145,7 +145,7 @@ pub async fn start(
     let behind: Vec<Value> = found
         .behind
         .iter()
-        .map(|(reference, title)| json!({"reference": reference, "title": title}))
+        .map(|b| json!({"reference": b.reference, "title": b.title}))
         .collect();
     rows.sort_by_key(|r| (r.urgency != "overdue", r.date));
     let (overdue, upcoming): (Vec<_>, Vec<_>) =

@@ -372,14 +372,17 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
             .collect()
     };
     let (today, horizon) = (sample_today(), sample_today() + Duration::days(90));
-    let buyer = reg
-        .agreement(&Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .data
-        .parties[0]
-        .org
-        .clone();
+    let first_party = async |reference: &Reference| {
+        reg.agreement(reference)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .data
+            .parties[0]
+            .org
+            .clone()
+    };
+    let buyer =
+        first_party(&Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"))).await;
     type Page = (Vec<(String, Deadline)>, Vec<(Reference, String)>);
     let start = async |r: &avtal::registry::Registry, party| -> Page {
         let found = r
@@ -391,7 +394,12 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
             .iter()
             .map(|p| (p.title.clone(), p.deadline.clone()))
             .collect();
-        (deadlines, found.behind.clone())
+        let behind = found
+            .behind
+            .iter()
+            .map(|b| (b.reference.clone(), b.title.clone()))
+            .collect();
+        (deadlines, behind)
     };
     let same = async || -> Vec<String> {
         for party in [None, Some(&buyer)] {
@@ -467,14 +475,7 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     assert_eq!(events_of(&same().await, "AGR-2025-0001"), 0);
 
     // An agreement bought by another organisation comes to the buyer's start page and leaves it.
-    let first_party = reg
-        .agreement(&other)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .data
-        .parties[0]
-        .org
-        .clone();
+    let first_party = first_party(&other).await;
     assert_ne!(first_party, buyer);
     let on_page = async || {
         start(reg, Some(&buyer))
