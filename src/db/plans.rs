@@ -260,19 +260,15 @@ fn valid_on(p: &Alias, today: NaiveDate) -> Condition {
         )
 }
 
-/// `EXISTS` a plan of the agreement whose id is `id` that holds on `today` (and, with `targets`,
-/// says the agreement has outcome targets).
-fn planned(id: Expr, today: NaiveDate, targets: bool) -> SelectStatement {
+/// `EXISTS` a plan of the agreement whose id is `id` that holds on `today`.
+fn planned(id: Expr, today: NaiveDate) -> SelectStatement {
     let p = Alias::new("p");
-    let mut q = Query::select();
-    q.expr(Expr::val(1))
+    Query::select()
+        .expr(Expr::val(1))
         .from_as(agreement_plan::Entity, p.clone())
         .and_where(Expr::col((p.clone(), agreement_plan::Column::AgreementId)).eq(id))
-        .cond_where(valid_on(&p, today));
-    if targets {
-        q.and_where(Expr::col((p, agreement_plan::Column::Targets)).eq(true));
-    }
-    q.to_owned()
+        .cond_where(valid_on(&p, today))
+        .to_owned()
 }
 
 fn agreement_id() -> Expr {
@@ -292,7 +288,7 @@ pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, S
     let ids: Vec<i64> = agreement::Entity::find()
         .select_only()
         .column(agreement::Column::Id)
-        .filter(Expr::exists(planned(agreement_id(), today, false)).not())
+        .filter(Expr::exists(planned(agreement_id(), today)).not())
         .order_by_asc(agreement::Column::Id)
         .into_tuple()
         .all(db)
@@ -412,21 +408,79 @@ pub async fn unplanned(
     scope: Scope<'_>,
     today: NaiveDate,
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    let keep = Expr::exists(planned(scope_id(scope), today, false)).not();
+    let keep = Expr::exists(planned(scope_id(scope), today)).not();
     let ids = scope_ids(db, scope, keep).await?;
     load(db, ids).await
 }
 
-/// The agreements in `scope` whose plan holding on `today` says they have outcome targets (in
-/// force, with targets to judge), in id order.
-pub async fn with_targets(
+/// The agreements with these ids (those of a [`Survey`]), in id order.
+pub async fn agreements(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<Stored<Agreement>>, StoreError> {
+    load(db, ids.to_vec()).await
+}
+
+/// What a page's scope holds on a day, read in one statement: the fingerprint of its plans,
+/// and the agreements a page reads the documents of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// The scope's agreement ids with the stamps of their plans holding on the day, by id;
+    /// `None` when an agreement in the scope has no such plan (see [`fingerprint`]).
+    pub stamps: Option<Stamps>,
+    /// The agreements in the scope with no plan holding on the day, by id: their deadlines are
+    /// computed from their documents.
+    pub unplanned: Vec<i64>,
+    /// The agreements whose plan holding on the day says they have outcome targets (in force,
+    /// with targets to judge), by id.
+    pub targets: Vec<i64>,
+}
+
+/// The [`Survey`] of `scope` on `today`: one pass over the scope's ids, each joined to its plan
+/// holding on the day.
+pub async fn survey(
     db: &impl ConnectionTrait,
     scope: Scope<'_>,
     today: NaiveDate,
-) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    let keep = Expr::exists(planned(scope_id(scope), today, true));
-    let ids = scope_ids(db, scope, keep).await?;
-    load(db, ids).await
+) -> Result<Survey, StoreError> {
+    let p = Alias::new("p");
+    let id = scope_id(scope);
+    let mut on = valid_on(&p, today);
+    on = on.add(Expr::col((p.clone(), agreement_plan::Column::AgreementId)).eq(id.clone()));
+    let mut q = scope_select(scope);
+    q.expr(Expr::col((p.clone(), agreement_plan::Column::Stamp)))
+        .expr(Expr::col((p.clone(), agreement_plan::Column::Targets)))
+        .join_as(
+            sea_orm::sea_query::JoinType::LeftJoin,
+            agreement_plan::Entity,
+            p,
+            on,
+        );
+    let rows = db.query_all(&q).await?;
+    let mut stamps = Vec::with_capacity(rows.len());
+    let mut out = Survey::default();
+    for r in &rows {
+        let id: i64 = r.try_get_by_index(0)?;
+        match r.try_get_by_index::<Option<i64>>(1)? {
+            None => out.unplanned.push(id),
+            Some(stamp) => {
+                stamps.push((id, stamp));
+                if r.try_get_by_index::<Option<bool>>(2)? == Some(true) {
+                    out.targets.push(id);
+                }
+            }
+        }
+    }
+    for ids in [&mut out.unplanned, &mut out.targets] {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    if out.unplanned.is_empty() {
+        stamps.sort_unstable();
+        stamps.dedup();
+        out.stamps = Some(Stamps(stamps));
+    }
+    Ok(out)
 }
 
 /// The references of `references` that are in `scope`.
@@ -486,30 +540,7 @@ pub async fn fingerprint(
     scope: Scope<'_>,
     today: NaiveDate,
 ) -> Result<Option<Stamps>, StoreError> {
-    let p = Alias::new("p");
-    let id = scope_id(scope);
-    let mut on = valid_on(&p, today);
-    on = on.add(Expr::col((p.clone(), agreement_plan::Column::AgreementId)).eq(id.clone()));
-    let mut q = scope_select(scope);
-    q.expr(Expr::col((p.clone(), agreement_plan::Column::Stamp)))
-        .join_as(
-            sea_orm::sea_query::JoinType::LeftJoin,
-            agreement_plan::Entity,
-            p,
-            on,
-        );
-    let rows = db.query_all(&q).await?;
-    let mut stamps = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id: i64 = r.try_get_by_index(0)?;
-        let Some(stamp) = r.try_get_by_index::<Option<i64>>(1)? else {
-            return Ok(None);
-        };
-        stamps.push((id, stamp));
-    }
-    stamps.sort_unstable();
-    stamps.dedup();
-    Ok(Some(Stamps(stamps)))
+    Ok(survey(db, scope, today).await?.stamps)
 }
 
 /// Which of the stored deadlines a page reads, and so which of their columns.

@@ -123,30 +123,51 @@ fn merge(
     all
 }
 
-/// The start page of `scope` on `today` up to `horizon`, read in the caller's snapshot.
+/// Those of `ids` (by id) that are in `only` (all of them without it).
+fn among(ids: &[i64], only: Option<&[i64]>) -> Vec<i64> {
+    ids.iter()
+        .copied()
+        .filter(|id| only.is_none_or(|o| o.contains(id)))
+        .collect()
+}
+
+/// The start page of `scope` on `today` up to `horizon`, or (with `only`) of those of its
+/// agreements, read in the caller's snapshot, in which `survey` was read.
 async fn read_start(
     tx: &impl sea_orm::ConnectionTrait,
     scope: Scope<'_>,
+    survey: &plans::Survey,
+    only: Option<&[i64]>,
     today: NaiveDate,
     horizon: NaiveDate,
 ) -> Result<StartDeadlines, RegistryError> {
     let wanted = Wanted::Window(today, horizon);
-    let stored = plans::rows(tx, scope, today, wanted).await?;
-    let unplanned = plans::unplanned(tx, scope, today).await?;
-    let mut behind: Vec<Behind> = plans::with_targets(tx, scope, today)
-        .await?
-        .into_iter()
-        .chain(unplanned.iter().cloned())
+    let rows_of = only.map_or(scope, Scope::Agreements);
+    let stored = plans::rows(tx, rows_of, today, wanted).await?;
+    // The documents read: the unplanned agreements' (for their deadlines) and those of the
+    // agreements with targets (whether one is behind is judged on the day, from the document).
+    let unplanned_ids = among(&survey.unplanned, only);
+    let mut ids = among(&survey.targets, only);
+    ids.extend(&unplanned_ids);
+    ids.sort_unstable();
+    ids.dedup();
+    let documents = plans::agreements(tx, &ids).await?;
+    let mut behind: Vec<Behind> = documents
+        .iter()
         .filter(|s| {
             s.data.status.came_into_force() && crate::domain::outcomes::behind(&s.data, today)
         })
         .map(|s| Behind {
             agreement_id: s.id,
-            reference: s.data.reference,
-            title: s.data.title,
+            reference: s.data.reference.clone(),
+            title: s.data.title.clone(),
         })
         .collect();
     behind.sort_by_key(|b| b.agreement_id);
+    let unplanned: Vec<Stored<Agreement>> = documents
+        .into_iter()
+        .filter(|s| unplanned_ids.binary_search(&s.id).is_ok())
+        .collect();
     Ok(StartDeadlines {
         deadlines: merge(stored, &unplanned, today, wanted),
         behind,
@@ -197,11 +218,10 @@ impl Registry {
             return Ok(found);
         }
         // After a write: what was kept is still right if none of the scope's plans changed, and
-        // otherwise needs only the agreements whose plans did read again.
-        let fingerprint = match version {
-            Some(_) => plans::fingerprint(&tx, scope, today).await?,
-            None => None,
-        };
+        // otherwise needs only the agreements whose plans did read again. The same read says
+        // which documents a page made from scratch reads.
+        let survey = plans::survey(&tx, scope, today).await?;
+        let fingerprint = version.and(survey.stamps.clone());
         let found = match (kept, &fingerprint) {
             (Found::Earlier(then, kept), Some(now)) if *then == *now => {
                 self.pages.confirm_start(version, key, today, horizon);
@@ -209,7 +229,8 @@ impl Registry {
             }
             (Found::Earlier(then, kept), Some(now)) => match to_read_again(&then, now) {
                 Some(again) => {
-                    let fresh = read_start(&tx, Scope::Agreements(&again), today, horizon).await?;
+                    let fresh =
+                        read_start(&tx, scope, &survey, Some(&again), today, horizon).await?;
                     StartDeadlines {
                         deadlines: remade(&kept.deadlines, fresh.deadlines, now, &again, place),
                         behind: remade(&kept.behind, fresh.behind, now, &again, |b| {
@@ -217,9 +238,9 @@ impl Registry {
                         }),
                     }
                 }
-                None => read_start(&tx, scope, today, horizon).await?,
+                None => read_start(&tx, scope, &survey, None, today, horizon).await?,
             },
-            _ => read_start(&tx, scope, today, horizon).await?,
+            _ => read_start(&tx, scope, &survey, None, today, horizon).await?,
         };
         let found = Arc::new(found);
         self.pages.put_start(
@@ -253,24 +274,24 @@ impl Registry {
         email: &EmailAddress,
         today: NaiveDate,
     ) -> Result<Vec<PageDeadline>, RegistryError> {
-        self.contact_deadlines_of(email, today, None).await
-    }
-
-    /// [`Self::contact_deadlines`], or (with `only`) those of these agreements (at most 500).
-    pub(crate) async fn contact_deadlines_of(
-        &self,
-        email: &EmailAddress,
-        today: NaiveDate,
-        only: Option<&[i64]>,
-    ) -> Result<Vec<PageDeadline>, RegistryError> {
         let tx = self.read_tx().await?;
-        let scope = match only {
-            Some(ids) => Scope::Agreements(ids),
-            None => Scope::Contact(email.as_str()),
-        };
-        let wanted = Wanted::Naming(email);
-        let stored = plans::rows(&tx, scope, today, wanted).await?;
-        let unplanned = plans::unplanned(&tx, scope, today).await?;
-        Ok(merge(stored, &unplanned, today, wanted))
+        let survey = plans::survey(&tx, Scope::Contact(email.as_str()), today).await?;
+        read_contact(&tx, email, &survey, None, today).await
     }
+}
+
+/// [`Registry::contact_deadlines`], or (with `only`) those of these agreements (at most 500),
+/// read in the caller's snapshot, in which `survey` (of the contact's scope) was read.
+pub(crate) async fn read_contact(
+    tx: &impl sea_orm::ConnectionTrait,
+    email: &EmailAddress,
+    survey: &plans::Survey,
+    only: Option<&[i64]>,
+    today: NaiveDate,
+) -> Result<Vec<PageDeadline>, RegistryError> {
+    let scope = only.map_or(Scope::Contact(email.as_str()), Scope::Agreements);
+    let wanted = Wanted::Naming(email);
+    let stored = plans::rows(tx, scope, today, wanted).await?;
+    let unplanned = plans::agreements(tx, &among(&survey.unplanned, only)).await?;
+    Ok(merge(stored, &unplanned, today, wanted))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::deadlines::{place, remade, to_read_again};
+use super::deadlines::{place, read_contact, remade, to_read_again};
 use super::page_cache::{Found, KeptCalendar};
 use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
@@ -303,10 +303,11 @@ impl Registry {
         if let Found::Current(calendar) = kept {
             return Ok(Some(calendar.body));
         }
-        let fingerprint = match version {
-            Some(_) => plans::fingerprint(&self.db, Scope::Contact(email.as_str()), today).await?,
-            None => None,
-        };
+        // The fingerprint, and which documents a calendar made from scratch reads, in the
+        // snapshot its deadlines are read in.
+        let tx = self.read_tx().await?;
+        let survey = plans::survey(&tx, Scope::Contact(email.as_str()), today).await?;
+        let fingerprint = version.and(survey.stamps.clone());
         let deadlines = match (kept, &fingerprint) {
             (Found::Earlier(then, calendar), Some(now)) if *then == *now => {
                 self.pages.confirm_calendar(version, email.as_str(), today);
@@ -314,15 +315,14 @@ impl Registry {
             }
             (Found::Earlier(then, calendar), Some(now)) => match to_read_again(&then, now) {
                 Some(again) => {
-                    let fresh = self
-                        .contact_deadlines_of(&email, today, Some(&again))
-                        .await?;
+                    let fresh = read_contact(&tx, &email, &survey, Some(&again), today).await?;
                     remade(&calendar.deadlines, fresh, now, &again, place)
                 }
-                None => self.contact_deadlines(&email, today).await?,
+                None => read_contact(&tx, &email, &survey, None, today).await?,
             },
-            _ => self.contact_deadlines(&email, today).await?,
+            _ => read_contact(&tx, &email, &survey, None, today).await?,
         };
+        drop(tx);
         let mut titles = HashMap::new();
         for d in &deadlines {
             titles
