@@ -1616,7 +1616,7 @@ async fn pages(
     seed(&db, count, agreement_for_pages).await?;
     // The rows went in around the use cases: plan them as `Registry::open` does.
     let started = Instant::now();
-    let planned = avtal::db::plans::refresh(&db, today()).await?;
+    let planned = plans::refresh(&db, today()).await?;
     if planned > 0 {
         eprintln!(
             "planned the deadlines of {planned} agreements in {:.1} s",
@@ -1778,6 +1778,43 @@ async fn pages(
     let mut read_start = Vec::with_capacity(runs);
     let mut read_feed = Vec::with_capacity(runs);
     let mut make_feed = Vec::with_capacity(runs);
+    // The statements of a computed page, one at a time (each in its own snapshot).
+    use avtal::db::plans::{self, Scope, Wanted};
+    let party = avtal::db::store::party_filter_id(
+        &db,
+        &avtal::db::store::AgreementFilter {
+            party: Some(officer_org.clone()),
+            ..Default::default()
+        },
+    )
+    .await?
+    .context("the officer's organisation")?;
+    let mut statements: Vec<(&str, Vec<Duration>)> = [
+        "start page: `plans::survey` (fingerprint, unplanned, targets)",
+        "start page: `plans::rows` (the window)",
+        "calendar: `plans::survey`",
+        "calendar: `plans::rows` (naming the contact)",
+    ]
+    .into_iter()
+    .map(|w| (w, Vec::with_capacity(runs)))
+    .collect();
+    let mut found_rows = [0usize; 2];
+    for _ in 0..runs {
+        let scopes = [Scope::Party(party), Scope::Contact(contact.as_str())];
+        let wanted = [Wanted::Window(today, horizon), Wanted::Naming(&contact)];
+        for (i, (scope, wanted)) in scopes.into_iter().zip(wanted).enumerate() {
+            let t = Instant::now();
+            plans::survey(&db, scope, today).await?;
+            statements[2 * i].1.push(t.elapsed());
+            let t = Instant::now();
+            found_rows[i] = plans::rows(&db, scope, today, wanted).await?.len();
+            statements[2 * i + 1].1.push(t.elapsed());
+        }
+    }
+    eprintln!(
+        "rows read: start page {}, calendar {}",
+        found_rows[0], found_rows[1]
+    );
     for _ in 0..runs {
         let t = Instant::now();
         let found = computed_reads
@@ -1811,7 +1848,10 @@ async fn pages(
             "calendar: `links::feed::calendar` (events and iCalendar text)",
             &mut make_feed,
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(statements.iter_mut().map(|(w, t)| (*w, t)))
+    {
         times.sort();
         println!(
             "| {backend:?} | {what} | {runs} | {:.2} | {:.2} |",
