@@ -11,7 +11,7 @@ use super::{Registry, RegistryError};
 use crate::db::plans::{self, Scope, Stamps, Wanted};
 use crate::db::store::{self, AgreementFilter, Stored};
 use crate::domain::agreement::{Agreement, Reference};
-use crate::domain::deadlines::{Deadline, plan};
+use crate::domain::deadlines::{Deadline, PlannedDeadline, plan};
 use crate::domain::org_number::OrgNumber;
 use crate::domain::party::EmailAddress;
 
@@ -28,6 +28,38 @@ pub struct PageDeadline {
     pub deadline: Deadline,
     /// For a report: the organisation that hands it in.
     pub responsible: Option<OrgNumber>,
+}
+
+/// A deadline as a page keeps it: as planned, so that the page can be derived again on a later
+/// day from what it kept ([`KeptDeadline::on`]).
+#[derive(Debug, Clone)]
+pub struct KeptDeadline {
+    /// The agreement's id.
+    pub agreement_id: i64,
+    /// Its place among the agreement's deadlines.
+    pub seq: usize,
+    /// The agreement's title.
+    pub title: String,
+    /// The deadline as planned.
+    pub planned: PlannedDeadline,
+}
+
+impl KeptDeadline {
+    /// The deadline as a page shows it on `today`.
+    pub fn on(&self, today: NaiveDate) -> PageDeadline {
+        self.clone().into_on(today)
+    }
+
+    /// [`Self::on`], taking the kept deadline.
+    fn into_on(self, today: NaiveDate) -> PageDeadline {
+        PageDeadline {
+            agreement_id: self.agreement_id,
+            seq: self.seq,
+            title: self.title,
+            responsible: self.planned.responsible.clone(),
+            deadline: self.planned.on(today),
+        }
+    }
 }
 
 /// What the start page shows of an organisation's (or every) agreement.
@@ -86,22 +118,26 @@ pub(crate) fn place(d: &PageDeadline) -> (i64, usize) {
     (d.agreement_id, d.seq)
 }
 
-/// The deadlines of the plans of `unplanned` (computed now) and of `stored`, in the pages'
-/// order: by agreement id, then as the engine orders them.
-fn merge(
+/// Where a kept deadline stands in the pages' order.
+pub(crate) fn kept_place(d: &KeptDeadline) -> (i64, usize) {
+    (d.agreement_id, d.seq)
+}
+
+/// The deadlines of the plans of `unplanned` (computed now) and of `stored`, as planned, in the
+/// pages' order: by agreement id, then as the engine orders them.
+fn merge_kept(
     stored: Vec<plans::PlannedRow>,
     unplanned: &[Stored<Agreement>],
     today: NaiveDate,
     wanted: Wanted<'_>,
-) -> Vec<PageDeadline> {
-    let mut all: Vec<PageDeadline> = stored
+) -> Vec<KeptDeadline> {
+    let mut all: Vec<KeptDeadline> = stored
         .into_iter()
-        .map(|r| PageDeadline {
+        .map(|r| KeptDeadline {
             agreement_id: r.agreement_id,
             seq: r.seq,
             title: r.title,
-            responsible: r.planned.responsible.clone(),
-            deadline: r.planned.on(today),
+            planned: r.planned,
         })
         .collect();
     for s in unplanned {
@@ -110,17 +146,29 @@ fn merge(
             if !wanted.keeps(&p) {
                 continue;
             }
-            all.push(PageDeadline {
+            all.push(KeptDeadline {
                 agreement_id: s.id,
                 seq,
                 title: s.data.title.clone(),
-                responsible: p.responsible.clone(),
-                deadline: p.on(today),
+                planned: p,
             });
         }
     }
-    all.sort_by_key(place);
+    all.sort_by_key(kept_place);
     all
+}
+
+/// [`merge_kept`], as the pages show the deadlines on `today`.
+fn merge(
+    stored: Vec<plans::PlannedRow>,
+    unplanned: &[Stored<Agreement>],
+    today: NaiveDate,
+    wanted: Wanted<'_>,
+) -> Vec<PageDeadline> {
+    merge_kept(stored, unplanned, today, wanted)
+        .into_iter()
+        .map(|k| k.into_on(today))
+        .collect()
 }
 
 /// Those of `ids` (by id) that are in `only` (all of them without it).
@@ -276,22 +324,26 @@ impl Registry {
     ) -> Result<Vec<PageDeadline>, RegistryError> {
         let tx = self.read_tx().await?;
         let survey = plans::survey(&tx, Scope::Contact(email.as_str()), today).await?;
-        read_contact(&tx, email, &survey, None, today).await
+        Ok(read_contact(&tx, email, &survey, None, today)
+            .await?
+            .into_iter()
+            .map(|k| k.into_on(today))
+            .collect())
     }
 }
 
-/// [`Registry::contact_deadlines`], or (with `only`) those of these agreements (at most 500),
-/// read in the caller's snapshot, in which `survey` (of the contact's scope) was read.
+/// [`Registry::contact_deadlines`] as planned, or (with `only`) those of these agreements (at
+/// most 500), read in the caller's snapshot, in which `survey` (of the contact's scope) was read.
 pub(crate) async fn read_contact(
     tx: &impl sea_orm::ConnectionTrait,
     email: &EmailAddress,
     survey: &plans::Survey,
     only: Option<&[i64]>,
     today: NaiveDate,
-) -> Result<Vec<PageDeadline>, RegistryError> {
+) -> Result<Vec<KeptDeadline>, RegistryError> {
     let scope = only.map_or(Scope::Contact(email.as_str()), Scope::Agreements);
     let wanted = Wanted::Naming(email);
     let stored = plans::rows(tx, scope, today, wanted).await?;
     let unplanned = plans::agreements(tx, &among(&survey.unplanned, only)).await?;
-    Ok(merge(stored, &unplanned, today, wanted))
+    Ok(merge_kept(stored, &unplanned, today, wanted))
 }

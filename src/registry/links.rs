@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::deadlines::{place, read_contact, remade, to_read_again};
+use super::deadlines::{kept_place, read_contact, remade, to_read_again};
 use super::page_cache::{Found, KeptCalendar};
 use super::{Registry, RegistryError};
 use crate::db::audit::{self, NewEntry};
@@ -303,33 +303,49 @@ impl Registry {
         if let Found::Current(calendar) = kept {
             return Ok(Some(calendar.body));
         }
+        // Not kept for today: a calendar kept on an earlier day still holds the deadlines of
+        // the agreements whose plans are unchanged, derived again for today.
+        let (kept, other_day) = match kept {
+            Found::Nothing if version.is_some() => (
+                self.pages
+                    .calendar_before(email.as_str(), today)
+                    .map_or(Found::Nothing, |(then, c)| Found::Earlier(then, c)),
+                true,
+            ),
+            other => (other, false),
+        };
         // The fingerprint, and which documents a calendar made from scratch reads, in the
         // snapshot its deadlines are read in.
         let tx = self.read_tx().await?;
         let survey = plans::survey(&tx, Scope::Contact(email.as_str()), today).await?;
         let fingerprint = version.and(survey.stamps.clone());
         let deadlines = match (kept, &fingerprint) {
-            (Found::Earlier(then, calendar), Some(now)) if *then == *now => {
+            (Found::Earlier(then, calendar), Some(now)) if *then == *now && !other_day => {
                 self.pages.confirm_calendar(version, email.as_str(), today);
                 return Ok(Some(calendar.body));
             }
             (Found::Earlier(then, calendar), Some(now)) => match to_read_again(&then, now) {
                 Some(again) => {
-                    let fresh = read_contact(&tx, &email, &survey, Some(&again), today).await?;
-                    remade(&calendar.deadlines, fresh, now, &again, place)
+                    let fresh = if again.is_empty() {
+                        Vec::new()
+                    } else {
+                        read_contact(&tx, &email, &survey, Some(&again), today).await?
+                    };
+                    remade(&calendar.deadlines, fresh, now, &again, kept_place)
                 }
                 None => read_contact(&tx, &email, &survey, None, today).await?,
             },
             _ => read_contact(&tx, &email, &survey, None, today).await?,
         };
         drop(tx);
+        let shown: Vec<_> = deadlines.iter().map(|k| k.on(today)).collect();
         let mut titles = HashMap::new();
-        for d in &deadlines {
+        for d in &shown {
             titles
                 .entry(d.deadline.reference.to_string())
                 .or_insert_with(|| d.title.clone());
         }
-        let refs: Vec<_> = deadlines.iter().map(|d| &d.deadline).collect();
+        let refs: Vec<_> = shown.iter().map(|d| &d.deadline).collect();
         let body: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
             .map_err(internal)?
             .into();

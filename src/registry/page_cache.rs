@@ -2,12 +2,14 @@
 //! calendar, per day, each under the registry's data version it was read at
 //! (`db::audit::head_id`, as [`super::list_cache`] uses it: every write appends to the audit
 //! chain in commit order) and with the fingerprint of the plans it was read from
-//! (`db::plans::fingerprint`: the stamps of the scope's plans, new with every plan written).
+//! (`db::plans::survey`: the stamps of the scope's plans, new with every plan written).
 //! The same start page reloaded, or a calendar polled again, reads only the version while
 //! nothing was written; after a write anywhere, on any instance on the database, it reads the
 //! fingerprint, and only when the write touched one of its own agreements (the fingerprint
 //! changed) its deadlines, and only those of the agreements whose stamps changed (a kept
-//! page's deadlines carry their agreement's id).
+//! page's deadlines carry their agreement's id). A calendar polled on a new day starts from the
+//! one kept on an earlier day in the same way ([`PageCache::calendar_before`]): its deadlines
+//! are kept as planned and derived again for the day.
 //!
 //! A page reads the version first ([`DataVersion`], one
 //! [`SharedRead`](super::shared_read::SharedRead): the requests arriving together share one read
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use super::deadlines::{PageDeadline, StartDeadlines};
+use super::deadlines::{KeptDeadline, StartDeadlines};
 use super::shared_read::DataVersion;
 use crate::db::plans::Stamps;
 use crate::db::store::StoreError;
@@ -56,14 +58,15 @@ fn start_size(s: &Arc<StartDeadlines>) -> usize {
     s.deadlines.len() + s.behind.len()
 }
 
-/// A contact's calendar as kept: its text, and the deadlines it was made from (so that after a
-/// write only the agreements written need reading).
+/// A contact's calendar as kept: its text, and the deadlines it was made from, as planned (so
+/// that after a write only the agreements written need reading, and on a later day only those
+/// planned again).
 #[derive(Debug, Clone)]
 pub struct KeptCalendar {
     /// The iCalendar text.
     pub body: Arc<str>,
     /// In the pages' order.
-    pub deadlines: Arc<Vec<PageDeadline>>,
+    pub deadlines: Arc<Vec<KeptDeadline>>,
 }
 
 impl KeptCalendar {
@@ -253,6 +256,26 @@ impl PageCache {
             return Found::Nothing;
         };
         found(kept.calendars.get(&(email.to_owned(), today)), version)
+    }
+
+    /// The calendar of the contact kept for the latest of the seven days before `today` that
+    /// was made from stored plans only, with their fingerprint: on `today`, the deadlines of
+    /// the agreements whose plans are the same are still right as planned (and are derived
+    /// again for the day).
+    pub fn calendar_before(
+        &self,
+        email: &str,
+        today: NaiveDate,
+    ) -> Option<(Arc<Stamps>, KeptCalendar)> {
+        let kept = self.kept.lock().ok()?;
+        let mut key = (email.to_owned(), today);
+        for _ in 0..7 {
+            key.1 = key.1.pred_opt()?;
+            if let Some(e) = kept.calendars.get(&key) {
+                return e.fingerprint.clone().map(|f| (f, e.value.clone()));
+            }
+        }
+        None
     }
 
     /// Keeps a contact's calendar, made after `version` was read from what had `fingerprint`
@@ -509,6 +532,37 @@ mod tests {
         put("e@b.se", &cal(&"x".repeat(MAX_CALENDAR_BYTES + 1)));
         assert!(!kept("e@b.se"));
         assert!(kept("c@b.se"));
+    }
+
+    #[test]
+    fn a_calendar_of_an_earlier_day_is_offered_with_its_fingerprint_for_seven_days() {
+        let cache = PageCache::default();
+        cache.put_calendar(Some(5), fp(7), "a@b.se", day(20), cal("twenty"));
+        cache.put_calendar(Some(5), fp(8), "a@b.se", day(21), cal("twenty-one"));
+        let before = |email: &str, today| {
+            cache
+                .calendar_before(email, today)
+                .map(|(f, c)| (f.0.clone(), c.body.to_string()))
+        };
+        // The latest earlier day, never the day itself.
+        assert_eq!(
+            before("a@b.se", day(22)),
+            Some((vec![(1, 8)], "twenty-one".into()))
+        );
+        assert_eq!(
+            before("a@b.se", day(21)),
+            Some((vec![(1, 7)], "twenty".into()))
+        );
+        assert_eq!(before("a@b.se", day(20)), None);
+        assert_eq!(
+            before("a@b.se", day(28)).map(|b| b.1).as_deref(),
+            Some("twenty-one")
+        );
+        assert_eq!(before("a@b.se", day(29)), None, "more than seven days back");
+        assert_eq!(before("c@b.se", day(22)), None, "contact");
+        // Made partly from documents: no fingerprint, not offered.
+        cache.put_calendar(Some(6), None, "a@b.se", day(23), cal("twenty-three"));
+        assert_eq!(before("a@b.se", day(24)), None);
     }
 
     #[test]

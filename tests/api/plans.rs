@@ -493,7 +493,110 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     assert!(!on_page().await, "moved back");
 }
 
+/// A contact's calendar kept on one day is carried to the next days: the deadlines of the
+/// agreements whose plans are unchanged are derived again for the day and only the others are
+/// read. On every day (the next, a week on, beyond the seven days looked back, across the days
+/// plans stop holding, and after writes) it equals a calendar made from scratch on that day.
+async fn kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch(app: TestApp) {
+    use avtal::registry::Registry;
+    use avtal::registry::page_cache::PageCache;
+    use std::sync::Arc;
+    app.load_examples().await;
+    let (_, token) = new_feed(&app, "ahmed.yusuf@malmo.example").await;
+    // Two instances of the registry on `day`, one sharing the pages kept by the app's, one
+    // keeping nothing.
+    let on = |day: NaiveDate| -> (Registry, Registry) {
+        let mut settings = (*app.registry.settings).clone();
+        settings.today = Some(day);
+        let settings = Arc::new(settings);
+        let kept = Registry {
+            settings: settings.clone(),
+            ..app.registry.clone()
+        };
+        let scratch = Registry {
+            settings,
+            pages: Arc::new(PageCache::disabled()),
+            ..app.registry.clone()
+        };
+        (kept, scratch)
+    };
+    let calendar = async |r: &Registry| -> Vec<String> {
+        let body = r
+            .feed_calendar(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no calendar"));
+        body.split("\r\n")
+            .filter(|l| !l.starts_with("DTSTAMP"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let rename = async |r: &Registry, title: &str| {
+        let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
+        let current = r.agreement(&key).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut a = current.data.clone();
+        a.title = title.into();
+        r.update_agreement(&key, current.version, a)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    };
+    let today = sample_today();
+    let first = calendar(&on(today).0).await;
+    assert!(first.iter().any(|l| l.starts_with("BEGIN:VEVENT")));
+    // Fixed days, and each of the contact's next deadlines' days with the day after (when the
+    // deadline has passed: the same plans, other states).
+    let contact =
+        EmailAddress::parse("ahmed.yusuf@malmo.example").unwrap_or_else(|e| panic!("{e}"));
+    let mut days: BTreeSet<NaiveDate> = [1, 2, 9, 10, 40, 41, 42, 130, 131, 400, 401]
+        .into_iter()
+        .map(|o| today + Duration::days(o))
+        .collect();
+    let mut upcoming = BTreeSet::new();
+    for p in app
+        .registry
+        .contact_deadlines(&contact, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        upcoming.insert(p.deadline.date);
+        // A report turns late, and escalated, on days of its own.
+        if let Some(r) = &p.deadline.report {
+            upcoming.extend([r.late_on, r.escalate_on]);
+        }
+    }
+    let upcoming: Vec<NaiveDate> = upcoming.into_iter().filter(|d| *d > today).collect();
+    assert!(upcoming.len() >= 3, "{upcoming:?}");
+    for d in upcoming.into_iter().take(4) {
+        days.extend([d - Duration::days(1), d]);
+    }
+    let written = [today + Duration::days(42), today + Duration::days(401)];
+    let mut states = BTreeSet::new();
+    for day in days {
+        let (kept, scratch) = on(day);
+        if written.contains(&day) {
+            let offset = (day - today).num_days();
+            // Written on the day, before the calendar is read again.
+            rename(&kept, &format!("Omdöpt dag {offset}")).await;
+        }
+        let carried = calendar(&kept).await;
+        assert_eq!(carried, calendar(&scratch).await, "calendar on {day}");
+        // Read again the same day: kept, and the same.
+        assert_eq!(calendar(&kept).await, carried, "kept calendar on {day}");
+        states.insert(
+            carried
+                .into_iter()
+                .filter(|l| l.starts_with("SUMMARY"))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        states.len() > 2,
+        "the events change over the days: {states:?}"
+    );
+}
+
 crate::on_both_backends!(
+    kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch,
     kept_pages_remade_after_writes_equal_pages_made_from_scratch,
     stored_deadlines_follow_imports_updates_notices_and_reports,
     kept_pages_change_with_the_next_write_on_any_instance,
