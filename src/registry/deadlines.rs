@@ -113,11 +113,6 @@ pub(crate) fn remade<T: Clone>(
     out
 }
 
-/// Where a page deadline stands in the pages' order.
-pub(crate) fn place(d: &PageDeadline) -> (i64, usize) {
-    (d.agreement_id, d.seq)
-}
-
 /// Where a kept deadline stands in the pages' order.
 pub(crate) fn kept_place(d: &KeptDeadline) -> (i64, usize) {
     (d.agreement_id, d.seq)
@@ -158,19 +153,6 @@ fn merge_kept(
     all
 }
 
-/// [`merge_kept`], as the pages show the deadlines on `today`.
-fn merge(
-    stored: Vec<plans::PlannedRow>,
-    unplanned: &[Stored<Agreement>],
-    today: NaiveDate,
-    wanted: Wanted<'_>,
-) -> Vec<PageDeadline> {
-    merge_kept(stored, unplanned, today, wanted)
-        .into_iter()
-        .map(|k| k.into_on(today))
-        .collect()
-}
-
 /// Those of `ids` (by id) that are in `only` (all of them without it).
 fn among(ids: &[i64], only: Option<&[i64]>) -> Vec<i64> {
     ids.iter()
@@ -179,23 +161,72 @@ fn among(ids: &[i64], only: Option<&[i64]>) -> Vec<i64> {
         .collect()
 }
 
-/// The start page of `scope` on `today` up to `horizon`, or (with `only`) of those of its
-/// agreements, read in the caller's snapshot, in which `survey` was read.
+/// How many days past its horizon a start page reads, so that on each of the next days (a day
+/// later, with a horizon a day later) it can be made from what it kept.
+const START_REACH_DAYS: i64 = 7;
+
+/// A start page as kept: as shown, and its deadlines as planned up to `reach` (those that can be
+/// open and are dated up to it, from the day read on unless they are reports), from which the
+/// page of a later day with a horizon up to `reach` is made.
+#[derive(Debug, Clone)]
+pub struct KeptStart {
+    /// The page as shown on its day.
+    pub shown: Arc<StartDeadlines>,
+    /// In the pages' order.
+    pub deadlines: Arc<Vec<KeptDeadline>>,
+    /// The last day the deadlines were read up to.
+    pub reach: NaiveDate,
+}
+
+impl KeptStart {
+    /// The page on `today` up to `horizon` (at most `reach`) made from `deadlines`, with the
+    /// agreements `behind` (judged on `today`).
+    fn new(
+        deadlines: Vec<KeptDeadline>,
+        behind: Vec<Behind>,
+        reach: NaiveDate,
+        today: NaiveDate,
+        horizon: NaiveDate,
+    ) -> Self {
+        let wanted = Wanted::Window(today, horizon);
+        let shown = StartDeadlines {
+            deadlines: deadlines
+                .iter()
+                .filter(|k| wanted.keeps(&k.planned))
+                .map(|k| k.on(today))
+                .collect(),
+            behind,
+        };
+        Self {
+            shown: Arc::new(shown),
+            deadlines: Arc::new(deadlines),
+            reach,
+        }
+    }
+}
+
+/// The start page's deadlines of `scope` on `today` up to `reach` as planned, or (with `only`)
+/// of those of its agreements; and which of the agreements whose documents are `judged` (and of
+/// the unplanned among `only`) are behind a target on `today`. Read in the caller's snapshot,
+/// in which `survey` was read.
 async fn read_start(
     tx: &impl sea_orm::ConnectionTrait,
     scope: Scope<'_>,
     survey: &plans::Survey,
     only: Option<&[i64]>,
+    judged: &[i64],
     today: NaiveDate,
-    horizon: NaiveDate,
-) -> Result<StartDeadlines, RegistryError> {
-    let wanted = Wanted::Window(today, horizon);
-    let rows_of = only.map_or(scope, Scope::Agreements);
-    let stored = plans::rows(tx, rows_of, today, wanted).await?;
+    reach: NaiveDate,
+) -> Result<(Vec<KeptDeadline>, Vec<Behind>), RegistryError> {
+    let wanted = Wanted::Window(today, reach);
+    let stored = match only {
+        Some([]) => Vec::new(),
+        _ => plans::rows(tx, only.map_or(scope, Scope::Agreements), today, wanted).await?,
+    };
     // The documents read: the unplanned agreements' (for their deadlines) and those of the
     // agreements with targets (whether one is behind is judged on the day, from the document).
     let unplanned_ids = among(&survey.unplanned, only);
-    let mut ids = among(&survey.targets, only);
+    let mut ids = judged.to_vec();
     ids.extend(&unplanned_ids);
     ids.sort_unstable();
     ids.dedup();
@@ -216,10 +247,7 @@ async fn read_start(
         .into_iter()
         .filter(|s| unplanned_ids.binary_search(&s.id).is_ok())
         .collect();
-    Ok(StartDeadlines {
-        deadlines: merge(stored, &unplanned, today, wanted),
-        behind,
-    })
+    Ok((merge_kept(stored, &unplanned, today, wanted), behind))
 }
 
 impl Registry {
@@ -263,43 +291,92 @@ impl Registry {
         };
         let kept = self.pages.start(version, key, today, horizon);
         if let Found::Current(found) = kept {
-            return Ok(found);
+            return Ok(found.shown);
         }
+        // Not kept for today: a page kept on an earlier day still holds the deadlines of the
+        // agreements whose plans are unchanged, up to its reach.
+        let (kept, other_day) = match kept {
+            Found::Nothing if version.is_some() => (
+                self.pages
+                    .start_before(key, today, horizon)
+                    .map_or(Found::Nothing, |(then, k)| Found::Earlier(then, k)),
+                true,
+            ),
+            other => (other, false),
+        };
         // After a write: what was kept is still right if none of the scope's plans changed, and
         // otherwise needs only the agreements whose plans did read again. The same read says
         // which documents a page made from scratch reads.
         let survey = plans::survey(&tx, scope, today).await?;
         let fingerprint = version.and(survey.stamps.clone());
         let found = match (kept, &fingerprint) {
-            (Found::Earlier(then, kept), Some(now)) if *then == *now => {
+            (Found::Earlier(then, kept), Some(now)) if *then == *now && !other_day => {
                 self.pages.confirm_start(version, key, today, horizon);
-                return Ok(kept);
+                return Ok(kept.shown);
             }
             (Found::Earlier(then, kept), Some(now)) => match to_read_again(&then, now) {
                 Some(again) => {
-                    let fresh =
-                        read_start(&tx, scope, &survey, Some(&again), today, horizon).await?;
-                    StartDeadlines {
-                        deadlines: remade(&kept.deadlines, fresh.deadlines, now, &again, place),
-                        behind: remade(&kept.behind, fresh.behind, now, &again, |b| {
+                    // On another day every agreement with targets is judged again.
+                    let judged = if other_day {
+                        survey.targets.clone()
+                    } else {
+                        among(&survey.targets, Some(&again))
+                    };
+                    let (fresh, fresh_behind) = read_start(
+                        &tx,
+                        scope,
+                        &survey,
+                        Some(&again),
+                        &judged,
+                        today,
+                        kept.reach,
+                    )
+                    .await?;
+                    let behind = if other_day {
+                        fresh_behind
+                    } else {
+                        remade(&kept.shown.behind, fresh_behind, now, &again, |b| {
                             (b.agreement_id, 0)
-                        }),
-                    }
+                        })
+                    };
+                    let deadlines = remade(&kept.deadlines, fresh, now, &again, kept_place);
+                    KeptStart::new(deadlines, behind, kept.reach, today, horizon)
                 }
-                None => read_start(&tx, scope, &survey, None, today, horizon).await?,
+                None => {
+                    self.start_from_scratch(&tx, scope, &survey, today, horizon)
+                        .await?
+                }
             },
-            _ => read_start(&tx, scope, &survey, None, today, horizon).await?,
+            _ => {
+                self.start_from_scratch(&tx, scope, &survey, today, horizon)
+                    .await?
+            }
         };
-        let found = Arc::new(found);
+        let shown = found.shown.clone();
         self.pages.put_start(
             version,
             fingerprint.map(Arc::new),
             key,
             today,
             horizon,
-            found.clone(),
+            found,
         );
-        Ok(found)
+        Ok(shown)
+    }
+
+    /// The start page of `scope` read whole, with its deadlines up to a week past `horizon`.
+    async fn start_from_scratch(
+        &self,
+        tx: &impl sea_orm::ConnectionTrait,
+        scope: Scope<'_>,
+        survey: &plans::Survey,
+        today: NaiveDate,
+        horizon: NaiveDate,
+    ) -> Result<KeptStart, RegistryError> {
+        let reach = horizon + chrono::Duration::days(START_REACH_DAYS);
+        let (deadlines, behind) =
+            read_start(tx, scope, survey, None, &survey.targets, today, reach).await?;
+        Ok(KeptStart::new(deadlines, behind, reach, today, horizon))
     }
 
     /// Which of `references` are agreements of `party` (all of them for `None`).

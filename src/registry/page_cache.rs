@@ -7,9 +7,9 @@
 //! nothing was written; after a write anywhere, on any instance on the database, it reads the
 //! fingerprint, and only when the write touched one of its own agreements (the fingerprint
 //! changed) its deadlines, and only those of the agreements whose stamps changed (a kept
-//! page's deadlines carry their agreement's id). A calendar polled on a new day starts from the
-//! one kept on an earlier day in the same way ([`PageCache::calendar_before`]): its deadlines
-//! are kept as planned and derived again for the day.
+//! page's deadlines carry their agreement's id). A page read on a new day starts from the one
+//! kept on an earlier day in the same way ([`PageCache::calendar_before`],
+//! [`PageCache::start_before`]): its deadlines are kept as planned and derived again for the day.
 //!
 //! A page reads the version first ([`DataVersion`], one
 //! [`SharedRead`](super::shared_read::SharedRead): the requests arriving together share one read
@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use super::deadlines::{KeptDeadline, StartDeadlines};
+use super::deadlines::{KeptDeadline, KeptStart};
 use super::shared_read::DataVersion;
 use crate::db::plans::Stamps;
 use crate::db::store::StoreError;
@@ -54,8 +54,8 @@ struct Entry<T> {
 }
 
 /// Deadlines and agreements a start page holds.
-fn start_size(s: &Arc<StartDeadlines>) -> usize {
-    s.deadlines.len() + s.behind.len()
+fn start_size(s: &KeptStart) -> usize {
+    s.shown.deadlines.len() + s.shown.behind.len() + s.deadlines.len()
 }
 
 /// A contact's calendar as kept: its text, and the deadlines it was made from, as planned (so
@@ -92,7 +92,7 @@ pub enum Found<T> {
 /// What is kept.
 #[derive(Default)]
 struct Kept {
-    starts: HashMap<StartKey, Entry<Arc<StartDeadlines>>>,
+    starts: HashMap<StartKey, Entry<KeptStart>>,
     /// By the contact's address and the day.
     calendars: HashMap<(String, NaiveDate), Entry<KeptCalendar>>,
     deadlines: usize,
@@ -193,7 +193,7 @@ impl PageCache {
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-    ) -> Found<Arc<StartDeadlines>> {
+    ) -> Found<KeptStart> {
         let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
             return Found::Nothing;
         };
@@ -209,7 +209,7 @@ impl PageCache {
         scope: StartScope,
         today: NaiveDate,
         horizon: NaiveDate,
-        value: Arc<StartDeadlines>,
+        value: KeptStart,
     ) {
         let (Some(version), Ok(mut k)) = (version, self.kept.lock()) else {
             return;
@@ -229,6 +229,30 @@ impl PageCache {
             entry,
             start_size,
         );
+    }
+
+    /// The start page of `scope` kept for the latest of the seven days before `today` (with a
+    /// horizon as many days before `horizon`) that was made from stored plans only and read
+    /// far enough for `horizon`, with its fingerprint: on `today`, the deadlines of the
+    /// agreements whose plans are the same are still right as planned.
+    pub fn start_before(
+        &self,
+        scope: StartScope,
+        today: NaiveDate,
+        horizon: NaiveDate,
+    ) -> Option<(Arc<Stamps>, KeptStart)> {
+        let kept = self.kept.lock().ok()?;
+        let (mut day, mut last) = (today, horizon);
+        for _ in 0..7 {
+            (day, last) = (day.pred_opt()?, last.pred_opt()?);
+            if let Some(e) = kept.starts.get(&(scope, day, last)) {
+                return match &e.fingerprint {
+                    Some(f) if e.value.reach >= horizon => Some((f.clone(), e.value.clone())),
+                    _ => None,
+                };
+            }
+        }
+        None
     }
 
     /// Marks a start page kept under an earlier version as right under `version` too (its
@@ -327,7 +351,7 @@ impl PageCache {
 
 #[cfg(test)]
 mod tests {
-    use super::super::deadlines::Behind;
+    use super::super::deadlines::{Behind, StartDeadlines};
     use super::*;
     use crate::domain::agreement::Reference;
 
@@ -335,23 +359,31 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
     }
 
-    fn found(behind: &str) -> Arc<StartDeadlines> {
-        let reference = Reference::parse("AGR-2025-0001").ok();
-        Arc::new(StartDeadlines {
-            deadlines: Vec::new(),
-            behind: reference
-                .into_iter()
-                .map(|reference| Behind {
-                    agreement_id: 1,
-                    reference,
-                    title: behind.to_owned(),
-                })
-                .collect(),
-        })
+    fn found(behind: &str) -> KeptStart {
+        found_to(behind, day(30))
     }
 
-    fn behind(s: Option<Arc<StartDeadlines>>) -> Option<String> {
-        s.and_then(|s| s.behind.first().map(|b| b.title.clone()))
+    fn found_to(behind: &str, reach: NaiveDate) -> KeptStart {
+        let reference = Reference::parse("AGR-2025-0001").ok();
+        KeptStart {
+            shown: Arc::new(StartDeadlines {
+                deadlines: Vec::new(),
+                behind: reference
+                    .into_iter()
+                    .map(|reference| Behind {
+                        agreement_id: 1,
+                        reference,
+                        title: behind.to_owned(),
+                    })
+                    .collect(),
+            }),
+            deadlines: Arc::new(Vec::new()),
+            reach,
+        }
+    }
+
+    fn behind(s: Option<KeptStart>) -> Option<String> {
+        s.and_then(|s| s.shown.behind.first().map(|b| b.title.clone()))
     }
 
     fn fp(n: i64) -> Option<Arc<Stamps>> {
@@ -563,6 +595,52 @@ mod tests {
         // Made partly from documents: no fingerprint, not offered.
         cache.put_calendar(Some(6), None, "a@b.se", day(23), cal("twenty-three"));
         assert_eq!(before("a@b.se", day(24)), None);
+    }
+
+    #[test]
+    fn a_start_page_of_an_earlier_day_is_offered_while_it_reaches_the_horizon() {
+        let cache = PageCache::default();
+        let scope = StartScope::Party(1);
+        // Read on the 20th up to the 25th, with deadlines up to the 27th.
+        cache.put_start(
+            Some(5),
+            fp(7),
+            scope,
+            day(20),
+            day(25),
+            found_to("a", day(27)),
+        );
+        let before = |today, horizon| {
+            cache
+                .start_before(scope, today, horizon)
+                .map(|(f, k)| (f.0.clone(), behind(Some(k))))
+        };
+        assert_eq!(
+            before(day(21), day(26)),
+            Some((vec![(1, 7)], Some("a".into())))
+        );
+        assert_eq!(
+            before(day(22), day(27)).map(|b| b.1),
+            Some(Some("a".into()))
+        );
+        assert_eq!(before(day(23), day(28)), None, "beyond its reach");
+        assert_eq!(before(day(21), day(27)), None, "another horizon");
+        assert_eq!(before(day(20), day(25)), None, "the same day");
+        assert!(
+            cache
+                .start_before(StartScope::All, day(21), day(26))
+                .is_none()
+        );
+        // Made partly from documents: no fingerprint, not offered.
+        cache.put_start(
+            Some(6),
+            None,
+            scope,
+            day(21),
+            day(26),
+            found_to("b", day(40)),
+        );
+        assert_eq!(before(day(22), day(27)), None);
     }
 
     #[test]

@@ -595,7 +595,88 @@ async fn kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch(
     );
 }
 
+/// A start page kept on one day is carried to the next days (each a day later, with a horizon a
+/// day later): on every day, across deadlines passing, reports turning late and plans ceasing to
+/// hold, and after writes, it equals a start page made from scratch, for every agreement's and
+/// for one organisation's.
+async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(app: TestApp) {
+    use avtal::registry::Registry;
+    use avtal::registry::page_cache::PageCache;
+    use std::sync::Arc;
+    app.load_examples().await;
+    let reg = &app.registry;
+    let scratch = Registry {
+        pages: Arc::new(PageCache::disabled()),
+        ..reg.clone()
+    };
+    let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
+    let buyer = reg
+        .agreement(&key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .data
+        .parties[0]
+        .org
+        .clone();
+    type Page = (Vec<(String, Deadline)>, Vec<(Reference, String)>);
+    let page = async |r: &Registry, party, day: NaiveDate| -> Page {
+        let found = r
+            .start_deadlines(party, day, day + Duration::days(90))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (
+            found
+                .deadlines
+                .iter()
+                .map(|p| (p.title.clone(), p.deadline.clone()))
+                .collect(),
+            found
+                .behind
+                .iter()
+                .map(|b| (b.reference.clone(), b.title.clone()))
+                .collect(),
+        )
+    };
+    // Written through an instance whose day is `day` (a write plans on its day).
+    let rename = async |day: NaiveDate| {
+        let mut settings = (*reg.settings).clone();
+        settings.today = Some(day);
+        let on_day = Registry {
+            settings: Arc::new(settings),
+            ..reg.clone()
+        };
+        let current = on_day
+            .agreement(&key)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut a = current.data.clone();
+        a.title = format!("Omdöpt {day}");
+        on_day
+            .update_agreement(&key, current.version, a)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    };
+    let today = sample_today();
+    // Each day of the next 100, so that every deadline passing and report turning late in the
+    // window is crossed by a page carried from the day before; writes on two of them.
+    let written = [today + Duration::days(12), today + Duration::days(63)];
+    let mut seen = BTreeSet::new();
+    for offset in 0..100 {
+        let day = today + Duration::days(offset);
+        if written.contains(&day) {
+            rename(day).await;
+        }
+        for party in [None, Some(&buyer)] {
+            let kept = page(reg, party, day).await;
+            assert_eq!(kept, page(&scratch, party, day).await, "{party:?} on {day}");
+            seen.insert(format!("{kept:?}"));
+        }
+    }
+    assert!(seen.len() > 20, "the pages change over the days");
+}
+
 crate::on_both_backends!(
+    kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch,
     kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch,
     kept_pages_remade_after_writes_equal_pages_made_from_scratch,
     stored_deadlines_follow_imports_updates_notices_and_reports,
