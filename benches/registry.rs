@@ -1713,7 +1713,7 @@ async fn pages(
         (
             "calendar feed of a contact",
             &anonymous,
-            feed_path,
+            feed_path.clone(),
             "BEGIN:VEVENT",
             Reference::parse(&format!("GEN-{:08}", 7))?,
         ),
@@ -1838,6 +1838,62 @@ async fn pages(
         make_feed.push(t.elapsed());
         anyhow::ensure!(ics.contains("BEGIN:VEVENT"), "an empty calendar");
     }
+    // The first read of a calendar and of a start page on a new day, each day after the reminder
+    // run's re-planning (`plans::refresh`, untimed): by an instance that kept the page the day
+    // before, and by one that keeps nothing, one day after another.
+    let token = feed_path
+        .trim_start_matches("/calendar/")
+        .trim_end_matches(".ics")
+        .to_owned();
+    let days = runs.min(60);
+    let mut new_day: [Vec<Duration>; 4] = Default::default();
+    let carried_pages = Arc::new(avtal::registry::page_cache::PageCache::default());
+    let mut bodies = [0usize; 2];
+    for k in 0..=days {
+        let day = today + chrono::Duration::days(i64::try_from(k)?);
+        plans::refresh(&db, day).await?;
+        let mut settings = (*computed_reads.settings).clone();
+        settings.today = Some(day);
+        let settings = Arc::new(settings);
+        let carried = Registry {
+            settings: settings.clone(),
+            pages: carried_pages.clone(),
+            ..computed_reads.clone()
+        };
+        let scratch = Registry {
+            settings,
+            ..computed_reads.clone()
+        };
+        for (i, r) in [&carried, &scratch].iter().enumerate() {
+            let t = Instant::now();
+            let body = r.feed_calendar(&token).await?.context("no calendar")?;
+            // Day 0 only fills the kept calendar.
+            if k > 0 {
+                new_day[i].push(t.elapsed());
+            }
+            bodies[i] = body.matches("BEGIN:VEVENT").count();
+        }
+        anyhow::ensure!(bodies[0] == bodies[1], "carried {bodies:?} on {day}");
+        // The officer's start page likewise, with its horizon 90 days on.
+        let mut shown = [0usize; 2];
+        for (i, r) in [&carried, &scratch].iter().enumerate() {
+            let t = Instant::now();
+            let found = r
+                .start_deadlines(Some(&officer_org), day, day + chrono::Duration::days(90))
+                .await?;
+            if k > 0 {
+                new_day[2 + i].push(t.elapsed());
+            }
+            shown[i] = found.deadlines.len();
+        }
+        anyhow::ensure!(shown[0] == shown[1], "carried {shown:?} on {day}");
+    }
+    let [
+        mut carried_day,
+        mut scratch_day,
+        mut carried_start,
+        mut scratch_start,
+    ] = new_day;
     println!();
     println!("| backend | computed page, phase | runs | p50 ms | p99 ms |");
     println!("|---|---|---|---|---|");
@@ -1848,13 +1904,30 @@ async fn pages(
             "calendar: `links::feed::calendar` (events and iCalendar text)",
             &mut make_feed,
         ),
+        (
+            "calendar on a new day (`feed_calendar`): kept the day before",
+            &mut carried_day,
+        ),
+        (
+            "calendar on a new day (`feed_calendar`): made from scratch",
+            &mut scratch_day,
+        ),
+        (
+            "start page on a new day (`start_deadlines`): kept the day before",
+            &mut carried_start,
+        ),
+        (
+            "start page on a new day (`start_deadlines`): made from scratch",
+            &mut scratch_start,
+        ),
     ]
     .into_iter()
     .chain(statements.iter_mut().map(|(w, t)| (*w, t)))
     {
         times.sort();
         println!(
-            "| {backend:?} | {what} | {runs} | {:.2} | {:.2} |",
+            "| {backend:?} | {what} | {} | {:.2} | {:.2} |",
+            times.len(),
             ms(percentile(times, 0.5)),
             ms(percentile(times, 0.99)),
         );
