@@ -657,6 +657,39 @@ async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(ap
             .unwrap_or_else(|e| panic!("{e:?}"));
     };
     let today = sample_today();
+    // AGR-2025-0005 with one target over its whole term, set so that the people employed in
+    // its accepted reports are on track today and behind within the 100 days (the share of the
+    // term passed grows each day): whether it is behind changes with no write, so a page
+    // carried to a new day must judge it again.
+    let current = reg.agreement(&key).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut a = current.data.clone();
+    let clause = a
+        .social_clauses
+        .iter_mut()
+        .find(|c| !c.targets.is_empty())
+        .unwrap_or_else(|| panic!("AGR-2025-0005 has no target"));
+    clause.targets.truncate(1);
+    clause.targets[0].per = avtal::domain::codes::TargetPer::Term;
+    clause.targets[0].indicator = avtal::domain::indicators::IndicatorId::parse("req_months")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let last = today + Duration::days(99);
+    let behind =
+        |a: &avtal::domain::agreement::Agreement, day| avtal::domain::outcomes::behind(a, day);
+    let flips = (1..1_000).find(|n| {
+        let t = &mut a.social_clauses.iter_mut().find(|c| !c.targets.is_empty());
+        if let Some(c) = t {
+            c.targets[0].value = avtal::domain::indicators::Quantity::whole(*n);
+        }
+        !behind(&a, today) && behind(&a, last)
+    });
+    assert!(
+        flips.is_some(),
+        "no target value turns AGR-2025-0005 behind"
+    );
+    reg.update_agreement(&key, current.version, a)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut was_behind = Vec::new();
     // Each day of the next 100, so that every deadline passing and report turning late in the
     // window is crossed by a page carried from the day before; writes on two of them.
     let written = [today + Duration::days(12), today + Duration::days(63)];
@@ -669,10 +702,17 @@ async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(ap
         for party in [None, Some(&buyer)] {
             let kept = page(reg, party, day).await;
             assert_eq!(kept, page(&scratch, party, day).await, "{party:?} on {day}");
+            if party.is_none() {
+                was_behind.push(kept.1.iter().any(|(r, _)| *r == key));
+            }
             seen.insert(format!("{kept:?}"));
         }
     }
     assert!(seen.len() > 20, "the pages change over the days");
+    assert!(
+        was_behind.first() == Some(&false) && was_behind.last() == Some(&true),
+        "AGR-2025-0005 falls behind: {was_behind:?}"
+    );
 }
 
 crate::on_both_backends!(
