@@ -316,25 +316,6 @@ pub async fn refresh(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, S
     Ok(done)
 }
 
-/// The ids in `scope`, from the scope's own index where it has one (the agreements' rows are
-/// read only for the ids that pass `keep`).
-async fn scope_ids(
-    db: &impl ConnectionTrait,
-    scope: Scope<'_>,
-    keep: Expr,
-) -> Result<Vec<i64>, StoreError> {
-    let mut q = scope_select(scope);
-    q.and_where(keep);
-    let rows = db.query_all(&q).await?;
-    let mut ids = rows
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
-}
-
 /// `SELECT` the scope's agreement ids (a party's more than once when it has several roles) from
 /// the scope's own index.
 fn scope_select(scope: Scope<'_>) -> SelectStatement {
@@ -401,18 +382,6 @@ async fn load(
     Ok(out)
 }
 
-/// The agreements in `scope` with no plan holding on `today`, in id order: the pages compute
-/// their deadlines from the documents.
-pub async fn unplanned(
-    db: &impl ConnectionTrait,
-    scope: Scope<'_>,
-    today: NaiveDate,
-) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    let keep = Expr::exists(planned(scope_id(scope), today)).not();
-    let ids = scope_ids(db, scope, keep).await?;
-    load(db, ids).await
-}
-
 /// The agreements with these ids (those of a [`Survey`]), in id order.
 pub async fn agreements(
     db: &impl ConnectionTrait,
@@ -425,8 +394,11 @@ pub async fn agreements(
 /// and the agreements a page reads the documents of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Survey {
-    /// The scope's agreement ids with the stamps of their plans holding on the day, by id;
-    /// `None` when an agreement in the scope has no such plan (see [`fingerprint`]).
+    /// The scope's agreement ids with the stamps of their plans holding on the day, by id: the
+    /// pages' fingerprint, which changes with every plan written (so with every write of an
+    /// agreement, its parties or contacts, and with each new window). `None` when an agreement
+    /// in the scope has no such plan (its deadlines are computed from its document, which the
+    /// stamps do not follow).
     pub stamps: Option<Stamps>,
     /// The agreements in the scope with no plan holding on the day, by id: their deadlines are
     /// computed from their documents.
@@ -530,19 +502,6 @@ impl Stamps {
     }
 }
 
-/// What the pages of `scope` on `today` are read from: the scope's agreement ids with the
-/// stamps of their plans holding on `today`, which change with every plan written (so with
-/// every write of an agreement, its parties or contacts, and with each new window). `None` when
-/// an agreement in the scope has no such plan (its deadlines are computed from its document,
-/// which the stamps do not follow).
-pub async fn fingerprint(
-    db: &impl ConnectionTrait,
-    scope: Scope<'_>,
-    today: NaiveDate,
-) -> Result<Option<Stamps>, StoreError> {
-    Ok(survey(db, scope, today).await?.stamps)
-}
-
 /// Which of the stored deadlines a page reads, and so which of their columns.
 #[derive(Debug, Clone, Copy)]
 pub enum Wanted<'a> {
@@ -586,6 +545,9 @@ pub async fn rows(
     wanted: Wanted<'_>,
 ) -> Result<Vec<PlannedRow>, StoreError> {
     use agreement_deadline::Column as D;
+    if let Scope::Agreements([]) = scope {
+        return Ok(Vec::new());
+    }
     let d = Alias::new("d");
     let col = |c: D| Expr::col((d.clone(), c));
     let p = Alias::new("p");

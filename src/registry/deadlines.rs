@@ -83,7 +83,7 @@ pub struct Behind {
     pub title: String,
 }
 
-/// The agreements a page kept under an earlier fingerprint `then` (`db::plans::fingerprint`)
+/// The agreements a page kept under an earlier fingerprint `then` (`db::plans::survey`)
 /// must read again to be as it would be read now, under `now`: those whose plans were written
 /// since or that are new to its scope. `None`: more than one statement takes (read it whole).
 pub(crate) fn to_read_again(then: &Stamps, now: &Stamps) -> Option<Vec<i64>> {
@@ -219,10 +219,7 @@ async fn read_start(
     reach: NaiveDate,
 ) -> Result<(Vec<KeptDeadline>, Vec<Behind>), RegistryError> {
     let wanted = Wanted::Window(today, reach);
-    let stored = match only {
-        Some([]) => Vec::new(),
-        _ => plans::rows(tx, only.map_or(scope, Scope::Agreements), today, wanted).await?,
-    };
+    let stored = plans::rows(tx, only.map_or(scope, Scope::Agreements), today, wanted).await?;
     // The documents read: the unplanned agreements' (for their deadlines) and those of the
     // agreements with targets (whether one is behind is judged on the day, from the document).
     let unplanned_ids = among(&survey.unplanned, only);
@@ -293,60 +290,54 @@ impl Registry {
         if let Found::Current(found) = kept {
             return Ok(found.shown);
         }
-        // Not kept for today: a page kept on an earlier day still holds the deadlines of the
-        // agreements whose plans are unchanged, up to its reach.
-        let (kept, other_day) = match kept {
-            Found::Nothing if version.is_some() => (
-                self.pages
-                    .start_before(key, today, horizon)
-                    .map_or(Found::Nothing, |(then, k)| Found::Earlier(then, k)),
-                true,
-            ),
-            other => (other, false),
-        };
+        // A page kept on an earlier day still holds the deadlines of the agreements whose plans
+        // are unchanged, up to its reach.
+        let other_day = matches!(kept, Found::EarlierDay(..));
         // After a write: what was kept is still right if none of the scope's plans changed, and
         // otherwise needs only the agreements whose plans did read again. The same read says
         // which documents a page made from scratch reads.
         let survey = plans::survey(&tx, scope, today).await?;
         let fingerprint = version.and(survey.stamps.clone());
         let found = match (kept, &fingerprint) {
-            (Found::Earlier(then, kept), Some(now)) if *then == *now && !other_day => {
+            (Found::Earlier(then, kept), Some(now)) if *then == *now => {
                 self.pages.confirm_start(version, key, today, horizon);
                 return Ok(kept.shown);
             }
-            (Found::Earlier(then, kept), Some(now)) => match to_read_again(&then, now) {
-                Some(again) => {
-                    // On another day every agreement with targets is judged again.
-                    let judged = if other_day {
-                        survey.targets.clone()
-                    } else {
-                        among(&survey.targets, Some(&again))
-                    };
-                    let (fresh, fresh_behind) = read_start(
-                        &tx,
-                        scope,
-                        &survey,
-                        Some(&again),
-                        &judged,
-                        today,
-                        kept.reach,
-                    )
-                    .await?;
-                    let behind = if other_day {
-                        fresh_behind
-                    } else {
-                        remade(&kept.shown.behind, fresh_behind, now, &again, |b| {
-                            (b.agreement_id, 0)
-                        })
-                    };
-                    let deadlines = remade(&kept.deadlines, fresh, now, &again, kept_place);
-                    KeptStart::new(deadlines, behind, kept.reach, today, horizon)
+            (Found::Earlier(then, kept) | Found::EarlierDay(then, kept), Some(now)) => {
+                match to_read_again(&then, now) {
+                    Some(again) => {
+                        // On another day every agreement with targets is judged again.
+                        let judged = if other_day {
+                            survey.targets.clone()
+                        } else {
+                            among(&survey.targets, Some(&again))
+                        };
+                        let (fresh, fresh_behind) = read_start(
+                            &tx,
+                            scope,
+                            &survey,
+                            Some(&again),
+                            &judged,
+                            today,
+                            kept.reach,
+                        )
+                        .await?;
+                        let behind = if other_day {
+                            fresh_behind
+                        } else {
+                            remade(&kept.shown.behind, fresh_behind, now, &again, |b| {
+                                (b.agreement_id, 0)
+                            })
+                        };
+                        let deadlines = remade(&kept.deadlines, fresh, now, &again, kept_place);
+                        KeptStart::new(deadlines, behind, kept.reach, today, horizon)
+                    }
+                    None => {
+                        self.start_from_scratch(&tx, scope, &survey, today, horizon)
+                            .await?
+                    }
                 }
-                None => {
-                    self.start_from_scratch(&tx, scope, &survey, today, horizon)
-                        .await?
-                }
-            },
+            }
             _ => {
                 self.start_from_scratch(&tx, scope, &survey, today, horizon)
                     .await?

@@ -303,38 +303,27 @@ impl Registry {
         if let Found::Current(calendar) = kept {
             return Ok(Some(calendar.body));
         }
-        // Not kept for today: a calendar kept on an earlier day still holds the deadlines of
-        // the agreements whose plans are unchanged, derived again for today.
-        let (kept, other_day) = match kept {
-            Found::Nothing if version.is_some() => (
-                self.pages
-                    .calendar_before(email.as_str(), today)
-                    .map_or(Found::Nothing, |(then, c)| Found::Earlier(then, c)),
-                true,
-            ),
-            other => (other, false),
-        };
         // The fingerprint, and which documents a calendar made from scratch reads, in the
         // snapshot its deadlines are read in.
         let tx = self.read_tx().await?;
         let survey = plans::survey(&tx, Scope::Contact(email.as_str()), today).await?;
         let fingerprint = version.and(survey.stamps.clone());
         let deadlines = match (kept, &fingerprint) {
-            (Found::Earlier(then, calendar), Some(now)) if *then == *now && !other_day => {
+            (Found::Earlier(then, calendar), Some(now)) if *then == *now => {
                 self.pages.confirm_calendar(version, email.as_str(), today);
                 return Ok(Some(calendar.body));
             }
-            (Found::Earlier(then, calendar), Some(now)) => match to_read_again(&then, now) {
-                Some(again) => {
-                    let fresh = if again.is_empty() {
-                        Vec::new()
-                    } else {
-                        read_contact(&tx, &email, &survey, Some(&again), today).await?
-                    };
-                    remade(&calendar.deadlines, fresh, now, &again, kept_place)
+            // After a write, or on a new day (a calendar kept on an earlier day, whose deadlines
+            // are derived again for today): only the agreements whose plans changed are read.
+            (Found::Earlier(then, calendar) | Found::EarlierDay(then, calendar), Some(now)) => {
+                match to_read_again(&then, now) {
+                    Some(again) => {
+                        let fresh = read_contact(&tx, &email, &survey, Some(&again), today).await?;
+                        remade(&calendar.deadlines, fresh, now, &again, kept_place)
+                    }
+                    None => read_contact(&tx, &email, &survey, None, today).await?,
                 }
-                None => read_contact(&tx, &email, &survey, None, today).await?,
-            },
+            }
             _ => read_contact(&tx, &email, &survey, None, today).await?,
         };
         drop(tx);

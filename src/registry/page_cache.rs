@@ -8,8 +8,8 @@
 //! fingerprint, and only when the write touched one of its own agreements (the fingerprint
 //! changed) its deadlines, and only those of the agreements whose stamps changed (a kept
 //! page's deadlines carry their agreement's id). A page read on a new day starts from the one
-//! kept on an earlier day in the same way ([`PageCache::calendar_before`],
-//! [`PageCache::start_before`]): its deadlines are kept as planned and derived again for the day.
+//! kept on an earlier day in the same way ([`Found::EarlierDay`]): its deadlines are kept as
+//! planned and derived again for the day.
 //!
 //! A page reads the version first ([`DataVersion`], one
 //! [`SharedRead`](super::shared_read::SharedRead): the requests arriving together share one read
@@ -85,6 +85,11 @@ pub enum Found<T> {
     /// page's fingerprint is the same now ([`PageCache::confirm_start`],
     /// [`PageCache::confirm_calendar`]).
     Earlier(Arc<Stamps>, T),
+    /// Nothing for the day asked about, but kept for one of the seven days before it from
+    /// stored plans only, read from what had this fingerprint: on the day asked about, the
+    /// deadlines of the agreements whose plans are the same are still right as planned (and are
+    /// derived again for the day).
+    EarlierDay(Arc<Stamps>, T),
     /// Nothing usable.
     Nothing,
 }
@@ -172,6 +177,45 @@ fn confirm<K: std::hash::Hash + Eq, T>(map: &mut HashMap<K, Entry<T>>, key: &K, 
     }
 }
 
+/// The start page of `scope` kept for the latest of the seven days before `today` (with a
+/// horizon as many days before `horizon`), if it was made from stored plans only and read far
+/// enough for `horizon`, with its fingerprint.
+fn start_before(
+    kept: &Kept,
+    scope: StartScope,
+    today: NaiveDate,
+    horizon: NaiveDate,
+) -> Option<(Arc<Stamps>, KeptStart)> {
+    let (mut day, mut last) = (today, horizon);
+    for _ in 0..7 {
+        (day, last) = (day.pred_opt()?, last.pred_opt()?);
+        if let Some(e) = kept.starts.get(&(scope, day, last)) {
+            return match &e.fingerprint {
+                Some(f) if e.value.reach >= horizon => Some((f.clone(), e.value.clone())),
+                _ => None,
+            };
+        }
+    }
+    None
+}
+
+/// The calendar of the contact kept for the latest of the seven days before `today`, if it was
+/// made from stored plans only, with its fingerprint.
+fn calendar_before(
+    kept: &Kept,
+    email: &str,
+    today: NaiveDate,
+) -> Option<(Arc<Stamps>, KeptCalendar)> {
+    let mut key = (email.to_owned(), today);
+    for _ in 0..7 {
+        key.1 = key.1.pred_opt()?;
+        if let Some(e) = kept.calendars.get(&key) {
+            return e.fingerprint.clone().map(|f| (f, e.value.clone()));
+        }
+    }
+    None
+}
+
 impl PageCache {
     /// A cache that keeps nothing: every page reads its deadlines (benchmarks of that path).
     pub fn disabled() -> Self {
@@ -186,7 +230,8 @@ impl PageCache {
         self.version.get(db).await
     }
 
-    /// The start page's deadlines of `scope` on `today` up to `horizon`, as kept.
+    /// The start page's deadlines of `scope` on `today` up to `horizon`, as kept; or one
+    /// kept on an earlier day ([`Found::EarlierDay`]).
     pub fn start(
         &self,
         version: Option<i64>,
@@ -197,7 +242,11 @@ impl PageCache {
         let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
             return Found::Nothing;
         };
-        found(kept.starts.get(&(scope, today, horizon)), version)
+        match found(kept.starts.get(&(scope, today, horizon)), version) {
+            Found::Nothing => start_before(&kept, scope, today, horizon)
+                .map_or(Found::Nothing, |(then, k)| Found::EarlierDay(then, k)),
+            other => other,
+        }
     }
 
     /// Keeps a start page's deadlines, read after `version` was read from what had
@@ -231,30 +280,6 @@ impl PageCache {
         );
     }
 
-    /// The start page of `scope` kept for the latest of the seven days before `today` (with a
-    /// horizon as many days before `horizon`) that was made from stored plans only and read
-    /// far enough for `horizon`, with its fingerprint: on `today`, the deadlines of the
-    /// agreements whose plans are the same are still right as planned.
-    pub fn start_before(
-        &self,
-        scope: StartScope,
-        today: NaiveDate,
-        horizon: NaiveDate,
-    ) -> Option<(Arc<Stamps>, KeptStart)> {
-        let kept = self.kept.lock().ok()?;
-        let (mut day, mut last) = (today, horizon);
-        for _ in 0..7 {
-            (day, last) = (day.pred_opt()?, last.pred_opt()?);
-            if let Some(e) = kept.starts.get(&(scope, day, last)) {
-                return match &e.fingerprint {
-                    Some(f) if e.value.reach >= horizon => Some((f.clone(), e.value.clone())),
-                    _ => None,
-                };
-            }
-        }
-        None
-    }
-
     /// Marks a start page kept under an earlier version as right under `version` too (its
     /// fingerprint was found unchanged after `version` was read).
     pub fn confirm_start(
@@ -269,7 +294,8 @@ impl PageCache {
         }
     }
 
-    /// The calendar of the contact with this address on `today`, as kept.
+    /// The calendar of the contact with this address on `today`, as kept; or one kept on an
+    /// earlier day ([`Found::EarlierDay`]).
     pub fn calendar(
         &self,
         version: Option<i64>,
@@ -279,27 +305,11 @@ impl PageCache {
         let (Some(version), Ok(kept)) = (version, self.kept.lock()) else {
             return Found::Nothing;
         };
-        found(kept.calendars.get(&(email.to_owned(), today)), version)
-    }
-
-    /// The calendar of the contact kept for the latest of the seven days before `today` that
-    /// was made from stored plans only, with their fingerprint: on `today`, the deadlines of
-    /// the agreements whose plans are the same are still right as planned (and are derived
-    /// again for the day).
-    pub fn calendar_before(
-        &self,
-        email: &str,
-        today: NaiveDate,
-    ) -> Option<(Arc<Stamps>, KeptCalendar)> {
-        let kept = self.kept.lock().ok()?;
-        let mut key = (email.to_owned(), today);
-        for _ in 0..7 {
-            key.1 = key.1.pred_opt()?;
-            if let Some(e) = kept.calendars.get(&key) {
-                return e.fingerprint.clone().map(|f| (f, e.value.clone()));
-            }
+        match found(kept.calendars.get(&(email.to_owned(), today)), version) {
+            Found::Nothing => calendar_before(&kept, email, today)
+                .map_or(Found::Nothing, |(then, c)| Found::EarlierDay(then, c)),
+            other => other,
         }
-        None
     }
 
     /// Keeps a contact's calendar, made after `version` was read from what had `fingerprint`
@@ -528,8 +538,12 @@ mod tests {
             matches!(cache.calendar(Some(6), "c@b.se", today), Found::Nothing),
             "contact"
         );
+        // On another day it is never current: only offered as an earlier day's.
         assert!(
-            matches!(cache.calendar(Some(6), "a@b.se", day(23)), Found::Nothing),
+            matches!(
+                cache.calendar(Some(6), "a@b.se", day(23)),
+                Found::EarlierDay(..)
+            ),
             "day"
         );
         cache.clear();
@@ -572,10 +586,18 @@ mod tests {
         cache.put_calendar(Some(5), fp(7), "a@b.se", day(20), cal("twenty"));
         cache.put_calendar(Some(5), fp(8), "a@b.se", day(21), cal("twenty-one"));
         let before = |email: &str, today| {
-            cache
-                .calendar_before(email, today)
-                .map(|(f, c)| (f.0.clone(), c.body.to_string()))
+            let kept = cache.kept.lock().unwrap_or_else(|e| panic!("{e}"));
+            calendar_before(&kept, email, today).map(|(f, c)| (f.0.clone(), c.body.to_string()))
         };
+        // What `calendar` offers when nothing is kept for the day itself.
+        assert!(matches!(
+            cache.calendar(Some(5), "a@b.se", day(22)),
+            Found::EarlierDay(_, ref c) if &*c.body == "twenty-one"
+        ));
+        assert!(matches!(
+            cache.calendar(Some(5), "a@b.se", day(21)),
+            Found::Current(_)
+        ));
         // The latest earlier day, never the day itself.
         assert_eq!(
             before("a@b.se", day(22)),
@@ -611,10 +633,13 @@ mod tests {
             found_to("a", day(27)),
         );
         let before = |today, horizon| {
-            cache
-                .start_before(scope, today, horizon)
-                .map(|(f, k)| (f.0.clone(), behind(Some(k))))
+            let kept = cache.kept.lock().unwrap_or_else(|e| panic!("{e}"));
+            start_before(&kept, scope, today, horizon).map(|(f, k)| (f.0.clone(), behind(Some(k))))
         };
+        assert!(matches!(
+            cache.start(Some(5), scope, day(21), day(26)),
+            Found::EarlierDay(..)
+        ));
         assert_eq!(
             before(day(21), day(26)),
             Some((vec![(1, 7)], Some("a".into())))
@@ -626,11 +651,10 @@ mod tests {
         assert_eq!(before(day(23), day(28)), None, "beyond its reach");
         assert_eq!(before(day(21), day(27)), None, "another horizon");
         assert_eq!(before(day(20), day(25)), None, "the same day");
-        assert!(
-            cache
-                .start_before(StartScope::All, day(21), day(26))
-                .is_none()
-        );
+        assert!(matches!(
+            cache.start(Some(5), StartScope::All, day(21), day(26)),
+            Found::Nothing
+        ));
         // Made partly from documents: no fingerprint, not offered.
         cache.put_start(
             Some(6),

@@ -10,10 +10,13 @@ use avtal::domain::agreement::Reference;
 use avtal::domain::deadlines::{
     Deadline, DeadlineKind, DeadlineState, deadline_contacts, deadlines,
 };
+use avtal::domain::org_number::OrgNumber;
 use avtal::domain::party::EmailAddress;
-use avtal::registry::AgreementFilter;
+use avtal::registry::page_cache::PageCache;
+use avtal::registry::{AgreementFilter, Registry};
 use chrono::{Duration, NaiveDate};
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::helpers::{TestApp, sample_today};
 
@@ -87,16 +90,13 @@ async fn check(app: &TestApp, day: NaiveDate) {
 /// days around it, some outside the plans' windows.
 async fn check_days(app: &TestApp) {
     let today = sample_today();
-    let unplanned = plans::unplanned(&app.registry.db, Scope::All, today)
+    let unplanned = plans::survey(&app.registry.db, Scope::All, today)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unplanned;
     assert!(
         unplanned.is_empty(),
-        "every write planned its agreement: {:?}",
-        unplanned
-            .iter()
-            .map(|s| s.data.reference.to_string())
-            .collect::<Vec<_>>()
+        "every write planned its agreement, not those with ids {unplanned:?}"
     );
     for offset in [0, 1, 40, 130, 400, -200, 900] {
         check(app, today + Duration::days(offset)).await;
@@ -144,6 +144,76 @@ async fn new_feed(app: &TestApp, contact: &str) -> (String, String) {
         .unwrap_or_else(|| panic!("{path}"))
         .to_owned();
     (path, token)
+}
+
+/// `reg` as another instance whose day is `day` (a write through it plans on that day), sharing
+/// the pages `reg` keeps.
+fn on_day(reg: &Registry, day: NaiveDate) -> Registry {
+    let mut settings = (*reg.settings).clone();
+    settings.today = Some(day);
+    Registry {
+        settings: Arc::new(settings),
+        ..reg.clone()
+    }
+}
+
+/// `reg` as an instance that keeps no pages: each one is made from scratch.
+fn keeping_nothing(reg: &Registry) -> Registry {
+    Registry {
+        pages: Arc::new(PageCache::disabled()),
+        ..reg.clone()
+    }
+}
+
+/// A start page as compared: its deadlines with their agreements' titles, and the agreements
+/// behind a target.
+type StartPage = (Vec<(String, Deadline)>, Vec<(Reference, String)>);
+
+/// The start page of `party` (every agreement's for `None`) on `today` up to `horizon`.
+async fn start_page(
+    reg: &Registry,
+    party: Option<&OrgNumber>,
+    today: NaiveDate,
+    horizon: NaiveDate,
+) -> StartPage {
+    let found = reg
+        .start_deadlines(party, today, horizon)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadlines = found
+        .deadlines
+        .iter()
+        .map(|p| (p.title.clone(), p.deadline.clone()))
+        .collect();
+    let behind = found
+        .behind
+        .iter()
+        .map(|b| (b.reference.clone(), b.title.clone()))
+        .collect();
+    (deadlines, behind)
+}
+
+/// The lines of the calendar of the feed with `token`, but its `DTSTAMP`s (the time it was
+/// made).
+async fn calendar_lines(reg: &Registry, token: &str) -> Vec<String> {
+    reg.feed_calendar(token)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no calendar"))
+        .split("\r\n")
+        .filter(|l| !l.starts_with("DTSTAMP"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Renames the agreement `key` through `reg`.
+async fn rename(reg: &Registry, key: &Reference, title: &str) {
+    let current = reg.agreement(key).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut a = current.data.clone();
+    a.title = title.to_owned();
+    reg.update_agreement(key, current.version, a)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
 }
 
 async fn stored_deadlines_follow_imports_updates_notices_and_reports(app: TestApp) {
@@ -257,7 +327,7 @@ async fn kept_pages_change_with_the_next_write_on_any_instance(app: TestApp) {
     assert_eq!(titles.len(), 1, "{titles:?}");
 
     for (n, instance) in [
-        avtal::registry::Registry::new(app.registry.db.clone(), app.registry.settings.clone()),
+        Registry::new(app.registry.db.clone(), app.registry.settings.clone()),
         app.registry.clone(),
     ]
     .into_iter()
@@ -317,28 +387,14 @@ async fn kept_pages_outlive_writes_to_other_agreements(app: TestApp) {
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("no calendar"))
     };
-    let rename = async |key: &Reference, title: &str| {
-        let current = reg.agreement(key).await.unwrap_or_else(|e| panic!("{e}"));
-        let mut a = current.data.clone();
-        a.title = title.to_owned();
-        reg.update_agreement(key, current.version, a)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-    };
     let (s1, c1) = (start().await, calendar().await);
     assert!(s1.deadlines.iter().any(|p| p.deadline.reference == key));
     assert!(c1.contains("BEGIN:VEVENT"));
-    rename(&other, "Ett annat avtal").await;
+    rename(reg, &other, "Ett annat avtal").await;
     let (s2, c2) = (start().await, calendar().await);
-    assert!(
-        std::sync::Arc::ptr_eq(&s1, &s2),
-        "the start page was read again"
-    );
-    assert!(
-        std::sync::Arc::ptr_eq(&c1, &c2),
-        "the calendar was made again"
-    );
-    rename(&key, "Avtalet med nytt namn").await;
+    assert!(Arc::ptr_eq(&s1, &s2), "the start page was read again");
+    assert!(Arc::ptr_eq(&c1, &c2), "the calendar was made again");
+    rename(reg, &key, "Avtalet med nytt namn").await;
     let (s3, c3) = (start().await, calendar().await);
     assert!(
         s3.deadlines
@@ -361,16 +417,7 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     let contact =
         EmailAddress::parse("ahmed.yusuf@malmo.example").unwrap_or_else(|e| panic!("{e}"));
     let (_, token) = new_feed(&app, &contact.to_string()).await;
-    let scratch = avtal::registry::Registry {
-        pages: std::sync::Arc::new(avtal::registry::page_cache::PageCache::disabled()),
-        ..reg.clone()
-    };
-    let unstamped = |s: &str| -> Vec<String> {
-        s.split("\r\n")
-            .filter(|l| !l.starts_with("DTSTAMP"))
-            .map(str::to_owned)
-            .collect()
-    };
+    let scratch = keeping_nothing(reg);
     let (today, horizon) = (sample_today(), sample_today() + Duration::days(90));
     let first_party = async |reference: &Reference| {
         reg.agreement(reference)
@@ -383,44 +430,16 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     };
     let buyer =
         first_party(&Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"))).await;
-    type Page = (Vec<(String, Deadline)>, Vec<(Reference, String)>);
-    let start = async |r: &avtal::registry::Registry, party| -> Page {
-        let found = r
-            .start_deadlines(party, today, horizon)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let deadlines = found
-            .deadlines
-            .iter()
-            .map(|p| (p.title.clone(), p.deadline.clone()))
-            .collect();
-        let behind = found
-            .behind
-            .iter()
-            .map(|b| (b.reference.clone(), b.title.clone()))
-            .collect();
-        (deadlines, behind)
-    };
     let same = async || -> Vec<String> {
         for party in [None, Some(&buyer)] {
             assert_eq!(
-                start(reg, party).await,
-                start(&scratch, party).await,
+                start_page(reg, party, today, horizon).await,
+                start_page(&scratch, party, today, horizon).await,
                 "start page of {party:?}"
             );
         }
-        let kept = reg
-            .feed_calendar(&token)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no calendar"));
-        let fresh = scratch
-            .feed_calendar(&token)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no calendar"));
-        let kept = unstamped(&kept);
-        assert_eq!(kept, unstamped(&fresh));
+        let kept = calendar_lines(reg, &token).await;
+        assert_eq!(kept, calendar_lines(&scratch, &token).await);
         kept
     };
     let events_of = |lines: &[String], reference: &str| {
@@ -478,7 +497,7 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
     let first_party = first_party(&other).await;
     assert_ne!(first_party, buyer);
     let on_page = async || {
-        start(reg, Some(&buyer))
+        start_page(reg, Some(&buyer), today, horizon)
             .await
             .0
             .iter()
@@ -498,50 +517,12 @@ async fn kept_pages_remade_after_writes_equal_pages_made_from_scratch(app: TestA
 /// read. On every day (the next, a week on, beyond the seven days looked back, across the days
 /// plans stop holding, and after writes) it equals a calendar made from scratch on that day.
 async fn kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch(app: TestApp) {
-    use avtal::registry::Registry;
-    use avtal::registry::page_cache::PageCache;
-    use std::sync::Arc;
     app.load_examples().await;
+    let reg = &app.registry;
     let (_, token) = new_feed(&app, "ahmed.yusuf@malmo.example").await;
-    // Two instances of the registry on `day`, one sharing the pages kept by the app's, one
-    // keeping nothing.
-    let on = |day: NaiveDate| -> (Registry, Registry) {
-        let mut settings = (*app.registry.settings).clone();
-        settings.today = Some(day);
-        let settings = Arc::new(settings);
-        let kept = Registry {
-            settings: settings.clone(),
-            ..app.registry.clone()
-        };
-        let scratch = Registry {
-            settings,
-            pages: Arc::new(PageCache::disabled()),
-            ..app.registry.clone()
-        };
-        (kept, scratch)
-    };
-    let calendar = async |r: &Registry| -> Vec<String> {
-        let body = r
-            .feed_calendar(&token)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no calendar"));
-        body.split("\r\n")
-            .filter(|l| !l.starts_with("DTSTAMP"))
-            .map(str::to_owned)
-            .collect()
-    };
-    let rename = async |r: &Registry, title: &str| {
-        let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
-        let current = r.agreement(&key).await.unwrap_or_else(|e| panic!("{e}"));
-        let mut a = current.data.clone();
-        a.title = title.into();
-        r.update_agreement(&key, current.version, a)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-    };
+    let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
     let today = sample_today();
-    let first = calendar(&on(today).0).await;
+    let first = calendar_lines(&on_day(reg, today), &token).await;
     assert!(first.iter().any(|l| l.starts_with("BEGIN:VEVENT")));
     // Fixed days, and each of the contact's next deadlines' days with the day after (when the
     // deadline has passed: the same plans, other states).
@@ -572,16 +553,26 @@ async fn kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch(
     let written = [today + Duration::days(42), today + Duration::days(401)];
     let mut states = BTreeSet::new();
     for day in days {
-        let (kept, scratch) = on(day);
+        // Two instances on the day: one sharing the pages kept by the app's, one keeping none.
+        let kept = on_day(reg, day);
+        let scratch = keeping_nothing(&kept);
         if written.contains(&day) {
             let offset = (day - today).num_days();
             // Written on the day, before the calendar is read again.
-            rename(&kept, &format!("Omdöpt dag {offset}")).await;
+            rename(&kept, &key, &format!("Omdöpt dag {offset}")).await;
         }
-        let carried = calendar(&kept).await;
-        assert_eq!(carried, calendar(&scratch).await, "calendar on {day}");
+        let carried = calendar_lines(&kept, &token).await;
+        assert_eq!(
+            carried,
+            calendar_lines(&scratch, &token).await,
+            "calendar on {day}"
+        );
         // Read again the same day: kept, and the same.
-        assert_eq!(calendar(&kept).await, carried, "kept calendar on {day}");
+        assert_eq!(
+            calendar_lines(&kept, &token).await,
+            carried,
+            "kept calendar on {day}"
+        );
         states.insert(
             carried
                 .into_iter()
@@ -600,15 +591,9 @@ async fn kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch(
 /// hold, and after writes, it equals a start page made from scratch, for every agreement's and
 /// for one organisation's.
 async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(app: TestApp) {
-    use avtal::registry::Registry;
-    use avtal::registry::page_cache::PageCache;
-    use std::sync::Arc;
     app.load_examples().await;
     let reg = &app.registry;
-    let scratch = Registry {
-        pages: Arc::new(PageCache::disabled()),
-        ..reg.clone()
-    };
+    let scratch = keeping_nothing(reg);
     let key = Reference::parse("AGR-2025-0005").unwrap_or_else(|e| panic!("{e}"));
     let buyer = reg
         .agreement(&key)
@@ -618,43 +603,8 @@ async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(ap
         .parties[0]
         .org
         .clone();
-    type Page = (Vec<(String, Deadline)>, Vec<(Reference, String)>);
-    let page = async |r: &Registry, party, day: NaiveDate| -> Page {
-        let found = r
-            .start_deadlines(party, day, day + Duration::days(90))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        (
-            found
-                .deadlines
-                .iter()
-                .map(|p| (p.title.clone(), p.deadline.clone()))
-                .collect(),
-            found
-                .behind
-                .iter()
-                .map(|b| (b.reference.clone(), b.title.clone()))
-                .collect(),
-        )
-    };
-    // Written through an instance whose day is `day` (a write plans on its day).
-    let rename = async |day: NaiveDate| {
-        let mut settings = (*reg.settings).clone();
-        settings.today = Some(day);
-        let on_day = Registry {
-            settings: Arc::new(settings),
-            ..reg.clone()
-        };
-        let current = on_day
-            .agreement(&key)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut a = current.data.clone();
-        a.title = format!("Omdöpt {day}");
-        on_day
-            .update_agreement(&key, current.version, a)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+    let page = async |r: &Registry, party, day: NaiveDate| {
+        start_page(r, party, day, day + Duration::days(90)).await
     };
     let today = sample_today();
     // AGR-2025-0005 with one target over its whole term, set so that the people employed in
@@ -697,7 +647,8 @@ async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(ap
     for offset in 0..100 {
         let day = today + Duration::days(offset);
         if written.contains(&day) {
-            rename(day).await;
+            // Written through an instance whose day it is (a write plans on its day).
+            rename(&on_day(reg, day), &key, &format!("Omdöpt {day}")).await;
         }
         for party in [None, Some(&buyer)] {
             let kept = page(reg, party, day).await;

@@ -13,7 +13,7 @@ pub struct Model {
     pub valid_from: Option<Date>,
     pub valid_until: Option<Date>,
     pub targets: bool,
-    /// Random, new with every plan written: see `db::plans::fingerprint`.
+    /// Random, new with every plan written: see `db::plans::Survey::stamps`.
     pub stamp: i64,
 }
 
