@@ -918,16 +918,17 @@ async fn notify(
     let parts = |s: &avtal::notify::SweepSummary| {
         let p = s.phases;
         format!(
-            "{:.2} | {:.2} | {:.2} | {:.2} | {:.2}",
+            "{:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}",
             p.prepare.as_secs_f64(),
             p.plan.as_secs_f64(),
             p.lookups.as_secs_f64(),
             p.queue.as_secs_f64(),
+            p.render.as_secs_f64(),
             p.store_days.as_secs_f64()
         )
     };
     println!(
-        "\nThe sweeps' own parts:\n\n| sweep | prepare s | read and plan s | look up queued keys s | render and queue s | store next days s |\n|---|---|---|---|---|---|\n| first | {} |\n| repeated | {} |\n| next day | {} |\n| after a ladder change | {} |",
+        "\nThe sweeps' own parts:\n\n| sweep | prepare s | read and plan s | look up queued keys s | render and queue s | of which rendering s | store next days s |\n|---|---|---|---|---|---|---|\n| first | {} |\n| repeated | {} |\n| next day | {} |\n| after a ladder change | {} |",
         parts(&first),
         parts(&again),
         parts(&tomorrow),

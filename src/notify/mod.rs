@@ -318,6 +318,8 @@ pub struct SweepPhases {
     pub lookups: std::time::Duration,
     /// Rendering and queueing the new messages.
     pub queue: std::time::Duration,
+    /// Of `queue`, the time spent rendering (the rest waited on the database).
+    pub render: std::time::Duration,
     /// Storing each agreement's next sweep day.
     pub store_days: std::time::Duration,
 }
@@ -488,13 +490,28 @@ pub async fn sweep(
             })
         };
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        // Each slice is queued by a task of its own while the next slice renders, so the
+        // database's work overlaps the rendering; the slices are still queued in order.
+        let mut queueing: Option<tokio::task::JoinHandle<Result<Queued, DbErr>>> = None;
         for slice in todo.chunks(RENDER_SLICE) {
-            let mut rendered = render_in_parallel(slice, workers, &message)?;
-            while !rendered.is_empty() {
-                let rest = rendered.split_off(rendered.len().min(QUEUE_BATCH));
-                queue_batch(db, &mut rendered, now, &mut summary).await?;
-                rendered = rest;
+            let started = std::time::Instant::now();
+            let rendered = render_in_parallel(slice, workers, &message);
+            phases.render += started.elapsed();
+            let earlier = match queueing.take() {
+                Some(task) => Some(joined(task).await),
+                None => None,
+            };
+            let rendered = rendered?;
+            if let Some(done) = earlier {
+                done?.add_to(&mut summary);
             }
+            let db = db.clone();
+            queueing = Some(tokio::spawn(async move {
+                queue_slice(&db, rendered, now).await
+            }));
+        }
+        if let Some(task) = queueing {
+            joined(task).await?.add_to(&mut summary);
         }
         phases.queue = lap();
         // Only after everything due was queued: a failed sweep leaves the days as they were.
@@ -675,23 +692,59 @@ where
     }
 }
 
-async fn queue_batch(
-    db: &DatabaseConnection,
-    batch: &mut Vec<NewMessage>,
-    now: DateTime<Utc>,
-    summary: &mut SweepSummary,
-) -> Result<(), NotifyError> {
-    let n = batch.len();
-    if n == 0 {
-        return Ok(());
+/// Messages a slice created, and those whose key was queued already.
+#[derive(Debug, Clone, Copy, Default)]
+struct Queued {
+    created: usize,
+    existed: usize,
+}
+
+impl Queued {
+    fn add_to(self, summary: &mut SweepSummary) {
+        summary.queued += self.created;
+        summary.already_queued += self.existed;
     }
-    let tx = crate::db::begin_write(db).await?;
-    let created = outbox::insert_many(&tx, std::mem::take(batch), now).await?;
-    tx.commit().await?;
-    let created = usize::try_from(created).unwrap_or(n).min(n);
-    summary.queued += created;
-    summary.already_queued += n - created;
-    Ok(())
+}
+
+/// Waits for a task queueing a slice; a task that panicked is an unexpected error.
+async fn joined(
+    task: tokio::task::JoinHandle<Result<Queued, DbErr>>,
+) -> Result<Queued, NotifyError> {
+    match task.await {
+        Ok(queued) => Ok(queued?),
+        Err(e) => Err(NotifyError::Unexpected(crate::error::Unexpected(format!(
+            "the task queueing reminders stopped: {e}"
+        )))),
+    }
+}
+
+/// Queues rendered messages `QUEUE_BATCH` at a time, one transaction per batch.
+async fn queue_slice(
+    db: &DatabaseConnection,
+    mut rendered: Vec<NewMessage>,
+    now: DateTime<Utc>,
+) -> Result<Queued, DbErr> {
+    let mut queued = Queued::default();
+    while !rendered.is_empty() {
+        let rest = rendered.split_off(rendered.len().min(QUEUE_BATCH));
+        let n = rendered.len();
+        let tx = crate::db::begin_write(db).await?;
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            // Not waiting for the disk here (a flush per batch, about 3.5 ms each on this
+            // project's machines: 0.45 s of a sweep queueing 25,000 messages) loses nothing: every later commit that waits, the sender's claim of a message or
+            // this sweep's stored days, flushes the log up to itself and so these rows too;
+            // a crash before then leaves the days unstored, and the next sweep queues again.
+            tx.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+                .await?;
+        }
+        let created = outbox::insert_many(&tx, std::mem::take(&mut rendered), now).await?;
+        tx.commit().await?;
+        let created = usize::try_from(created).unwrap_or(n).min(n);
+        queued.created += created;
+        queued.existed += n - created;
+        rendered = rest;
+    }
+    Ok(queued)
 }
 
 /// What one run (sweep + send) did.

@@ -738,6 +738,108 @@ async fn a_sweep_in_chunks_reads_every_agreement_once_however_it_is_split(app: T
     );
 }
 
+/// Copies of the sample agreements under new references: `copies` of each.
+async fn load_copies(app: &TestApp, copies: usize) {
+    let files =
+        avtal::demo::example_files().unwrap_or_else(|e| panic!("examples do not parse: {e:?}"));
+    let mut agreements = Vec::new();
+    for (_, file) in &files {
+        for a in &file.agreements {
+            for i in 0..copies {
+                let mut copy = a.clone();
+                copy.reference =
+                    avtal::domain::agreement::Reference::parse(&format!("K{i:03}-{}", a.reference))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                agreements.push(copy);
+            }
+        }
+    }
+    let file = avtal::format::RegistryFile {
+        agreements,
+        ..avtal::format::RegistryFile::default()
+    };
+    let mut quiet = |_: usize, _: usize| {};
+    avtal::registry::transfer::import(&app.registry, vec![("copies".into(), file)], &mut quiet)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A sweep with more reminders than it renders at once queues one slice while it renders the
+/// next: every reminder is queued once, in the plan's order, each message carrying its own
+/// reminder's agreement; a second sweep queues nothing.
+async fn a_sweep_of_many_reminders_queues_each_once_in_the_plans_order(app: TestApp) {
+    app.load_examples().await;
+    load_copies(&app, 85).await;
+    let (db, s) = (&app.registry.db, &*app.registry.settings);
+    let plan = avtal::notify::plan_for_sweep_in_chunks(db, sample_today(), &s.reminders, 1_000, 1)
+        .await
+        .unwrap_or_else(|e| panic!("sweep plan: {e}"));
+    let planned: Vec<String> = plan.reminders.iter().map(|r| r.key.to_string()).collect();
+    assert!(
+        planned.len() > 800,
+        "not more reminders than one slice of 800: {}",
+        planned.len()
+    );
+    let c = composer(s);
+    let first = sweep(db, sample_today(), s, &c)
+        .await
+        .unwrap_or_else(|e| panic!("sweep: {e}"));
+    assert_eq!(
+        (first.queued, first.already_queued, first.no_recipient),
+        (planned.len(), 0, 0),
+        "{first:?}"
+    );
+    let mut queued = outbox::list(db, None, 10_000)
+        .await
+        .unwrap_or_else(|e| panic!("outbox: {e}"));
+    queued.sort_by_key(|r| r.id);
+    let keys: Vec<String> = queued.iter().map(|r| r.dedupe_key.clone()).collect();
+    assert_eq!(keys, planned, "each reminder once, in the plan's order");
+    for r in &queued {
+        assert!(
+            r.dedupe_key.starts_with(&format!("{}/", r.reference))
+                && r.subject.contains(&r.reference)
+                && r.body_text.contains(&r.reference),
+            "message {} is not its reminder's: {} / {}",
+            r.dedupe_key,
+            r.reference,
+            r.subject
+        );
+    }
+    let again = sweep(db, sample_today(), s, &c)
+        .await
+        .unwrap_or_else(|e| panic!("sweep: {e}"));
+    assert_eq!(again.queued, 0, "{again:?}");
+    assert_eq!(
+        outbox::list(db, None, 10_000)
+            .await
+            .unwrap_or_else(|e| panic!("outbox: {e}"))
+            .len(),
+        planned.len()
+    );
+}
+
+/// On a runtime with worker threads, so a slice's queueing really runs beside the rendering.
+mod many_reminders {
+    use crate::helpers::{Backend, spawn_app};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite() {
+        super::a_sweep_of_many_reminders_queues_each_once_in_the_plans_order(
+            spawn_app(Backend::Sqlite).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres() {
+        super::a_sweep_of_many_reminders_queues_each_once_in_the_plans_order(
+            spawn_app(Backend::Postgres).await,
+        )
+        .await;
+    }
+}
+
 async fn a_next_day_stored_for_an_older_version_is_dropped(app: TestApp) {
     app.load_examples().await;
     let (db, ladders) = (&app.registry.db, &app.registry.settings.reminders);
