@@ -21,6 +21,7 @@ mod m20261206_000120_upcoming_deadlines;
 mod m20261206_000130_outcome_totals;
 mod m20261206_000140_sweep_days;
 mod m20261206_000150_plan_stamps;
+mod m20261206_000160_outbox_storage;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000130_outcome_totals::Migration),
             Box::new(m20261206_000140_sweep_days::Migration),
             Box::new(m20261206_000150_plan_stamps::Migration),
+            Box::new(m20261206_000160_outbox_storage::Migration),
         ]
     }
 }

@@ -951,3 +951,39 @@ crate::on_both_backends!(
     a_moved_date_re_arms_its_reminder_and_a_submitted_report_gets_none,
     changed_ladders_or_an_earlier_day_make_the_next_sweep_read_every_agreement,
 );
+
+/// PostgreSQL stores a message's bodies without trying to compress them (the migration
+/// `outbox_storage`): its compression gave up on them and only cost the queueing time.
+#[tokio::test]
+async fn postgres_stores_message_bodies_uncompressed() {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let rows = app
+        .registry
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT attname::text AS name, attstorage::text AS storage FROM pg_attribute \
+             WHERE attrelid = 'outbox'::regclass AND attname IN ('body_text', 'body_html', 'ics', 'subject') \
+             ORDER BY attname",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "name").unwrap_or_default(),
+                r.try_get("", "storage").unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want = [
+        ("body_html", "e"),
+        ("body_text", "e"),
+        ("ics", "e"),
+        ("subject", "x"),
+    ]
+    .map(|(a, b)| (a.to_owned(), b.to_owned()));
+    assert_eq!(got, want);
+}
