@@ -363,10 +363,10 @@ fn scope_id(scope: Scope<'_>) -> Expr {
     }
 }
 
-/// The agreements with these ids, in id order.
-async fn load(
+/// The agreements with these ids (sorted; those of a [`Survey`]), in id order.
+pub async fn agreements(
     db: &impl ConnectionTrait,
-    ids: Vec<i64>,
+    ids: &[i64],
 ) -> Result<Vec<Stored<Agreement>>, StoreError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(BATCH) {
@@ -380,14 +380,6 @@ async fn load(
         }
     }
     Ok(out)
-}
-
-/// The agreements with these ids (those of a [`Survey`]), in id order.
-pub async fn agreements(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> Result<Vec<Stored<Agreement>>, StoreError> {
-    load(db, ids.to_vec()).await
 }
 
 /// What a page's scope holds on a day, read in one statement: the fingerprint of its plans,
@@ -684,7 +676,7 @@ pub async fn rows(
 const PACKED_COLUMNS: &str = r#""d"."seq", "d"."kind", "d"."date", "d"."occurrence", "d"."what", "d"."actor", "d"."report_kind", "d"."period_end", "d"."final_report", "d"."late_on", "d"."escalate_on", "d"."opens", "d"."recorded", "d"."escalated", "d"."responsible""#;
 
 /// A stored deadline as [`rows`] reads it (on SQLite packed as a JSON array in this field
-/// order).
+/// order; on PostgreSQL read column by column).
 #[derive(Debug, serde::Deserialize)]
 struct Packed {
     seq: i32,
@@ -707,7 +699,8 @@ struct Packed {
     recipients: Recipients,
 }
 
-/// A boolean column in JSON: `true`/`false` from PostgreSQL, `1`/`0` from SQLite.
+/// A boolean column in packed JSON: `1`/`0` as SQLite's `json_array` gives it, or a JSON
+/// `true`/`false`.
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
@@ -830,8 +823,9 @@ mod tests {
 
     #[test]
     fn packed_deadlines_read_the_same_from_either_backend() {
-        // SQLite's json_array gives booleans as 0/1, PostgreSQL's json_build_array as
-        // true/false; the recipients come as the stored JSON object on both.
+        // SQLite's json_array gives booleans as 0/1; JSON booleans (as PostgreSQL's
+        // json_build_array would give them) read the same. The recipients come as the stored
+        // JSON object.
         let recipients = r#"{"to":["a@b.example"],"cc":[]}"#;
         let row = |yes: &str, no: &str| {
             format!(

@@ -91,8 +91,8 @@ pub(crate) fn to_read_again(then: &Stamps, now: &Stamps) -> Option<Vec<i64>> {
 }
 
 /// A kept page's `kept` items (of agreement `place(item).0`) without the agreements that left
-/// the scope (not in `now`) or were read again (`again`), with `fresh` (what those read again
-/// gave), in the pages' order.
+/// the scope (not in `now`) or were read again (`again`, sorted, as [`to_read_again`] gives
+/// them), with `fresh` (what those read again gave), in the pages' order.
 pub(crate) fn remade<T: Clone>(
     kept: &[T],
     fresh: Vec<T>,
@@ -104,7 +104,7 @@ pub(crate) fn remade<T: Clone>(
         .iter()
         .filter(|t| {
             let id = place(t).0;
-            now.contains(id) && !again.contains(&id)
+            now.contains(id) && again.binary_search(&id).is_err()
         })
         .cloned()
         .chain(fresh)
@@ -153,11 +153,11 @@ fn merge_kept(
     all
 }
 
-/// Those of `ids` (by id) that are in `only` (all of them without it).
+/// Those of `ids` (by id) that are in `only` (sorted; all of them without it).
 fn among(ids: &[i64], only: Option<&[i64]>) -> Vec<i64> {
     ids.iter()
         .copied()
-        .filter(|id| only.is_none_or(|o| o.contains(id)))
+        .filter(|id| only.is_none_or(|o| o.binary_search(id).is_ok()))
         .collect()
 }
 
