@@ -22,6 +22,7 @@ mod m20261206_000130_outcome_totals;
 mod m20261206_000140_sweep_days;
 mod m20261206_000150_plan_stamps;
 mod m20261206_000160_outbox_storage;
+mod m20261207_000170_party_deadlines;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000140_sweep_days::Migration),
             Box::new(m20261206_000150_plan_stamps::Migration),
             Box::new(m20261206_000160_outbox_storage::Migration),
+            Box::new(m20261207_000170_party_deadlines::Migration),
         ]
     }
 }

@@ -133,6 +133,13 @@ async fn write_many(
 ) -> Result<(), StoreError> {
     let ids: Vec<i64> = agreements.iter().map(|(id, _)| *id).collect();
     for chunk in ids.chunks(BATCH) {
+        db.execute(
+            &Query::delete()
+                .from_table(Alias::new(PARTY_DEADLINE))
+                .and_where(Expr::col(Alias::new("agreement_id")).is_in(chunk.iter().copied()))
+                .to_owned(),
+        )
+        .await?;
         agreement_deadline::Entity::delete_many()
             .filter(agreement_deadline::Column::AgreementId.is_in(chunk.to_vec()))
             .exec(db)
@@ -206,8 +213,50 @@ async fn write_many(
             .exec(db)
             .await?;
     }
+    // The open deadlines by party, from the rows just written and the agreements' parties
+    // (written before the plan by `store`).
+    for chunk in ids.chunks(BATCH) {
+        let mut select = Query::select();
+        select
+            .distinct()
+            .column((Alias::new("ap"), agreement_party::Column::OrganisationId))
+            .expr(
+                Expr::col((Alias::new("d"), agreement_deadline::Column::Kind))
+                    .eq(DeadlineKind::Report.code()),
+            )
+            .column((Alias::new("d"), agreement_deadline::Column::Date))
+            .column((Alias::new("d"), agreement_deadline::Column::AgreementId))
+            .column((Alias::new("d"), agreement_deadline::Column::Seq))
+            .from_as(agreement_deadline::Entity, Alias::new("d"))
+            .join_as(
+                sea_orm::sea_query::JoinType::InnerJoin,
+                agreement_party::Entity,
+                Alias::new("ap"),
+                Expr::col((Alias::new("ap"), agreement_party::Column::AgreementId))
+                    .equals((Alias::new("d"), agreement_deadline::Column::AgreementId)),
+            )
+            .and_where(
+                Expr::col((Alias::new("d"), agreement_deadline::Column::AgreementId))
+                    .is_in(chunk.iter().copied()),
+            )
+            .and_where(Expr::col((Alias::new("d"), agreement_deadline::Column::Met)).eq(false));
+        let insert = Query::insert()
+            .into_table(Alias::new(PARTY_DEADLINE))
+            .columns(["organisation_id", "report", "date", "agreement_id", "seq"].map(Alias::new))
+            .select_from(select)
+            .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?
+            .to_owned();
+        db.execute(&insert).await?;
+    }
     Ok(())
 }
+
+/// The open deadlines by party (migration `m20261207_000170_party_deadlines`): a row per
+/// deadline that is not met and organisation that is a party to its agreement, keyed by
+/// organisation, whether it is a report, date, agreement and place. The start page of an
+/// organisation reads its deadlines as two ranges of that key instead of looking up the
+/// deadlines of each of its agreements.
+const PARTY_DEADLINE: &str = "party_deadline";
 
 /// A stored deadline's row, with about the bytes its values take in a statement.
 fn deadline_row(
@@ -579,15 +628,33 @@ pub async fn rows(
         .column((p.clone(), agreement_plan::Column::Reference))
         .column((p.clone(), agreement_plan::Column::Title));
     }
-    q.from_as(agreement_deadline::Entity, d.clone())
-        .join_as(
-            sea_orm::sea_query::JoinType::InnerJoin,
-            agreement_plan::Entity,
-            p.clone(),
-            col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
-        )
-        .cond_where(valid_on(&p, today))
-        .cond_where(scope.condition(col(D::AgreementId)));
+    match (scope, wanted) {
+        // An organisation's window: its open deadlines found by party, each row then read by
+        // its key.
+        (Scope::Party(org), Wanted::Window(from, to)) => {
+            let o = Alias::new("o");
+            q.from_subquery(party_window(org, from, to), o.clone())
+                .join_as(
+                    sea_orm::sea_query::JoinType::InnerJoin,
+                    agreement_deadline::Entity,
+                    d.clone(),
+                    Condition::all()
+                        .add(col(D::AgreementId).equals((o.clone(), Alias::new("agreement_id"))))
+                        .add(col(D::Seq).equals((o, Alias::new("seq")))),
+                );
+        }
+        _ => {
+            q.from_as(agreement_deadline::Entity, d.clone())
+                .cond_where(scope.condition(col(D::AgreementId)));
+        }
+    }
+    q.join_as(
+        sea_orm::sea_query::JoinType::InnerJoin,
+        agreement_plan::Entity,
+        p.clone(),
+        col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
+    )
+    .cond_where(valid_on(&p, today));
     match wanted {
         Wanted::Window(from, to) => {
             q.and_where(col(D::Met).eq(false))
@@ -670,6 +737,28 @@ pub async fn rows(
             .collect(),
         Wanted::Window(..) => out,
     })
+}
+
+/// The keys (`agreement_id`, `seq`) of the open deadlines of the agreements organisation `org`
+/// is a party to that [`Wanted::Window`]`(from, to)` keeps: those dated from `from` to `to`, and
+/// the reports dated up to `to`. Two ranges of `party_deadline`'s key, so each is read in order
+/// without a row outside it.
+fn party_window(org: i64, from: NaiveDate, to: NaiveDate) -> SelectStatement {
+    let range = |report: bool| {
+        let mut q = Query::select();
+        q.columns(["agreement_id", "seq"].map(Alias::new))
+            .from(Alias::new(PARTY_DEADLINE))
+            .and_where(Expr::col(Alias::new("organisation_id")).eq(org))
+            .and_where(Expr::col(Alias::new("report")).eq(report))
+            .and_where(Expr::col(Alias::new("date")).lte(to));
+        if !report {
+            q.and_where(Expr::col(Alias::new("date")).gte(from));
+        }
+        q
+    };
+    range(false)
+        .union(sea_orm::sea_query::UnionType::All, range(true))
+        .to_owned()
 }
 
 /// The columns of a stored deadline in the order of [`Packed`], but its recipients.

@@ -20,17 +20,20 @@ use std::sync::Arc;
 
 use crate::helpers::{TestApp, sample_today};
 
-/// Every agreement's deadlines on `day` by the engine, in the pages' order: `(title, deadline)`.
-async fn engine(app: &TestApp, day: NaiveDate) -> (Vec<(String, Deadline)>, BTreeSet<String>) {
+/// Every agreement's deadlines on `day` by the engine, in the pages' order: `(title, deadline,
+/// the agreement's parties)`; and every address the deadlines can name.
+async fn engine(app: &TestApp, day: NaiveDate) -> (Vec<Computed>, BTreeSet<String>) {
     let ladders = app.registry.settings.reminders.clone();
     let mut out = Vec::new();
     let mut contacts = BTreeSet::new();
     app.registry
         .each_agreement(&AgreementFilter::default(), |s| {
             contacts.extend(deadline_contacts(&s.data).iter().map(|e| e.to_string()));
+            let parties: BTreeSet<OrgNumber> =
+                s.data.parties.iter().map(|p| p.org.clone()).collect();
             for mut d in deadlines(&s.data, day, &ladders) {
                 d.reminders.clear();
-                out.push((s.data.title.clone(), d));
+                out.push((s.data.title.clone(), d, parties.clone()));
             }
             Ok(())
         })
@@ -39,37 +42,62 @@ async fn engine(app: &TestApp, day: NaiveDate) -> (Vec<(String, Deadline)>, BTre
     (out, contacts)
 }
 
-/// The start page's and every contact's calendar deadlines on `day`, from the stored plans,
-/// against the engine's.
-async fn check(app: &TestApp, day: NaiveDate) {
-    let horizon = day + Duration::days(90);
-    let (all, contacts) = engine(app, day).await;
+/// A deadline by the engine: the agreement's title, the deadline and the agreement's parties.
+type Computed = (String, Deadline, BTreeSet<OrgNumber>);
+
+/// The start page's deadlines of `party` (every agreement's for `None`) on `day` up to
+/// `horizon`, from the stored plans, against the engine's.
+async fn check_start_page(
+    app: &TestApp,
+    all: &[Computed],
+    party: Option<&OrgNumber>,
+    day: NaiveDate,
+    horizon: NaiveDate,
+) {
     let want: Vec<(String, Deadline)> = all
         .iter()
-        .filter(|(_, d)| {
-            d.state != DeadlineState::Met
+        .filter(|(_, d, parties)| {
+            party.is_none_or(|p| parties.contains(p))
+                && d.state != DeadlineState::Met
                 && d.date <= horizon
                 && (d.date >= day || d.kind == DeadlineKind::Report)
         })
-        .cloned()
+        .map(|(title, d, _)| (title.clone(), d.clone()))
         .collect();
     let got: Vec<(String, Deadline)> = app
         .registry
-        .start_deadlines(None, day, horizon)
+        .start_deadlines(party, day, horizon)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .deadlines
         .iter()
         .map(|p| (p.title.clone(), p.deadline.clone()))
         .collect();
-    assert_eq!(got.len(), want.len(), "start page on {day}");
-    assert_eq!(got, want, "start page on {day}");
+    assert_eq!(got.len(), want.len(), "start page of {party:?} on {day}");
+    assert_eq!(got, want, "start page of {party:?} on {day}");
+}
+
+/// The start page's (every agreement's and each party's) and every contact's calendar
+/// deadlines on `day`, from the stored plans, against the engine's.
+async fn check(app: &TestApp, day: NaiveDate) {
+    let horizon = day + Duration::days(90);
+    let (all, contacts) = engine(app, day).await;
+    check_start_page(app, &all, None, day, horizon).await;
+    let parties: BTreeSet<&OrgNumber> = all.iter().flat_map(|(_, _, p)| p).collect();
+    assert!(parties.len() > 2, "{parties:?}");
+    for party in parties {
+        check_start_page(app, &all, Some(party), day, horizon).await;
+    }
     assert!(!contacts.is_empty());
     for c in &contacts {
         let email = EmailAddress::parse(c).unwrap_or_else(|e| panic!("{e}"));
         let concerns =
             |d: &Deadline| d.recipients.to.contains(&email) || d.recipients.cc.contains(&email);
-        let want: Vec<&Deadline> = all.iter().map(|(_, d)| d).filter(|d| concerns(d)).collect();
+        let want: Vec<&Deadline> = all
+            .iter()
+            .map(|(_, d, _)| d)
+            .filter(|d| concerns(d))
+            .collect();
         let got: Vec<Deadline> = app
             .registry
             .contact_deadlines(&email, day)
@@ -666,7 +694,58 @@ async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(ap
     );
 }
 
+/// The rows of `party_deadline`, in key order.
+async fn party_deadlines(app: &TestApp) -> Vec<(i64, bool, NaiveDate, i64, i32)> {
+    use sea_orm::ConnectionTrait;
+    let db = &app.registry.db;
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT organisation_id, report, date, agreement_id, seq FROM party_deadline \
+         ORDER BY organisation_id, report, date, agreement_id, seq",
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .iter()
+    .map(|r| {
+        let get = |i: usize| {
+            r.try_get_by_index::<i64>(i)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        (
+            get(0),
+            r.try_get_by_index(1).unwrap_or_else(|e| panic!("{e}")),
+            r.try_get_by_index(2).unwrap_or_else(|e| panic!("{e}")),
+            get(3),
+            r.try_get_by_index(4).unwrap_or_else(|e| panic!("{e}")),
+        )
+    })
+    .collect()
+}
+
+/// The migration that adds the open deadlines by party fills them from the plans stored before
+/// as the writes do, and its `down` drops them.
+async fn the_party_deadlines_migration_fills_them_as_the_writes_do(app: TestApp) {
+    use migrations::{Migrator, MigratorTrait};
+    app.load_examples().await;
+    let written = party_deadlines(&app).await;
+    assert!(
+        written.iter().any(|r| r.1) && written.iter().any(|r| !r.1),
+        "reports and other deadlines: {written:?}"
+    );
+    let agreements: BTreeSet<i64> = written.iter().map(|r| r.3).collect();
+    assert!(agreements.len() > 5, "{agreements:?}");
+    let db = &app.registry.db;
+    Migrator::down(db, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Migrator::up(db, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(party_deadlines(&app).await, written);
+}
+
 crate::on_both_backends!(
+    the_party_deadlines_migration_fills_them_as_the_writes_do,
     kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch,
     kept_calendars_carried_to_later_days_equal_calendars_made_from_scratch,
     kept_pages_remade_after_writes_equal_pages_made_from_scratch,
