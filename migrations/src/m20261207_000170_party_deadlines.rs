@@ -81,6 +81,11 @@ impl MigrationTrait for Migration {
                  d.seq FROM agreement_deadline d \
                  JOIN agreement_party ap ON ap.agreement_id = d.agreement_id WHERE NOT d.met",
             )
+            .await?;
+        // Statistics now, so the first pages are not planned for an empty table.
+        manager
+            .get_connection()
+            .execute_unprepared("ANALYZE party_deadline")
             .await
             .map(|_| ())
     }
