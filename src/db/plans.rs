@@ -593,6 +593,10 @@ pub async fn rows(
     let col = |c: D| Expr::col((d.clone(), c));
     let p = Alias::new("p");
     let packed = db.get_database_backend() == DbBackend::Sqlite;
+    // PostgreSQL reads an organisation's window without the plans, and then the plans of the
+    // agreements found by their keys: joined in one statement, it hashed all 100,000 plans
+    // (30-45 ms) to probe them for about 1,000 agreements.
+    let plans_after = !packed && matches!((scope, wanted), (Scope::Party(_), Wanted::Window(..)));
     let mut q = Query::select();
     if packed {
         q.column((d.clone(), D::AgreementId))
@@ -624,9 +628,11 @@ pub async fn rows(
                 D::Recipients,
             ]
             .map(|c| (d.clone(), c)),
-        )
-        .column((p.clone(), agreement_plan::Column::Reference))
-        .column((p.clone(), agreement_plan::Column::Title));
+        );
+        if !plans_after {
+            q.column((p.clone(), agreement_plan::Column::Reference))
+                .column((p.clone(), agreement_plan::Column::Title));
+        }
     }
     match (scope, wanted) {
         // An organisation's window: its open deadlines found by party, each row then read by
@@ -648,13 +654,15 @@ pub async fn rows(
                 .cond_where(scope.condition(col(D::AgreementId)));
         }
     }
-    q.join_as(
-        sea_orm::sea_query::JoinType::InnerJoin,
-        agreement_plan::Entity,
-        p.clone(),
-        col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
-    )
-    .cond_where(valid_on(&p, today));
+    if !plans_after {
+        q.join_as(
+            sea_orm::sea_query::JoinType::InnerJoin,
+            agreement_plan::Entity,
+            p.clone(),
+            col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
+        )
+        .cond_where(valid_on(&p, today));
+    }
     match wanted {
         Wanted::Window(from, to) => {
             q.and_where(col(D::Met).eq(false))
@@ -689,6 +697,16 @@ pub async fn rows(
         q.order_by((d, D::Seq), sea_orm::Order::Asc);
     }
     let rows = db.query_all(&q).await?;
+    let names = if plans_after {
+        let mut ids = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.dedup();
+        Some(plan_names(db, &ids, today).await?)
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(rows.len());
     let mut agreement: Option<(i64, Reference)> = None;
     for r in &rows {
@@ -697,11 +715,22 @@ pub async fn rows(
             continue;
         }
         let id: i64 = r.try_get_by_index(0)?;
+        let title: String = match &names {
+            None => r.try_get_by_index(18)?,
+            Some(names) => match names.get(&id) {
+                Some((_, title)) => title.clone(),
+                // No plan holds on the day: the agreement's deadlines come from its document.
+                None => continue,
+            },
+        };
         // Rows come by agreement: its reference parsed once.
         let reference = match agreement.take() {
             Some((at, reference)) if at == id => reference,
             _ => {
-                let text: String = r.try_get_by_index(17)?;
+                let text = match &names {
+                    None => r.try_get_by_index(17)?,
+                    Some(names) => names.get(&id).map(|(r, _)| r.clone()).unwrap_or_default(),
+                };
                 Reference::parse(&text).map_err(|_| bad("reference", &text))?
             }
         };
@@ -725,7 +754,6 @@ pub async fn rows(
             recipients: serde_json::from_str(&recipients_text)
                 .map_err(|_| bad("recipients", &recipients_text))?,
         };
-        let title: String = r.try_get_by_index(18)?;
         out.push(planned_row(id, &reference, title, deadline, today)?);
         agreement = Some((id, reference));
     }
@@ -737,6 +765,41 @@ pub async fn rows(
             .collect(),
         Wanted::Window(..) => out,
     })
+}
+
+/// The reference and title of each agreement of `ids` whose plan holds on `today`, by id.
+async fn plan_names(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    today: NaiveDate,
+) -> Result<std::collections::HashMap<i64, (String, String)>, StoreError> {
+    let p = Alias::new("p");
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let q = Query::select()
+            .columns(
+                [
+                    agreement_plan::Column::AgreementId,
+                    agreement_plan::Column::Reference,
+                    agreement_plan::Column::Title,
+                ]
+                .map(|c| (p.clone(), c)),
+            )
+            .from_as(agreement_plan::Entity, p.clone())
+            .and_where(
+                Expr::col((p.clone(), agreement_plan::Column::AgreementId))
+                    .is_in(chunk.iter().copied()),
+            )
+            .cond_where(valid_on(&p, today))
+            .to_owned();
+        for r in db.query_all(&q).await? {
+            out.insert(
+                r.try_get_by_index(0)?,
+                (r.try_get_by_index(1)?, r.try_get_by_index(2)?),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// The keys (`agreement_id`, `seq`) of the open deadlines of the agreements organisation `org`
