@@ -1,9 +1,10 @@
 //! The stored deadlines of the per-user pages (`agreement_plan`, `agreement_deadline`,
-//! `agreement_contact`; see migration `m20261206_000120_upcoming_deadlines`): each agreement's
-//! [`plan`] written with it by `store` in the writing
-//! transaction, planned again once its window has passed ([`refresh`]), and read by the start
-//! page and the calendar feeds. Only dates and recorded facts are stored; whether a deadline is
-//! open, passed, late or in the window shown is derived on the day a page is read.
+//! `agreement_contact`; see migration `m20261206_000120_upcoming_deadlines`; and the open
+//! deadlines by party, `party_deadline`, migration `m20261207_000170_party_deadlines`): each
+//! agreement's [`plan`] written with it by `store` in the writing transaction, planned again
+//! once its window has passed ([`refresh`]), and read by the start page and the calendar feeds.
+//! Only dates and recorded facts are stored; whether a deadline is open, passed, late or in the
+//! window shown is derived on the day a page is read.
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query, SelectStatement};
@@ -573,6 +574,9 @@ impl Wanted<'_> {
 
 /// The stored deadlines of the agreements in `scope` whose plan holds on `today` that are
 /// `wanted`, by agreement id and place.
+///
+/// An organisation's window (its start page) is found in `party_deadline` (`party_window`),
+/// the other reads by the scope's agreements.
 ///
 /// On SQLite read as one row per agreement, its deadlines packed into a JSON array by
 /// `json_group_array`: a calendar's 5,700 deadlines as rows of 19 columns cost more to copy out
