@@ -216,31 +216,30 @@ async fn write_many(
     }
     // The open deadlines by party, from the rows just written and the agreements' parties
     // (written before the plan by `store`).
+    let (d, ap) = (Alias::new("d"), Alias::new("ap"));
+    let col = |c: agreement_deadline::Column| (d.clone(), c);
     for chunk in ids.chunks(BATCH) {
         let mut select = Query::select();
         select
             .distinct()
-            .column((Alias::new("ap"), agreement_party::Column::OrganisationId))
-            .expr(
-                Expr::col((Alias::new("d"), agreement_deadline::Column::Kind))
-                    .eq(DeadlineKind::Report.code()),
-            )
-            .column((Alias::new("d"), agreement_deadline::Column::Date))
-            .column((Alias::new("d"), agreement_deadline::Column::AgreementId))
-            .column((Alias::new("d"), agreement_deadline::Column::Seq))
-            .from_as(agreement_deadline::Entity, Alias::new("d"))
+            .column((ap.clone(), agreement_party::Column::OrganisationId))
+            .expr(Expr::col(col(agreement_deadline::Column::Kind)).eq(DeadlineKind::Report.code()))
+            .column(col(agreement_deadline::Column::Date))
+            .column(col(agreement_deadline::Column::AgreementId))
+            .column(col(agreement_deadline::Column::Seq))
+            .from_as(agreement_deadline::Entity, d.clone())
             .join_as(
                 sea_orm::sea_query::JoinType::InnerJoin,
                 agreement_party::Entity,
-                Alias::new("ap"),
-                Expr::col((Alias::new("ap"), agreement_party::Column::AgreementId))
-                    .equals((Alias::new("d"), agreement_deadline::Column::AgreementId)),
+                ap.clone(),
+                Expr::col((ap.clone(), agreement_party::Column::AgreementId))
+                    .equals(col(agreement_deadline::Column::AgreementId)),
             )
             .and_where(
-                Expr::col((Alias::new("d"), agreement_deadline::Column::AgreementId))
+                Expr::col(col(agreement_deadline::Column::AgreementId))
                     .is_in(chunk.iter().copied()),
             )
-            .and_where(Expr::col((Alias::new("d"), agreement_deadline::Column::Met)).eq(false));
+            .and_where(Expr::col(col(agreement_deadline::Column::Met)).eq(false));
         let insert = Query::insert()
             .into_table(Alias::new(PARTY_DEADLINE))
             .columns(["organisation_id", "report", "date", "agreement_id", "seq"].map(Alias::new))
@@ -719,21 +718,26 @@ pub async fn rows(
             continue;
         }
         let id: i64 = r.try_get_by_index(0)?;
-        let title: String = match &names {
-            None => r.try_get_by_index(18)?,
+        // The plan's reference and title: read after the rows, or in the row itself.
+        let named = match &names {
+            None => None,
             Some(names) => match names.get(&id) {
-                Some((_, title)) => title.clone(),
+                Some(named) => Some(named),
                 // No plan holds on the day: the agreement's deadlines come from its document.
                 None => continue,
             },
+        };
+        let title: String = match named {
+            None => r.try_get_by_index(18)?,
+            Some((_, title)) => title.clone(),
         };
         // Rows come by agreement: its reference parsed once.
         let reference = match agreement.take() {
             Some((at, reference)) if at == id => reference,
             _ => {
-                let text = match &names {
+                let text: String = match named {
                     None => r.try_get_by_index(17)?,
-                    Some(names) => names.get(&id).map(|(r, _)| r.clone()).unwrap_or_default(),
+                    Some((text, _)) => text.clone(),
                 };
                 Reference::parse(&text).map_err(|_| bad("reference", &text))?
             }
