@@ -97,7 +97,35 @@ pub async fn start(
     let today = reg.settings.today();
     let horizon = today + chrono::Duration::days(90);
     let party = own_scope(&user);
-    let found = reg.start_deadlines(party.as_ref(), today, horizon).await?;
+    // The failed messages are read beside the deadlines, on a connection of their own.
+    let failed = async {
+        if user.role == Role::Enterprise {
+            return Ok(Vec::new());
+        }
+        let messages = reg
+            .outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
+            .await?;
+        // An officer sees the failures of its own organisation's agreements.
+        let in_scope = match &party {
+            None => None,
+            Some(org) => {
+                let refs: Vec<String> = messages.iter().map(|m| m.reference.clone()).collect();
+                Some(reg.references_of_party(Some(org), &refs).await?)
+            }
+        };
+        Ok::<Vec<Value>, crate::registry::RegistryError>(
+            messages
+                .into_iter()
+                .filter(|m| in_scope.as_ref().is_none_or(|s| s.contains(&m.reference)))
+                .map(|m| {
+                    json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
+                           "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})
+                })
+                .collect(),
+        )
+    };
+    let (found, failed) =
+        tokio::try_join!(reg.start_deadlines(party.as_ref(), today, horizon), failed)?;
     let mut rows = Vec::new();
     for p in &found.deadlines {
         let d = &p.deadline;
@@ -150,29 +178,6 @@ pub async fn start(
     rows.sort_by_key(|r| (r.urgency != "overdue", r.date));
     let (overdue, upcoming): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| r.urgency == "overdue");
-    let failed = if user.role == Role::Enterprise {
-        Vec::new()
-    } else {
-        let messages = reg
-            .outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
-            .await?;
-        // An officer sees the failures of its own organisation's agreements.
-        let in_scope = match &party {
-            None => None,
-            Some(org) => {
-                let refs: Vec<String> = messages.iter().map(|m| m.reference.clone()).collect();
-                Some(reg.references_of_party(Some(org), &refs).await?)
-            }
-        };
-        messages
-            .into_iter()
-            .filter(|m| in_scope.as_ref().is_none_or(|s| s.contains(&m.reference)))
-            .map(|m| {
-                json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
-                       "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})
-            })
-            .collect()
-    };
     let mut ctx = base(Some(&user), csrf.as_ref().map(|e| &e.0));
     ctx.insert("today", &today);
     ctx.insert("horizon", &horizon);
