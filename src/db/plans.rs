@@ -761,9 +761,11 @@ pub async fn rows(
         }
     }
     if packed {
-        q.group_by_col((d.clone(), D::AgreementId))
-            .group_by_col((p.clone(), agreement_plan::Column::Reference))
-            .group_by_col((p, agreement_plan::Column::Title));
+        // By the agreement alone: its plan's reference and title are the same on each of its
+        // rows (SQLite takes such bare columns from one of them). Grouped by them too, SQLite
+        // sorted a calendar's 5,700 packed rows in a temporary B-tree (47-54 ms against 19-24 ms
+        // in `sqlite3`), where by the agreement alone its rows already come in order.
+        q.group_by_col((d.clone(), D::AgreementId));
     }
     q.order_by((d.clone(), D::AgreementId), sea_orm::Order::Asc);
     if !packed {
@@ -932,16 +934,25 @@ struct Packed {
 /// A boolean column in packed JSON: `1`/`0` as SQLite's `json_array` gives it, or a JSON
 /// `true`/`false`.
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Int(i64),
+    // A visitor of its own: an untagged enum buffered each value and made an error for every
+    // `0`/`1` it tried as a boolean first.
+    struct Flag;
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a boolean or 0/1")
+        }
+        fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<bool, E> {
+            Ok(b)
+        }
+        fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<bool, E> {
+            Ok(i != 0)
+        }
+        fn visit_u64<E: serde::de::Error>(self, i: u64) -> Result<bool, E> {
+            Ok(i != 0)
+        }
     }
-    Ok(match serde::Deserialize::deserialize(d)? {
-        Flag::Bool(b) => b,
-        Flag::Int(i) => i != 0,
-    })
+    d.deserialize_any(Flag)
 }
 
 /// Appends the deadlines of one agreement's row (id, reference, title, packed deadlines), in
@@ -1079,6 +1090,16 @@ mod tests {
         // A column too few is an error, not a default.
         let short = r#"[[1,"report","2026-07-20"]]"#;
         assert!(serde_json::from_str::<Vec<Packed>>(short).is_err());
+        // A flag is a boolean or a number: a string or null is an error.
+        for bad in [r#""1""#, "null"] {
+            assert!(
+                serde_json::from_str::<Vec<Packed>>(&row(bad, "0")).is_err(),
+                "{bad}"
+            );
+        }
+        let zero: Vec<Packed> =
+            serde_json::from_str(&row("0", "1")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!zero[0].final_report && zero[0].escalated);
     }
 
     #[test]
