@@ -92,28 +92,42 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// [`escape`], appended to `out`: the runs between special characters are copied whole.
+/// [`escape`], appended to `out`: the runs between special characters are copied whole, found
+/// byte by byte (every character escaped or dropped starts with an ASCII byte or with `0xC2`, the
+/// first byte of U+0080..U+00BF, where the C1 control characters are).
 fn escape_into(out: &mut String, s: &str) {
-    let mut rest = s;
-    while let Some(at) = rest.find(|c: char| matches!(c, '\\' | ';' | ',') || c.is_control()) {
-        out.push_str(&rest[..at]);
-        let mut chars = rest[at..].chars();
-        let c = chars.next().unwrap_or_default();
-        rest = chars.as_str();
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\r' => {
-                rest = rest.strip_prefix('\n').unwrap_or(rest);
-                out.push_str("\\n");
-            }
-            '\n' => out.push_str("\\n"),
-            // Other control characters are dropped.
-            _ => {}
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b < 0x20 || b == 0x7F || b == 0xC2 || matches!(b, b'\\' | b';' | b',')) {
+            i += 1;
+            continue;
         }
+        let c = s[i..].chars().next().unwrap_or_default();
+        let replacement = match c {
+            '\\' => "\\\\",
+            ';' => "\\;",
+            ',' => "\\,",
+            '\r' | '\n' => "\\n",
+            // Other control characters are dropped.
+            c if c.is_control() => "",
+            // U+00A0..U+00BF: kept.
+            _ => {
+                i += c.len_utf8();
+                continue;
+            }
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(replacement);
+        i += c.len_utf8();
+        if c == '\r' && bytes.get(i) == Some(&b'\n') {
+            i += 1;
+        }
+        start = i;
     }
-    out.push_str(rest);
+    out.push_str(&s[start..]);
 }
 
 /// Appends one content line, folded so no line exceeds 75 octets (continuations start with a
@@ -157,6 +171,38 @@ mod tests {
     #[test]
     fn text_values_escape_backslash_semicolon_comma_and_newlines() {
         assert_eq!(escape("a\\b;c,d\ne\r\nf"), "a\\\\b\\;c\\,d\\ne\\nf");
+    }
+
+    /// The escaping rule one character at a time, as [`escape`] applied it before its byte scan.
+    fn escaped_char_by_char(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                ';' => out.push_str("\\;"),
+                ',' => out.push_str("\\,"),
+                '\r' => {
+                    if chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    out.push_str("\\n");
+                }
+                '\n' => out.push_str("\\n"),
+                c if c.is_control() => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaping_scans_bytes_as_the_rule_reads_characters(
+            s in "[a-zåäö ;,\\\\\r\n\t\u{7f}\u{80}-\u{c5}\u{2028}€]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(escape(&s), escaped_char_by_char(&s));
+        }
     }
 
     #[test]

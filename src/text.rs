@@ -49,10 +49,17 @@ pub fn swedish_date(d: NaiveDate) -> String {
 /// Collapses text to one line: control characters (CR, LF, tab) become spaces, so user text can
 /// never add a header or a calendar property.
 pub fn one_line(s: &str) -> String {
-    s.split(|c: char| c.is_control() || c.is_whitespace())
+    let mut out = String::with_capacity(s.len());
+    for word in s
+        .split(|c: char| c.is_control() || c.is_whitespace())
         .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 #[cfg(test)]
