@@ -728,13 +728,30 @@ pub async fn rows(
         }
     }
     if !plans_after {
-        q.join_as(
-            sea_orm::sea_query::JoinType::InnerJoin,
-            agreement_plan::Entity,
-            p.clone(),
-            col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId)),
-        )
-        .cond_where(valid_on(&p, today));
+        // SQLite, reading by the scope's agreements: the deadlines as the outer loop, so their
+        // rows come in the agreement's order and are packed without sorting (`CROSS JOIN` is
+        // SQLite's way to fix the order of a join). Left to itself, SQLite 3.50 read the plans
+        // first and sorted a calendar's 5,700 packed rows in a temporary B-tree: 23-36 ms
+        // against 16-20 ms for the same statement.
+        let same = col(D::AgreementId).equals((p.clone(), agreement_plan::Column::AgreementId));
+        if packed && matches!(scope, Scope::Contact(_) | Scope::Agreements(_)) {
+            // sea-query writes a cross join without its condition: it goes in the WHERE.
+            q.join_as(
+                sea_orm::sea_query::JoinType::CrossJoin,
+                agreement_plan::Entity,
+                p.clone(),
+                Condition::all(),
+            )
+            .and_where(same);
+        } else {
+            q.join_as(
+                sea_orm::sea_query::JoinType::InnerJoin,
+                agreement_plan::Entity,
+                p.clone(),
+                same,
+            );
+        }
+        q.cond_where(valid_on(&p, today));
     }
     match wanted {
         Wanted::Window(from, to) => {
@@ -762,9 +779,8 @@ pub async fn rows(
     }
     if packed {
         // By the agreement alone: its plan's reference and title are the same on each of its
-        // rows (SQLite takes such bare columns from one of them). Grouped by them too, SQLite
-        // sorted a calendar's 5,700 packed rows in a temporary B-tree (47-54 ms against 19-24 ms
-        // in `sqlite3`), where by the agreement alone its rows already come in order.
+        // rows (SQLite takes such bare columns from one of them), and rows that come in the
+        // agreement's order need no sorting to be grouped.
         q.group_by_col((d.clone(), D::AgreementId));
     }
     q.order_by((d.clone(), D::AgreementId), sea_orm::Order::Asc);
