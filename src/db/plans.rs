@@ -456,11 +456,6 @@ pub async fn survey(
     scope: Scope<'_>,
     today: NaiveDate,
 ) -> Result<Survey, StoreError> {
-    if db.get_database_backend() == DbBackend::Postgres
-        && matches!(scope, Scope::Party(_) | Scope::Contact(_))
-    {
-        return survey_by_keys(db, scope, today).await;
-    }
     let p = Alias::new("p");
     let id = scope_id(scope);
     let mut on = valid_on(&p, today);
@@ -485,57 +480,6 @@ pub async fn survey(
         entries.push((id, plan));
     }
     Ok(surveyed(entries))
-}
-
-/// [`survey`] on PostgreSQL of an organisation's or a contact's scope: its ids, then their
-/// plans by key. Joined in one statement, PostgreSQL hashed every plan holding on the day
-/// (100,000 of them, about 24 ms) to join an officer's 5,000 agreements.
-async fn survey_by_keys(
-    db: &impl ConnectionTrait,
-    scope: Scope<'_>,
-    today: NaiveDate,
-) -> Result<Survey, StoreError> {
-    let mut ids = db
-        .query_all(&scope_select(scope))
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    ids.dedup();
-    let p = Alias::new("p");
-    let col = |c: agreement_plan::Column| Expr::col((p.clone(), c));
-    // The ids as one array literal (integers only), so the statement is the same for every
-    // scope and PostgreSQL looks each up in the plans' primary key.
-    let array = format!(
-        "{{{}}}",
-        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-    );
-    let q = Query::select()
-        .expr(col(agreement_plan::Column::AgreementId))
-        .expr(col(agreement_plan::Column::Stamp))
-        .expr(col(agreement_plan::Column::Targets))
-        .from_as(agreement_plan::Entity, p.clone())
-        .and_where(Expr::cust_with_values(
-            r#""p"."agreement_id" = ANY($1::bigint[])"#,
-            [array],
-        ))
-        .cond_where(valid_on(&p, today))
-        .to_owned();
-    let mut plans = std::collections::HashMap::with_capacity(ids.len());
-    for r in db.query_all(&q).await? {
-        let stamp: i64 = r.try_get_by_index(1)?;
-        let targets: Option<bool> = r.try_get_by_index(2)?;
-        plans.insert(
-            r.try_get_by_index::<i64>(0)?,
-            (stamp, targets == Some(true)),
-        );
-    }
-    Ok(surveyed(
-        ids.into_iter()
-            .map(|id| (id, plans.get(&id).copied()))
-            .collect(),
-    ))
 }
 
 /// The survey of a scope's ids, each with the stamp of its plan holding on the day and whether
