@@ -470,29 +470,15 @@ pub async fn survey(
             on,
         );
     let rows = db.query_all(&q).await?;
-    let mut entries = Vec::with_capacity(rows.len());
+    let mut stamps = Vec::with_capacity(rows.len());
+    let mut out = Survey::default();
     for r in &rows {
         let id: i64 = r.try_get_by_index(0)?;
-        let plan = match r.try_get_by_index::<Option<i64>>(1)? {
-            None => None,
-            Some(stamp) => Some((stamp, r.try_get_by_index::<Option<bool>>(2)? == Some(true))),
-        };
-        entries.push((id, plan));
-    }
-    Ok(surveyed(entries))
-}
-
-/// The survey of a scope's ids, each with the stamp of its plan holding on the day and whether
-/// that plan has targets (`None`: no plan holds).
-fn surveyed(entries: Vec<(i64, Option<(i64, bool)>)>) -> Survey {
-    let mut stamps = Vec::with_capacity(entries.len());
-    let mut out = Survey::default();
-    for (id, plan) in entries {
-        match plan {
+        match r.try_get_by_index::<Option<i64>>(1)? {
             None => out.unplanned.push(id),
-            Some((stamp, targets)) => {
+            Some(stamp) => {
                 stamps.push((id, stamp));
-                if targets {
+                if r.try_get_by_index::<Option<bool>>(2)? == Some(true) {
                     out.targets.push(id);
                 }
             }
@@ -507,7 +493,7 @@ fn surveyed(entries: Vec<(i64, Option<(i64, bool)>)>) -> Survey {
         stamps.dedup();
         out.stamps = Some(Stamps(stamps));
     }
-    out
+    Ok(out)
 }
 
 /// The references of `references` that are in `scope`.

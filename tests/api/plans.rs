@@ -681,8 +681,7 @@ async fn kept_start_pages_carried_to_later_days_equal_pages_made_from_scratch(ap
         for party in [None, Some(&buyer)] {
             let kept = page(reg, party, day).await;
             assert_eq!(kept, page(&scratch, party, day).await, "{party:?} on {day}");
-            // Judged on every page: every agreement's and its buyer's (whose scope is read
-            // otherwise on PostgreSQL).
+            // Judged on every page: every agreement's and its buyer's.
             was_behind.push((party.is_some(), kept.1.iter().any(|(r, _)| *r == key)));
             seen.insert(format!("{kept:?}"));
         }
