@@ -207,26 +207,20 @@ const BACKFILL_BATCH: u64 = 5_000;
 /// existed, or bulk-loaded around the use cases), 5,000 per transaction; returns
 /// how many. One transaction per batch rather than per statement, so that SQLite writes the
 /// FTS5 indexes' pending terms as fewer, larger segments (measured at a million agreements, it
-/// did not shorten the fill: see BENCHMARKS.md).
+/// did not shorten the fill: see BENCHMARKS.md). On SQLite, when most agreements are missing,
+/// the FTS5 indexes are rebuilt in one pass instead ([`backfill_by_rebuild`]).
 pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreError> {
+    if db.get_database_backend() == DbBackend::Sqlite
+        && let Some(done) = backfill_by_rebuild(db).await?
+    {
+        return Ok(done);
+    }
     let mut done = 0;
     // Walks the ids upwards, so each batch starts where the last one ended.
     let mut after = 0i64;
     loop {
         let tx = super::begin_write(db).await?;
-        let ids: Vec<i64> = agreement::Entity::find()
-            .select_only()
-            .column(agreement::Column::Id)
-            .filter(agreement::Column::Id.gt(after))
-            .filter(Expr::cust(
-                "NOT EXISTS (SELECT 1 FROM agreement_search \
-                 WHERE agreement_search.agreement_id = agreement.id)",
-            ))
-            .order_by_asc(agreement::Column::Id)
-            .limit(BACKFILL_BATCH)
-            .into_tuple()
-            .all(&tx)
-            .await?;
+        let ids = unindexed_ids(&tx, after, BACKFILL_BATCH).await?;
         let Some(last) = ids.last() else {
             tx.commit().await?;
             return Ok(done);
@@ -235,6 +229,83 @@ pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreErro
         done += reindex_ids(&tx, &ids).await?;
         tx.commit().await?;
     }
+}
+
+/// The ids of up to `limit` agreements above id `after` that have no search row, in order.
+async fn unindexed_ids(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(agreement::Entity::find()
+        .select_only()
+        .column(agreement::Column::Id)
+        .filter(agreement::Column::Id.gt(after))
+        .filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM agreement_search \
+             WHERE agreement_search.agreement_id = agreement.id)",
+        ))
+        .order_by_asc(agreement::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// SQLite's fill when no more agreements are indexed than are missing (after the migration
+/// that made the index, or a bulk load around the use cases); `None`, having written nothing,
+/// otherwise. The search rows are written with the trigger that indexes each inserted row set
+/// aside, then each FTS5 index is rebuilt from the table in one pass (`'rebuild'`). Row by row,
+/// FTS5 writes a segment per statement and merges ever larger ones as the index grows: 1.7x
+/// slower at 300,000 agreements and more at a million (BENCHMARKS.md). One transaction, so the
+/// trigger is never missing outside it, even if the process dies half way.
+async fn backfill_by_rebuild(db: &sea_orm::DatabaseConnection) -> Result<Option<u64>, StoreError> {
+    const TRIGGER: &str = "agreement_search_insert";
+    let tx = super::begin_write(db).await?;
+    let count = |sql: &str| {
+        let tx = &tx;
+        let stmt = sea_orm::Statement::from_string(DbBackend::Sqlite, sql.to_owned());
+        async move {
+            let row = tx.query_one_raw(stmt).await?;
+            Ok::<i64, StoreError>(row.map_or(Ok(0), |r| r.try_get_by_index::<i64>(0))?)
+        }
+    };
+    let agreements = count("SELECT COUNT(*) FROM agreement").await?;
+    let indexed = count("SELECT COUNT(*) FROM agreement_search").await?;
+    if agreements <= indexed || agreements - indexed < indexed {
+        return Ok(None);
+    }
+    // The trigger as the migration made it, to be made again after the fill.
+    let trigger: Option<String> = tx
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            [TRIGGER.into()],
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<String>(0))
+        .transpose()?;
+    let Some(trigger) = trigger else {
+        let e = crate::error::Unexpected(format!("the search index has no trigger {TRIGGER}"));
+        return Err(e.into());
+    };
+    tx.execute_unprepared(&format!("DROP TRIGGER {TRIGGER}"))
+        .await?;
+    let mut done = 0;
+    let mut after = 0i64;
+    loop {
+        let ids = unindexed_ids(&tx, after, BACKFILL_BATCH).await?;
+        let Some(last) = ids.last() else { break };
+        after = *last;
+        done += reindex_ids(&tx, &ids).await?;
+    }
+    for index in ["agreement_words", "agreement_trigrams"] {
+        tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
+            .await?;
+    }
+    tx.execute_unprepared(&trigger).await?;
+    tx.commit().await?;
+    Ok(Some(done))
 }
 
 /// A term matched by more rows than this (looked up with `LIMIT`) is common: the index does

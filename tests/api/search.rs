@@ -283,7 +283,38 @@ async fn the_index_follows_updates_renames_and_deletes(app: TestApp) {
 
 async fn agreements_stored_before_the_index_are_filled_in(app: TestApp) {
     app.load_examples().await;
+    // Words, word starts and parts of words (the trigram index) of every column.
+    let queries = [
+        "lokalvård",
+        "lokalv",
+        "Ljusglimt",
+        "990005",
+        "Fatima",
+        "Nyström",
+        "glimt",
+        "HAN 2024/0312",
+        "agr-2026-00",
+        "tädkoop",
+    ];
+    let mut before = Vec::new();
+    for text in queries {
+        before.push(refs(&app, &format!("{}&sort=reference", q(text))).await);
+    }
+    assert!(before.iter().all(|r| !r.is_empty()), "{before:?}");
     let db = &app.registry.db;
+    let search_rows = |app: &TestApp| {
+        let db = app.registry.db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM agreement_search",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|r| r.try_get::<i64>("", "n").unwrap_or(-1))
+            .unwrap_or(-1)
+        }
+    };
     db.execute_unprepared("DELETE FROM agreement_search")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -291,17 +322,42 @@ async fn agreements_stored_before_the_index_are_filled_in(app: TestApp) {
     // entry: the list's kept counts are forgotten by hand.
     app.registry.lists.clear();
     assert_eq!(refs(&app, &q("lokalvård")).await, Vec::<String>::new());
+    // Every agreement is missing: on SQLite the FTS5 indexes are rebuilt in one pass.
     let n = avtal::db::search::backfill(db)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n, 15);
+    assert_eq!(search_rows(&app).await, 15);
     app.registry.lists.clear();
-    assert_eq!(refs(&app, &q("lokalvård")).await, ["AGR-2025-0004"]);
+    for (text, expected) in queries.iter().zip(&before) {
+        let got = refs(&app, &format!("{}&sort=reference", q(text))).await;
+        assert_eq!(&got, expected, "q={text} after the fill");
+    }
     // Nothing is left to fill in.
     let n = avtal::db::search::backfill(db)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n, 0);
+    // The index still follows each write: a new agreement's words and parts of words are found.
+    add_copy(&app, "AGR-2031-0001", "Fönsterputs i Kärna").await;
+    assert_eq!(refs(&app, &q("fönsterputs")).await, ["AGR-2031-0001"]);
+    assert_eq!(refs(&app, &q("nsterpu")).await, ["AGR-2031-0001"]);
+    // One agreement missing among many: filled in row by row.
+    db.execute_unprepared(
+        "DELETE FROM agreement_search WHERE agreement_id = \
+         (SELECT id FROM agreement WHERE reference = 'AGR-2025-0004')",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    app.registry.lists.clear();
+    assert_eq!(refs(&app, &q("lokalvård")).await, Vec::<String>::new());
+    let n = avtal::db::search::backfill(db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 1);
+    app.registry.lists.clear();
+    assert_eq!(refs(&app, &q("lokalvård")).await, ["AGR-2025-0004"]);
+    assert_eq!(search_rows(&app).await, 16);
 }
 
 async fn a_refused_write_leaves_the_index_as_it_was(app: TestApp) {
