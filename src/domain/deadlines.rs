@@ -537,25 +537,32 @@ impl PlannedDeadline {
     /// The deadline as [`deadlines`] gives it on `today` (a day of its plan's window), without
     /// reminders: its state derived from the stored dates, never stored.
     pub fn on(mut self, today: NaiveDate) -> Deadline {
+        let (state, report_state) = self.states_on(today);
         let d = &mut self.deadline;
-        match &mut d.report {
-            None => {
-                d.state = if d.date >= today {
-                    DeadlineState::Open
-                } else {
-                    DeadlineState::Passed
-                };
-            }
+        d.state = state;
+        if let (Some(r), Some(s)) = (&mut d.report, report_state) {
+            r.state = s;
+        }
+        self.deadline
+    }
+
+    /// The states [`Self::on`] gives the deadline and, for a report, its occurrence on `today`,
+    /// without a copy of the deadline.
+    pub fn states_on(&self, today: NaiveDate) -> (DeadlineState, Option<OccurrenceState>) {
+        let d = &self.deadline;
+        match &d.report {
+            None if d.date >= today => (DeadlineState::Open, None),
+            None => (DeadlineState::Passed, None),
             Some(r) => {
                 let opens = self.opens.unwrap_or(r.due);
-                r.state = occurrence_state(self.recorded, today, opens, r.late_on, r.escalate_on);
-                d.state = match r.state {
+                let s = occurrence_state(self.recorded, today, opens, r.late_on, r.escalate_on);
+                let state = match s {
                     OccurrenceState::Submitted | OccurrenceState::Accepted => DeadlineState::Met,
                     _ => DeadlineState::Open,
                 };
+                (state, Some(s))
             }
         }
-        self.deadline
     }
 }
 

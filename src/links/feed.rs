@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
+use crate::domain::codes::OccurrenceState;
 use crate::domain::deadlines::{Deadline, DeadlineState};
 use crate::error::Unexpected;
 use crate::ics::{self, Event};
@@ -66,7 +67,7 @@ struct EventView<'a> {
     deadline: String,
     state: DeadlineState,
     report_kind: Option<String>,
-    report_state: Option<crate::domain::codes::OccurrenceState>,
+    report_state: Option<OccurrenceState>,
     period_end: Option<String>,
     final_report: bool,
 }
@@ -115,16 +116,43 @@ impl Pattern {
     }
 }
 
+/// A deadline as its event shows it: the deadline, its agreement's title, and its states on the
+/// feed's day, which a kept deadline has derived beside it rather than written into a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    /// The deadline; its own states are not read.
+    pub deadline: &'a Deadline,
+    /// Its agreement's title.
+    pub title: &'a str,
+    /// The deadline's state.
+    pub state: DeadlineState,
+    /// For a report: its occurrence's state.
+    pub report_state: Option<OccurrenceState>,
+}
+
+impl<'a> Shown<'a> {
+    /// `d` in the states it holds, with `title`.
+    pub fn as_it_is(d: &'a Deadline, title: &'a str) -> Self {
+        Shown {
+            deadline: d,
+            title,
+            state: d.state,
+            report_state: d.report.as_ref().map(|o| o.state),
+        }
+    }
+}
+
 /// The event's view; `texts` gives the reference, title, deadline and period end to put in it.
-fn view<'a>(d: &Deadline, texts: &[&'a str; 4]) -> EventView<'a> {
+fn view<'a>(s: &Shown<'_>, texts: &[&'a str; 4]) -> EventView<'a> {
+    let d = s.deadline;
     EventView {
         kind: d.kind.code(),
         reference: texts[0],
         title: texts[1],
         deadline: texts[2].to_owned(),
-        state: d.state,
+        state: s.state,
         report_kind: d.report.as_ref().map(|o| o.kind.replace('_', " ")),
-        report_state: d.report.as_ref().map(|o| o.state),
+        report_state: d.report.as_ref().and(s.report_state),
         period_end: d.report.as_ref().map(|_| texts[3].to_owned()),
         final_report: d.report.as_ref().is_some_and(|o| o.final_report),
     }
@@ -151,20 +179,29 @@ pub fn events(
     titles: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, Unexpected> {
+    let shown: Vec<Shown<'_>> = deadlines
+        .iter()
+        .map(|d| {
+            let title = titles.get(d.reference.as_str()).map(String::as_str);
+            Shown::as_it_is(d, title.unwrap_or_default())
+        })
+        .collect();
+    events_shown(&shown, now)
+}
+
+/// [`events`] of deadlines as shown.
+fn events_shown(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<Vec<Event>, Unexpected> {
     let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
     // What of an event the templates read beside its texts: its kind of event.
     type Shape<'a> = (
         &'static str,
         DeadlineState,
-        Option<(&'a str, crate::domain::codes::OccurrenceState, bool)>,
+        Option<(&'a str, OccurrenceState, bool)>,
     );
     let mut patterns: HashMap<Shape<'_>, (Pattern, Pattern)> = HashMap::new();
-    let mut out = Vec::with_capacity(deadlines.len());
-    for d in deadlines {
-        let title = titles
-            .get(d.reference.as_str())
-            .map(String::as_str)
-            .unwrap_or_default();
+    let mut out = Vec::with_capacity(shown.len());
+    for s in shown {
+        let (d, title) = (s.deadline, s.title);
         let deadline = swedish_date(d.date);
         let period_end = d
             .report
@@ -179,15 +216,16 @@ pub fn events(
         ];
         let shape: Shape<'_> = (
             d.kind.code(),
-            d.state,
-            d.report
-                .as_ref()
-                .map(|o| (o.kind.as_str(), o.state, o.final_report)),
+            s.state,
+            d.report.as_ref().map(|o| {
+                let state = s.report_state.unwrap_or(o.state);
+                (o.kind.as_str(), state, o.final_report)
+            }),
         );
         let (summary, description) = match patterns.get(&shape) {
             Some(p) => p,
             None => {
-                let (summary, description) = render(tera, &view(d, &STAND_INS))?;
+                let (summary, description) = render(tera, &view(s, &STAND_INS))?;
                 patterns
                     .entry(shape)
                     .or_insert((Pattern::new(&summary), Pattern::new(&description)))
@@ -211,6 +249,11 @@ pub fn calendar(
     now: DateTime<Utc>,
 ) -> Result<String, Unexpected> {
     Ok(ics::calendar(&events(deadlines, titles, now)?))
+}
+
+/// [`calendar`] of deadlines as shown (a kept page's, in their states on the day).
+pub fn calendar_shown(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<String, Unexpected> {
+    Ok(ics::calendar(&events_shown(shown, now)?))
 }
 
 #[cfg(test)]
@@ -282,7 +325,8 @@ mod tests {
                     deadline.as_str(),
                     period_end.as_deref().unwrap_or_default(),
                 ];
-                let (summary, description) = render(tera, &view(d, &texts))?;
+                let shown = Shown::as_it_is(d, texts[1]);
+                let (summary, description) = render(tera, &view(&shown, &texts))?;
                 assert_eq!(e.summary, one_line(&summary));
                 assert_eq!(e.description, description.trim());
             }

@@ -1,7 +1,6 @@
 //! Report and link use cases: a report file handed in through a signed link, the stored report
 //! files, and the calendar feeds of contacts (made, revoked, served).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -327,17 +326,23 @@ impl Registry {
             _ => read_contact(&tx, &email, &survey, None, today).await?,
         };
         drop(tx);
-        let shown: Vec<_> = deadlines.iter().map(|k| k.on(today)).collect();
-        let mut titles = HashMap::new();
-        for d in &shown {
-            titles
-                .entry(d.deadline.reference.to_string())
-                .or_insert_with(|| d.title.clone());
-        }
-        let refs: Vec<_> = shown.iter().map(|d| &d.deadline).collect();
-        let body: Arc<str> = feed::calendar(&refs, &titles, Utc::now())
+        // Each kept deadline in its states on the day, read in place rather than copied.
+        let shown: Vec<_> = deadlines
+            .iter()
+            .map(|k| {
+                let (state, report_state) = k.planned.states_on(today);
+                feed::Shown {
+                    deadline: &k.planned.deadline,
+                    title: &k.title,
+                    state,
+                    report_state,
+                }
+            })
+            .collect();
+        let body: Arc<str> = feed::calendar_shown(&shown, Utc::now())
             .map_err(internal)?
             .into();
+        drop(shown);
         self.pages.put_calendar(
             version,
             fingerprint.map(Arc::new),

@@ -1,7 +1,10 @@
 //! Calendar feeds: officers make and revoke a contact's feed through the API; calendar programs
 //! fetch `/calendar/{token}.ics` with the token as the only credential.
 
+use std::sync::Arc;
+
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,7 +57,17 @@ pub async fn show_calendar(
             (header::CACHE_CONTROL, "private, max-age=300"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
-        ics.to_string(),
+        Body::from(Bytes::from_owner(SharedText(ics))),
     )
         .into_response())
+}
+
+/// A calendar's text, shared with the page cache, as a response body without a copy (about
+/// 2 MB for a contact with 500 agreements).
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
