@@ -27,7 +27,7 @@ use sea_orm::{
 use crate::config::Settings;
 
 /// SQLite's page cache per connection, in KiB.
-const SQLITE_CACHE_KIB: u32 = 32 * 1024;
+pub(crate) const SQLITE_CACHE_KIB: u32 = 32 * 1024;
 /// How much of the SQLite file is read through a memory map.
 const SQLITE_MMAP_BYTES: u64 = 4 << 30;
 

@@ -252,13 +252,18 @@ async fn unindexed_ids(
         .await?)
 }
 
+/// SQLite's page cache, in KiB, on the connection of a fill by rebuild.
+const REBUILD_CACHE_KIB: u32 = 512 * 1024;
+
 /// SQLite's fill when no more agreements are indexed than are missing (after the migration
 /// that made the index, or a bulk load around the use cases); `None`, having written nothing,
 /// otherwise. The search rows are written with the trigger that indexes each inserted row set
-/// aside, then each FTS5 index is rebuilt from the table in one pass (`'rebuild'`). Row by row,
-/// FTS5 writes a segment per statement and merges ever larger ones as the index grows: 1.7x
-/// slower at 300,000 agreements and more at a million (BENCHMARKS.md). One transaction, so the
-/// trigger is never missing outside it, even if the process dies half way.
+/// aside, then each FTS5 index is rebuilt from the table in one pass (`'rebuild'`), with a page
+/// cache large enough that the rebuild's merges do not read back from the write-ahead log.
+/// Row by row, FTS5 writes a segment per statement and merges ever larger ones as the index
+/// grows. The whole fill of a million agreements took 344 s row by row and 56 s so; without
+/// the larger cache the rebuild took 407 s (BENCHMARKS.md). One transaction, so the trigger is
+/// never missing outside it, even if the process dies half way.
 async fn backfill_by_rebuild(db: &sea_orm::DatabaseConnection) -> Result<Option<u64>, StoreError> {
     const TRIGGER: &str = "agreement_search_insert";
     let tx = super::begin_write(db).await?;
@@ -289,23 +294,45 @@ async fn backfill_by_rebuild(db: &sea_orm::DatabaseConnection) -> Result<Option<
         let e = crate::error::Unexpected(format!("the search index has no trigger {TRIGGER}"));
         return Err(e.into());
     };
-    tx.execute_unprepared(&format!("DROP TRIGGER {TRIGGER}"))
+    // The rebuild's merges read back what the transaction wrote: from the page cache rather
+    // than the write-ahead log, while it fits. The connection's usual cache is set again
+    // whether or not the fill succeeds.
+    tx.execute_unprepared(&format!("PRAGMA cache_size = -{REBUILD_CACHE_KIB}"))
+        .await?;
+    let filled = fill_without_trigger(&tx, TRIGGER, &trigger).await;
+    let usual = super::SQLITE_CACHE_KIB;
+    let restored = tx
+        .execute_unprepared(&format!("PRAGMA cache_size = -{usual}"))
+        .await;
+    let done = filled?;
+    restored?;
+    tx.commit().await?;
+    Ok(Some(done))
+}
+
+/// The body of [`backfill_by_rebuild`] in its transaction: drops `trigger`, writes the missing
+/// rows, rebuilds both FTS5 indexes and makes the trigger again with `sql`.
+async fn fill_without_trigger(
+    tx: &sea_orm::DatabaseTransaction,
+    trigger: &str,
+    sql: &str,
+) -> Result<u64, StoreError> {
+    tx.execute_unprepared(&format!("DROP TRIGGER {trigger}"))
         .await?;
     let mut done = 0;
     let mut after = 0i64;
     loop {
-        let ids = unindexed_ids(&tx, after, BACKFILL_BATCH).await?;
+        let ids = unindexed_ids(tx, after, BACKFILL_BATCH).await?;
         let Some(last) = ids.last() else { break };
         after = *last;
-        done += reindex_ids(&tx, &ids).await?;
+        done += reindex_ids(tx, &ids).await?;
     }
     for index in ["agreement_words", "agreement_trigrams"] {
         tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
             .await?;
     }
-    tx.execute_unprepared(&trigger).await?;
-    tx.commit().await?;
-    Ok(Some(done))
+    tx.execute_unprepared(sql).await?;
+    Ok(done)
 }
 
 /// A term matched by more rows than this (looked up with `LIMIT`) is common: the index does
