@@ -120,7 +120,7 @@ impl Pattern {
 /// feed's day, which a kept deadline has derived beside it rather than written into a copy.
 #[derive(Debug, Clone, Copy)]
 pub struct Shown<'a> {
-    /// The deadline; its own states are not read.
+    /// The deadline; its own states are read only for a report without `report_state`.
     pub deadline: &'a Deadline,
     /// Its agreement's title.
     pub title: &'a str,
@@ -152,7 +152,7 @@ fn view<'a>(s: &Shown<'_>, texts: &[&'a str; 4]) -> EventView<'a> {
         deadline: texts[2].to_owned(),
         state: s.state,
         report_kind: d.report.as_ref().map(|o| o.kind.replace('_', " ")),
-        report_state: d.report.as_ref().and(s.report_state),
+        report_state: d.report.as_ref().map(|o| s.report_state.unwrap_or(o.state)),
         period_end: d.report.as_ref().map(|_| texts[3].to_owned()),
         final_report: d.report.as_ref().is_some_and(|o| o.final_report),
     }
