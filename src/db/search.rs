@@ -208,7 +208,7 @@ const BACKFILL_BATCH: u64 = 5_000;
 /// how many. One transaction per batch rather than per statement, so that SQLite writes the
 /// FTS5 indexes' pending terms as fewer, larger segments (measured at a million agreements, it
 /// did not shorten the fill: see BENCHMARKS.md). On SQLite, when most agreements are missing,
-/// the FTS5 indexes are rebuilt in one pass instead ([`backfill_by_rebuild`]).
+/// the FTS5 indexes are rebuilt in one pass instead (see `backfill_by_rebuild`).
 pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreError> {
     if db.get_database_backend() == DbBackend::Sqlite
         && let Some(done) = backfill_by_rebuild(db).await?

@@ -40,6 +40,13 @@ async fn add_copy(app: &TestApp, reference: &str, title: &str) {
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
+/// Fills in the search rows of agreements that have none (`db::search::backfill`); how many.
+async fn fill(db: &sea_orm::DatabaseConnection) -> u64 {
+    avtal::db::search::backfill(db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The stored record without its bookkeeping fields.
 fn bare(record: &Value) -> Value {
     let mut doc = record.clone();
@@ -323,9 +330,7 @@ async fn agreements_stored_before_the_index_are_filled_in(app: TestApp) {
     app.registry.lists.clear();
     assert_eq!(refs(&app, &q("lokalvård")).await, Vec::<String>::new());
     // Every agreement is missing: on SQLite the FTS5 indexes are rebuilt in one pass.
-    let n = avtal::db::search::backfill(db)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let n = fill(db).await;
     assert_eq!(n, 15);
     assert_eq!(search_rows(&app).await, 15);
     app.registry.lists.clear();
@@ -334,9 +339,7 @@ async fn agreements_stored_before_the_index_are_filled_in(app: TestApp) {
         assert_eq!(&got, expected, "q={text} after the fill");
     }
     // Nothing is left to fill in.
-    let n = avtal::db::search::backfill(db)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let n = fill(db).await;
     assert_eq!(n, 0);
     // The index still follows each write: a new agreement's words and parts of words are found.
     add_copy(&app, "AGR-2031-0001", "Fönsterputs i Kärna").await;
@@ -351,9 +354,7 @@ async fn agreements_stored_before_the_index_are_filled_in(app: TestApp) {
     .unwrap_or_else(|e| panic!("{e}"));
     app.registry.lists.clear();
     assert_eq!(refs(&app, &q("lokalvård")).await, Vec::<String>::new());
-    let n = avtal::db::search::backfill(db)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let n = fill(db).await;
     assert_eq!(n, 1);
     app.registry.lists.clear();
     assert_eq!(refs(&app, &q("lokalvård")).await, ["AGR-2025-0004"]);
