@@ -210,6 +210,11 @@ const BACKFILL_BATCH: u64 = 5_000;
 /// did not shorten the fill: see BENCHMARKS.md). On SQLite, when most agreements are missing,
 /// the FTS5 indexes are rebuilt in one pass instead (see `backfill_by_rebuild`).
 pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreError> {
+    // Every start asks: equal counts answer it without looking for the missing rows.
+    let (agreements, indexed) = counts(db).await?;
+    if agreements == indexed {
+        return Ok(0);
+    }
     if db.get_database_backend() == DbBackend::Sqlite
         && let Some(done) = backfill_by_rebuild(db).await?
     {
@@ -229,6 +234,20 @@ pub async fn backfill(db: &sea_orm::DatabaseConnection) -> Result<u64, StoreErro
         done += reindex_ids(&tx, &ids).await?;
         tx.commit().await?;
     }
+}
+
+/// How many agreements there are and how many have a search row, read in one statement (so in
+/// one snapshot). Every search row belongs to an agreement (a foreign key), so equal counts mean
+/// that none is missing. At a million agreements this is a few milliseconds where looking for
+/// the missing rows walks every agreement (about 0.4 s on SQLite, BENCHMARKS.md).
+async fn counts(db: &impl ConnectionTrait) -> Result<(i64, i64), StoreError> {
+    let sql = "SELECT (SELECT COUNT(*) FROM agreement) AS agreements, \
+               (SELECT COUNT(*) FROM agreement_search) AS indexed";
+    let stmt = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+    Ok(match db.query_one_raw(stmt).await? {
+        Some(r) => (r.try_get("", "agreements")?, r.try_get("", "indexed")?),
+        None => (0, 0),
+    })
 }
 
 /// The ids of up to `limit` agreements above id `after` that have no search row, in order.
@@ -267,16 +286,7 @@ const REBUILD_CACHE_KIB: u32 = 512 * 1024;
 async fn backfill_by_rebuild(db: &sea_orm::DatabaseConnection) -> Result<Option<u64>, StoreError> {
     const TRIGGER: &str = "agreement_search_insert";
     let tx = super::begin_write(db).await?;
-    let count = |sql: &str| {
-        let tx = &tx;
-        let stmt = sea_orm::Statement::from_string(DbBackend::Sqlite, sql.to_owned());
-        async move {
-            let row = tx.query_one_raw(stmt).await?;
-            Ok::<i64, StoreError>(row.map_or(Ok(0), |r| r.try_get_by_index::<i64>(0))?)
-        }
-    };
-    let agreements = count("SELECT COUNT(*) FROM agreement").await?;
-    let indexed = count("SELECT COUNT(*) FROM agreement_search").await?;
+    let (agreements, indexed) = counts(&tx).await?;
     if agreements <= indexed || agreements - indexed < indexed {
         return Ok(None);
     }
