@@ -1830,12 +1830,11 @@ async fn pages(
         let mine = computed_reads.contact_deadlines(&contact, today).await?;
         read_feed.push(t.elapsed());
         let t = Instant::now();
-        let titles: std::collections::HashMap<String, String> = mine
+        let shown: Vec<_> = mine
             .iter()
-            .map(|d| (d.deadline.reference.to_string(), d.title.clone()))
+            .map(|d| avtal::links::feed::Shown::as_it_is(&d.deadline, &d.title))
             .collect();
-        let refs: Vec<_> = mine.iter().map(|d| &d.deadline).collect();
-        let ics = avtal::links::feed::calendar(&refs, &titles, Utc::now())?;
+        let ics = avtal::links::feed::calendar(&shown, Utc::now())?;
         make_feed.push(t.elapsed());
         anyhow::ensure!(ics.contains("BEGIN:VEVENT"), "an empty calendar");
     }

@@ -174,23 +174,7 @@ fn render(tera: &Tera, view: &EventView<'_>) -> Result<(String, String), Unexpec
 /// event (everything in the view but its reference, title, deadline and period end, which are
 /// private-use stand-ins while it renders), and each event's texts
 /// are put in their places; a test holds this equal to rendering every event.
-pub fn events(
-    deadlines: &[&Deadline],
-    titles: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Event>, Unexpected> {
-    let shown: Vec<Shown<'_>> = deadlines
-        .iter()
-        .map(|d| {
-            let title = titles.get(d.reference.as_str()).map(String::as_str);
-            Shown::as_it_is(d, title.unwrap_or_default())
-        })
-        .collect();
-    events_shown(&shown, now)
-}
-
-/// [`events`] of deadlines as shown.
-fn events_shown(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<Vec<Event>, Unexpected> {
+pub fn events(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<Vec<Event>, Unexpected> {
     let tera = TEMPLATES.as_ref().map_err(Clone::clone)?;
     // What of an event the templates read beside its texts: its kind of event.
     type Shape<'a> = (
@@ -243,17 +227,8 @@ fn events_shown(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<Vec<Event>, U
 }
 
 /// The contact's calendar: a VCALENDAR with one event per deadline.
-pub fn calendar(
-    deadlines: &[&Deadline],
-    titles: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> Result<String, Unexpected> {
-    Ok(ics::calendar(&events(deadlines, titles, now)?))
-}
-
-/// [`calendar`] of deadlines as shown (a kept page's, in their states on the day).
-pub fn calendar_shown(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<String, Unexpected> {
-    Ok(ics::calendar(&events_shown(shown, now)?))
+pub fn calendar(shown: &[Shown<'_>], now: DateTime<Utc>) -> Result<String, Unexpected> {
+    Ok(ics::calendar(&events(shown, now)?))
 }
 
 #[cfg(test)]
@@ -314,7 +289,11 @@ mod tests {
                 .iter()
                 .map(|a| (a.reference.to_string(), title(a)))
                 .collect();
-            let fast = events(&refs, &titles, Utc::now())?;
+            let shown: Vec<_> = refs
+                .iter()
+                .map(|d| Shown::as_it_is(d, titles[d.reference.as_str()].as_str()))
+                .collect();
+            let fast = events(&shown, Utc::now())?;
             assert_eq!(fast.len(), ds.len());
             for (d, e) in ds.iter().zip(&fast) {
                 let deadline = swedish_date(d.date);
@@ -348,9 +327,11 @@ mod tests {
             today,
             &crate::domain::deadlines::ReminderLadders::default(),
         );
-        let refs: Vec<&Deadline> = ds.iter().collect();
-        let titles = HashMap::from([(a.reference.to_string(), "Städ, fritid; <ö>".to_owned())]);
-        let cal = calendar(&refs, &titles, Utc::now())?;
+        let shown: Vec<_> = ds
+            .iter()
+            .map(|d| Shown::as_it_is(d, "Städ, fritid; <ö>"))
+            .collect();
+        let cal = calendar(&shown, Utc::now())?;
         assert_eq!(cal.matches("BEGIN:VEVENT").count(), ds.len());
         let unfolded = cal.replace("\r\n ", "");
         assert!(unfolded.contains("Städ\\, fritid\\; <ö>"), "{cal}");

@@ -339,9 +339,7 @@ impl Registry {
                 }
             })
             .collect();
-        let body: Arc<str> = feed::calendar_shown(&shown, Utc::now())
-            .map_err(internal)?
-            .into();
+        let body: Arc<str> = feed::calendar(&shown, Utc::now()).map_err(internal)?.into();
         drop(shown);
         self.pages.put_calendar(
             version,
