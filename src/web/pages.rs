@@ -86,6 +86,36 @@ fn urgency(days: i64) -> &'static str {
     }
 }
 
+/// The start page's failed e-mails (up to 50): none for enterprise users; an officer's only of
+/// its own organisation's agreements (`party`).
+async fn failed_messages(
+    reg: &crate::registry::Registry,
+    user: &Principal,
+    party: Option<&crate::domain::org_number::OrgNumber>,
+) -> Result<Vec<Value>, crate::registry::RegistryError> {
+    if user.role == Role::Enterprise {
+        return Ok(Vec::new());
+    }
+    let messages = reg
+        .outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
+        .await?;
+    let in_scope = match party {
+        None => None,
+        Some(org) => {
+            let refs: Vec<String> = messages.iter().map(|m| m.reference.clone()).collect();
+            Some(reg.references_of_party(Some(org), &refs).await?)
+        }
+    };
+    Ok(messages
+        .into_iter()
+        .filter(|m| in_scope.as_ref().is_none_or(|s| s.contains(&m.reference)))
+        .map(|m| {
+            json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
+                   "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})
+        })
+        .collect())
+}
+
 /// `GET /` and `GET /deadlines`: deadlines of the next 90 days (the user's organisation's
 /// agreements for officers and enterprise users), overdue ones and failed e-mails first.
 pub async fn start(
@@ -98,34 +128,10 @@ pub async fn start(
     let horizon = today + chrono::Duration::days(90);
     let party = own_scope(&user);
     // The failed messages are read beside the deadlines, on a connection of their own.
-    let failed = async {
-        if user.role == Role::Enterprise {
-            return Ok(Vec::new());
-        }
-        let messages = reg
-            .outbox(Some(crate::registry::reminders::OutboxState::Failed), 50)
-            .await?;
-        // An officer sees the failures of its own organisation's agreements.
-        let in_scope = match &party {
-            None => None,
-            Some(org) => {
-                let refs: Vec<String> = messages.iter().map(|m| m.reference.clone()).collect();
-                Some(reg.references_of_party(Some(org), &refs).await?)
-            }
-        };
-        Ok::<Vec<Value>, crate::registry::RegistryError>(
-            messages
-                .into_iter()
-                .filter(|m| in_scope.as_ref().is_none_or(|s| s.contains(&m.reference)))
-                .map(|m| {
-                    json!({"reference": m.reference, "kind": m.kind, "subject": m.subject,
-                           "attempts": m.attempts, "error": m.last_error, "created_at": m.created_at.date_naive()})
-                })
-                .collect(),
-        )
-    };
-    let (found, failed) =
-        tokio::try_join!(reg.start_deadlines(party.as_ref(), today, horizon), failed)?;
+    let (found, failed) = tokio::try_join!(
+        reg.start_deadlines(party.as_ref(), today, horizon),
+        failed_messages(reg, &user, party.as_ref())
+    )?;
     let mut rows = Vec::new();
     for p in &found.deadlines {
         let d = &p.deadline;
